@@ -1,0 +1,116 @@
+"""The node's eventsourcing Application on SQLite: load → decide → save, one batch per transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Mapper, Notification
+
+from services.branch_node.domain import Member, Recorded, member_aggregate_id
+from shared.catalog import EventBody, check_times
+from shared.errors import FieldError
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A catalog event the node is asked to record."""
+
+    body: EventBody
+    occurred_at: datetime
+    event_id: UUID = field(default_factory=uuid4)
+
+
+class BatchError(ValueError):
+    """Some events of a batch were refused; nothing of the batch was appended."""
+
+    def __init__(self, errors: list[tuple[int, FieldError]]) -> None:
+        self.errors = errors
+        lines = [f"item {i}: {e}" for i, e in errors]
+        super().__init__("; ".join(lines))
+
+
+class BranchNode(Application[UUID]):
+    """The outstation's log. Its notification ids are the node's gap-free seq numbers."""
+
+    name = "BranchNode"
+
+    def __init__(self, log_path: Path) -> None:
+        super().__init__(
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(log_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        )
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        from services.branch_node.mapper import MsgspecMapper
+
+        return MsgspecMapper()
+
+    def append(self, events: Sequence[NewEvent], now: datetime | None = None) -> list[int]:
+        """Record every event or none of them, in the given order; returns their seq numbers.
+
+        Raises BatchError naming each refused item and field; the log is then unchanged.
+        """
+        now = now or datetime.now(UTC)
+        members: dict[UUID, Member] = {}
+        decided: list[Recorded] = []
+        errors: list[tuple[int, FieldError]] = []
+        for i, new in enumerate(events):
+            try:
+                decided.append(self._decide(new, now, members))
+            except FieldError as exc:
+                errors.append((i, exc))
+        if errors:
+            raise BatchError(errors)
+        recordings = self.save(*decided)
+        return [r.notification.id for r in recordings]
+
+    def _decide(self, new: NewEvent, now: datetime, members: dict[UUID, Member]) -> Recorded:
+        check_times(new.body, new.occurred_at, now)
+        tag = type(new.body).__struct_config__.tag
+        member_id = getattr(new.body, "member_id", None)
+        if not (isinstance(tag, str) and tag.startswith("member.") and member_id):
+            return self._recorded(new, now, new.event_id, 1)
+        agg_id = member_aggregate_id(member_id)
+        member = members.get(agg_id) or self._member(agg_id)
+        if member is not None:
+            member.check(new.body)
+        elif tag != "member.registered":
+            raise FieldError("payload.member_id", f"member {member_id} is not registered at this node")
+        event = self._recorded(new, now, agg_id, (member.version if member else 0) + 1)
+        member = event.mutate(member)
+        assert member is not None
+        members[agg_id] = member
+        return event
+
+    @staticmethod
+    def _recorded(new: NewEvent, now: datetime, originator_id: UUID, version: int) -> Recorded:
+        return Recorded(
+            originator_id=originator_id,
+            originator_version=version,
+            timestamp=now,
+            event_id=new.event_id,
+            occurred_at=new.occurred_at,
+            schema=new.body.SCHEMA,
+            body=new.body,  # type: ignore[arg-type]
+        )
+
+    def _member(self, agg_id: UUID) -> Member | None:
+        try:
+            member: Member = self.repository.get(agg_id)
+        except AggregateNotFoundError:
+            return None
+        return member
+
+    def last_seq(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+    def notifications_after(self, seq: int, limit: int) -> Sequence[Notification]:
+        return self.recorder.select_notifications(seq, limit, inclusive_of_start=False)

@@ -1,0 +1,288 @@
+"""`tongxin node …`: init, record, import, serve, forward, status, verify."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from services.branch_node.application import BatchError
+from services.branch_node.config import DEFAULT_NATS_URL, NodeConfig, NodeDir, NodeExistsError, NodeNotFoundError
+from services.branch_node.forwarder import Forwarder
+from services.branch_node.inputs import cell_value, parse_item, read_csv, read_jsonl, set_dotted
+from services.branch_node.service import Node
+from shared.catalog import EVENT_TYPES
+from shared.errors import FieldError
+
+app = typer.Typer(
+    help="A branch node: record events durably, with or without a network, and forward them to the county.",
+    no_args_is_help=True,
+)
+err = Console(stderr=True)
+out = Console()
+
+DataDir = Annotated[
+    Path,
+    typer.Option("--data-dir", "-d", envvar="TONGXIN_NODE_DIR", help="The node's data dir.", show_default=True),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _open(data_dir: Path) -> Node:
+    try:
+        return Node(data_dir)
+    except NodeNotFoundError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command(epilog="Example: tongxin node init --node-id dongguan --county-id jx --county-secret $(cat county.secret)")
+def init(
+    node_id: Annotated[str, typer.Option(help="This node's id, a slug such as `dongguan`.")],
+    county_id: Annotated[str, typer.Option(help="The county's id, a slug such as `jx`.")],
+    county_secret: Annotated[
+        str, typer.Option(envvar="TONGXIN_COUNTY_SECRET", help="The county secret (64 hex) given at enrolment.")
+    ],
+    data_dir: DataDir = Path("tongxin-node"),
+    nats_url: Annotated[str, typer.Option(help="The county's NATS URL.")] = DEFAULT_NATS_URL,
+) -> None:
+    """Create a node: its Ed25519 key (mode 0600), its county secret and its SQLite log."""
+    config = NodeConfig(node_id=node_id, county_id=county_id, nats_url=nats_url)
+    try:
+        msgspec.convert(msgspec.to_builtins(config), type=_Slugs)
+        signer = NodeDir(data_dir).create(config, county_secret)
+    except NodeExistsError as exc:
+        raise _fail(str(exc)) from None
+    except (FieldError, msgspec.ValidationError) as exc:
+        raise _fail(str(exc)) from None
+    Node(data_dir).close()  # creates the log (WAL, synchronous=FULL)
+    out.print(f"node {node_id} created in {data_dir}")
+    out.print(f"public key: {signer.public_key_hex}")
+    out.print(f"key id:     {signer.key_id}")
+
+
+class _Slugs(msgspec.Struct):
+    node_id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    county_id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    nats_url: str
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "tongxin node record fund.received -f org_id=dongguan -f source=host_subsidy -f amount_fen=500000\n\n"
+    "tongxin node record member.returned --json '{\"member_id\": \"…\"}' --occurred-at 2026-11-20"
+)
+def record(
+    type_: Annotated[str, typer.Argument(metavar="TYPE", help="Event type, e.g. member.registered.")],
+    field: Annotated[
+        list[str] | None, typer.Option("--field", "-f", help="A payload field as key=value (dotted keys nest).")
+    ] = None,
+    json_payload: Annotated[str | None, typer.Option("--json", help="The payload as a JSON object.")] = None,
+    occurred_at: Annotated[str | None, typer.Option(help="When it happened (default now; no zone = CST).")] = None,
+    data_dir: DataDir = Path("tongxin-node"),
+) -> None:
+    """Record one event in the node's log."""
+    payload: dict[str, Any] = {}
+    if json_payload is not None:
+        try:
+            payload = json.loads(json_payload)
+        except json.JSONDecodeError as exc:
+            raise _fail(f"--json: not valid JSON: {exc.msg}") from None
+    for item in field or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise _fail(f"--field {item!r}: expected key=value")
+        set_dotted(payload, key.strip(), cell_value(value))
+    node = _open(data_dir)
+    try:
+        new = parse_item({"type": type_, "occurred_at": occurred_at, "payload": payload}, node.county_secret, strict=json_payload is not None and not field)
+        (seq,) = node.record([new])
+    except (FieldError, BatchError) as exc:
+        raise _fail(_reason(exc)) from None
+    finally:
+        node.close()
+    out.print(f"recorded {type_} as seq {seq} (event {new.event_id})")
+
+
+def _reason(exc: FieldError | BatchError) -> str:
+    if isinstance(exc, BatchError):
+        return "; ".join(str(e) for _, e in exc.errors)
+    return str(exc)
+
+
+@app.command(
+    "import",
+    epilog="Examples:\n\ntongxin node import roster.csv --type member.registered\n\ntongxin node import events.jsonl",
+)
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl or .csv file.")],
+    type_: Annotated[str | None, typer.Option("--type", help="Event type of every CSV row without a type column.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Check every row, append nothing.")] = False,
+    data_dir: DataDir = Path("tongxin-node"),
+) -> None:
+    """Import a file all-or-nothing: one bad row rejects the file, with line numbers and reasons."""
+    if type_ is not None and type_ not in EVENT_TYPES:
+        raise _fail(f"--type: unknown event type {type_!r}")
+    text = file.read_text(encoding="utf-8-sig")
+    rows = read_csv(text, type_) if file.suffix.lower() == ".csv" else read_jsonl(text)
+    node = _open(data_dir)
+    try:
+        events, problems = [], []
+        for line, item in rows:
+            try:
+                if isinstance(item, FieldError):
+                    raise item
+                events.append(parse_item(item, node.county_secret, strict=file.suffix.lower() != ".csv"))
+                lines_of = line
+            except FieldError as exc:
+                problems.append(f"line {line}: {exc}")
+        del lines_of
+        if not problems and not dry_run:
+            try:
+                seqs = node.record(events)
+            except BatchError as exc:
+                problems = [f"row {i + 1}: {e}" for i, e in exc.errors]
+        if problems:
+            for p in problems[:50]:
+                err.print(p, highlight=False)
+            more = f" (first 50 shown of {len(problems)})" if len(problems) > 50 else ""
+            raise _fail(f"{file}: {len(problems)} bad row(s){more}; nothing was appended")
+    finally:
+        node.close()
+    if dry_run:
+        out.print(f"{file}: {len(events)} event(s) are valid; nothing appended (--dry-run)")
+    else:
+        out.print(f"{file}: appended {len(seqs)} event(s), seq {seqs[0]}..{seqs[-1]}" if seqs else "nothing to import")
+
+
+@app.command(epilog="Example: tongxin node serve --port 8710 --nats nats://county.example:4222")
+def serve(
+    host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8710,
+    nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
+    data_dir: DataDir = Path("tongxin-node"),
+) -> None:
+    """Serve the local HTTP API and forward to the county until stopped (Ctrl-C / SIGTERM)."""
+    from services.branch_node.serve import serve as run
+    from shared.logs import configure
+
+    configure()
+    node = _open(data_dir)
+    try:
+        asyncio.run(run(node, host, port, nats or node.config.nats_url))
+    finally:
+        node.close()
+
+
+@app.command(epilog="Example: tongxin node forward --once")
+def forward(
+    once: Annotated[bool, typer.Option(help="Forward the backlog, then exit (exit 1 if NATS is unreachable).")] = False,
+    nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
+    data_dir: DataDir = Path("tongxin-node"),
+) -> None:
+    """Forward the backlog to the county's JetStream, with a progress bar."""
+    node = _open(data_dir)
+    status = node.status()
+    try:
+        with Progress(
+            TextColumn("forwarding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+        ) as bar:
+            task = bar.add_task("forward", total=status.last_seq, completed=status.forwarded_seq)
+            fwd = Forwarder(
+                node, nats or node.config.nats_url, progress=lambda d, last: bar.update(task, completed=d, total=last)
+            )
+            asyncio.run(_forward(fwd, once))
+    finally:
+        node.close()
+    after = Node(data_dir)
+    st = after.status()
+    after.close()
+    out.print(f"forwarded up to seq {st.forwarded_seq} of {st.last_seq}")
+    if once and st.backlog:
+        raise _fail(f"{st.backlog} event(s) not forwarded: {fwd.state.last_error}", code=1)
+
+
+async def _forward(fwd: Forwarder, once: bool) -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if once:
+        fwd.backoff.cap = 2.0
+        task = asyncio.create_task(fwd.run(stop, once=True))
+        limit = loop.time() + 10
+        while not task.done():
+            await asyncio.sleep(0.1)
+            if fwd.state.failures and loop.time() > limit:
+                stop.set()
+        await task
+    else:
+        await fwd.run(stop)
+
+
+@app.command(epilog="Example: tongxin node status --json")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    data_dir: DataDir = Path("tongxin-node"),
+) -> None:
+    """Last seq, forwarded seq, backlog, last ack time and NATS connectivity."""
+    node = _open(data_dir)
+    try:
+        st = msgspec.to_builtins(node.status())
+        st["nats_url"] = node.config.nats_url
+        st["nats_reachable"] = asyncio.run(_reachable(node.config.nats_url))
+    finally:
+        node.close()
+    if as_json:
+        sys.stdout.write(json.dumps(st, ensure_ascii=False) + "\n")
+        return
+    for key, value in st.items():
+        out.print(f"{key:>15}: {value}", highlight=False)
+
+
+async def _reachable(url: str) -> bool:
+    from shared.transport import connect
+
+    try:
+        nc = await connect(url, timeout=1)
+    except Exception:  # noqa: BLE001 - any failure means unreachable
+        return False
+    await nc.close()
+    return True
+
+
+@app.command(epilog="Example: tongxin node verify")
+def verify(data_dir: DataDir = Path("tongxin-node")) -> None:
+    """Check the node's own chain, signatures, and that every seal matches its logged event."""
+    node = _open(data_dir)
+    try:
+        node.seal()
+        report = node.verify()
+    finally:
+        node.close()
+    for fault in report.faults[:50]:
+        err.print(str(fault), highlight=False)
+    if not report.ok:
+        raise _fail(f"{len(report.faults)} fault(s) in {report.checked} envelope(s)", code=1)
+    out.print(f"ok: {report.checked} envelope(s), chain and signatures verify")
+
+
+def secret_hex() -> str:
+    return secrets.token_hex(32)
+
+
+_ = os

@@ -1,0 +1,78 @@
+"""A node's identity and settings, kept in its data dir beside its key and its log."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+from shared.errors import FieldError
+from shared.identity import parse_county_secret
+from shared.signing import Signer
+
+CONFIG_FILE = "node.json"
+KEY_FILE = "node.key"
+SECRET_FILE = "county.secret"
+LOG_FILE = "log.db"
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+
+class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
+    node_id: str
+    county_id: str
+    nats_url: str = DEFAULT_NATS_URL
+
+
+class NodeNotFoundError(FileNotFoundError):
+    pass
+
+
+class NodeExistsError(FileExistsError):
+    pass
+
+
+class NodeDir:
+    """The files of one node: node.json, node.key (0600), county.secret (0600), log.db."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / LOG_FILE
+
+    def exists(self) -> bool:
+        return (self.path / CONFIG_FILE).exists()
+
+    def create(self, config: NodeConfig, county_secret_hex: str) -> Signer:
+        """Write a new node's files; refuses to touch an existing node."""
+        parse_county_secret(county_secret_hex)
+        if self.exists() or (self.path / KEY_FILE).exists():
+            raise NodeExistsError(f"a node already lives in {self.path}; refusing to overwrite it")
+        self.path.mkdir(parents=True, exist_ok=True)
+        signer = Signer.generate()
+        signer.save(self.path / KEY_FILE)
+        fd = os.open(self.path / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(county_secret_hex.strip() + "\n")
+        (self.path / CONFIG_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(config)) + b"\n")
+        return signer
+
+    def config(self) -> NodeConfig:
+        try:
+            data = (self.path / CONFIG_FILE).read_bytes()
+        except FileNotFoundError:
+            raise NodeNotFoundError(
+                f"no node in {self.path}: run `tongxin node init` first (or pass --data-dir)"
+            ) from None
+        try:
+            return msgspec.json.decode(data, type=NodeConfig)
+        except msgspec.ValidationError as exc:
+            raise FieldError(CONFIG_FILE, str(exc)) from None
+
+    def signer(self) -> Signer:
+        return Signer.load(self.path / KEY_FILE)
+
+    def county_secret(self) -> bytes:
+        return parse_county_secret((self.path / SECRET_FILE).read_text())

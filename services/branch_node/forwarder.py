@@ -1,0 +1,188 @@
+"""Store-and-forward: publish sealed envelopes to JetStream, advance the cursor only on acks.
+
+Transport is at-least-once: after any failure the forwarder starts again from its durable
+cursor, and JetStream drops the repeats by `Nats-Msg-Id: <node_id>:<seq>` within its
+duplicate window. The cursor only ever moves to the highest *contiguous* acknowledged seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.js.errors import TooManyStalledMsgsError
+
+from services.branch_node.service import Node
+from shared.subjects import msg_id
+from shared.transport import connect
+
+log = logging.getLogger("tongxin.node.forwarder")
+
+Progress = Callable[[int, int], None]
+"""(forwarded_seq, last_seq) after each stretch of acknowledgements."""
+
+
+class ForwardError(RuntimeError):
+    pass
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter: sleep a random time up to base·2^attempt, capped."""
+
+    base: float = 0.5
+    cap: float = 30.0
+    attempt: int = 0
+
+    def next_delay(self) -> float:
+        delay = random.uniform(0, min(self.cap, self.base * 2**self.attempt))
+        self.attempt = min(self.attempt + 1, 30)
+        return delay
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+@dataclass
+class ForwarderState:
+    connected: bool = False
+    last_error: str | None = None
+    published: int = 0
+    acked: int = 0
+    failures: int = 0
+    last_ack_at: datetime | None = None
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class Forwarder:
+    def __init__(
+        self,
+        node: Node,
+        nats_url: str,
+        *,
+        window: int = 4000,
+        read_chunk: int = 1000,
+        ack_timeout: float = 10.0,
+        cursor_every: int = 2000,
+        backoff: Backoff | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.node = node
+        self.nats_url = nats_url
+        self.window = window
+        self.read_chunk = read_chunk
+        self.ack_timeout = ack_timeout
+        self.cursor_every = cursor_every
+        self.backoff = backoff or Backoff()
+        self.progress = progress
+        self.state = ForwarderState()
+        self.wake = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event, *, once: bool = False, idle_poll: float = 1.0) -> None:
+        """Forward until `stop` is set (or, with once, until the backlog is empty)."""
+        while not stop.is_set():
+            try:
+                nc = await self._connect()
+            except Exception as exc:  # noqa: BLE001 - every connect failure is retried
+                await self._failed(f"connect: {exc!r}", stop)
+                continue
+            try:
+                await self._serve(nc, stop, once=once, idle_poll=idle_poll)
+                if once:
+                    return
+            except Exception as exc:  # noqa: BLE001 - the link failed; back off and resume from the cursor
+                await self._failed(f"forward: {exc!r}", stop)
+            finally:
+                self.state.connected = False
+                with contextlib.suppress(Exception):
+                    await nc.close()
+
+    async def _connect(self) -> Any:
+        nc = await connect(self.nats_url, pending_size=64 * 1024 * 1024)
+        self.state.connected = True
+        log.info("connected", extra={"nats_url": self.nats_url})
+        return nc
+
+    async def _failed(self, reason: str, stop: asyncio.Event) -> None:
+        self.state.connected = False
+        self.state.failures += 1
+        self.state.last_error = reason
+        delay = self.backoff.next_delay()
+        log.warning("forwarding interrupted", extra={"reason": reason, "retry_in_s": round(delay, 2)})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+
+    async def _serve(self, nc: Any, stop: asyncio.Event, *, once: bool, idle_poll: float) -> None:
+        js = nc.jetstream(publish_async_max_pending=self.window)
+        while not stop.is_set():
+            if nc.is_closed or not nc.is_connected:
+                raise ForwardError("connection lost")
+            await asyncio.to_thread(self.node.seal)
+            sent = await self._pump(js)
+            if sent:
+                self.backoff.reset()
+            if once and not sent:
+                return
+            if not sent:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), idle_poll)
+
+    async def _pump(self, js: Any) -> int:
+        """Publish everything after the cursor, pipelined; returns how many were acknowledged."""
+        store = self.node.seals
+        start = (await asyncio.to_thread(store.cursor)).forwarded_seq
+        last_seq = self.node.log.last_seq()
+        inflight: deque[tuple[int, asyncio.Future[Any]]] = deque()
+        acked = saved = start
+        next_after = start
+        try:
+            while rows := await asyncio.to_thread(store.envelopes_after, next_after, self.read_chunk):
+                for seq, data in rows:
+                    try:
+                        fut = await js.publish_async(
+                            self.node.subject,
+                            data,
+                            wait_stall=self.ack_timeout,
+                            headers={"Nats-Msg-Id": msg_id(self.node.node_id, seq)},
+                        )
+                    except TooManyStalledMsgsError:
+                        raise ForwardError(f"no acknowledgement within {self.ack_timeout}s") from None
+                    inflight.append((seq, fut))
+                    self.state.published += 1
+                    while inflight and inflight[0][1].done():
+                        acked = self._acked(*inflight.popleft())
+                next_after = rows[-1][0]
+                if acked - saved >= self.cursor_every:
+                    saved = await self._save(acked, last_seq)
+            while inflight:
+                seq, fut = inflight[0]
+                await asyncio.wait_for(asyncio.shield(fut), self.ack_timeout)
+                acked = self._acked(*inflight.popleft())
+        finally:
+            for _, fut in inflight:
+                fut.cancel()
+            if acked > saved:
+                await self._save(acked, max(last_seq, acked))
+        return acked - start
+
+    def _acked(self, seq: int, fut: asyncio.Future[Any]) -> int:
+        fut.result()  # raises the publish error, if any
+        self.state.acked += 1
+        return seq
+
+    async def _save(self, acked: int, last_seq: int) -> int:
+        now = datetime.now(UTC)
+        await asyncio.to_thread(self.node.seals.advance, acked, now)
+        self.state.last_ack_at = now
+        if self.progress is not None:
+            self.progress(acked, last_seq)
+        return acked

@@ -1,0 +1,131 @@
+"""Seals: each logged event chained and signed, in seq order, with the forwarding cursor beside them.
+
+Seals live in the same SQLite file as the eventsourcing log. They are derived from it
+deterministically (same log, same key → same bytes) and written once, so a key rotation
+never changes an envelope that may already have left the node.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.branch_node.application import BranchNode
+from services.branch_node.mapper import decode_recorded
+from shared import envelope
+from shared.signing import Signer
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS seals (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    hash TEXT NOT NULL,
+    envelope BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forwarding (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    forwarded_seq INTEGER NOT NULL,
+    last_ack_at TEXT
+);
+INSERT OR IGNORE INTO forwarding (id, forwarded_seq, last_ack_at) VALUES (1, 0, NULL);
+"""
+
+
+class LogIntegrityError(RuntimeError):
+    """The log is not what seals were made from (a gap or a renumbered row)."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    forwarded_seq: int
+    last_ack_at: datetime | None
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode with synchronous=FULL: a committed write survives power loss."""
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+class SealStore:
+    def __init__(self, path: Path) -> None:
+        self.conn = connect(path)
+        self.conn.executescript(SCHEMA)
+        self.lock = threading.RLock()
+        """One connection serves every thread of the process; transactions take turns."""
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def head(self) -> tuple[int, str]:
+        with self.lock:
+            row = self.conn.execute("SELECT seq, hash FROM seals ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, envelope.GENESIS_HASH)
+
+    def seal_pending(self, log: BranchNode, signer: Signer, node_id: str, chunk: int = 2000) -> int:
+        """Seal every logged event not sealed yet; returns how many were sealed."""
+        total = 0
+        while True:
+            with self._write() as conn:
+                seq, prev_hash = self.head()
+                notes = log.notifications_after(seq, chunk)
+                rows = []
+                for note in notes:
+                    seq += 1
+                    if note.id != seq:
+                        raise LogIntegrityError(f"log has seq {note.id} where {seq} was expected")
+                    rec = decode_recorded(note.state)
+                    env = envelope.seal(
+                        node_id=node_id,
+                        seq=seq,
+                        event_id=str(rec.event_id),
+                        body=rec.body,
+                        occurred_at=rec.occurred_at,
+                        recorded_at=rec.timestamp,
+                        prev_hash=prev_hash,
+                        signer=signer,
+                    )
+                    prev_hash = env.hash
+                    rows.append((seq, env.event_id, env.hash, envelope.encode(env)))
+                conn.executemany("INSERT INTO seals VALUES (?, ?, ?, ?)", rows)
+            total += len(rows)
+            if len(notes) < chunk:
+                return total
+
+    def envelopes_after(self, seq: int, limit: int) -> list[tuple[int, bytes]]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT seq, envelope FROM seals WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            ).fetchall()
+        return [(r[0], bytes(r[1])) for r in rows]
+
+    def cursor(self) -> Cursor:
+        with self.lock:
+            seq, ack = self.conn.execute("SELECT forwarded_seq, last_ack_at FROM forwarding").fetchone()
+        return Cursor(seq, datetime.fromisoformat(ack) if ack else None)
+
+    def advance(self, seq: int, acked_at: datetime | None = None) -> None:
+        """Move the forwarding cursor forward (never back) to `seq`."""
+        at = (acked_at or datetime.now(UTC)).isoformat()
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE forwarding SET forwarded_seq = max(forwarded_seq, ?), last_ack_at = ?", (seq, at)
+            )

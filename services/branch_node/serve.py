@@ -1,0 +1,38 @@
+"""`node serve`: the unattended mode — the local HTTP API and the forwarder in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import uvicorn
+
+from services.branch_node.api import create_app
+from services.branch_node.forwarder import Forwarder
+from services.branch_node.service import Node
+
+log = logging.getLogger("tongxin.node")
+
+
+async def serve(node: Node, host: str, port: int, nats_url: str) -> None:
+    """Run until SIGINT/SIGTERM, then stop both parts cleanly (the cursor is saved on the way out)."""
+    stop = asyncio.Event()
+    forwarder = Forwarder(
+        node,
+        nats_url,
+        progress=lambda done, last: log.info("forwarded", extra={"forwarded_seq": done, "last_seq": last}),
+    )
+    app = create_app(node, forwarder.state)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("serving", extra={"node_id": node.node_id, "http": f"http://{host}:{port}", "nats_url": nats_url})
+    forwarding = asyncio.create_task(forwarder.run(stop))
+    http = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    forwarder.wake.set()
+    await asyncio.gather(http, forwarding)
+    log.info("stopped", extra={"node_id": node.node_id})

@@ -1,0 +1,127 @@
+"""The node's service layer: record, seal, report status and verify, over one data dir."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+from eventsourcing.persistence import IntegrityError
+
+from services.branch_node.application import BranchNode, NewEvent
+from services.branch_node.config import NodeConfig, NodeDir
+from services.branch_node.mapper import decode_recorded
+from services.branch_node.sealing import SealStore
+from shared import envelope
+from shared.chain import ChainFault, ChainVerifier, single_key
+from shared.signing import Verifier
+from shared.subjects import events_subject
+
+
+class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
+    node_id: str
+    county_id: str
+    key_id: str
+    last_seq: int
+    sealed_seq: int
+    forwarded_seq: int
+    backlog: int
+    last_ack_at: datetime | None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    faults: list[ChainFault]
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+
+class Node:
+    """One branch node, opened from its data dir."""
+
+    def __init__(self, path: Path) -> None:
+        self.dir = NodeDir(path)
+        self.config: NodeConfig = self.dir.config()
+        self.signer = self.dir.signer()
+        self.county_secret = self.dir.county_secret()
+        self.log = BranchNode(self.dir.log_path)
+        self.seals = SealStore(self.dir.log_path)
+        self._append_lock = threading.Lock()
+
+    @property
+    def node_id(self) -> str:
+        return self.config.node_id
+
+    @property
+    def subject(self) -> str:
+        return events_subject(self.config.county_id, self.config.node_id)
+
+    def close(self) -> None:
+        self.seals.close()
+        self.log.close()
+
+    def record(self, events: Sequence[NewEvent]) -> list[int]:
+        """Append all or none (BatchError), then seal what was appended.
+
+        Appends within this process take turns; if another process appended for the same
+        member in between, the decision is taken again on the fresh history.
+        """
+        with self._append_lock:
+            try:
+                seqs = self.log.append(events)
+            except IntegrityError:
+                seqs = self.log.append(events)
+        self.seal()
+        return seqs
+
+    def seal(self) -> int:
+        return self.seals.seal_pending(self.log, self.signer, self.node_id)
+
+    def status(self) -> NodeStatus:
+        last = self.log.last_seq()
+        sealed, _ = self.seals.head()
+        cursor = self.seals.cursor()
+        return NodeStatus(
+            node_id=self.node_id,
+            county_id=self.config.county_id,
+            key_id=self.signer.key_id,
+            last_seq=last,
+            sealed_seq=sealed,
+            forwarded_seq=cursor.forwarded_seq,
+            backlog=last - cursor.forwarded_seq,
+            last_ack_at=cursor.last_ack_at,
+        )
+
+    def verify(self, chunk: int = 5000) -> VerifyReport:
+        """Check the sealed chain and signatures, and that each seal matches the logged event."""
+        chain = ChainVerifier(self.node_id, single_key(Verifier(self.signer.public_key)))
+        faults: list[ChainFault] = []
+        seq = 0
+        while batch := self.seals.envelopes_after(seq, chunk):
+            notes = {n.id: n for n in self.log.notifications_after(seq, chunk)}
+            for seq, data in batch:
+                env = envelope.decode(data)
+                fault = chain.check(env)
+                if fault is None:
+                    fault = _matches_log(env, notes.get(seq))
+                if fault is not None:
+                    faults.append(fault)
+                    chain.resume_after(env)
+        return VerifyReport(checked=seq, faults=faults)
+
+
+def _matches_log(env: envelope.Envelope, note: object) -> ChainFault | None:
+    if note is None:
+        return ChainFault(env.node_id, env.seq, "sealed but missing from the log")
+    rec = decode_recorded(note.state)  # type: ignore[attr-defined]
+    if str(rec.event_id) != env.event_id or envelope.format_time(rec.timestamp) != env.recorded_at:
+        return ChainFault(env.node_id, env.seq, "the log's event differs from its seal")
+    if msgspec.json.decode(env.payload) != msgspec.to_builtins(rec.body):
+        return ChainFault(env.node_id, env.seq, "the log's payload differs from its seal")
+    return None

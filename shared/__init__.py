@@ -1,0 +1,1 @@
+"""Tongxin's shared kernel: the event catalog, the envelope and its codecs, met by both services."""

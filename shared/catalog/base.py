@@ -1,0 +1,108 @@
+"""Building blocks of the event catalog: the base Struct, constrained scalar types, enums."""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import date, timedelta, timezone
+from typing import Annotated, ClassVar
+
+import msgspec
+
+from shared.errors import invalid
+
+Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="an id such as `dongguan`")]
+MemberId = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$", description="keyed hash of the ID number (32 hex)")
+]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Note = Annotated[str, msgspec.Meta(max_length=2000)]
+Fen = Annotated[int, msgspec.Meta(gt=0, le=10**13, description="money in fen (分), > 0")]
+FenOrZero = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="money in fen (分), >= 0")]
+Count = Annotated[int, msgspec.Meta(ge=0, le=10**7)]
+PositiveCount = Annotated[int, msgspec.Meta(gt=0, le=10**7)]
+Attendees = Annotated[list[MemberId], msgspec.Meta(min_length=1, max_length=5000)]
+
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+"""Business dates (a day someone flowed out, a last contact) are days in China."""
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+_PHONE = re.compile(r"^1\d{10}$")
+
+
+def id_number_problem(value: str) -> str | None:
+    """Why `value` is not a valid 18-digit resident ID number (GB 11643), or None."""
+    if not _ID_NUMBER.match(value):
+        return "must be 18 characters: 17 digits and a check digit (0-9 or X)"
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    if _ID_CHECK[total % 11] != value[17]:
+        return "check digit does not match (GB 11643)"
+    try:
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return "birth date inside the ID number is not a date"
+    return None
+
+
+class Personal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+    """Personal data of one person, kept together so that it can be sealed per member later."""
+
+    name: Text
+    id_number: str
+    phone: str | None = None
+
+    def __post_init__(self) -> None:
+        if problem := id_number_problem(self.id_number):
+            raise invalid("id_number", problem)
+        if self.phone is not None and not _PHONE.match(self.phone):
+            raise invalid("phone", "must be an 11-digit mobile number starting with 1")
+
+
+class EventBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every catalog event. Subclasses set a stable dotted `tag` and may set:
+
+    SCHEMA: the payload's schema version (grows, never changes meaning);
+    PAST_DATES: date fields that may not lie after the event's `occurred_at`.
+    """
+
+    SCHEMA: ClassVar[int] = 1
+    PAST_DATES: ClassVar[tuple[str, ...]] = ()
+
+
+class OrgKind(enum.StrEnum):
+    COUNTY_COMMITTEE = "county_committee"
+    TOWNSHIP_COMMITTEE = "township_committee"
+    VILLAGE_BRANCH = "village_branch"
+    OUTSTATION = "outstation"
+    HOST_ORG = "host_org"
+    TOWNSHIP_CHAMBER = "township_chamber"
+
+
+class OutstationMode(enum.StrEnum):
+    SERVICE_STATION = "service_station"  # 服务站
+    INDUSTRY_CHAIN = "industry_chain"  # 产业链
+    BUILDING_MATERIALS = "building_materials"  # 建材
+    LYCHEE = "lychee"  # 荔枝
+    CHAMBER = "chamber"  # 商会
+
+
+class VenueKind(enum.StrEnum):
+    ACTIVITY_VENUE = "activity_venue"  # 活动阵地
+    TEACHING_SITE = "teaching_site"  # 教学示范点
+
+
+class VenueSource(enum.StrEnum):
+    ENTERPRISE_HOSTED = "enterprise_hosted"  # 企业挂靠
+    FACTORY_SPACE = "factory_space"  # 厂房腾挪
+    RENTED = "rented"  # 房屋租赁
+    LOCAL_SUPPORT = "local_support"  # 当地支持
+
+
+class FundSource(enum.StrEnum):
+    FISCAL = "fiscal"  # 财政拨
+    DUES_REBATE = "dues_rebate"  # 党费返
+    MEMBER_DONATION = "member_donation"  # 党员捐
+    ORG_RAISED = "org_raised"  # 组织筹
+    HOST_SUBSIDY = "host_subsidy"  # 当地补

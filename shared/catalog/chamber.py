@@ -1,0 +1,30 @@
+"""Township chamber of commerce (乡镇商会) events."""
+
+from __future__ import annotations
+
+import enum
+
+from shared.catalog.base import EventBody, Fen, FenOrZero, Slug, Text
+
+
+class ChamberMemberKind(enum.StrEnum):
+    COMPANY = "company"
+    PERSON = "person"
+
+
+class ChamberMemberJoined(EventBody, frozen=True, kw_only=True, tag="chamber.member_joined"):
+    org_id: Slug
+    member_kind: ChamberMemberKind
+    name: Text
+
+
+class ChamberFundsRaised(EventBody, frozen=True, kw_only=True, tag="chamber.funds_raised"):
+    org_id: Slug
+    amount_fen: Fen
+
+
+class ChamberProjectLaunched(EventBody, frozen=True, kw_only=True, tag="chamber.project_launched"):
+    org_id: Slug
+    project: Text
+    industry: Text
+    amount_fen: FenOrZero = 0

@@ -1,0 +1,72 @@
+"""Member events: the life of one mobile Party member (流动党员) in the roster."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from shared.catalog.base import EventBody, MemberId, Note, Personal, Slug, Text
+from shared.errors import invalid
+
+
+class MemberRegistered(EventBody, frozen=True, kw_only=True, tag="member.registered"):
+    """`home_branch` is the one affiliation (一方隶属); the rest are co-managers."""
+
+    PAST_DATES = ("flowed_out_on",)
+
+    member_id: MemberId
+    personal: Personal
+    home_branch: Slug
+    outstation: Slug | None = None
+    host_location: Text | None = None
+    host_org: Slug | None = None
+    occupation: Text | None = None
+    flowed_out_on: date
+
+
+class MemberMoved(EventBody, frozen=True, kw_only=True, tag="member.moved"):
+    member_id: MemberId
+    outstation: Slug | None = None
+    host_location: Text
+    host_org: Slug | None = None
+
+
+class MemberReturned(EventBody, frozen=True, kw_only=True, tag="member.returned"):
+    member_id: MemberId
+    note: Note = ""
+
+
+class MemberContactLost(EventBody, frozen=True, kw_only=True, tag="member.contact_lost"):
+    PAST_DATES = ("last_contact_on",)
+
+    member_id: MemberId
+    last_contact_on: date | None = None
+    note: Note = ""
+
+
+class MemberContactRestored(EventBody, frozen=True, kw_only=True, tag="member.contact_restored"):
+    member_id: MemberId
+    note: Note = ""
+
+
+class MemberTransferredOut(EventBody, frozen=True, kw_only=True, tag="member.transferred_out"):
+    member_id: MemberId
+    to_org: Text
+    note: Note = ""
+
+
+class MemberDetailsUpdated(EventBody, frozen=True, kw_only=True, tag="member.details_updated"):
+    member_id: MemberId
+    personal: Personal | None = None
+    occupation: Text | None = None
+
+    def __post_init__(self) -> None:
+        if self.personal is None and self.occupation is None:
+            raise invalid("occupation", "give at least one detail to update (personal or occupation)")
+
+
+class MemberStudyAccountOpened(
+    EventBody, frozen=True, kw_only=True, tag="member.study_account_opened"
+):
+    member_id: MemberId
+    platform: Text = "潇湘红云·智慧党建"
+    account: Text

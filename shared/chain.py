@@ -1,0 +1,90 @@
+"""Per-node hash chains: check that envelopes are contiguous, linked, unaltered and signed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from shared.errors import FieldError
+from shared.envelope import GENESIS_HASH, Envelope, hash_matches, signature_valid
+from shared.signing import Verifier
+
+KeyLookup = Callable[[str, str], Verifier | None]
+"""(node_id, key_id) -> the enrolled public key, or None when that key is unknown."""
+
+
+@dataclass(frozen=True)
+class ChainFault:
+    node_id: str
+    seq: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.node_id} seq {self.seq}: {self.reason}"
+
+
+class ChainVerifier:
+    """Checks one node's envelopes in order; remembers where its chain stands."""
+
+    def __init__(self, node_id: str, keys: KeyLookup, *, last_seq: int = 0, last_hash: str = GENESIS_HASH):
+        self.node_id = node_id
+        self.keys = keys
+        self.last_seq = last_seq
+        self.last_hash = last_hash
+
+    def check(self, env: Envelope) -> ChainFault | None:
+        """The first thing wrong with `env` as this node's next envelope, or None (then it advances)."""
+        fault = self._problem(env)
+        if fault is not None:
+            return ChainFault(self.node_id, env.seq, fault)
+        self.last_seq, self.last_hash = env.seq, env.hash
+        return None
+
+    def resume_after(self, env: Envelope) -> None:
+        """Go on checking after a faulty envelope: from it if it lies ahead, else stay put."""
+        if env.seq > self.last_seq:
+            self.last_seq, self.last_hash = env.seq, env.hash
+
+    def _problem(self, env: Envelope) -> str | None:
+        if env.node_id != self.node_id:
+            return f"belongs to node {env.node_id!r}"
+        try:
+            intact = hash_matches(env)
+        except FieldError as exc:
+            return f"contents are not canonical JSON (altered): {exc.message}"
+        if not intact:
+            return "hash does not match the envelope's contents (altered)"
+        verifier = self.keys(env.node_id, env.key_id)
+        if verifier is None:
+            return f"signed by unknown key {env.key_id}"
+        if not signature_valid(env, verifier):
+            return f"signature does not verify under key {env.key_id}"
+        expected = self.last_seq + 1
+        if env.seq != expected:
+            kind = "missing" if env.seq > expected else "out of order or repeated"
+            return f"expected seq {expected}, found {env.seq} ({kind})"
+        if env.prev_hash != self.last_hash:
+            return f"prev_hash does not link to seq {self.last_seq}"
+        return None
+
+
+def verify_chain(envelopes: Iterable[Envelope], keys: KeyLookup) -> list[ChainFault]:
+    """Check every node's chain in the given envelopes (each node's in its stored order).
+
+    After a fault the check resumes from the faulty envelope, so that one deletion or edit
+    is reported once, at the first bad link, and later links are still checked.
+    """
+    verifiers: dict[str, ChainVerifier] = {}
+    faults: list[ChainFault] = []
+    for env in envelopes:
+        verifier = verifiers.setdefault(env.node_id, ChainVerifier(env.node_id, keys))
+        fault = verifier.check(env)
+        if fault is not None:
+            faults.append(fault)
+            verifier.resume_after(env)
+    return faults
+
+
+def single_key(verifier: Verifier) -> KeyLookup:
+    """A KeyLookup that knows one key (a node checking its own log)."""
+    return lambda _node, key_id: verifier if key_id == verifier.key_id else None

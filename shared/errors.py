@@ -1,0 +1,51 @@
+"""Errors that name the offending field, and the translation of msgspec's messages into them."""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+_AT = re.compile(r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
+_FIELD = re.compile(r"^field `(?P<name>[A-Za-z0-9_.]+)`: (?P<msg>.*)$", re.S)
+_MISSING = re.compile(r"^Object missing required field `(?P<name>[A-Za-z0-9_]+)`$")
+
+
+class FieldError(ValueError):
+    """A value was refused; `field` is the dotted path of the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+    def within(self, prefix: str) -> FieldError:
+        """The same error, with its field placed under `prefix` (e.g. `payload`)."""
+        field = f"{prefix}.{self.field}" if self.field else prefix
+        return type(self)(field, self.message)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+def invalid(field: str, message: str) -> ValueError:
+    """The error to raise from a Struct's `__post_init__`; msgspec keeps the message."""
+    return ValueError(f"field `{field}`: {message}")
+
+
+def from_msgspec(exc: msgspec.ValidationError | msgspec.DecodeError, prefix: str = "") -> FieldError:
+    """Turn msgspec's `... - at `$.a.b`` message into a FieldError for `a.b`."""
+    text = str(exc)
+    path, msg = "", text
+    if m := _AT.match(text):
+        path = m["path"].lstrip(".").replace("[", ".").replace("]", "")
+        msg = m["msg"]
+    if m := _FIELD.match(msg):
+        path = f"{path}.{m['name']}" if path else m["name"]
+        msg = m["msg"]
+    if m := _MISSING.match(msg):
+        path = f"{path}.{m['name']}" if path else m["name"]
+        msg = "required field is missing"
+    if prefix:
+        path = f"{prefix}.{path}" if path else prefix
+    return FieldError(path, msg)

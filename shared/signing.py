@@ -1,0 +1,69 @@
+"""Ed25519 keys of nodes and of the county: generate, store (mode 0600), sign, verify."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
+
+
+def key_id_of(public_key: bytes) -> str:
+    """A key's id: the first 16 hex digits of SHA-256 over its 32 raw public-key bytes."""
+    return hashlib.sha256(public_key).hexdigest()[:16]
+
+
+class Signer:
+    """A private signing key with its public half and key id."""
+
+    def __init__(self, signing_key: SigningKey) -> None:
+        self._key = signing_key
+        self.public_key: bytes = bytes(signing_key.verify_key)
+        self.key_id = key_id_of(self.public_key)
+
+    @classmethod
+    def generate(cls) -> Signer:
+        return cls(SigningKey.generate())
+
+    @classmethod
+    def from_seed_hex(cls, seed_hex: str) -> Signer:
+        return cls(SigningKey(bytes.fromhex(seed_hex)))
+
+    @classmethod
+    def load(cls, path: Path) -> Signer:
+        return cls.from_seed_hex(path.read_text().strip())
+
+    def save(self, path: Path) -> None:
+        """Write the 32-byte seed as hex to a new file readable by its owner only."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(bytes(self._key).hex() + "\n")
+
+    @property
+    def public_key_hex(self) -> str:
+        return self.public_key.hex()
+
+    def sign(self, digest: bytes) -> bytes:
+        return bytes(self._key.sign(digest).signature)
+
+
+class Verifier:
+    """A public key that checks signatures."""
+
+    def __init__(self, public_key: bytes) -> None:
+        self._key = VerifyKey(public_key)
+        self.public_key = public_key
+        self.key_id = key_id_of(public_key)
+
+    @classmethod
+    def from_hex(cls, public_key_hex: str) -> Verifier:
+        return cls(bytes.fromhex(public_key_hex))
+
+    def verify(self, digest: bytes, signature: bytes) -> bool:
+        try:
+            self._key.verify(digest, signature)
+        except BadSignatureError:
+            return False
+        return True

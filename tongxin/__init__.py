@@ -1,0 +1,1 @@
+"""The `tongxin` entry point, the embedded NATS launcher and (later) the demo supervisor."""

