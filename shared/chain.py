@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from shared.errors import FieldError
 from shared.envelope import GENESIS_HASH, Envelope, hash_matches, signature_valid
+from shared.errors import FieldError
 from shared.signing import Verifier
 
 KeyLookup = Callable[[str, str], Verifier | None]

@@ -44,7 +44,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
 
     node_id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     seq: Annotated[int, msgspec.Meta(ge=1)]
-    event_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    event_id: Annotated[
+        str, msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    ]
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     schema: Annotated[int, msgspec.Meta(ge=1)]
     occurred_at: Timestamp
@@ -65,6 +67,8 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _envelope_decoder = msgspec.json.Decoder(Envelope)
+
+
 def _no_floats(text: str) -> Any:
     raise ValueError(f"non-integer number {text}")
 

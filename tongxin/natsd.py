@@ -69,7 +69,16 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives as long as the child
         self.proc = subprocess.Popen(
-            [find_binary(), "-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)],
+            [
+                find_binary(),
+                "-js",
+                "-sd",
+                str(self.store_dir),
+                "-a",
+                self.host,
+                "-p",
+                str(self.port),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -77,7 +86,9 @@ class EmbeddedNats:
         deadline = time.monotonic() + timeout
         while not port_open(self.host, self.port):
             if self.proc.poll() is not None:
-                raise NatsServerError(f"nats-server exited ({self.proc.returncode}); see {self.store_dir}/nats-server.log")
+                raise NatsServerError(
+                    f"nats-server exited ({self.proc.returncode}); see {self.store_dir}/nats-server.log"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise NatsServerError(f"nats-server did not listen on {self.url} within {timeout}s")

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
 
 from services.branch_node.application import BatchError
 from services.branch_node.forwarder import ForwarderState
@@ -26,12 +32,24 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.recorded = Counter("tongxin_node_events_recorded", "Events appended", registry=self.registry)
-        self.refused = Counter("tongxin_node_requests_refused", "Requests refused as bad input", registry=self.registry)
+        self.refused = Counter(
+            "tongxin_node_requests_refused", "Requests refused as bad input", registry=self.registry
+        )
         self.last_seq = Gauge("tongxin_node_last_seq", "Highest seq in the log", registry=self.registry)
-        self.forwarded = Gauge("tongxin_node_forwarded_seq", "Highest seq acknowledged by JetStream", registry=self.registry)
+        self.forwarded = Gauge(
+            "tongxin_node_forwarded_seq",
+            "Highest seq acknowledged by JetStream",
+            registry=self.registry,
+        )
         self.backlog = Gauge("tongxin_node_backlog", "Events waiting to be forwarded", registry=self.registry)
-        self.connected = Gauge("tongxin_node_nats_connected", "1 while connected to NATS", registry=self.registry)
-        self.failures = Gauge("tongxin_node_forward_failures", "Forwarding interruptions so far", registry=self.registry)
+        self.connected = Gauge(
+            "tongxin_node_nats_connected", "1 while connected to NATS", registry=self.registry
+        )
+        self.failures = Gauge(
+            "tongxin_node_forward_failures",
+            "Forwarding interruptions so far",
+            registry=self.registry,
+        )
 
 
 def _error(status: int, errors: list[dict[str, Any]]) -> JSONResponse:
@@ -78,7 +96,9 @@ def create_app(node: Node, forwarder: ForwarderState | None = None) -> FastAPI:
         "/events/batch",
         status_code=201,
         summary="Record a batch of events, all or nothing",
-        openapi_extra={"requestBody": {"content": {"application/json": {"example": {"events": [EVENT_EXAMPLE]}}}}},
+        openapi_extra={
+            "requestBody": {"content": {"application/json": {"example": {"events": [EVENT_EXAMPLE]}}}}
+        },
     )
     async def record_batch(request: Request) -> dict[str, Any]:
         data = await _json_body(request)

@@ -30,8 +30,9 @@ class BatchError(ValueError):
 
     def __init__(self, errors: list[tuple[int, FieldError]]) -> None:
         self.errors = errors
-        lines = [f"item {i}: {e}" for i, e in errors]
-        super().__init__("; ".join(lines))
+        lines = [f"item {i}: {e}" for i, e in errors[:10]]
+        more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+        super().__init__("; ".join(lines) + more)
 
 
 class BranchNode(Application[UUID]):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,9 +14,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.branch_node.application import BatchError
-from services.branch_node.config import DEFAULT_NATS_URL, NodeConfig, NodeDir, NodeExistsError, NodeNotFoundError
+from services.branch_node.config import (
+    DEFAULT_NATS_URL,
+    NodeConfig,
+    NodeDir,
+    NodeExistsError,
+    NodeNotFoundError,
+)
 from services.branch_node.forwarder import Forwarder
-from services.branch_node.inputs import cell_value, parse_item, read_csv, read_jsonl, set_dotted
+from services.branch_node.inputs import cell_value, parse_item, read_file, set_dotted
 from services.branch_node.service import Node
 from shared.catalog import EVENT_TYPES
 from shared.errors import FieldError
@@ -27,12 +31,18 @@ app = typer.Typer(
     help="A branch node: record events durably, with or without a network, and forward them to the county.",
     no_args_is_help=True,
 )
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 DataDir = Annotated[
     Path,
-    typer.Option("--data-dir", "-d", envvar="TONGXIN_NODE_DIR", help="The node's data dir.", show_default=True),
+    typer.Option(
+        "--data-dir",
+        "-d",
+        envvar="TONGXIN_NODE_DIR",
+        help="The node's data dir.",
+        show_default=True,
+    ),
 ]
 
 
@@ -48,12 +58,15 @@ def _open(data_dir: Path) -> Node:
         raise _fail(str(exc)) from None
 
 
-@app.command(epilog="Example: tongxin node init --node-id dongguan --county-id jx --county-secret $(cat county.secret)")
+@app.command(
+    epilog="Example: tongxin node init --node-id dongguan --county-id jx --county-secret $(cat county.secret)"
+)
 def init(
     node_id: Annotated[str, typer.Option(help="This node's id, a slug such as `dongguan`.")],
     county_id: Annotated[str, typer.Option(help="The county's id, a slug such as `jx`.")],
     county_secret: Annotated[
-        str, typer.Option(envvar="TONGXIN_COUNTY_SECRET", help="The county secret (64 hex) given at enrolment.")
+        str,
+        typer.Option(envvar="TONGXIN_COUNTY_SECRET", help="The county secret (64 hex) given at enrolment."),
     ],
     data_dir: DataDir = Path("tongxin-node"),
     nats_url: Annotated[str, typer.Option(help="The county's NATS URL.")] = DEFAULT_NATS_URL,
@@ -82,15 +95,18 @@ class _Slugs(msgspec.Struct):
 @app.command(
     epilog="Examples:\n\n"
     "tongxin node record fund.received -f org_id=dongguan -f source=host_subsidy -f amount_fen=500000\n\n"
-    "tongxin node record member.returned --json '{\"member_id\": \"…\"}' --occurred-at 2026-11-20"
+    'tongxin node record member.returned --json \'{"member_id": "…"}\' --occurred-at 2026-11-20'
 )
 def record(
     type_: Annotated[str, typer.Argument(metavar="TYPE", help="Event type, e.g. member.registered.")],
     field: Annotated[
-        list[str] | None, typer.Option("--field", "-f", help="A payload field as key=value (dotted keys nest).")
+        list[str] | None,
+        typer.Option("--field", "-f", help="A payload field as key=value (dotted keys nest)."),
     ] = None,
     json_payload: Annotated[str | None, typer.Option("--json", help="The payload as a JSON object.")] = None,
-    occurred_at: Annotated[str | None, typer.Option(help="When it happened (default now; no zone = CST).")] = None,
+    occurred_at: Annotated[
+        str | None, typer.Option(help="When it happened (default now; no zone = CST).")
+    ] = None,
     data_dir: DataDir = Path("tongxin-node"),
 ) -> None:
     """Record one event in the node's log."""
@@ -107,7 +123,11 @@ def record(
         set_dotted(payload, key.strip(), cell_value(value))
     node = _open(data_dir)
     try:
-        new = parse_item({"type": type_, "occurred_at": occurred_at, "payload": payload}, node.county_secret, strict=json_payload is not None and not field)
+        new = parse_item(
+            {"type": type_, "occurred_at": occurred_at, "payload": payload},
+            node.county_secret,
+            strict=json_payload is not None and not field,
+        )
         (seq,) = node.record([new])
     except (FieldError, BatchError) as exc:
         raise _fail(_reason(exc)) from None
@@ -124,11 +144,15 @@ def _reason(exc: FieldError | BatchError) -> str:
 
 @app.command(
     "import",
-    epilog="Examples:\n\ntongxin node import roster.csv --type member.registered\n\ntongxin node import events.jsonl",
+    epilog="Examples:\n\ntongxin node import roster.csv --type member.registered\n\n"
+    "tongxin node import events.jsonl",
 )
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl or .csv file.")],
-    type_: Annotated[str | None, typer.Option("--type", help="Event type of every CSV row without a type column.")] = None,
+    type_: Annotated[
+        str | None,
+        typer.Option("--type", help="Event type of every CSV row without a type column."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Check every row, append nothing.")] = False,
     data_dir: DataDir = Path("tongxin-node"),
 ) -> None:
@@ -136,35 +160,28 @@ def import_(
     if type_ is not None and type_ not in EVENT_TYPES:
         raise _fail(f"--type: unknown event type {type_!r}")
     text = file.read_text(encoding="utf-8-sig")
-    rows = read_csv(text, type_) if file.suffix.lower() == ".csv" else read_jsonl(text)
     node = _open(data_dir)
     try:
-        events, problems = [], []
-        for line, item in rows:
-            try:
-                if isinstance(item, FieldError):
-                    raise item
-                events.append(parse_item(item, node.county_secret, strict=file.suffix.lower() != ".csv"))
-                lines_of = line
-            except FieldError as exc:
-                problems.append(f"line {line}: {exc}")
-        del lines_of
+        parsed = read_file(text, file.suffix.lower().lstrip("."), type_, node.county_secret)
+        problems = parsed.problems
         if not problems and not dry_run:
             try:
-                seqs = node.record(events)
+                seqs = node.record(parsed.events)
             except BatchError as exc:
-                problems = [f"row {i + 1}: {e}" for i, e in exc.errors]
-        if problems:
-            for p in problems[:50]:
-                err.print(p, highlight=False)
-            more = f" (first 50 shown of {len(problems)})" if len(problems) > 50 else ""
-            raise _fail(f"{file}: {len(problems)} bad row(s){more}; nothing was appended")
+                problems = [f"line {parsed.lines[i]}: {e}" for i, e in exc.errors]
     finally:
         node.close()
+    if problems:
+        for p in problems[:50]:
+            err.print(p, highlight=False)
+        more = f" (first 50 shown of {len(problems)})" if len(problems) > 50 else ""
+        raise _fail(f"{file}: {len(problems)} bad row(s){more}; nothing was appended")
     if dry_run:
-        out.print(f"{file}: {len(events)} event(s) are valid; nothing appended (--dry-run)")
+        out.print(f"{file}: {len(parsed.events)} event(s) are valid; nothing appended (--dry-run)")
+    elif seqs:
+        out.print(f"{file}: appended {len(seqs)} event(s), seq {seqs[0]}..{seqs[-1]}")
     else:
-        out.print(f"{file}: appended {len(seqs)} event(s), seq {seqs[0]}..{seqs[-1]}" if seqs else "nothing to import")
+        out.print(f"{file}: no events in the file")
 
 
 @app.command(epilog="Example: tongxin node serve --port 8710 --nats nats://county.example:4222")
@@ -188,7 +205,9 @@ def serve(
 
 @app.command(epilog="Example: tongxin node forward --once")
 def forward(
-    once: Annotated[bool, typer.Option(help="Forward the backlog, then exit (exit 1 if NATS is unreachable).")] = False,
+    once: Annotated[
+        bool, typer.Option(help="Forward the backlog, then exit (exit 1 if NATS is unreachable).")
+    ] = False,
     nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
     data_dir: DataDir = Path("tongxin-node"),
 ) -> None:
@@ -197,11 +216,17 @@ def forward(
     status = node.status()
     try:
         with Progress(
-            TextColumn("forwarding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+            TextColumn("forwarding"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
         ) as bar:
             task = bar.add_task("forward", total=status.last_seq, completed=status.forwarded_seq)
             fwd = Forwarder(
-                node, nats or node.config.nats_url, progress=lambda d, last: bar.update(task, completed=d, total=last)
+                node,
+                nats or node.config.nats_url,
+                progress=lambda d, last: bar.update(task, completed=d, total=last),
             )
             asyncio.run(_forward(fwd, once))
     finally:
@@ -259,7 +284,7 @@ async def _reachable(url: str) -> bool:
 
     try:
         nc = await connect(url, timeout=1)
-    except Exception:  # noqa: BLE001 - any failure means unreachable
+    except Exception:
         return False
     await nc.close()
     return True
@@ -279,10 +304,3 @@ def verify(data_dir: DataDir = Path("tongxin-node")) -> None:
     if not report.ok:
         raise _fail(f"{len(report.faults)} fault(s) in {report.checked} envelope(s)", code=1)
     out.print(f"ok: {report.checked} envelope(s), chain and signatures verify")
-
-
-def secret_hex() -> str:
-    return secrets.token_hex(32)
-
-
-_ = os

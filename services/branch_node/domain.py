@@ -52,7 +52,7 @@ class Recorded(msgspec.Struct, frozen=True, kw_only=True):
 class Member:
     """A member as this node knows them: enough state to refuse impossible transitions."""
 
-    def __init__(self, id: UUID, version: int, member_id: str) -> None:  # noqa: A002
+    def __init__(self, id: UUID, version: int, member_id: str) -> None:
         self.id = id
         self.version = version
         self.member_id = member_id

@@ -91,14 +91,14 @@ class Forwarder:
         while not stop.is_set():
             try:
                 nc = await self._connect()
-            except Exception as exc:  # noqa: BLE001 - every connect failure is retried
+            except Exception as exc:
                 await self._failed(f"connect: {exc!r}", stop)
                 continue
             try:
                 await self._serve(nc, stop, once=once, idle_poll=idle_poll)
                 if once:
                     return
-            except Exception as exc:  # noqa: BLE001 - the link failed; back off and resume from the cursor
+            except Exception as exc:
                 await self._failed(f"forward: {exc!r}", stop)
             finally:
                 self.state.connected = False

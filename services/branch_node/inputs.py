@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,7 +17,6 @@ from shared.errors import FieldError
 from shared.identity import member_id
 
 
-
 def parse_time(value: Any, field: str = "occurred_at") -> datetime:
     """RFC 3339 time; a time without zone, or a bare date, is read as China Standard Time."""
     if isinstance(value, datetime):
@@ -25,7 +25,9 @@ def parse_time(value: Any, field: str = "occurred_at") -> datetime:
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise FieldError(field, f"{value!r} is not a date-time such as 2026-11-27T09:30:00+08:00") from None
+            raise FieldError(
+                field, f"{value!r} is not a date-time such as 2026-11-27T09:30:00+08:00"
+            ) from None
         if len(value.strip()) == 10:  # a bare date
             moment = datetime.combine(date.fromisoformat(value.strip()), datetime.min.time())
     else:
@@ -35,7 +37,9 @@ def parse_time(value: Any, field: str = "occurred_at") -> datetime:
     return moment.astimezone(UTC)
 
 
-def parse_item(item: Any, county_secret: bytes, *, strict: bool = True, now: datetime | None = None) -> NewEvent:
+def parse_item(
+    item: Any, county_secret: bytes, *, strict: bool = True, now: datetime | None = None
+) -> NewEvent:
     """Validate one request item; a member's id is derived from the ID number when absent."""
     if not isinstance(item, dict):
         raise FieldError("", "each event must be an object with type, occurred_at and payload")
@@ -88,6 +92,30 @@ def cell_value(text: str) -> Any:
         except json.JSONDecodeError:
             return text
     return stripped
+
+
+@dataclass
+class ParsedFile:
+    """A file's events, the line each came from, and every refused line with its reason."""
+
+    events: list[NewEvent] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def read_file(text: str, kind: str, default_type: str | None, county_secret: bytes) -> ParsedFile:
+    """Parse a .csv or .jsonl file; CSV cells are text, so numbers and dates are converted."""
+    rows = read_csv(text, default_type) if kind == "csv" else read_jsonl(text)
+    parsed = ParsedFile()
+    for line, item in rows:
+        try:
+            if isinstance(item, FieldError):
+                raise item
+            parsed.events.append(parse_item(item, county_secret, strict=kind != "csv"))
+            parsed.lines.append(line)
+        except FieldError as exc:
+            parsed.problems.append(f"line {line}: {exc}")
+    return parsed
 
 
 def read_jsonl(text: str) -> Iterable[tuple[int, Any]]:

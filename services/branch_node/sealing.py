@@ -127,5 +127,6 @@ class SealStore:
         at = (acked_at or datetime.now(UTC)).isoformat()
         with self._write() as conn:
             conn.execute(
-                "UPDATE forwarding SET forwarded_seq = max(forwarded_seq, ?), last_ack_at = ?", (seq, at)
+                "UPDATE forwarding SET forwarded_seq = max(forwarded_seq, ?), last_ack_at = ?",
+                (seq, at),
             )

@@ -28,7 +28,10 @@ async def serve(node: Node, host: str, port: int, nats_url: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("serving", extra={"node_id": node.node_id, "http": f"http://{host}:{port}", "nats_url": nats_url})
+    log.info(
+        "serving",
+        extra={"node_id": node.node_id, "http": f"http://{host}:{port}", "nats_url": nats_url},
+    )
     forwarding = asyncio.create_task(forwarder.run(stop))
     http = asyncio.create_task(server.serve())
     await stop.wait()

@@ -27,7 +27,12 @@ from shared.catalog.member import (
     MemberStudyAccountOpened,
     MemberTransferredOut,
 )
-from shared.catalog.org import OrgLiaisonAssigned, OrgRegistered, OrgSecretaryAppointed, OrgVenueOpened
+from shared.catalog.org import (
+    OrgLiaisonAssigned,
+    OrgRegistered,
+    OrgSecretaryAppointed,
+    OrgVenueOpened,
+)
 from shared.catalog.pioneer import (
     DisputeMediated,
     DonationMade,
@@ -75,10 +80,7 @@ Event = (
     | ChamberProjectLaunched
 )
 
-EVENT_TYPES: dict[str, type[EventBody]] = {
-    cls.__struct_config__.tag: cls  # type: ignore[misc]
-    for cls in Event.__args__  # type: ignore[attr-defined]
-}
+EVENT_TYPES: dict[str, type[EventBody]] = {cls.__struct_config__.tag: cls for cls in Event.__args__}
 
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 """How far a business time may lie ahead of the recording clock."""
@@ -135,7 +137,8 @@ def check_times(body: EventBody, occurred_at: datetime, recorded_at: datetime) -
         raise FieldError("occurred_at", "must carry a time zone")
     if occurred_at > recorded_at + MAX_CLOCK_SKEW:
         raise FieldError(
-            "occurred_at", f"{occurred_at.isoformat()} is in the future (recorded {recorded_at.isoformat()})"
+            "occurred_at",
+            f"{occurred_at.isoformat()} is in the future (recorded {recorded_at.isoformat()})",
         )
     limit = (occurred_at + MAX_CLOCK_SKEW).astimezone(CHINA_STANDARD_TIME).date()
     for name in body.PAST_DATES:

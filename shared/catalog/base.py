@@ -11,7 +11,9 @@ import msgspec
 
 from shared.errors import invalid
 
-Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="an id such as `dongguan`")]
+Slug = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="an id such as `dongguan`")
+]
 MemberId = Annotated[
     str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$", description="keyed hash of the ID number (32 hex)")
 ]

@@ -64,9 +64,7 @@ class MemberDetailsUpdated(EventBody, frozen=True, kw_only=True, tag="member.det
             raise invalid("occupation", "give at least one detail to update (personal or occupation)")
 
 
-class MemberStudyAccountOpened(
-    EventBody, frozen=True, kw_only=True, tag="member.study_account_opened"
-):
+class MemberStudyAccountOpened(EventBody, frozen=True, kw_only=True, tag="member.study_account_opened"):
     member_id: MemberId
     platform: Text = "潇湘红云·智慧党建"
     account: Text

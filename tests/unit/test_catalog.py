@@ -250,9 +250,7 @@ def test_an_unknown_payload_field_is_ignored_so_schemas_can_grow() -> None:
 
 
 def test_csv_mode_accepts_numbers_written_as_text() -> None:
-    body = convert_payload(
-        "fund.received", sample("fund.received", amount_fen="50000"), strict=False
-    )
+    body = convert_payload("fund.received", sample("fund.received", amount_fen="50000"), strict=False)
     assert body.amount_fen == 50_000  # type: ignore[attr-defined]
 
 
@@ -536,9 +534,7 @@ INVALID: list[tuple[str, str, dict[str, Any], str]] = [
     (
         "phone on update",
         "member.details_updated",
-        sample(
-            "member.details_updated", personal={"name": "张三", "id_number": ID_ZHANG, "phone": "1"}
-        ),
+        sample("member.details_updated", personal={"name": "张三", "id_number": ID_ZHANG, "phone": "1"}),
         "payload.personal.phone",
     ),
     # texts
@@ -632,9 +628,7 @@ INVALID: list[tuple[str, str, dict[str, Any], str]] = [
     ("type_", "payload", "field"),
     [pytest.param(t, p, f, id=case) for case, t, p, f in INVALID],
 )
-def test_invalid_payload_is_refused_naming_the_field(
-    type_: str, payload: dict[str, Any], field: str
-) -> None:
+def test_invalid_payload_is_refused_naming_the_field(type_: str, payload: dict[str, Any], field: str) -> None:
     with pytest.raises(FieldError) as caught:
         convert_payload(type_, payload)
     assert caught.value.field == field
@@ -735,18 +729,14 @@ def test_past_date_after_occurred_at_is_refused(type_: str, field: str) -> None:
 
 
 def test_past_date_on_the_day_of_occurred_at_is_accepted() -> None:
-    body = convert_payload(
-        "member.registered", sample("member.registered", flowed_out_on="2026-03-05")
-    )
+    body = convert_payload("member.registered", sample("member.registered", flowed_out_on="2026-03-05"))
     check_times(body, datetime(2026, 3, 5, 12, tzinfo=UTC), datetime(2026, 3, 5, 12, tzinfo=UTC))
 
 
 def test_past_date_on_the_same_china_day_is_accepted_early_in_the_morning() -> None:
     """A clerk in Dongguan records at 07:00 CST on 5 March that a member flowed out that day."""
     at_seven_cst = datetime(2026, 3, 4, 23, 0, tzinfo=UTC)  # 2026-03-05 07:00 +08:00
-    body = convert_payload(
-        "member.registered", sample("member.registered", flowed_out_on="2026-03-05")
-    )
+    body = convert_payload("member.registered", sample("member.registered", flowed_out_on="2026-03-05"))
     check_times(body, at_seven_cst, at_seven_cst)
 
 
@@ -755,9 +745,7 @@ def test_past_date_on_the_same_china_day_is_accepted_early_in_the_morning() -> N
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.text()
 JSON_TREES = st.recursive(
     JSON_SCALARS,
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5)
-    ),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5),
     max_leaves=40,
 )
 
@@ -808,9 +796,7 @@ def test_member_id_is_valid_as_a_payload_member_id() -> None:
     assert body.member_id == member_id(SECRET, ID_ZHAO)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(
-    "id_number", [BAD_CHECK_DIGIT, ID_ZHANG[:17], ID_ZHANG.lower(), BAD_BIRTH_DATE, ""]
-)
+@pytest.mark.parametrize("id_number", [BAD_CHECK_DIGIT, ID_ZHANG[:17], ID_ZHANG.lower(), BAD_BIRTH_DATE, ""])
 def test_member_id_refuses_an_invalid_id_number(id_number: str) -> None:
     with pytest.raises(FieldError) as caught:
         member_id(SECRET, id_number)

@@ -97,9 +97,7 @@ def position(envelopes: list[Envelope], node_id: str, seq: int) -> int:
 
 def with_payload(env: Envelope, **changes: object) -> Envelope:
     payload = {**json.loads(bytes(env.payload)), **changes}
-    return msgspec.structs.replace(
-        env, payload=msgspec.Raw(json.dumps(payload, ensure_ascii=False).encode())
-    )
+    return msgspec.structs.replace(env, payload=msgspec.Raw(json.dumps(payload, ensure_ascii=False).encode()))
 
 
 def rehashed(env: Envelope) -> Envelope:
@@ -109,9 +107,7 @@ def rehashed(env: Envelope) -> Envelope:
 def signed(env: Envelope, signer: Signer) -> Envelope:
     """`env` with its hash recomputed and signed by `signer` (someone holding that key)."""
     env = rehashed(env)
-    return msgspec.structs.replace(
-        env, sig=signer.sign(bytes.fromhex(env.hash)).hex(), key_id=signer.key_id
-    )
+    return msgspec.structs.replace(env, sig=signer.sign(bytes.fromhex(env.hash)).hex(), key_id=signer.key_id)
 
 
 def replace_at(envelopes: list[Envelope], seq: int, new: Envelope) -> list[Envelope]:
@@ -226,9 +222,7 @@ def swapped_adjacent(envelopes: list[Envelope]) -> list[Envelope]:
 
 def relinked(envelopes: list[Envelope]) -> list[Envelope]:
     """prev_hash pointed elsewhere, re-hashed and re-signed with the node's own key."""
-    forged = signed(
-        msgspec.structs.replace(dongguan(TAMPERED), prev_hash=dongguan(3).hash), DONGGUAN
-    )
+    forged = signed(msgspec.structs.replace(dongguan(TAMPERED), prev_hash=dongguan(3).hash), DONGGUAN)
     return replace_at(envelopes, TAMPERED, forged)
 
 
@@ -262,9 +256,7 @@ CASES: list[tuple[Tamper, int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("tamper", "seq", "word"), [pytest.param(*c, id=c[0].__name__) for c in CASES]
-)
+@pytest.mark.parametrize(("tamper", "seq", "word"), [pytest.param(*c, id=c[0].__name__) for c in CASES])
 def test_tampering_is_detected_at_the_first_bad_link(tamper: Tamper, seq: int, word: str) -> None:
     faults = verify_chain(tamper(archive()), enrolled)
 
@@ -276,9 +268,7 @@ def test_tampering_is_detected_at_the_first_bad_link(tamper: Tamper, seq: int, w
     assert {f.node_id for f in faults} == {"dongguan"}, "the other node's chain is unaffected"
 
 
-@pytest.mark.parametrize(
-    ("tamper", "seq", "word"), [pytest.param(*c, id=c[0].__name__) for c in CASES]
-)
+@pytest.mark.parametrize(("tamper", "seq", "word"), [pytest.param(*c, id=c[0].__name__) for c in CASES])
 def test_tampering_survives_the_wire(tamper: Tamper, seq: int, word: str) -> None:
     """Exported as JSON lines and read back, the same fault is found."""
     lines = [encode(e) for e in tamper(archive())]
@@ -399,17 +389,11 @@ def faults_of(lines: list[bytes]) -> list[ChainFault]:
     ("old", "new", "seq", "word"),
     [
         pytest.param(b'"amount_fen":50007', b'"amount_fen":50008', 7, "altered", id="amount"),
-        pytest.param(
-            b'"amount_fen":50007', b'"amount_fen":50007.0', 7, "altered", id="amount-as-float"
-        ),
+        pytest.param(b'"amount_fen":50007', b'"amount_fen":50007.0', 7, "altered", id="amount-as-float"),
         pytest.param("第7笔".encode(), "第8笔".encode(), 7, "altered", id="chinese-note"),
-        pytest.param(
-            b'"source":"member_donation"', b'"source":"fiscal"', 7, "altered", id="fund-source"
-        ),
+        pytest.param(b'"source":"member_donation"', b'"source":"fiscal"', 7, "altered", id="fund-source"),
         pytest.param(b'"schema":1', b'"schema":2', 7, "altered", id="schema"),
-        pytest.param(
-            b'"type":"fund.received"},', b'"type":"fund.spent"},', 7, "altered", id="payload-type"
-        ),
+        pytest.param(b'"type":"fund.received"},', b'"type":"fund.spent"},', 7, "altered", id="payload-type"),
         pytest.param(b"T08:00:00.000000Z", b"T08:00:01.000000Z", 7, "altered", id="occurred-at"),
         pytest.param(b"T08:00:03.000000Z", b"T07:00:03.000000Z", 7, "altered", id="recorded-at"),
         pytest.param(
@@ -421,9 +405,7 @@ def faults_of(lines: list[bytes]) -> list[ChainFault]:
         ),
         # the fault names the seq the envelope claims
         pytest.param(b'"seq":7', b'"seq":70', 70, "altered", id="seq"),
-        pytest.param(
-            DONGGUAN.key_id.encode(), FOREIGN.key_id.encode(), 7, "unknown key", id="key-id"
-        ),
+        pytest.param(DONGGUAN.key_id.encode(), FOREIGN.key_id.encode(), 7, "unknown key", id="key-id"),
     ],
 )
 def test_edited_wire_bytes_are_detected(old: bytes, new: bytes, seq: int, word: str) -> None:
@@ -436,18 +418,14 @@ def test_edited_wire_bytes_are_detected(old: bytes, new: bytes, seq: int, word: 
 def test_edited_hash_on_the_wire_is_detected() -> None:
     real = dongguan(TAMPERED).hash
     fake = ("0" if real[0] != "0" else "1") + real[1:]
-    faults = faults_of(
-        tamper_line(TAMPERED, f'"hash":"{real}"'.encode(), f'"hash":"{fake}"'.encode())
-    )
+    faults = faults_of(tamper_line(TAMPERED, f'"hash":"{real}"'.encode(), f'"hash":"{fake}"'.encode()))
     assert (faults[0].seq, "altered" in faults[0].reason) == (TAMPERED, True)
 
 
 def test_edited_signature_on_the_wire_is_detected() -> None:
     real = dongguan(TAMPERED).sig
     fake = real[:-1] + ("0" if real[-1] != "0" else "1")
-    faults = faults_of(
-        tamper_line(TAMPERED, f'"sig":"{real}"'.encode(), f'"sig":"{fake}"'.encode())
-    )
+    faults = faults_of(tamper_line(TAMPERED, f'"sig":"{real}"'.encode(), f'"sig":"{fake}"'.encode()))
     assert (faults[0].seq, "signature does not verify" in faults[0].reason) == (TAMPERED, True)
 
 
@@ -480,9 +458,7 @@ def test_reformatting_the_json_changes_nothing_an_auditor_proves() -> None:
         pytest.param(b'"node_id":"dongguan"', b'"node_id":"Dongguan"', "node_id", id="node-id"),
     ],
 )
-def test_malformed_wire_bytes_are_refused_naming_the_field(
-    old: bytes, new: bytes, field: str
-) -> None:
+def test_malformed_wire_bytes_are_refused_naming_the_field(old: bytes, new: bytes, field: str) -> None:
     line = tamper_line(TAMPERED, old, new)[position(archive(), "dongguan", TAMPERED)]
     with pytest.raises(FieldError) as caught:
         decode(line)

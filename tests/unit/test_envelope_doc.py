@@ -113,9 +113,7 @@ def test_doc_has_every_example(examples: dict[str, str]) -> None:
     }
 
 
-def test_example_is_what_the_project_code_produces(
-    examples: dict[str, str], inputs: dict[str, Any]
-) -> None:
+def test_example_is_what_the_project_code_produces(examples: dict[str, str], inputs: dict[str, Any]) -> None:
     seed = one_line(examples, "seed")
     env = sealed_example(inputs, seed)
     signer = Signer.from_seed_hex(seed)
@@ -208,10 +206,7 @@ def test_transport_names_in_the_doc(doc: str) -> None:
 
 
 def test_the_doc_names_the_canonical_encoding_exactly(doc: str) -> None:
-    assert (
-        'json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()'
-        in doc
-    )
+    assert 'json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()' in doc
 
 
 # --- the fault reasons the doc lists ----------------------------------------------------------
@@ -220,9 +215,7 @@ def test_the_doc_names_the_canonical_encoding_exactly(doc: str) -> None:
 def reason_patterns(doc: str) -> list[re.Pattern[str]]:
     table = doc[doc.index("| check | reason reported |") :]
     table = table[: table.index("\n\n")]
-    templates = [
-        t for row in table.splitlines()[2:] for t in re.findall(r"`([^`]*)`", row.split("|")[2])
-    ]
+    templates = [t for row in table.splitlines()[2:] for t in re.findall(r"`([^`]*)`", row.split("|")[2])]
     patterns = []
     for template in templates:
         rx = re.escape(template).replace(re.escape("<key_id>"), "[0-9a-f]{16}")
@@ -249,9 +242,7 @@ def test_every_reason_the_verifier_gives_is_listed_in_the_doc(doc: str) -> None:
         ],
     ]
     reasons = [
-        f.reason
-        for envs in tampered
-        for f in verify_chain(envs, single_key(Verifier(signer.public_key)))
+        f.reason for envs in tampered for f in verify_chain(envs, single_key(Verifier(signer.public_key)))
     ]
     patterns = reason_patterns(doc)
     assert len(patterns) == 6
@@ -322,9 +313,7 @@ def test_snippet_accepts_a_real_chain(snippet: dict[str, Any]) -> None:
     assert snippet["verify_node"]([], [SIGNER.public_key_hex]) is None
 
 
-def test_snippet_accepts_the_worked_example(
-    snippet: dict[str, Any], examples: dict[str, str]
-) -> None:
+def test_snippet_accepts_the_worked_example(snippet: dict[str, Any], examples: dict[str, str]) -> None:
     lines = [one_line(examples, "wire")]
     assert snippet["verify_node"](lines, [one_line(examples, "public-key")]) is None
 
@@ -355,9 +344,7 @@ def edit_line(seq: int, old: str, new: str) -> list[str]:
 
 def resign_line(seq: int, signer: Signer, **changes: Any) -> list[str]:
     lines = list(LINES)
-    lines[seq - 1] = encode(
-        resign(msgspec.structs.replace(CHAIN[seq - 1], **changes), signer)
-    ).decode()
+    lines[seq - 1] = encode(resign(msgspec.structs.replace(CHAIN[seq - 1], **changes), signer)).decode()
     return lines
 
 
@@ -398,9 +385,7 @@ TAMPERED: list[tuple[str, list[str], int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("lines", "seq", "word"), [pytest.param(*c[1:], id=c[0]) for c in TAMPERED]
-)
+@pytest.mark.parametrize(("lines", "seq", "word"), [pytest.param(*c[1:], id=c[0]) for c in TAMPERED])
 def test_snippet_rejects_a_tampered_copy(
     snippet: dict[str, Any], lines: list[str], seq: int, word: str
 ) -> None:
@@ -410,9 +395,7 @@ def test_snippet_rejects_a_tampered_copy(
     assert word in fault[1]
 
 
-@pytest.mark.parametrize(
-    ("lines", "seq", "word"), [pytest.param(*c[1:], id=c[0]) for c in TAMPERED]
-)
+@pytest.mark.parametrize(("lines", "seq", "word"), [pytest.param(*c[1:], id=c[0]) for c in TAMPERED])
 def test_snippet_agrees_with_the_project_verifier(
     snippet: dict[str, Any], lines: list[str], seq: int, word: str
 ) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks that measure and print Tongxin's figures against its targets (they never assert)."""

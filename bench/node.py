@@ -1,0 +1,384 @@
+"""Branch node figures: batched append+seal, backlog forwarding against raw nats-py, idle serve RSS.
+
+    python -m bench.node [--events N] [--backlog N] [--json]
+
+Measures and prints; never asserts. Everything runs in temp dirs against an embedded nats-server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from importlib.metadata import version
+from pathlib import Path
+from subprocess import Popen
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from services.branch_node.config import NodeConfig, NodeDir
+from services.branch_node.forwarder import Forwarder
+from services.branch_node.inputs import parse_item
+from services.branch_node.service import Node
+from shared.identity import member_id
+from shared.subjects import STREAM, msg_id
+from shared.transport import connect
+from tongxin.natsd import EmbeddedNats, ensure_stream, find_binary, free_port
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from services.branch_node.application import NewEvent
+
+err = Console(stderr=True)
+AT = "2026-03-01T10:00:00+08:00"
+_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+@dataclass
+class Row:
+    name: str
+    value: float | None
+    unit: str
+    target: str = ""
+    ok: bool | None = None  # None: informative, no target
+    note: str = ""
+
+
+def id_number(i: int) -> str:
+    """A valid resident ID number (GB 11643 check digit), distinct for i < 12,000,000."""
+    born = date(1960, 1, 1) + timedelta(days=i % 12_000)
+    body = f"431126{born:%Y%m%d}{(i // 12_000) % 1000:03d}"
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
+
+
+def item(i: int, secret: bytes) -> dict[str, Any]:
+    """Request item i, in cycles of 20: 6 registrations, 1 move of an earlier batch's member
+    (its aggregate is loaded from the log), 3 funds, 2 meetings, 2 trainings, 3 mediations,
+    2 services, 1 job placement."""
+    k, base, org = i % 20, i - i % 20, f"outstation-{i % 5}"
+
+    def mid(j: int) -> str:
+        return member_id(secret, id_number(j))
+
+    p: dict[str, Any]
+    if k < 6:
+        person = dict(name=f"成员{i}", id_number=id_number(i), phone=f"138{i % 10**8:08d}")
+        t, p = "member.registered", dict(personal=person, home_branch=f"village-{i % 7}")
+        p |= dict(outstation=org, host_location="广东东莞", flowed_out_on="2019-03-01")
+    elif k == 6:
+        moved = mid(base - 1000 if base >= 1000 else base)
+        t, p = "member.moved", dict(member_id=moved, host_location="广东深圳", outstation=org)
+    elif k < 10:
+        t, p = "fund.received", dict(org_id=org, source="host_subsidy", amount_fen=10_000 + i)
+    elif k < 12:
+        t, p = "orglife.held", dict(org_id=org, kind="theme_day", topic="主题党日")
+        p["attendees"] = [mid(base + j) for j in range(6)]
+    elif k < 14:
+        t, p = "training.held", dict(org_id=org, mode="cloud", title="云党课", hours=2)
+        p["attendees"] = [mid(base + j) for j in range(3)]
+    elif k < 17:
+        t, p = "dispute.mediated", dict(org_id=org, category="wages", outcome="resolved")
+    elif k < 19:
+        t, p = "service.provided", dict(org_id=org, line="labour", people=1 + i % 9)
+    else:
+        t, p = "jobs.placed", dict(org_id=org, people=1 + i % 4)
+    return {"type": t, "occurred_at": AT, "payload": p}
+
+
+def make_events(n: int, secret: bytes) -> list[NewEvent]:
+    return [parse_item(item(i, secret), secret) for i in range(n)]
+
+
+def new_node(path: Path, node_id: str, secret_hex: str, url: str = "nats://127.0.0.1:4222") -> Node:
+    NodeDir(path).create(NodeConfig(node_id=node_id, county_id="jx", nats_url=url), secret_hex)
+    return Node(path)
+
+
+def record_all(node: Node, events: list[NewEvent], batch: int) -> None:
+    for s in range(0, len(events), batch):
+        node.record(events[s : s + batch])
+
+
+def bench_append(root: Path, events: list[NewEvent], batch: int, secret_hex: str) -> list[Row]:
+    n = len(events)
+    node = new_node(root / "record", "bench-record", secret_hex)
+    try:
+        t = time.perf_counter()
+        record_all(node, events, batch)
+        rec = n / (time.perf_counter() - t)
+    finally:
+        node.close()
+    node = new_node(root / "split", "bench-split", secret_hex)
+    ta = ts = 0.0
+    try:
+        for s in range(0, n, batch):
+            t0 = time.perf_counter()
+            node.log.append(events[s : s + batch])
+            t1 = time.perf_counter()
+            node.seal()
+            ta, ts = ta + t1 - t0, ts + time.perf_counter() - t1
+    finally:
+        node.close()
+    note, both, ev = f"{n:,} events, batches of {batch:,}", n / (ta + ts), "events/s"
+    return [
+        Row("Node.record(batch): append + seal", rec, ev, "≥ 10,000", rec >= 10_000, note),
+        Row("  log.append only", n / ta, ev, note="same events, fresh node"),
+        Row("  seal only (hash chain + Ed25519)", n / ts, ev),
+        Row("  log.append then seal", both, ev, "≥ 10,000", both >= 10_000),
+    ]
+
+
+async def stream(url: str, *, fresh: bool = False) -> int:
+    """Messages in the TONGXIN stream; with fresh, delete and recreate it first."""
+    nc = await connect(url)
+    try:
+        if fresh:
+            await nc.jetstream().delete_stream(STREAM)
+            await ensure_stream(url)
+        return int((await nc.jetstream().stream_info(STREAM)).state.messages)
+    finally:
+        await nc.close()
+
+
+async def raw_publish(
+    node: Node, url: str, rows: list[tuple[int, bytes]], window: int, stall: float | None, timeout: float
+) -> tuple[float, int, int]:
+    """js.publish_async of the same bytes, subject and Msg-Ids: (msgs/s, stream count, nacks)."""
+    await stream(url, fresh=True)
+    nc = await connect(url, pending_size=64 * 1024 * 1024)  # as the forwarder connects
+    try:
+        js = nc.jetstream(publish_async_max_pending=window)
+        subject, node_id = node.subject, node.node_id
+        t = time.perf_counter()
+        futs = [
+            await js.publish_async(
+                subject, data, wait_stall=stall, headers={"Nats-Msg-Id": msg_id(node_id, seq)}
+            )
+            for seq, data in rows
+        ]
+        await asyncio.wait_for(js.publish_async_completed(), timeout)
+        rate = len(rows) / (time.perf_counter() - t)
+    finally:
+        await nc.close()
+    return rate, await stream(url), sum(1 for f in futs if f.exception() is not None)
+
+
+async def bench_forward(node: Node, url: str, timeout: float) -> list[Row]:
+    n = node.log.last_seq()
+    await stream(url, fresh=True)
+    fwd = Forwarder(node, url)
+    t = time.perf_counter()
+    await asyncio.wait_for(fwd.run(asyncio.Event(), once=True), timeout)
+    fwd_rate = n / (time.perf_counter() - t)
+    fwd_count = await stream(url)
+    rows: list[tuple[int, bytes]] = []
+    while chunk := node.seals.envelopes_after(rows[-1][0] if rows else 0, 10_000):
+        rows += chunk
+    size = sum(len(d) for _, d in rows) // max(len(rows), 1)
+    raw, raw_count, nacks = await raw_publish(node, url, rows, fwd.window, None, timeout)
+    stall, stall_count, _ = await raw_publish(node, url, rows, fwd.window, 10.0, timeout)
+    ratio = fwd_rate / raw
+    fwd_note = f"{n:,} envelopes of ~{size} B; stream has {fwd_count:,}"
+    raw_note = f"max pending {fwd.window:,}; stream has {raw_count:,}; nacks {nacks}"
+    stall_note = f"as the forwarder calls it; stream has {stall_count:,}"
+    return [  # a stream count other than the backlog shows MISS
+        Row("Forwarder.run(once) backlog", fwd_rate, "events/s", "", _ok(fwd_count, n), fwd_note),
+        Row("raw js.publish_async, same bytes", raw, "msgs/s", "", _ok(raw_count, n), raw_note),
+        Row("forwarder / raw", ratio, "ratio", "≥ 0.70", ratio >= 0.70, f"failures {fwd.state.failures}"),
+        Row("  raw with wait_stall=10 s", stall, "msgs/s", "", _ok(stall_count, n), stall_note),
+    ]
+
+
+def _ok(count: int, expected: int) -> bool | None:
+    return None if count == expected else False
+
+
+def get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=2) as r:
+        return json.loads(r.read())
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(c) for c in (task / "children").read_text().split()]
+    return kids + [d for k in kids for d in descendants(k)]
+
+
+def wait_for(check: Callable[[], bool], proc: Popen[bytes], timeout: float, what: str) -> float:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"`tongxin node serve` exited ({proc.returncode}) before {what}")
+        with contextlib.suppress(OSError):  # not listening yet
+            if check():
+                return time.monotonic() - t0
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def bench_serve(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
+    backlog, idle = args.serve_backlog, args.idle
+    beside = Path(sys.executable).parent / "tongxin"
+    exe = str(beside) if beside.exists() else shutil.which("tongxin") or "tongxin"
+    d = root / "serve"
+    init = ["node", "init", "--node-id", "bench", "--county-id", "jx", "--county-secret"]
+    opts = [secret_hex, "--data-dir", str(d), "--nats-url", url]
+    subprocess.run([exe, *init, *opts], check=True, capture_output=True)
+    node = Node(d)
+    try:
+        record_all(node, make_events(backlog, node.county_secret), args.batch)
+    finally:
+        node.close()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with open(root / "serve.log", "wb") as log:
+        cmd = [exe, "node", "serve", "--data-dir", str(d), "--port", str(port)]
+        proc = Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        up = wait_for(lambda: get(base + "/health")["status"] == "ok", proc, 60, "/health")
+        fwd = wait_for(lambda: get(base + "/api/v1/status")["backlog"] == 0, proc, 300, "backlog 0")
+        time.sleep(idle)
+        own = rss_kib(proc.pid)
+        kids = descendants(proc.pid)
+        total = own + sum(rss_kib(k) for k in kids)
+        peak = rss_kib(proc.pid, "VmHWM")
+        t = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+        rc, stop_s = proc.poll(), time.monotonic() - t
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    mib, all_mib = own / 1024, total / 1024
+    note = f"forwarded {backlog:,} events, then {idle:.0f}s idle; peak VmHWM {peak / 1024:.1f} MiB"
+    return [
+        Row("node serve idle RSS (process)", mib, "MiB", "≤ 120", mib <= 120, note),
+        Row("  + children", all_mib, "MiB", "≤ 120", all_mib <= 120, f"{len(kids)} child(ren)"),
+        Row("  /health up, then backlog 0", up + fwd, "s", note=f"{up:.1f}s + {fwd:.1f}s"),
+        Row("  SIGTERM → exit", stop_s, "s", "exit 0, ≤ 5 s", rc == 0 and stop_s <= 5, f"rc {rc}"),
+    ]
+
+
+def machine() -> dict[str, str]:
+    nats_v = subprocess.run([find_binary(), "--version"], capture_output=True, text=True, check=False)
+    return {
+        "nproc": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "nats-server": nats_v.stdout.strip().removeprefix("nats-server: "),
+        "nats-py": version("nats-py"),
+        "eventsourcing": version("eventsourcing"),
+    }
+
+
+def failed(step: str, exc: BaseException) -> Row:
+    err.print(f"[red]{step} failed:[/] {exc!r}")
+    err.print(traceback.format_exc(), markup=False, highlight=False)
+    return Row(step, None, "", ok=False, note=f"error: {exc!r}"[:200])
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    secret_hex = secrets.token_hex(32)
+    secret = bytes.fromhex(secret_hex)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="tongxin-bench-") as tmp:
+        root = Path(tmp)
+        t = time.perf_counter()
+        events = make_events(args.events, secret)
+        parse = args.events / (time.perf_counter() - t)
+        rows.append(Row("parse_item (building the NewEvents)", parse, "events/s"))
+        err.print(f"1/3 batched append: {args.events:,} events")
+        try:
+            rows += bench_append(root, events, args.batch, secret_hex)
+        except Exception as exc:  # report it, go on
+            rows.append(failed("batched append", exc))
+        del events
+        nats = EmbeddedNats(root / "nats")
+        try:
+            url = nats.start()
+            asyncio.run(ensure_stream(url))
+            err.print(f"2/3 forwarding: recording a backlog of {args.backlog:,} events")
+            try:
+                node = new_node(root / "backlog", "bench-fwd", secret_hex, url)
+                try:
+                    record_all(node, make_events(args.backlog, secret), args.batch)
+                    err.print("2/3 forwarding: Forwarder, then raw publish_async twice")
+                    rows += asyncio.run(bench_forward(node, url, args.timeout))
+                finally:
+                    node.close()
+            except Exception as exc:
+                rows.append(failed("backlog forwarding", exc))
+            err.print(f"3/3 idle `tongxin node serve`, {args.serve_backlog:,} events to forward")
+            try:
+                rows += bench_serve(root, url, secret_hex, args)
+            except Exception as exc:
+                rows.append(failed("node serve", exc))
+        finally:
+            nats.stop()
+    return rows
+
+
+def show(rows: list[Row], info: dict[str, str], console: Console) -> None:
+    caption = " · ".join(f"{k} {v}" for k, v in info.items())
+    table = Table(title="Tongxin branch node", caption=caption)
+    console.width = max(console.width, 150)  # not squeezed into 80 columns when piped
+    for col in ("measurement", "value", "unit", "target", "result", "note"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for r in rows:
+        value = "—" if r.value is None else f"{r.value:,.{2 if r.value < 100 else 0}f}"
+        result = "" if r.ok is None else "[green]PASS[/]" if r.ok else "[red]MISS[/]"
+        table.add_row(r.name, value, r.unit, r.target, result, r.note)
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.node", description=__doc__.split("\n")[0])
+    ap.add_argument("--events", type=int, default=20_000, help="events to append (20,000)")
+    ap.add_argument("--backlog", type=int, default=100_000, help="backlog to forward (100,000)")
+    ap.add_argument("--batch", type=int, default=1_000, help="events per record() batch (1,000)")
+    ap.add_argument("--serve-backlog", type=int, default=10_000, help="for node serve (10,000)")
+    ap.add_argument("--idle", type=float, default=5.0, help="idle seconds before reading RSS (5)")
+    ap.add_argument("--timeout", type=float, default=600.0, help="per forwarding run (600 s)")
+    ap.add_argument("--json", action="store_true", help="write the results as JSON to stdout")
+    args = ap.parse_args(argv)
+    info = machine()
+    rows = run(args)
+    if args.json:
+        show(rows, info, err)
+        params = {k: v for k, v in vars(args).items() if k != "json"}
+        out = {"machine": info, "params": params, "results": [asdict(r) for r in rows]}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    else:
+        show(rows, info, Console())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Reading back what reached JetStream: every message of the TONGXIN stream, in stream order."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from shared import envelope
+from shared.chain import verify_chain
+from shared.signing import Verifier
+from shared.subjects import STREAM
+from shared.transport import connect
+from tongxin.natsd import ensure_stream
+
+
+async def _read(url: str) -> list[tuple[str, bytes]]:
+    nc = await connect(url)
+    try:
+        js = nc.jetstream()
+        total = (await js.stream_info(STREAM)).state.messages
+        sub = await js.pull_subscribe(
+            "tongxin.*.events.*",
+            stream=STREAM,
+            config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL),
+        )
+        out: list[tuple[str, bytes]] = []
+        while len(out) < total:
+            for msg in await sub.fetch(min(1000, total - len(out)), timeout=5):
+                out.append((msg.headers["Nats-Msg-Id"], msg.data))
+        await sub.unsubscribe()
+        return out
+    finally:
+        await nc.close()
+
+
+def read_stream(url: str) -> list[tuple[str, bytes]]:
+    """(Nats-Msg-Id, data) of every message in the stream."""
+    return asyncio.run(_read(url))
+
+
+def ensure_stream_sync(url: str) -> None:
+    asyncio.run(ensure_stream(url))
+
+
+def stream_count(url: str) -> int:
+    async def count() -> int:
+        nc = await connect(url)
+        try:
+            return int((await nc.jetstream().stream_info(STREAM)).state.messages)
+        finally:
+            await nc.close()
+
+    return asyncio.run(count())
+
+
+def assert_exactly_once(
+    messages: list[tuple[str, bytes]], node_id: str, total: int, public_key: bytes
+) -> None:
+    """The stream holds seq 1..total of the node once each, in order, as a valid signed chain."""
+    ids = [mid for mid, _ in messages]
+    assert ids == [f"{node_id}:{seq}" for seq in range(1, total + 1)]
+    envs = [envelope.decode(data) for _, data in messages]
+    verifier = Verifier(public_key)
+    assert verify_chain(envs, lambda _n, k: verifier if k == verifier.key_id else None) == []
