@@ -23,6 +23,7 @@ import tempfile
 import time
 import traceback
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from importlib.metadata import version
@@ -43,8 +44,6 @@ from shared.transport import connect
 from tongxin.natsd import EmbeddedNats, ensure_stream, find_binary, free_port
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from services.branch_node.application import NewEvent
 
 err = Console(stderr=True)
@@ -112,18 +111,21 @@ def new_node(path: Path, node_id: str, secret_hex: str, url: str = "nats://127.0
     return Node(path)
 
 
-def record_all(node: Node, events: list[NewEvent], batch: int) -> None:
+def record_all(node: Node, events: list[NewEvent], batch: int) -> float:
+    """Node.record in batches; returns events/s."""
+    t = time.perf_counter()
     for s in range(0, len(events), batch):
         node.record(events[s : s + batch])
+    return len(events) / (time.perf_counter() - t)
 
 
-def bench_append(root: Path, events: list[NewEvent], batch: int, secret_hex: str) -> list[Row]:
-    n = len(events)
+def bench_append(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
+    n, batch, t = args.events, args.batch, time.perf_counter()
+    events = make_events(n, bytes.fromhex(secret_hex))
+    parse = n / (time.perf_counter() - t)
     node = new_node(root / "record", "bench-record", secret_hex)
     try:
-        t = time.perf_counter()
-        record_all(node, events, batch)
-        rec = n / (time.perf_counter() - t)
+        rec = record_all(node, events, batch)
     finally:
         node.close()
     node = new_node(root / "split", "bench-split", secret_hex)
@@ -139,6 +141,7 @@ def bench_append(root: Path, events: list[NewEvent], batch: int, secret_hex: str
         node.close()
     note, both, ev = f"{n:,} events, batches of {batch:,}", n / (ta + ts), "events/s"
     return [
+        Row("parse_item (building the NewEvents)", parse, ev, note="not part of the rates below"),
         Row("Node.record(batch): append + seal", rec, ev, "≥ 10,000", rec >= 10_000, note),
         Row("  log.append only", n / ta, ev, note="same events, fresh node"),
         Row("  seal only (hash chain + Ed25519)", n / ts, ev),
@@ -181,7 +184,18 @@ async def raw_publish(
     return rate, await stream(url), sum(1 for f in futs if f.exception() is not None)
 
 
-async def bench_forward(node: Node, url: str, timeout: float) -> list[Row]:
+def bench_forward(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
+    node = new_node(root / "backlog", "bench-fwd", secret_hex, url)
+    try:
+        rate = record_all(node, make_events(args.backlog, node.county_secret), args.batch)
+        err.print("    Forwarder, then raw publish_async twice")
+        rows = asyncio.run(forward_and_raw(node, url, args.timeout))
+    finally:
+        node.close()
+    return [Row(f"  Node.record up to {args.backlog:,}", rate, "events/s", note="the backlog"), *rows]
+
+
+async def forward_and_raw(node: Node, url: str, timeout: float) -> list[Row]:
     n = node.log.last_seq()
     await stream(url, fresh=True)
     fwd = Forwarder(node, url)
@@ -243,6 +257,7 @@ def wait_for(check: Callable[[], bool], proc: Popen[bytes], timeout: float, what
 
 
 def bench_serve(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
+    """`tongxin node init` + `node serve` against the embedded NATS: RSS when idle, clean stop."""
     backlog, idle = args.serve_backlog, args.idle
     beside = Path(sys.executable).parent / "tongxin"
     exe = str(beside) if beside.exists() else shutil.which("tongxin") or "tongxin"
@@ -305,42 +320,26 @@ def failed(step: str, exc: BaseException) -> Row:
     return Row(step, None, "", ok=False, note=f"error: {exc!r}"[:200])
 
 
+STEPS: tuple[tuple[str, Callable[[Path, str, str, argparse.Namespace], list[Row]]], ...] = (
+    ("batched append", bench_append),
+    ("forwarding a backlog", bench_forward),
+    ("idle `tongxin node serve`", bench_serve),
+)
+
+
 def run(args: argparse.Namespace) -> list[Row]:
-    secret_hex = secrets.token_hex(32)
-    secret = bytes.fromhex(secret_hex)
-    rows: list[Row] = []
+    secret_hex, rows = secrets.token_hex(32), []
     with tempfile.TemporaryDirectory(prefix="tongxin-bench-") as tmp:
-        root = Path(tmp)
-        t = time.perf_counter()
-        events = make_events(args.events, secret)
-        parse = args.events / (time.perf_counter() - t)
-        rows.append(Row("parse_item (building the NewEvents)", parse, "events/s"))
-        err.print(f"1/3 batched append: {args.events:,} events")
-        try:
-            rows += bench_append(root, events, args.batch, secret_hex)
-        except Exception as exc:  # report it, go on
-            rows.append(failed("batched append", exc))
-        del events
-        nats = EmbeddedNats(root / "nats")
+        nats = EmbeddedNats(Path(tmp) / "nats")
         try:
             url = nats.start()
             asyncio.run(ensure_stream(url))
-            err.print(f"2/3 forwarding: recording a backlog of {args.backlog:,} events")
-            try:
-                node = new_node(root / "backlog", "bench-fwd", secret_hex, url)
+            for i, (name, step) in enumerate(STEPS, 1):
+                err.print(f"{i}/{len(STEPS)} {name}")
                 try:
-                    record_all(node, make_events(args.backlog, secret), args.batch)
-                    err.print("2/3 forwarding: Forwarder, then raw publish_async twice")
-                    rows += asyncio.run(bench_forward(node, url, args.timeout))
-                finally:
-                    node.close()
-            except Exception as exc:
-                rows.append(failed("backlog forwarding", exc))
-            err.print(f"3/3 idle `tongxin node serve`, {args.serve_backlog:,} events to forward")
-            try:
-                rows += bench_serve(root, url, secret_hex, args)
-            except Exception as exc:
-                rows.append(failed("node serve", exc))
+                    rows += step(Path(tmp), url, secret_hex, args)
+                except Exception as exc:  # report it, go on with the next step
+                    rows.append(failed(name, exc))
         finally:
             nats.stop()
     return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
@@ -14,9 +15,10 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
+from starlette.concurrency import run_in_threadpool
 
 from services.branch_node.application import BatchError
-from services.branch_node.forwarder import ForwarderState
+from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import Node
 from shared.errors import FieldError
@@ -64,8 +66,8 @@ async def _json_body(request: Request) -> Any:
         raise FieldError("body", f"not valid JSON: {exc}") from None
 
 
-def create_app(node: Node, forwarder: ForwarderState | None = None) -> FastAPI:
-    """The app for one open node; `forwarder` is the live forwarding state when serving."""
+def create_app(node: Node, forwarder: Forwarder | None = None) -> FastAPI:
+    """The app for one open node; `forwarder` is the live forwarder when serving."""
     metrics = Metrics()
     router = APIRouter(prefix="/api/v1", tags=["events"])
     app = FastAPI(title=f"Tongxin branch node {node.node_id}", version="1")
@@ -89,7 +91,7 @@ def create_app(node: Node, forwarder: ForwarderState | None = None) -> FastAPI:
     )
     async def record_one(request: Request) -> dict[str, Any]:
         new = parse_item(await _json_body(request), node.county_secret)
-        (seq,) = await _record(node, [new], metrics)
+        (seq,) = await _record(node, [new], metrics, forwarder)
         return {"seq": seq, "event_id": str(new.event_id)}
 
     @router.post(
@@ -113,7 +115,7 @@ def create_app(node: Node, forwarder: ForwarderState | None = None) -> FastAPI:
                 errors.append((i, exc))
         if errors:
             raise BatchError(errors)
-        seqs = await _record(node, parsed, metrics)
+        seqs = await _record(node, parsed, metrics, forwarder)
         return {"seqs": seqs}
 
     @router.get("/events", summary="Sealed envelopes after a seq, in seq order")
@@ -140,27 +142,25 @@ def create_app(node: Node, forwarder: ForwarderState | None = None) -> FastAPI:
         metrics.forwarded.set(st.forwarded_seq)
         metrics.backlog.set(st.backlog)
         if forwarder is not None:
-            metrics.connected.set(1 if forwarder.connected else 0)
-            metrics.failures.set(forwarder.failures)
+            metrics.connected.set(1 if forwarder.state.connected else 0)
+            metrics.failures.set(forwarder.state.failures)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
     return app
 
 
-async def _record(node: Node, events: list[Any], metrics: Metrics) -> list[int]:
-    from starlette.concurrency import run_in_threadpool
-
+async def _record(node: Node, events: list[Any], metrics: Metrics, forwarder: Forwarder | None) -> list[int]:
     seqs = await run_in_threadpool(node.record, events)
     metrics.recorded.inc(len(seqs))
+    if forwarder is not None:
+        forwarder.wake.set()  # forward now rather than at the next idle poll
     return seqs
 
 
-def _status(node: Node, forwarder: ForwarderState | None) -> dict[str, Any]:
-    import msgspec
-
+def _status(node: Node, forwarder: Forwarder | None) -> dict[str, Any]:
     out: dict[str, Any] = msgspec.to_builtins(node.status())
     if forwarder is not None:
-        out["nats_connected"] = forwarder.connected
-        out["last_error"] = forwarder.last_error
+        out["nats_connected"] = forwarder.state.connected
+        out["last_error"] = forwarder.state.last_error
     return out

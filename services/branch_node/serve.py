@@ -23,7 +23,7 @@ async def serve(node: Node, host: str, port: int, nats_url: str) -> None:
         nats_url,
         progress=lambda done, last: log.info("forwarded", extra={"forwarded_seq": done, "last_seq": last}),
     )
-    app = create_app(node, forwarder.state)
+    app = create_app(node, forwarder)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -219,6 +219,7 @@ def reason_patterns(doc: str) -> list[re.Pattern[str]]:
     patterns = []
     for template in templates:
         rx = re.escape(template).replace(re.escape("<key_id>"), "[0-9a-f]{16}")
+        rx = rx.replace(re.escape("<detail>"), ".+")
         rx = re.sub(r"\b[NM]\b", r"\\d+", rx)
         patterns.append(re.compile(f"^{rx}$"))
     return patterns
@@ -229,7 +230,9 @@ def test_every_reason_the_verifier_gives_is_listed_in_the_doc(doc: str) -> None:
     stranger = Signer.from_seed_hex(bytes(range(33, 65)).hex())
     chain = build_chain(signer, 6)
     edited = msgspec.structs.replace(chain[2], occurred_at="2020-01-01T00:00:00.000000Z")
+    with_float = msgspec.structs.replace(chain[2], payload=msgspec.Raw(b'{"amount_fen":1.5}'))
     tampered = [
+        [*chain[:2], with_float, *chain[3:]],  # not canonical
         [*chain[:2], edited, *chain[3:]],  # altered
         [*chain[:2], resign(chain[2], stranger), *chain[3:]],  # unknown key
         [*chain[:2], msgspec.structs.replace(chain[2], sig=chain[3].sig), *chain[3:]],  # signature
@@ -245,7 +248,7 @@ def test_every_reason_the_verifier_gives_is_listed_in_the_doc(doc: str) -> None:
         f.reason for envs in tampered for f in verify_chain(envs, single_key(Verifier(signer.public_key)))
     ]
     patterns = reason_patterns(doc)
-    assert len(patterns) == 6
+    assert len(patterns) == 7
     for reason in reasons:
         assert any(p.match(reason) for p in patterns), f"not in docs/envelope.md: {reason!r}"
     for pattern in patterns:
