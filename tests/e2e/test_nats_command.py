@@ -1,0 +1,64 @@
+"""`tongxin nats`: the embedded server with the TONGXIN stream, stopped cleanly by SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+from pathlib import Path
+
+from shared.subjects import DUPLICATE_WINDOW_S, STREAM, STREAM_SUBJECTS
+from shared.transport import connect
+from tests.e2e.conftest import TONGXIN
+from tongxin.natsd import ensure_stream
+
+
+async def stream_config(url: str) -> tuple[float, list[str], str]:
+    nc = await connect(url)
+    try:
+        info = await nc.jetstream().stream_info(STREAM)
+        return info.config.duplicate_window or 0.0, list(info.config.subjects or []), str(info.config.storage)
+    finally:
+        await nc.close()
+
+
+def test_nats_command_prints_its_url_creates_the_stream_and_stops_on_sigterm(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [TONGXIN, "nats", "--port", "0", "--store-dir", str(tmp_path / "store")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = line.split(" listening on ")[1].split()[0]
+        window, subjects, storage = asyncio.run(stream_config(url))
+        assert window == DUPLICATE_WINDOW_S and subjects == STREAM_SUBJECTS and "file" in storage
+        asyncio.run(ensure_stream(url))  # idempotent: a second call changes nothing and succeeds
+        assert asyncio.run(stream_config(url))[0] == DUPLICATE_WINDOW_S
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert "NATS stopped" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (tmp_path / "store" / "jetstream").is_dir()
+
+
+def test_nats_command_refuses_a_taken_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run(
+            [TONGXIN, "nats", "--port", str(port), "--store-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert r.returncode == 2 and f"port {port}" in r.stderr and "--port" in r.stderr
