@@ -198,10 +198,12 @@ def bench_forward(root: Path, url: str, secret_hex: str, args: argparse.Namespac
 async def forward_and_raw(node: Node, url: str, timeout: float) -> list[Row]:
     n = node.log.last_seq()
     await stream(url, fresh=True)
-    fwd = Forwarder(node, url)
+    fwd, stop = Forwarder(node, url), asyncio.Event()
+    limit = asyncio.get_running_loop().call_later(timeout, stop.set)  # cancelling it would not do
     t = time.perf_counter()
-    await asyncio.wait_for(fwd.run(asyncio.Event(), once=True), timeout)
+    await fwd.run(stop, once=True)
     fwd_rate = n / (time.perf_counter() - t)
+    limit.cancel()
     fwd_count = await stream(url)
     rows: list[tuple[int, bytes]] = []
     while chunk := node.seals.envelopes_after(rows[-1][0] if rows else 0, 10_000):
@@ -345,6 +347,10 @@ def run(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+def result(r: Row) -> dict[str, Any]:
+    return {**asdict(r), "result": None if r.ok is None else "PASS" if r.ok else "MISS"}
+
+
 def show(rows: list[Row], info: dict[str, str], console: Console) -> None:
     caption = " · ".join(f"{k} {v}" for k, v in info.items())
     table = Table(title="Tongxin branch node", caption=caption)
@@ -373,7 +379,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         show(rows, info, err)
         params = {k: v for k, v in vars(args).items() if k != "json"}
-        out = {"machine": info, "params": params, "results": [asdict(r) for r in rows]}
+        out = {"machine": info, "params": params, "results": [result(r) for r in rows]}
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     else:
         show(rows, info, Console())

@@ -1,0 +1,1 @@
+"""The county database: tables, engine, migrations."""

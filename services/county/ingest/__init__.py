@@ -1,0 +1,1 @@
+"""Ingest: verify each message, archive it exactly once, project, commit, then acknowledge."""

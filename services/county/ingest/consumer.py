@@ -1,0 +1,138 @@
+"""The JetStream side of ingest: a durable pull consumer, explicit acks after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from services.county.ingest.checks import Rejected
+from services.county.ingest.processor import Incoming, Ingestor, _Run
+from shared.subjects import STREAM
+from shared.transport import connect
+
+log = logging.getLogger("tongxin.county.ingest")
+
+MAX_DELIVER_BEFORE_QUARANTINE = 10
+"""A message that failed this often alone goes to quarantine instead of being retried forever."""
+
+
+@dataclass
+class ConsumerState:
+    connected: bool = False
+    batches: int = 0
+    messages: int = 0
+    last_batch_at: float = 0.0
+    last_error: str | None = None
+
+
+def consumer_name(county_id: str) -> str:
+    return f"county-{county_id}"
+
+
+def consumer_config(county_id: str, ack_wait: float) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=consumer_name(county_id),
+        filter_subject=f"tongxin.{county_id}.events.*",
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait,
+        max_deliver=-1,
+        max_ack_pending=20_000,
+    )
+
+
+class Consumer:
+    def __init__(
+        self, ingestor: Ingestor, nats_url: str, *, batch: int = 1000, ack_wait: float = 30.0
+    ) -> None:
+        self.ingestor = ingestor
+        self.nats_url = nats_url
+        self.batch = batch
+        self.ack_wait = ack_wait
+        self.state = ConsumerState()
+        self.on_batch: list[Any] = []
+
+    async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
+        """Consume until `stop` (or, with once, until nothing is pending); reconnects on failure."""
+        while not stop.is_set():
+            try:
+                nc = await connect(self.nats_url)
+            except Exception as exc:
+                self.state.last_error = repr(exc)
+                log.warning("cannot reach NATS", extra={"error": repr(exc)})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                continue
+            self.state.connected = True
+            try:
+                if await self._consume(nc, stop, once=once):
+                    return
+            except Exception as exc:
+                self.state.last_error = repr(exc)
+                log.warning("ingest interrupted", extra={"error": repr(exc)})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+            finally:
+                self.state.connected = False
+                with contextlib.suppress(Exception):
+                    await nc.close()
+
+    async def _consume(self, nc: Any, stop: asyncio.Event, *, once: bool) -> bool:
+        js = nc.jetstream()
+        cid = self.ingestor.county_id
+        sub = await js.pull_subscribe(
+            f"tongxin.{cid}.events.*",
+            durable=consumer_name(cid),
+            stream=STREAM,
+            config=consumer_config(cid, self.ack_wait),
+        )
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(self.batch, timeout=0.5)
+            except (NatsTimeoutError, TimeoutError):
+                if once and (await sub.consumer_info()).num_pending == 0:
+                    return True
+                continue
+            await self.handle(msgs)
+        return False
+
+    async def handle(self, msgs: list[Any]) -> None:
+        """Process a fetched batch in one transaction, then ack each message."""
+        items = [Incoming(m.data, m.subject) for m in msgs]
+        try:
+            await asyncio.to_thread(self.ingestor.process, items)
+        except Exception:
+            log.exception("batch failed; processing its messages one by one")
+            await self._one_by_one(msgs, items)
+            return
+        for m in msgs:
+            await m.ack()
+        self.state.batches += 1
+        self.state.messages += len(msgs)
+        self.state.last_batch_at = time.time()
+        for callback in self.on_batch:
+            callback(len(msgs))
+
+    async def _one_by_one(self, msgs: list[Any], items: list[Incoming]) -> None:
+        for m, item in zip(msgs, items, strict=True):
+            try:
+                await asyncio.to_thread(self.ingestor.process, [item])
+            except Exception as exc:
+                if m.metadata.num_delivered < MAX_DELIVER_BEFORE_QUARANTINE:
+                    continue  # not acked: JetStream redelivers after ack_wait
+                await asyncio.to_thread(self._quarantine_poison, item, repr(exc))
+            await m.ack()
+
+    def _quarantine_poison(self, item: Incoming, error: str) -> None:
+        with self.ingestor.engine.begin() as conn:
+            _Run(conn, self.ingestor.county_id, self.ingestor.keys).quarantine(
+                item,
+                Rejected("processing_error", f"failed {MAX_DELIVER_BEFORE_QUARANTINE} deliveries: {error}"),
+            )

@@ -1,0 +1,258 @@
+"""One ingest batch, one transaction: check → place in the node's chain → archive → project.
+
+Placement per node (DESIGN §3.2–3.3): a seq already archived is a no-op (or, with another
+hash, quarantined as conflicting); the next seq must link to the archived head; a seq beyond
+it is held until the gap fills. The caller acknowledges the messages only after `process`
+has returned, i.e. after the commit.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, delete, func, select
+
+from services.county.db import tables as t
+from services.county.db.upsert import insert_ignore, upsert
+from services.county.ingest.checks import Checked, KeyRegistry, Rejected, check
+from services.county.projections.events import Fact, subject_of
+from services.county.projections.writer import project
+from shared import envelope
+
+
+class Outcome(enum.StrEnum):
+    ARCHIVED = "archived"
+    DUPLICATE = "duplicate"
+    HELD = "held"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    data: bytes
+    subject: str
+    received_at: str = field(default_factory=lambda: envelope.format_time(datetime.now(UTC)))
+
+
+@dataclass
+class Head:
+    last_seq: int
+    last_hash: str
+    row: dict[str, object] | None = None
+
+
+class Ingestor:
+    def __init__(self, engine: Engine, county_id: str) -> None:
+        self.engine = engine
+        self.county_id = county_id
+        self.keys = KeyRegistry(engine)
+        self.counts: Counter[str] = Counter()
+
+    def process(self, batch: list[Incoming]) -> list[Outcome]:
+        """Handle a batch in one transaction; raises (nothing committed) on a database failure."""
+        with self.engine.begin() as conn:
+            run = _Run(conn, self.county_id, self.keys)
+            outcomes = [run.place(item) for item in batch]
+            run.finish()
+        self.counts.update(outcomes)
+        return outcomes
+
+
+class _Run:
+    """The state of one transaction: node heads, archived facts, subjects to re-derive."""
+
+    def __init__(self, conn: Connection, county_id: str, keys: KeyRegistry) -> None:
+        self.conn = conn
+        self.county_id = county_id
+        self.keys = keys
+        self.heads: dict[str, Head] = {}
+        self.facts: list[Fact] = []
+        self.subjects: set[str] = set()
+
+    def place(self, item: Incoming) -> Outcome:
+        try:
+            checked = check(item.data, item.subject, self.county_id, self.keys)
+            return self._place(checked, item)
+        except Rejected as rej:
+            self.quarantine(item, rej)
+            return Outcome.QUARANTINED
+
+    def _place(self, c: Checked, item: Incoming) -> Outcome:
+        env = c.env
+        head = self._head(env.node_id)
+        if env.seq <= head.last_seq:
+            return self._duplicate(env)
+        if env.seq > head.last_seq + 1:
+            return self._hold(env, item)
+        self._archive(c, item, head)
+        self._drain_held(env.node_id, head)
+        return Outcome.ARCHIVED
+
+    def _head(self, node_id: str) -> Head:
+        if node_id not in self.heads:
+            row = (
+                self.conn.execute(select(t.node_heads).where(t.node_heads.c.node_id == node_id))
+                .mappings()
+                .first()
+            )
+            self.heads[node_id] = (
+                Head(row["last_seq"], row["last_hash"], dict(row)) if row else Head(0, envelope.GENESIS_HASH)
+            )
+        return self.heads[node_id]
+
+    def _duplicate(self, env: envelope.Envelope) -> Outcome:
+        archived = self.conn.execute(
+            select(t.archive.c.hash).where(t.archive.c.node_id == env.node_id, t.archive.c.seq == env.seq)
+        ).scalar_one()
+        if archived != env.hash:
+            raise Rejected(
+                "conflicting_duplicate", f"seq {env.seq} is archived with another hash", env.node_id, env.seq
+            )
+        return Outcome.DUPLICATE
+
+    def _hold(self, env: envelope.Envelope, item: Incoming) -> Outcome:
+        held = self.conn.execute(
+            select(t.held.c.envelope).where(t.held.c.node_id == env.node_id, t.held.c.seq == env.seq)
+        ).scalar_one_or_none()
+        if held is not None:
+            if envelope.decode(held).hash != env.hash:
+                raise Rejected(
+                    "conflicting_duplicate", f"seq {env.seq} is held with another hash", env.node_id, env.seq
+                )
+            return Outcome.DUPLICATE
+        insert_ignore(
+            self.conn,
+            t.held,
+            [
+                {
+                    "node_id": env.node_id,
+                    "seq": env.seq,
+                    "received_at": item.received_at,
+                    "envelope": item.data,
+                }
+            ],
+        )
+        return Outcome.HELD
+
+    def _archive(self, c: Checked, item: Incoming, head: Head) -> None:
+        env = c.env
+        if env.prev_hash != head.last_hash:
+            raise Rejected(
+                "broken_chain", f"prev_hash does not link to seq {head.last_seq}", env.node_id, env.seq
+            )
+        subject = subject_of(c.body)
+        self.conn.execute(
+            t.archive.insert().values(
+                node_id=env.node_id,
+                seq=env.seq,
+                event_id=env.event_id,
+                type=env.type,
+                schema=env.schema,
+                subject=subject,
+                occurred_at=env.occurred_at,
+                recorded_at=env.recorded_at,
+                received_at=item.received_at,
+                hash=env.hash,
+                envelope=envelope.encode(env).decode(),
+            )
+        )
+        head.last_seq, head.last_hash = env.seq, env.hash
+        skew = int((env.recorded - datetime.fromisoformat(item.received_at)).total_seconds())
+        head.row = {
+            "node_id": env.node_id,
+            "last_seq": env.seq,
+            "last_hash": env.hash,
+            "last_seen": item.received_at,
+            "last_recorded_at": env.recorded_at,
+            "max_skew_s": max(skew, int(head.row["max_skew_s"]) if head.row else 0),  # type: ignore[call-overload]
+        }
+        self.facts.append(Fact(env.node_id, env.seq, env.occurred_at, env.type, c.body))
+        if subject is not None:
+            self.subjects.add(subject)
+
+    def _drain_held(self, node_id: str, head: Head) -> None:
+        """Archive held envelopes that now follow the head, in seq order."""
+        while True:
+            row = self.conn.execute(
+                select(t.held.c.envelope, t.held.c.received_at).where(
+                    t.held.c.node_id == node_id, t.held.c.seq == head.last_seq + 1
+                )
+            ).first()
+            if row is None:
+                return
+            self.conn.execute(
+                delete(t.held).where(t.held.c.node_id == node_id, t.held.c.seq == head.last_seq + 1)
+            )
+            item = Incoming(
+                bytes(row.envelope), f"tongxin.{self.county_id}.events.{node_id}", row.received_at
+            )
+            try:
+                self._archive(check(item.data, item.subject, self.county_id, self.keys), item, head)
+            except Rejected as rej:
+                self.quarantine(item, rej)
+                return
+
+    def quarantine(self, item: Incoming, rej: Rejected) -> None:
+        self.conn.execute(
+            t.quarantine.insert().values(
+                received_at=item.received_at,
+                nats_subject=item.subject,
+                node_id=rej.node_id,
+                seq=rej.seq,
+                reason=rej.reason,
+                detail=rej.detail,
+                raw=item.data,
+            )
+        )
+
+    def finish(self) -> None:
+        if self.facts:
+            project(self.conn, self.facts, self.subjects)
+        upsert(self.conn, t.node_heads, [h.row for h in self.heads.values() if h.row is not None])
+
+
+def open_quarantine_count(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
+        ).scalar_one()
+    )
+
+
+def retry_quarantine(ingestor: Ingestor, ids: list[int] | None = None) -> tuple[int, int]:
+    """Re-process open quarantine rows (e.g. after enrolling their node), in chain order.
+
+    Returns (resolved, still quarantined). A row that fails again keeps its place, with the
+    new reason; nothing is quarantined twice.
+    """
+    resolved = still = 0
+    with ingestor.engine.begin() as conn:
+        query = select(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
+        if ids:
+            query = query.where(t.quarantine.c.id.in_(ids))
+        rows = sorted(
+            conn.execute(query).mappings().all(),
+            key=lambda r: (r["node_id"] or "\uffff", r["seq"] or 0, r["id"]),
+        )
+        ingestor.keys.refresh()
+        run = _Run(conn, ingestor.county_id, ingestor.keys)
+        now = envelope.format_time(datetime.now(UTC))
+        for row in rows:
+            item = Incoming(bytes(row["raw"]), row["nats_subject"], row["received_at"])
+            try:
+                run._place(check(item.data, item.subject, ingestor.county_id, ingestor.keys), item)
+            except Rejected as rej:
+                conn.execute(
+                    t.quarantine.update()
+                    .where(t.quarantine.c.id == row["id"])
+                    .values(reason=rej.reason, detail=rej.detail, node_id=rej.node_id, seq=rej.seq)
+                )
+                still += 1
+                continue
+            conn.execute(t.quarantine.update().where(t.quarantine.c.id == row["id"]).values(resolved_at=now))
+            resolved += 1
+        run.finish()
+    return resolved, still

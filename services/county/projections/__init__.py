@@ -1,0 +1,1 @@
+"""County projections: entities re-derived from all their events, facts, activity, the digest."""

@@ -1,0 +1,52 @@
+"""The registry of branch nodes and their public keys (enrolment, listing)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from services.county.db import tables as t
+from shared.envelope import format_time
+from shared.errors import FieldError
+from shared.signing import key_id_of
+
+_SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def enrol(conn: Connection, node_id: str, public_key_hex: str, note: str = "") -> str:
+    """Enrol a node with its public key (or add a key to an enrolled node); returns the key id."""
+    if not node_id or not set(node_id) <= _SLUG_CHARS or len(node_id) > 64:
+        raise FieldError("node_id", "must be a slug of lowercase letters, digits, - and _")
+    try:
+        public = bytes.fromhex(public_key_hex)
+    except ValueError:
+        raise FieldError("public_key", "must be 64 hex digits") from None
+    if len(public) != 32:
+        raise FieldError("public_key", "must be an Ed25519 public key: 32 bytes, 64 hex digits")
+    key_id = key_id_of(public)
+    now = format_time(datetime.now(UTC))
+    if conn.execute(select(t.nodes.c.node_id).where(t.nodes.c.node_id == node_id)).first() is None:
+        conn.execute(t.nodes.insert().values(node_id=node_id, enrolled_at=now, note=note))
+    owner = conn.execute(
+        select(t.node_keys.c.node_id).where(t.node_keys.c.key_id == key_id)
+    ).scalar_one_or_none()
+    if owner is None:
+        conn.execute(
+            t.node_keys.insert().values(
+                key_id=key_id, node_id=node_id, public_key=public.hex(), valid_from=now
+            )
+        )
+    elif owner != node_id:
+        raise FieldError("public_key", f"this key is already enrolled for node {owner}")
+    return key_id
+
+
+def list_nodes(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(t.nodes.c.node_id, t.nodes.c.enrolled_at, t.node_keys.c.key_id, t.node_keys.c.public_key)
+        .join(t.node_keys, t.node_keys.c.node_id == t.nodes.c.node_id, isouter=True)
+        .order_by(t.nodes.c.node_id)
+    ).mappings()
+    return [dict(r) for r in rows]
