@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.service import Node
@@ -49,3 +54,53 @@ def node(node_dir: Path) -> Iterator[Node]:
         yield opened
     finally:
         opened.close()
+
+
+PG_ADMIN_URL = os.environ.get("TONGXIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_admin() -> Any:
+    import psycopg
+
+    try:
+        return psycopg.connect(
+            PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True, connect_timeout=3
+        )
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); set TONGXIN_TEST_PG_URL")
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database with a unique name on the PostgreSQL server, dropped afterwards."""
+    name = f"tongxin_test_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin()
+    try:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        base = PG_ADMIN_URL.rsplit("/", 1)[0]
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def county_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The county database: the same tests run on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'county.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def county_engine(county_db_url: str) -> Iterator[Engine]:
+    from services.county.db.engine import make_engine, migrate
+
+    engine = make_engine(county_db_url)
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

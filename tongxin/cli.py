@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from services.branch_node.cli import app as node_app
+from services.county.cli import app as county_app
 from tongxin.natsd import DEFAULT_PORT, EmbeddedNats, NatsServerError, ensure_stream
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(node_app, name="node")
+app.add_typer(county_app, name="county")
 
 
 @app.command(epilog="Example: tongxin nats --port 4223 --store-dir ./tongxin-data/nats")

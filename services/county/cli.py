@@ -1,0 +1,189 @@
+"""`tongxin county …`: serve, ingest, enrol-node, nodes, rebuild, quarantine, digest, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy import Engine, func, select
+
+from services.county.db import tables as t
+from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
+from services.county.ingest.consumer import Consumer
+from services.county.ingest.processor import Ingestor, retry_quarantine
+from services.county.projections.digest import digest as projection_digest
+from services.county.projections.writer import rebuild as rebuild_projections
+from services.county.registry import enrol, list_nodes
+from services.county.settings import DEFAULT_NATS_URL, CountySettings
+from shared.errors import FieldError
+
+app = typer.Typer(help="The county service: ingest, archive, projections, query API.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Messages refused at ingest, kept with their reason.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+Db = Annotated[
+    str, typer.Option("--db", envvar="TONGXIN_COUNTY_DB", help="Database URL (SQLite or PostgreSQL).")
+]
+Nats = Annotated[str, typer.Option("--nats", envvar="TONGXIN_NATS_URL", help="NATS URL.")]
+CountyId = Annotated[
+    str, typer.Option("--county-id", envvar="TONGXIN_COUNTY_ID", help="The county's id, e.g. jx.")
+]
+
+
+def _engine(db: str) -> Engine:
+    engine = make_engine(db)
+    migrate(engine)
+    return engine
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command("migrate", epilog="Example: tongxin county migrate --db postgresql://county@db/tongxin")
+def migrate_schema(db: Db = DEFAULT_DB_URL) -> None:
+    """Create or upgrade the county schema (Alembic migrations)."""
+    _engine(db)
+    out.print(f"schema up to date in {make_engine(db).url.render_as_string(hide_password=True)}")
+
+
+@app.command(epilog="Example: tongxin county serve --county-id jx --port 8700")
+def serve(
+    county_id: CountyId,
+    db: Db = DEFAULT_DB_URL,
+    nats: Nats = DEFAULT_NATS_URL,
+    host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8700,
+) -> None:
+    """Ingest from JetStream and serve the query API until Ctrl-C / SIGTERM."""
+    from services.county.serve import serve as run
+    from shared.logs import configure
+
+    configure()
+    asyncio.run(run(_engine(db), CountySettings(county_id, db, nats), host, port))
+
+
+@app.command(epilog="Example: tongxin county ingest --county-id jx --once")
+def ingest(
+    county_id: CountyId,
+    db: Db = DEFAULT_DB_URL,
+    nats: Nats = DEFAULT_NATS_URL,
+    once: Annotated[bool, typer.Option(help="Stop when nothing is pending.")] = False,
+) -> None:
+    """Ingest from JetStream without the API (exactly once: commit, then ack)."""
+    from shared.logs import configure
+
+    configure()
+    engine = _engine(db)
+    consumer = Consumer(Ingestor(engine, county_id), nats)
+    with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("ingest", total=None)
+        consumer.on_batch.append(lambda n: bar.advance(task, n))
+        asyncio.run(_until_signal(consumer, once))
+    out.print(f"ingested {consumer.state.messages} message(s): {dict(consumer.ingestor.counts)}")
+
+
+async def _until_signal(consumer: Consumer, once: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await consumer.run(stop, once=once)
+
+
+@app.command("enrol-node", epilog="Example: tongxin county enrol-node dongguan 6d6da27e…57951")
+def enrol_node(
+    node_id: Annotated[str, typer.Argument(help="The node's id, as given at `node init`.")],
+    public_key: Annotated[
+        str, typer.Argument(help="Its Ed25519 public key (64 hex), printed by `node init`.")
+    ],
+    db: Db = DEFAULT_DB_URL,
+) -> None:
+    """Enrol a branch node's public key; its quarantined messages can then be retried."""
+    engine = _engine(db)
+    try:
+        with engine.begin() as conn:
+            key_id = enrol(conn, node_id, public_key)
+    except FieldError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"node {node_id} enrolled with key {key_id}")
+
+
+@app.command(epilog="Example: tongxin county nodes --json")
+def nodes(db: Db = DEFAULT_DB_URL, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The enrolled nodes and their keys."""
+    with _engine(db).connect() as conn:
+        rows = list_nodes(conn)
+    if as_json:
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    table = Table("node", "key id", "public key", "enrolled")
+    for r in rows:
+        table.add_row(r["node_id"], r["key_id"] or "-", r["public_key"] or "-", r["enrolled_at"])
+    out.print(table)
+
+
+@app.command(epilog="Example: tongxin county rebuild --db postgresql://county@db/tongxin")
+def rebuild(db: Db = DEFAULT_DB_URL) -> None:
+    """Drop every projection and rebuild it from the archive (one transaction), with progress."""
+    engine = _engine(db)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(t.archive)).scalar_one()
+    with Progress(TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
+        task = bar.add_task("rebuild", total=total)
+        with engine.begin() as conn:
+            done = rebuild_projections(conn, progress=lambda n: bar.update(task, completed=n))
+            value = projection_digest(conn)
+    out.print(f"rebuilt from {done} archived event(s); digest {value}")
+
+
+@app.command(epilog="Example: tongxin county digest")
+def digest(db: Db = DEFAULT_DB_URL) -> None:
+    """Print the live projection digest."""
+    with _engine(db).connect() as conn:
+        out.print(projection_digest(conn))
+
+
+@quarantine_app.command("list", epilog="Example: tongxin county quarantine list --all")
+def quarantine_list(
+    db: Db = DEFAULT_DB_URL,
+    show_all: Annotated[bool, typer.Option("--all", help="Include resolved.")] = False,
+) -> None:
+    """Quarantined messages with their reasons."""
+    query = select(t.quarantine).order_by(t.quarantine.c.id)
+    if not show_all:
+        query = query.where(t.quarantine.c.resolved_at.is_(None))
+    table = Table("id", "received", "node", "seq", "reason", "detail", "resolved")
+    with _engine(db).connect() as conn:
+        for r in conn.execute(query).mappings():
+            table.add_row(
+                str(r["id"]),
+                r["received_at"],
+                r["node_id"] or "-",
+                str(r["seq"] or "-"),
+                r["reason"],
+                r["detail"][:80],
+                r["resolved_at"] or "",
+            )
+    out.print(table)
+
+
+@quarantine_app.command("retry", epilog="Example: tongxin county quarantine retry --county-id jx")
+def quarantine_retry(
+    county_id: CountyId,
+    db: Db = DEFAULT_DB_URL,
+    ids: Annotated[list[int] | None, typer.Option("--id", help="Only these rows (repeatable).")] = None,
+) -> None:
+    """Re-process open quarantine rows after a fix (e.g. after enrol-node)."""
+    resolved, still = retry_quarantine(Ingestor(_engine(db), county_id), ids)
+    out.print(f"resolved {resolved}; still quarantined {still}")

@@ -1,0 +1,57 @@
+"""`county serve`: the ingest loop and the query API in one process and one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from typing import Any
+
+import uvicorn
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy import Engine
+
+from services.county.api.app import create_app
+from services.county.ingest.consumer import Consumer
+from services.county.ingest.processor import Ingestor
+from services.county.settings import CountySettings
+
+log = logging.getLogger("tongxin.county")
+
+
+def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    ingested = Counter("tongxin_county_ingested", "Messages ingested (any outcome)", registry=registry)
+    consumer.on_batch.append(ingested.inc)
+    Gauge("tongxin_county_nats_connected", "1 while connected to NATS", registry=registry).set_function(
+        lambda: 1.0 if consumer.state.connected else 0.0
+    )
+    return registry
+
+
+async def serve(engine: Engine, settings: CountySettings, host: str, port: int) -> None:
+    stop = asyncio.Event()
+    ingestor = Ingestor(engine, settings.county_id)
+    consumer = Consumer(ingestor, settings.nats_url)
+    started = time.time()
+
+    def health() -> dict[str, Any]:
+        return {
+            "nats_connected": consumer.state.connected,
+            "ingested": consumer.state.messages,
+            "uptime_s": round(time.time() - started),
+        }
+
+    app = create_app(engine, health=health, metrics_registry=ingest_metrics(consumer))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("serving", extra={"county_id": settings.county_id, "http": f"http://{host}:{port}"})
+    ingesting = asyncio.create_task(consumer.run(stop))
+    http = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await asyncio.gather(http, ingesting)
+    log.info("stopped", extra={"county_id": settings.county_id})

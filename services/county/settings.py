@@ -1,0 +1,16 @@
+"""County settings from options or environment (TONGXIN_COUNTY_*), with embedded defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.county.db.engine import DEFAULT_DB_URL
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4223"
+
+
+@dataclass(frozen=True)
+class CountySettings:
+    county_id: str
+    db_url: str = DEFAULT_DB_URL
+    nats_url: str = DEFAULT_NATS_URL

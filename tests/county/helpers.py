@@ -1,0 +1,91 @@
+"""Building county test inputs: real branch nodes, their sealed envelopes, crafted bad messages."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from services.branch_node.inputs import parse_item
+from services.branch_node.service import Node
+from services.county.db import tables as t
+from services.county.ingest.processor import Incoming, Ingestor
+from services.county.registry import enrol
+from shared import envelope
+from shared.signing import Signer
+from tests.conftest import make_node_dir
+
+
+def open_node(root: Path, node_id: str) -> Node:
+    return Node(make_node_dir(root / node_id, node_id=node_id))
+
+
+def record(node: Node, items: list[dict[str, Any]]) -> list[bytes]:
+    """Record items at the node; returns the new sealed envelopes (wire bytes) in seq order."""
+    before = node.log.last_seq()
+    node.record([parse_item(i, node.county_secret) for i in items])
+    return [data for _, data in node.seals.envelopes_after(before, 1_000_000)]
+
+
+def subject(node_id: str) -> str:
+    return f"tongxin.jx.events.{node_id}"
+
+
+def incoming(data: bytes, node_id: str | None = None) -> Incoming:
+    node_id = node_id or envelope.decode(data).node_id
+    return Incoming(data, subject(node_id))
+
+
+def enrol_nodes(engine: Engine, *nodes: Node) -> None:
+    with engine.begin() as conn:
+        for node in nodes:
+            enrol(conn, node.node_id, node.signer.public_key_hex)
+
+
+def feed(ingestor: Ingestor, datas: list[bytes], batch: int = 500) -> list[str]:
+    outcomes: list[str] = []
+    for i in range(0, len(datas), batch):
+        outcomes += ingestor.process([incoming(d) for d in datas[i : i + batch]])
+    return outcomes
+
+
+def count(engine: Engine, table: t.Table) -> int:  # type: ignore[name-defined]
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def craft(
+    signer: Signer,
+    *,
+    node_id: str,
+    seq: int,
+    type_: str,
+    payload: dict[str, Any],
+    prev_hash: str,
+    schema: int = 1,
+    occurred_at: str = "2026-03-01T02:00:00.000000Z",
+) -> bytes:
+    """A correctly hashed and signed envelope with any type/payload (for refusals past the signature)."""
+    body = {
+        "node_id": node_id,
+        "seq": seq,
+        "event_id": str(uuid.uuid4()),
+        "type": type_,
+        "schema": schema,
+        "occurred_at": occurred_at,
+        "recorded_at": occurred_at,
+        "payload": payload,
+        "prev_hash": prev_hash,
+    }
+    digest = hashlib.sha256(envelope.canonical(body))
+    return envelope.canonical(
+        {
+            **body,
+            "hash": digest.hexdigest(),
+            "sig": signer.sign(digest.digest()).hex(),
+            "key_id": signer.key_id,
+        }
+    )

@@ -1,0 +1,154 @@
+"""Ingest on real SQLite and PostgreSQL: exactly once, gaps held, every quarantine reason, conflicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+from sqlalchemy import Engine, select
+
+from services.county.db import tables as t
+from services.county.ingest.processor import Ingestor, Outcome, retry_quarantine
+from services.county.projections.digest import digest
+from services.county.projections.writer import rebuild
+from shared import envelope
+from shared.signing import Signer
+from tests.county.helpers import count, craft, enrol_nodes, feed, incoming, open_node, record
+from tests.samples import fund, mixed, registration
+
+
+def live_and_rebuilt(engine: Engine) -> tuple[str, str]:
+    with engine.connect() as conn:
+        live = digest(conn)
+    with engine.begin() as conn:
+        rebuild(conn)
+        rebuilt = digest(conn)
+    return live, rebuilt
+
+
+def test_each_envelope_is_archived_once_however_often_it_arrives(
+    county_engine: Engine, tmp_path: Path
+) -> None:
+    node = open_node(tmp_path, "dongguan")
+    datas = record(node, mixed(1_200))
+    enrol_nodes(county_engine, node)
+    ingestor = Ingestor(county_engine, "jx")
+    assert set(feed(ingestor, datas, batch=300)) == {Outcome.ARCHIVED}
+    assert set(feed(ingestor, datas[100:700], batch=250)) == {Outcome.DUPLICATE}
+    assert count(county_engine, t.archive) == 1_200
+    assert count(county_engine, t.members) == 400
+    live, rebuilt = live_and_rebuilt(county_engine)
+    assert live == rebuilt
+
+
+def test_an_envelope_after_a_gap_is_held_then_projected(county_engine: Engine, tmp_path: Path) -> None:
+    node = open_node(tmp_path, "dongguan")
+    datas = record(node, [registration(i) for i in range(6)])
+    enrol_nodes(county_engine, node)
+    ingestor = Ingestor(county_engine, "jx")
+    assert feed(ingestor, [datas[0], datas[1], datas[3], datas[4]]) == [
+        "archived",
+        "archived",
+        "held",
+        "held",
+    ]
+    assert count(county_engine, t.members) == 2 and count(county_engine, t.held) == 2
+    with county_engine.connect() as conn:
+        assert conn.execute(select(t.node_heads.c.last_seq)).scalar_one() == 2
+    assert feed(ingestor, [datas[4], datas[2]]) == ["duplicate", "archived"]
+    assert count(county_engine, t.members) == 5 and count(county_engine, t.held) == 0
+    assert feed(ingestor, [datas[5]]) == ["archived"]
+    assert count(county_engine, t.archive) == 6
+
+
+def test_every_bad_message_is_quarantined_with_its_reason_while_good_ones_flow(
+    county_engine: Engine, tmp_path: Path
+) -> None:
+    node = open_node(tmp_path, "dongguan")
+    stranger = open_node(tmp_path, "stranger")
+    good = record(node, [fund(i) for i in range(3)])
+    enrol_nodes(county_engine, node)
+    ingestor = Ingestor(county_engine, "jx")
+    feed(ingestor, good[:1])
+    head = envelope.decode(good[0]).hash
+    signer = node.signer
+
+    def signed(seq: int, **kw: object) -> bytes:
+        args: dict[str, object] = {
+            "node_id": "dongguan",
+            "seq": seq,
+            "prev_hash": head,
+            "type_": "fund.received",
+            "payload": fund(1)["payload"] | {"type": "fund.received"},
+        }
+        return craft(signer, **(args | kw))  # type: ignore[arg-type]
+
+    second = envelope.decode(good[1])
+    bad = {
+        "malformed": incoming(b"{not json", "dongguan"),
+        "unknown_type": incoming(signed(2, type_="alien.landed", payload={"x": 1}), "dongguan"),
+        "invalid": incoming(
+            signed(2, payload={"org_id": "dongguan", "source": "fiscal", "amount_fen": 0}), "dongguan"
+        ),
+        "future_schema": incoming(signed(2, schema=99), "dongguan"),
+        "bad_signature": incoming(
+            envelope.encode(msgspec.structs.replace(second, sig=second.sig[:-2] + "00")), "dongguan"
+        ),
+        "altered": incoming(good[1].replace(b'"amount_fen":10001', b'"amount_fen":99999'), "dongguan"),
+        "broken_chain": incoming(signed(2, prev_hash="ab" * 32), "dongguan"),
+        "unknown_node": incoming(record(stranger, [fund(9)])[0], "stranger"),
+        "unknown_key": incoming(
+            craft(
+                Signer.generate(),
+                node_id="dongguan",
+                seq=2,
+                type_="fund.received",
+                payload=fund(1)["payload"],
+                prev_hash=head,
+            ),
+            "dongguan",
+        ),
+        "subject_mismatch": incoming(good[1], "huadu"),
+    }
+    outcomes = ingestor.process([*bad.values(), incoming(good[1]), incoming(good[2])])
+    assert outcomes == ["quarantined"] * len(bad) + ["archived", "archived"]
+    with county_engine.connect() as conn:
+        reasons = conn.execute(select(t.quarantine.c.reason).order_by(t.quarantine.c.id)).scalars().all()
+        raw = conn.execute(select(t.quarantine.c.raw).order_by(t.quarantine.c.id)).scalars().first()
+    assert reasons == list(bad)
+    assert bytes(raw) == b"{not json"  # type: ignore[arg-type]
+    assert count(county_engine, t.archive) == 3 and count(county_engine, t.facts) == 3
+
+
+def test_an_unknown_nodes_events_are_projected_after_enrolment_and_retry(
+    county_engine: Engine, tmp_path: Path
+) -> None:
+    node = open_node(tmp_path, "huadu")
+    datas = record(node, [registration(i, outstation="huadu") for i in range(5)])
+    ingestor = Ingestor(county_engine, "jx")
+    assert set(feed(ingestor, list(reversed(datas)))) == {"quarantined"}
+    assert count(county_engine, t.members) == 0
+    assert retry_quarantine(ingestor) == (0, 5)
+    enrol_nodes(county_engine, node)
+    assert retry_quarantine(ingestor) == (5, 0)
+    assert count(county_engine, t.members) == 5 and count(county_engine, t.archive) == 5
+    assert retry_quarantine(ingestor) == (0, 0)
+
+
+def test_a_double_registration_is_a_conflict_and_the_person_counts_once(
+    county_engine: Engine, tmp_path: Path
+) -> None:
+    dongguan, huadu = open_node(tmp_path, "dongguan"), open_node(tmp_path, "huadu")
+    first = record(dongguan, [registration(7, outstation="dongguan")])
+    second = record(huadu, [registration(7, outstation="huadu")])
+    enrol_nodes(county_engine, dongguan, huadu)
+    ingestor = Ingestor(county_engine, "jx")
+    feed(ingestor, second + first)
+    with county_engine.connect() as conn:
+        ((kind, detail, events),) = conn.execute(
+            select(t.conflicts.c.kind, t.conflicts.c.detail, t.conflicts.c.events)
+        ).all()
+        members = conn.execute(select(t.members.c.outstation)).scalars().all()
+    assert kind == "double_registration" and detail == '{"nodes": ["dongguan", "huadu"]}'
+    assert events == "dongguan:1,huadu:1"
+    assert members == ["dongguan"], "the earlier registration (same time: node order) stands"
