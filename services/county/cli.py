@@ -78,14 +78,17 @@ def ingest(
     county_id: CountyId,
     db: Db = DEFAULT_DB_URL,
     nats: Nats = DEFAULT_NATS_URL,
-    once: Annotated[bool, typer.Option(help="Stop when nothing is pending.")] = False,
+    once: Annotated[bool, typer.Option(help="Stop when nothing is pending or awaiting its ack.")] = False,
+    ack_wait: Annotated[
+        float, typer.Option(help="Seconds before JetStream redelivers an unacked message.")
+    ] = 30.0,
 ) -> None:
     """Ingest from JetStream without the API (exactly once: commit, then ack)."""
     from shared.logs import configure
 
     configure()
     engine = _engine(db)
-    consumer = Consumer(Ingestor(engine, county_id), nats)
+    consumer = Consumer(Ingestor(engine, county_id), nats, ack_wait=ack_wait)
     with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("ingest", total=None)
         consumer.on_batch.append(lambda n: bar.advance(task, n))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -157,3 +158,14 @@ def load_tree(conn: Connection) -> OrgTree:
 def sort_key(value: str | None) -> tuple[bool, str]:
     """Order by value with the None group last."""
     return (value is None, value or "")
+
+
+def conflict_row(row: Any) -> dict[str, Any]:
+    """A conflict as the API shows it: its detail parsed, its events as `node:seq` references."""
+    return {
+        "conflict_id": row["conflict_id"],
+        "kind": row["kind"],
+        "subject": row["subject"],
+        "detail": json.loads(row["detail"]),
+        "events": [e for e in str(row["events"]).split(",") if e],
+    }

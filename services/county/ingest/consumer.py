@@ -97,8 +97,10 @@ class Consumer:
             try:
                 msgs = await sub.fetch(self.batch, timeout=0.5)
             except (NatsTimeoutError, TimeoutError):
-                if once and (await sub.consumer_info()).num_pending == 0:
-                    return True
+                if once:
+                    info = await sub.consumer_info()
+                    if info.num_pending == 0 and info.num_ack_pending == 0:
+                        return True
                 continue
             await self.handle(msgs)
         return False

@@ -1,0 +1,247 @@
+"""Figures from the facts table: funds (五个一点), pioneer work and chambers, education.
+
+Every figure can be limited to a period (`date_from`/`date_to` on the China date the event
+occurred), an organisation, an outstation mode (of the fact's organisation) and a township
+(the township committee at or above the fact's organisation), and grouped by org, mode,
+township or month. `known_at` keeps only what the county had received by then (DESIGN §6).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from services.county.api.queries_common import (
+    ACTIVE,
+    NONE_NAME,
+    UNREGISTERED,
+    OrgTree,
+    canonical_time,
+    china_today,
+    load_tree,
+    sort_key,
+)
+from services.county.api.queries_figures_spec import education_section, funds_section, pioneer_section
+from services.county.db import tables as t
+from shared.errors import FieldError
+
+FUND_TYPES = ("fund.received", "fund.spent")
+PIONEER_TYPES = (
+    "returnee.invested",
+    "investment.lead",
+    "jobs.posted",
+    "jobs.placed",
+    "donation.made",
+    "dispute.mediated",
+    "legal.consulted",
+    "service.provided",
+    "enterprise.founded",
+    "chamber.member_joined",
+    "chamber.funds_raised",
+    "chamber.project_launched",
+)
+EDUCATION_TYPES = ("training.held", "orglife.held")
+
+Tally = dict[tuple[str, str], list[int]]
+"""(type, category) → [events, amount_fen, people]."""
+
+
+class GroupBy(enum.StrEnum):
+    ORG = "org"
+    MODE = "mode"
+    TOWNSHIP = "township"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class FigureFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    org: str | None = None
+    mode: str | None = None
+    township: str | None = None
+    group_by: GroupBy | None = None
+    known_at: datetime | None = None
+
+    def echo(self) -> dict[str, Any]:
+        return {
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "org": self.org,
+            "mode": str(self.mode) if self.mode else None,
+            "township": self.township,
+            "group_by": str(self.group_by) if self.group_by else None,
+            "known_at": canonical_time(self.known_at, "known_at") if self.known_at else None,
+        }
+
+    def check(self, tree: OrgTree) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise FieldError("from", f"{self.date_from} is after to ({self.date_to})")
+        if self.township is not None:
+            tree.check(self.township, "township", "township_committee")
+
+    def keeps(self, tree: OrgTree, org_id: str) -> bool:
+        """Whether an organisation's facts pass the mode and township filters."""
+        if self.mode is not None and tree.mode(org_id) != str(self.mode):
+            return False
+        if self.township is not None:
+            wanted = None if self.township == UNREGISTERED else self.township
+            return tree.township_of(org_id) == wanted
+        return True
+
+
+def _key(tree: OrgTree, group_by: GroupBy, org_id: str | None, month: str | None) -> tuple[Any, str]:
+    """The group a fact (or a member, by outstation) falls in, and the group's name."""
+    if group_by is GroupBy.ORG:
+        return org_id, tree.name(org_id, NONE_NAME)
+    if group_by is GroupBy.MODE:
+        mode = tree.mode(org_id)
+        return mode, mode or NONE_NAME
+    if group_by is GroupBy.TOWNSHIP:
+        tw = tree.township_of(org_id)
+        return tw, tree.name(tw, NONE_NAME)
+    return month, month or NONE_NAME
+
+
+def _tallies(
+    conn: Connection, tree: OrgTree, types: tuple[str, ...], f: FigureFilter
+) -> tuple[Tally, dict[Any, tuple[str, Tally]]]:
+    """Sum events, money and people by (type, category), overall and per group."""
+    fc = t.facts.c
+    month = func.substr(fc.occurred_on, 1, 7)
+    query = (
+        select(
+            fc.type, fc.org_id, fc.category, month, func.count(), func.sum(fc.amount_fen), func.sum(fc.people)
+        )
+        .where(fc.type.in_(types))
+        .group_by(fc.type, fc.org_id, fc.category, month)
+    )
+    if f.date_from is not None:
+        query = query.where(fc.occurred_on >= f.date_from.isoformat())
+    if f.date_to is not None:
+        query = query.where(fc.occurred_on <= f.date_to.isoformat())
+    if f.org is not None:
+        query = query.where(fc.org_id == f.org)
+    if f.known_at is not None:
+        a = t.archive.c
+        query = query.join(t.archive, and_(a.node_id == fc.node_id, a.seq == fc.seq)).where(
+            a.received_at <= canonical_time(f.known_at, "known_at")
+        )
+    total: Tally = {}
+    groups: dict[Any, tuple[str, Tally]] = {}
+    for type_, org_id, category, mon, n, amount, people in conn.execute(query):
+        if not f.keeps(tree, org_id):
+            continue
+        values = (int(n), int(amount or 0), int(people or 0))
+        _add(total, type_, category, values)
+        if f.group_by is not None:
+            key, name = _key(tree, f.group_by, org_id, mon)
+            _add(groups.setdefault(key, (name, {}))[1], type_, category, values)
+    return total, groups
+
+
+def _add(tally: Tally, type_: str, category: str, values: tuple[int, int, int]) -> None:
+    acc = tally.setdefault((type_, category), [0, 0, 0])
+    for i, v in enumerate(values):
+        acc[i] += v
+
+
+def _figures(
+    conn: Connection, types: tuple[str, ...], f: FigureFilter, render: Callable[[Tally], dict[str, Any]]
+) -> dict[str, Any]:
+    tree = load_tree(conn)
+    f.check(tree)
+    total, groups = _tallies(conn, tree, types, f)
+    return {
+        "filters": f.echo(),
+        "total": render(total),
+        "groups": [
+            {"key": key, "name": groups[key][0], **render(groups[key][1])}
+            for key in sorted(groups, key=sort_key)
+        ],
+    }
+
+
+def funds(conn: Connection, **filters: Any) -> dict[str, Any]:
+    """Received by each of the five sources, spent, and balance = received − spent (fen)."""
+    return _figures(conn, FUND_TYPES, FigureFilter(**filters), funds_section)
+
+
+def pioneer(conn: Connection, **filters: Any) -> dict[str, Any]:
+    """Pioneer work and township chambers, one section per event type."""
+    return _figures(conn, PIONEER_TYPES, FigureFilter(**filters), pioneer_section)
+
+
+def education(conn: Connection, *, year: int | None = None, **filters: Any) -> dict[str, Any]:
+    """Training sessions and attendances by mode, orglife by kind; coverage and study accounts
+    of `year` (default: the year of `to`, else of `from`, else this year) over the members on
+    the roster (out or contact lost), grouped by their outstation (org, mode) or township."""
+    f = FigureFilter(**filters)
+    out = _figures(conn, EDUCATION_TYPES, f, education_section)
+    year = year or (f.date_to or f.date_from or china_today()).year
+    total, groups = _coverage(conn, load_tree(conn), f, year)
+    out["total"].update(total)
+    by_key = {g["key"]: g for g in out["groups"]}
+    for key, (name, values) in groups.items():
+        by_key.setdefault(key, {"key": key, "name": name, **education_section({})}).update(values)
+    for group in by_key.values():  # coverage is yearly: month groups have none
+        empty = _rates(year, [0, 0, 0]) if f.group_by is not GroupBy.MONTH else _NO_RATES
+        for name, value in empty.items():
+            group.setdefault(name, value)
+    out["groups"] = [by_key[k] for k in sorted(by_key, key=sort_key)]
+    return out
+
+
+_NO_RATES: dict[str, Any] = {"coverage": None, "study_accounts": None}
+
+
+def _coverage(
+    conn: Connection, tree: OrgTree, f: FigureFilter, year: int
+) -> tuple[dict[str, Any], dict[Any, tuple[str, dict[str, Any]]]]:
+    m, tr = t.members.c, t.trained.c
+    trained_ids = select(tr.member_id).where(tr.year == year)
+    rows = conn.execute(
+        select(m.home_branch, m.outstation, m.study_account, m.member_id.in_(trained_ids)).where(
+            m.status.in_(ACTIVE)
+        )
+    ).all()
+    counts: dict[Any, list[int]] = {}
+    names: dict[Any, str] = {}
+    total = [0, 0, 0]
+    for home_branch, outstation, study, trained in rows:
+        if f.org is not None and f.org not in (outstation, home_branch):
+            continue
+        if f.mode is not None and tree.mode(outstation) != str(f.mode):
+            continue
+        township = tree.township_of(home_branch)
+        if f.township is not None and township != (None if f.township == UNREGISTERED else f.township):
+            continue
+        values = (1, int(bool(trained)), int(bool(study)))
+        total = [a + b for a, b in zip(total, values, strict=True)]
+        if f.group_by in (GroupBy.ORG, GroupBy.MODE):
+            key, names_ = _key(tree, f.group_by, outstation, None)
+        elif f.group_by is GroupBy.TOWNSHIP:
+            key, names_ = township, tree.name(township, NONE_NAME)
+        else:
+            continue
+        names[key] = names_
+        acc = counts.setdefault(key, [0, 0, 0])
+        counts[key] = [a + b for a, b in zip(acc, values, strict=True)]
+    return _rates(year, total), {k: (names[k], _rates(year, v)) for k, v in counts.items()}
+
+
+def _rates(year: int, values: list[int]) -> dict[str, Any]:
+    roster, trained, study = values
+    return {
+        "coverage": {"year": year, "roster": roster, "trained": trained, "rate": _rate(trained, roster)},
+        "study_accounts": {"roster": roster, "opened": study, "rate": _rate(study, roster)},
+    }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None

@@ -1,0 +1,215 @@
+"""The three-level dynamic roster: county → township → village branch → member, with CSV export.
+
+A member's village is `members.home_branch`; its township is the township committee at or
+above that branch in the organisation tree. Members whose branch or township is not (yet)
+registered are grouped under id None, name "(未登记)" (filter value `-`). Every level is
+counted by the same query, so the children of a level always add up to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, func, select
+
+from services.county.api.queries_common import (
+    UNREGISTERED,
+    UNREGISTERED_NAME,
+    OrgTree,
+    Status,
+    binary,
+    by_status,
+    load_tree,
+    sort_key,
+)
+from services.county.db import tables as t
+
+CSV_COLUMNS = (
+    "member_id",
+    "name",
+    "status",
+    "status_since",
+    "township",
+    "township_name",
+    "village",
+    "village_name",
+    "outstation",
+    "outstation_name",
+    "host_location",
+    "host_org",
+    "host_org_name",
+    "occupation",
+    "flowed_out_on",
+    "study_account",
+    "registered_by",
+    "registered_at",
+)
+
+
+def member_row(tree: OrgTree, row: Any) -> dict[str, Any]:
+    """A member's roster row with the names of its township, village, outstation and host org."""
+    village, township = tree.place(row["home_branch"])
+    return {
+        "member_id": row["member_id"],
+        "name": row["name"],
+        "status": row["status"],
+        "status_since": row["status_since"],
+        "home_branch": row["home_branch"],
+        "township": township,
+        "township_name": tree.name(township),
+        "village": village,
+        "village_name": tree.name(village),
+        "outstation": row["outstation"],
+        "outstation_name": tree.name(row["outstation"]) if row["outstation"] else None,
+        "host_location": row["host_location"],
+        "host_org": row["host_org"],
+        "host_org_name": tree.name(row["host_org"]) if row["host_org"] else None,
+        "occupation": row["occupation"],
+        "flowed_out_on": row["flowed_out_on"],
+        "study_account": bool(row["study_account"]),
+        "registered_by": row["registered_by"],
+        "registered_at": row["registered_at"],
+    }
+
+
+def roster_where(
+    tree: OrgTree,
+    township: str | None = None,
+    village: str | None = None,
+    outstation: str | None = None,
+    host_location: str | None = None,
+    status: Status | str | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a roster filter; township and village ids are checked first."""
+    m = t.members.c
+    where: list[ColumnElement[bool]] = []
+    if township is not None:
+        tree.check(township, "township", "township_committee")
+        if township == UNREGISTERED:
+            placed = [o for o, tw in tree.townships.items() if tw is not None]
+            where.append(m.home_branch.not_in(placed))
+        else:
+            where.append(m.home_branch.in_(tree.branches_in(township)))
+    if village is not None:
+        tree.check(village, "village")
+        if village == UNREGISTERED:
+            where.append(m.home_branch.not_in(list(tree.orgs)))
+        else:
+            where.append(m.home_branch == village)
+    if outstation is not None:
+        where.append(m.outstation == outstation)
+    if host_location is not None:
+        where.append(m.host_location == host_location)
+    if status is not None:
+        where.append(m.status == str(status))
+    return where
+
+
+def roster_summary(
+    conn: Connection, township: str | None = None, village: str | None = None, **filters: Any
+) -> dict[str, Any]:
+    """Counts by status at one level (county, a township or a village) and for each child below it.
+
+    `filters`: outstation, host_location, status. Children are the townships at county level
+    (every registered one, zeros included) and the villages at township level.
+    """
+    tree = load_tree(conn)
+    where = roster_where(tree, township, village, **filters)
+    m = t.members.c
+    rows = conn.execute(
+        select(m.home_branch, m.status, func.count()).where(*where).group_by(m.home_branch, m.status)
+    ).all()
+    per_township: dict[str | None, Counter[str]] = {}
+    per_village: dict[str | None, Counter[str]] = {}
+    total: Counter[str] = Counter()
+    for home_branch, status, n in rows:
+        vil, tw = tree.place(home_branch)
+        per_township.setdefault(tw, Counter())[status] += n
+        per_village.setdefault(vil, Counter())[status] += n
+        total[status] += n
+    county_id, county_name = tree.county()
+    path = [{"level": "county", "id": county_id, "name": county_name}]
+    children: list[dict[str, Any]] = []
+    if village is not None:
+        above = township or (tree.township_of(village) if village != UNREGISTERED else None)
+        path.append(_node("township", above or UNREGISTERED, tree))
+        level = _node("village", village, tree)
+    elif township is not None:
+        level = _node("township", township, tree)
+        registered = [o for o in tree.branches_in(township) if tree.orgs[o]["kind"] == "village_branch"]
+        keys = set(registered) | set(per_village)
+        children = [_child("village", k, tree, per_village.get(k)) for k in sorted(keys, key=sort_key)]
+    else:
+        level = {"level": "county", "id": county_id, "name": county_name}
+        keys = set(tree.of_kind("township_committee")) | set(per_township)
+        children = [_child("township", k, tree, per_township.get(k)) for k in sorted(keys, key=sort_key)]
+    if level["level"] != "county":
+        path.append(level)
+    return {
+        **level,
+        "total": sum(total.values()),
+        "by_status": by_status(dict(total)),
+        "children": children,
+        "path": path,
+    }
+
+
+def _node(level: str, org_id: str, tree: OrgTree) -> dict[str, Any]:
+    key = None if org_id == UNREGISTERED else org_id
+    return {"level": level, "id": key, "name": tree.name(key)}
+
+
+def _child(level: str, key: str | None, tree: OrgTree, counts: Counter[str] | None) -> dict[str, Any]:
+    counts = counts or Counter()
+    return {
+        "id": key,
+        "name": tree.name(key) if key is not None else UNREGISTERED_NAME,
+        "level": level,
+        "total": sum(counts.values()),
+        "by_status": by_status(dict(counts)),
+    }
+
+
+def _member_query(conn: Connection, where: list[ColumnElement[bool]]) -> Any:
+    return select(t.members).where(*where).order_by(binary(conn, t.members.c.name), t.members.c.member_id)
+
+
+def roster_members(
+    conn: Connection,
+    township: str | None = None,
+    village: str | None = None,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    **filters: Any,
+) -> dict[str, Any]:
+    """The members at a level of the roster, by name then member_id, one page at a time."""
+    tree = load_tree(conn)
+    where = roster_where(tree, township, village, **filters)
+    total = conn.execute(select(func.count()).select_from(t.members).where(*where)).scalar_one()
+    rows = conn.execute(_member_query(conn, where).limit(limit).offset(offset)).mappings()
+    return {
+        "total": int(total),
+        "limit": limit,
+        "offset": offset,
+        "items": [member_row(tree, r) for r in rows],
+    }
+
+
+def roster_csv(
+    conn: Connection, township: str | None = None, village: str | None = None, **filters: Any
+) -> str:
+    """The same rows as `roster_members`, all of them, as CSV (UTF-8 with a BOM, for Excel)."""
+    tree = load_tree(conn)
+    where = roster_where(tree, township, village, **filters)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for r in conn.execute(_member_query(conn, where)).mappings():
+        row = member_row(tree, r)
+        row["study_account"] = "true" if row["study_account"] else "false"
+        writer.writerow(row)
+    return "\ufeff" + out.getvalue()
