@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from services.county.db import tables as t
-from services.county.db.upsert import insert_ignore, upsert
+from services.county.db.upsert import upsert
 from services.county.ingest.checks import Checked, KeyRegistry, Rejected, check
 from services.county.projections.events import Fact, subject_of
 from services.county.projections.writer import project
@@ -71,6 +71,9 @@ class _Run:
         self.heads: dict[str, Head] = {}
         self.facts: list[Fact] = []
         self.subjects: set[str] = set()
+        self.rows: list[dict[str, object]] = []
+        self.hashes: dict[tuple[str, int], str] = {}
+        self.held: dict[str, set[int]] = {}
 
     def place(self, item: Incoming) -> Outcome:
         try:
@@ -104,9 +107,12 @@ class _Run:
         return self.heads[node_id]
 
     def _duplicate(self, env: envelope.Envelope) -> Outcome:
-        archived = self.conn.execute(
-            select(t.archive.c.hash).where(t.archive.c.node_id == env.node_id, t.archive.c.seq == env.seq)
-        ).scalar_one()
+        archived = (
+            self.hashes.get((env.node_id, env.seq))
+            or self.conn.execute(
+                select(t.archive.c.hash).where(t.archive.c.node_id == env.node_id, t.archive.c.seq == env.seq)
+            ).scalar_one()
+        )
         if archived != env.hash:
             raise Rejected(
                 "conflicting_duplicate", f"seq {env.seq} is archived with another hash", env.node_id, env.seq
@@ -114,51 +120,51 @@ class _Run:
         return Outcome.DUPLICATE
 
     def _hold(self, env: envelope.Envelope, item: Incoming) -> Outcome:
-        held = self.conn.execute(
-            select(t.held.c.envelope).where(t.held.c.node_id == env.node_id, t.held.c.seq == env.seq)
-        ).scalar_one_or_none()
-        if held is not None:
+        if env.seq in self._held_seqs(env.node_id):
+            held = self.conn.execute(
+                select(t.held.c.envelope).where(t.held.c.node_id == env.node_id, t.held.c.seq == env.seq)
+            ).scalar_one()
             if envelope.decode(held).hash != env.hash:
                 raise Rejected(
                     "conflicting_duplicate", f"seq {env.seq} is held with another hash", env.node_id, env.seq
                 )
             return Outcome.DUPLICATE
-        insert_ignore(
-            self.conn,
-            t.held,
-            [
-                {
-                    "node_id": env.node_id,
-                    "seq": env.seq,
-                    "received_at": item.received_at,
-                    "envelope": item.data,
-                }
-            ],
-        )
+        row = {"node_id": env.node_id, "seq": env.seq, "received_at": item.received_at, "envelope": item.data}
+        self.conn.execute(t.held.insert(), [row])
+        self.held[env.node_id].add(env.seq)
         return Outcome.HELD
 
+    def _held_seqs(self, node_id: str) -> set[int]:
+        """The seqs held for a node: read once per batch, then kept in step."""
+        if node_id not in self.held:
+            query = select(t.held.c.seq).where(t.held.c.node_id == node_id)
+            self.held[node_id] = set(self.conn.execute(query).scalars())
+        return self.held[node_id]
+
     def _archive(self, c: Checked, item: Incoming, head: Head) -> None:
+        """Queue the next envelope of a node for the archive (written in one statement at finish)."""
         env = c.env
         if env.prev_hash != head.last_hash:
             raise Rejected(
                 "broken_chain", f"prev_hash does not link to seq {head.last_seq}", env.node_id, env.seq
             )
         subject = subject_of(c.body)
-        self.conn.execute(
-            t.archive.insert().values(
-                node_id=env.node_id,
-                seq=env.seq,
-                event_id=env.event_id,
-                type=env.type,
-                schema=env.schema,
-                subject=subject,
-                occurred_at=env.occurred_at,
-                recorded_at=env.recorded_at,
-                received_at=item.received_at,
-                hash=env.hash,
-                envelope=envelope.encode(env).decode(),
-            )
+        self.rows.append(
+            {
+                "node_id": env.node_id,
+                "seq": env.seq,
+                "event_id": env.event_id,
+                "type": env.type,
+                "schema": env.schema,
+                "subject": subject,
+                "occurred_at": env.occurred_at,
+                "recorded_at": env.recorded_at,
+                "received_at": item.received_at,
+                "hash": env.hash,
+                "envelope": envelope.encode(env).decode(),
+            }
         )
+        self.hashes[(env.node_id, env.seq)] = env.hash
         head.last_seq, head.last_hash = env.seq, env.hash
         skew = int((env.recorded - datetime.fromisoformat(item.received_at)).total_seconds())
         head.row = {
@@ -175,17 +181,12 @@ class _Run:
 
     def _drain_held(self, node_id: str, head: Head) -> None:
         """Archive held envelopes that now follow the head, in seq order."""
-        while True:
-            row = self.conn.execute(
-                select(t.held.c.envelope, t.held.c.received_at).where(
-                    t.held.c.node_id == node_id, t.held.c.seq == head.last_seq + 1
-                )
-            ).first()
-            if row is None:
-                return
-            self.conn.execute(
-                delete(t.held).where(t.held.c.node_id == node_id, t.held.c.seq == head.last_seq + 1)
-            )
+        while head.last_seq + 1 in self._held_seqs(node_id):
+            seq = head.last_seq + 1
+            self.held[node_id].discard(seq)
+            where = (t.held.c.node_id == node_id, t.held.c.seq == seq)
+            row = self.conn.execute(select(t.held.c.envelope, t.held.c.received_at).where(*where)).one()
+            self.conn.execute(delete(t.held).where(*where))
             item = Incoming(
                 bytes(row.envelope), f"tongxin.{self.county_id}.events.{node_id}", row.received_at
             )
@@ -209,6 +210,8 @@ class _Run:
         )
 
     def finish(self) -> None:
+        if self.rows:
+            self.conn.execute(t.archive.insert(), self.rows)
         if self.facts:
             project(self.conn, self.facts, self.subjects)
         upsert(self.conn, t.node_heads, [h.row for h in self.heads.values() if h.row is not None])
