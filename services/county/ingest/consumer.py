@@ -93,16 +93,25 @@ class Consumer:
             stream=STREAM,
             config=consumer_config(cid, self.ack_wait),
         )
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(self.batch, timeout=0.5)
-            except (NatsTimeoutError, TimeoutError):
-                if once:
-                    info = await sub.consumer_info()
-                    if info.num_pending == 0 and info.num_ack_pending == 0:
-                        return True
-                continue
-            await self.handle(msgs)
+        fetching = asyncio.ensure_future(sub.fetch(self.batch, timeout=0.5))
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await fetching
+                except (NatsTimeoutError, TimeoutError):
+                    if once:
+                        info = await sub.consumer_info()
+                        if info.num_pending == 0 and info.num_ack_pending == 0:
+                            return True
+                    fetching = asyncio.ensure_future(sub.fetch(self.batch, timeout=0.5))
+                    continue
+                # fetch the next batch while this one is checked and committed
+                fetching = asyncio.ensure_future(sub.fetch(self.batch, timeout=0.5))
+                await self.handle(msgs)
+        finally:
+            fetching.cancel()
+            with contextlib.suppress(BaseException):
+                await fetching
         return False
 
     async def handle(self, msgs: list[Any]) -> None:

@@ -77,8 +77,7 @@ class _Run:
 
     def place(self, item: Incoming) -> Outcome:
         try:
-            checked = check(item.data, item.subject, self.county_id, self.keys)
-            return self._place(checked, item)
+            return self._place(check(item.data, item.subject, self.county_id, self.keys), item)
         except Rejected as rej:
             self.quarantine(item, rej)
             return Outcome.QUARANTINED
