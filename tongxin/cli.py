@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,6 @@ from typing import Annotated
 import typer
 
 from services.branch_node.cli import app as node_app
-from services.county.cli import app as county_app
 from tongxin.natsd import DEFAULT_PORT, EmbeddedNats, NatsServerError, ensure_stream
 
 app = typer.Typer(
@@ -19,7 +19,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(node_app, name="node")
-app.add_typer(county_app, name="county")
 
 
 @app.command(epilog="Example: tongxin nats --port 4223 --store-dir ./tongxin-data/nats")
@@ -54,4 +53,12 @@ def nats(
 
 
 def main() -> None:
+    # the county stack (SQLAlchemy, Alembic) is loaded only for county commands, so that a
+    # branch node's processes stay small
+    if "county" in sys.argv[1:2]:
+        from services.county.cli import app as county_app
+
+        app.add_typer(county_app, name="county")
+    else:
+        app.add_typer(typer.Typer(help="The county service (run `tongxin county --help`)."), name="county")
     app()

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from nats.js.errors import TooManyStalledMsgsError
-
 from services.branch_node.service import Node
 from shared.subjects import msg_id
 from shared.transport import connect
@@ -121,12 +119,13 @@ class Forwarder:
             await asyncio.wait_for(stop.wait(), delay)
 
     async def _serve(self, nc: Any, stop: asyncio.Event, *, once: bool, idle_poll: float) -> None:
-        js = nc.jetstream(publish_async_max_pending=self.window)
+        # in-flight publishes are bounded by `window` here, so nats-py's own limit never stalls
+        js = nc.jetstream(publish_async_max_pending=self.window + self.read_chunk)
         while not stop.is_set():
             if nc.is_closed or not nc.is_connected:
                 raise ForwardError("connection lost")
             await asyncio.to_thread(self.node.seal)
-            sent = await self._pump(js)
+            sent = await self._pump(js, stop)
             if sent:
                 self.backoff.reset()
             if once and not sent:
@@ -136,8 +135,11 @@ class Forwarder:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), idle_poll)
 
-    async def _pump(self, js: Any) -> int:
-        """Publish everything after the cursor, pipelined; returns how many were acknowledged."""
+    async def _pump(self, js: Any, stop: asyncio.Event) -> int:
+        """Publish everything after the cursor, pipelined; returns how many were acknowledged.
+
+        Stops early when `stop` is set: in-flight publishes are awaited and the cursor saved.
+        """
         store = self.node.seals
         start = (await asyncio.to_thread(store.cursor)).forwarded_seq
         last_seq = self.node.log.last_seq()
@@ -145,17 +147,15 @@ class Forwarder:
         acked = saved = start
         next_after = start
         try:
-            while rows := await asyncio.to_thread(store.envelopes_after, next_after, self.read_chunk):
+            while not stop.is_set() and (
+                rows := await asyncio.to_thread(store.envelopes_after, next_after, self.read_chunk)
+            ):
                 for seq, data in rows:
-                    try:
-                        fut = await js.publish_async(
-                            self.node.subject,
-                            data,
-                            wait_stall=self.ack_timeout,
-                            headers={"Nats-Msg-Id": msg_id(self.node.node_id, seq)},
-                        )
-                    except TooManyStalledMsgsError:
-                        raise ForwardError(f"no acknowledgement within {self.ack_timeout}s") from None
+                    if len(inflight) >= self.window:
+                        acked = await self._oldest_acked(inflight)
+                    fut = await js.publish_async(
+                        self.node.subject, data, headers={"Nats-Msg-Id": msg_id(self.node.node_id, seq)}
+                    )
                     inflight.append((seq, fut))
                     self.state.published += 1
                     while inflight and inflight[0][1].done():
@@ -164,15 +164,21 @@ class Forwarder:
                 if acked - saved >= self.cursor_every:
                     saved = await self._save(acked, last_seq)
             while inflight:
-                seq, fut = inflight[0]
-                await asyncio.wait_for(asyncio.shield(fut), self.ack_timeout)
-                acked = self._acked(*inflight.popleft())
+                acked = await self._oldest_acked(inflight)
         finally:
             for _, fut in inflight:
                 fut.cancel()
             if acked > saved:
                 await self._save(acked, max(last_seq, acked))
         return acked - start
+
+    async def _oldest_acked(self, inflight: deque[tuple[int, asyncio.Future[Any]]]) -> int:
+        """Wait for the oldest in-flight publish to be acknowledged; its seq is then forwarded."""
+        try:
+            await asyncio.wait_for(asyncio.shield(inflight[0][1]), self.ack_timeout)
+        except TimeoutError:
+            raise ForwardError(f"no acknowledgement within {self.ack_timeout}s") from None
+        return self._acked(*inflight.popleft())
 
     def _acked(self, seq: int, fut: asyncio.Future[Any]) -> int:
         fut.result()  # raises the publish error, if any
