@@ -126,8 +126,6 @@ def _recruitment_alerts(conn: Connection, tree: OrgTree, township: str | None) -
             )
         )
     ).mappings()
-    if township is not None:
-        tree.check(township, "township", "township_committee")
     out = []
     for row in rows:
         tw = tree.township_of(row["org_id"])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, literal_column, select
 
 from services.county.api.queries_common import (
     ACTIVE,
@@ -26,7 +26,7 @@ from services.county.api.queries_common import (
     load_tree,
     sort_key,
 )
-from services.county.api.queries_figures_spec import education_section, funds_section, pioneer_section
+from services.county.api.queries_figures_spec import Tally, education_section, funds_section, pioneer_section
 from services.county.db import tables as t
 from shared.errors import FieldError
 
@@ -46,9 +46,6 @@ PIONEER_TYPES = (
     "chamber.project_launched",
 )
 EDUCATION_TYPES = ("training.held", "orglife.held")
-
-Tally = dict[tuple[str, str], list[int]]
-"""(type, category) → [events, amount_fen, people]."""
 
 
 class GroupBy(enum.StrEnum):
@@ -97,8 +94,8 @@ class FigureFilter:
 
 def _key(tree: OrgTree, group_by: GroupBy, org_id: str | None, month: str | None) -> tuple[Any, str]:
     """The group a fact (or a member, by outstation) falls in, and the group's name."""
-    if group_by is GroupBy.ORG:
-        return org_id, tree.name(org_id, NONE_NAME)
+    if group_by is GroupBy.ORG:  # None: a member attached to no outstation
+        return org_id, tree.name(org_id) if org_id is not None else NONE_NAME
     if group_by is GroupBy.MODE:
         mode = tree.mode(org_id)
         return mode, mode or NONE_NAME
@@ -113,7 +110,8 @@ def _tallies(
 ) -> tuple[Tally, dict[Any, tuple[str, Tally]]]:
     """Sum events, money and people by (type, category), overall and per group."""
     fc = t.facts.c
-    month = func.substr(fc.occurred_on, 1, 7)
+    # literal arguments: SELECT and GROUP BY must render the same expression for PostgreSQL
+    month = func.substr(fc.occurred_on, literal_column("1"), literal_column("7"))
     query = (
         select(
             fc.type, fc.org_id, fc.category, month, func.count(), func.sum(fc.amount_fen), func.sum(fc.people)

@@ -77,6 +77,7 @@ def member_row(tree: OrgTree, row: Any) -> dict[str, Any]:
 
 def roster_where(
     tree: OrgTree,
+    *,
     township: str | None = None,
     village: str | None = None,
     outstation: str | None = None,
@@ -117,7 +118,7 @@ def roster_summary(
     (every registered one, zeros included) and the villages at township level.
     """
     tree = load_tree(conn)
-    where = roster_where(tree, township, village, **filters)
+    where = roster_where(tree, township=township, village=village, **filters)
     m = t.members.c
     rows = conn.execute(
         select(m.home_branch, m.status, func.count()).where(*where).group_by(m.home_branch, m.status)
@@ -140,11 +141,11 @@ def roster_summary(
     elif township is not None:
         level = _node("township", township, tree)
         registered = [o for o in tree.branches_in(township) if tree.orgs[o]["kind"] == "village_branch"]
-        keys = set(registered) | set(per_village)
+        keys: set[str | None] = {*registered, *per_village}
         children = [_child("village", k, tree, per_village.get(k)) for k in sorted(keys, key=sort_key)]
     else:
         level = {"level": "county", "id": county_id, "name": county_name}
-        keys = set(tree.of_kind("township_committee")) | set(per_township)
+        keys = {*tree.of_kind("township_committee"), *per_township}
         children = [_child("township", k, tree, per_township.get(k)) for k in sorted(keys, key=sort_key)]
     if level["level"] != "county":
         path.append(level)
@@ -188,7 +189,7 @@ def roster_members(
 ) -> dict[str, Any]:
     """The members at a level of the roster, by name then member_id, one page at a time."""
     tree = load_tree(conn)
-    where = roster_where(tree, township, village, **filters)
+    where = roster_where(tree, township=township, village=village, **filters)
     total = conn.execute(select(func.count()).select_from(t.members).where(*where)).scalar_one()
     rows = conn.execute(_member_query(conn, where).limit(limit).offset(offset)).mappings()
     return {
@@ -204,7 +205,7 @@ def roster_csv(
 ) -> str:
     """The same rows as `roster_members`, all of them, as CSV (UTF-8 with a BOM, for Excel)."""
     tree = load_tree(conn)
-    where = roster_where(tree, township, village, **filters)
+    where = roster_where(tree, township=township, village=village, **filters)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()

@@ -1,0 +1,43 @@
+"""/api/v1/alerts: members and candidates that need attention under dual management."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from services.county.api import queries as q
+from services.county.api.deps import ConnDep, Limit, Offset, Township
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+
+@router.get(
+    "",
+    summary="Alerts: counts per kind and one page of items",
+    description="""Kinds:
+`no_orglife_90d` — a member who is away (out or contact lost) with no organisational life
+on or after the day 90 days before `as_of`;
+`untrained_this_year` — a member who is away with no training in the year of `as_of`;
+`contact_lost` — a member out of contact;
+`recruitment_awaiting_second_review` — a candidate approved by one side of the dual review
+(outstation or home) while the other side has not decided;
+`no_outstation` — a member who is away and attached to no outstation.
+
+`counts` covers every kind (within `township`); `items` only `kind` if given, ordered by kind,
+then name, then member id. Alerts read the current projections; `as_of` (a China date,
+default today) places the 90-day window and picks the year.""",
+)
+def list_alerts(
+    *,
+    conn: ConnDep,
+    kind: Annotated[q.AlertKind | None, Query(description="Only items of this kind.")] = None,
+    township: Township = None,
+    as_of: Annotated[
+        date | None, Query(description="The day to judge by (China date); default today.")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    return q.alerts(conn, kind=kind, township=township, as_of=as_of, limit=limit, offset=offset)

@@ -1,0 +1,28 @@
+"""/api/v1/conflicts: facts that cannot both be true (DESIGN §3.8), listed for people to resolve."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from services.county.api import queries as q
+from services.county.api.deps import ConnDep, Limit, Offset
+
+router = APIRouter(prefix="/api/v1/conflicts", tags=["conflicts"])
+
+
+@router.get(
+    "",
+    summary="Facts that cannot both be true",
+    description="Kinds: `double_registration` (one person registered by two nodes), "
+    "`contradictory_status` (two nodes changed a member's status differently on one day). "
+    "Conflicts are listed, never resolved silently; `events` name the archived `node:seq`.",
+)
+def list_conflicts(
+    conn: ConnDep,
+    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$", description="Only this kind.")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    return q.conflicts(conn, kind, limit, offset)

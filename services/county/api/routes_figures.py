@@ -1,0 +1,63 @@
+"""/api/v1/figures: funds (五个一点), pioneer work and chambers, education."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from services.county.api import queries as q
+from services.county.api.deps import ConnDep, FigureFilters
+
+router = APIRouter(prefix="/api/v1/figures", tags=["figures"])
+
+FILTERS = """Filters: `from`/`to` (inclusive China dates the events occurred), `org`, `mode`
+(outstation mode of the fact's organisation), `township` (the township committee at or above
+the fact's organisation; `-` for none), `known_at` (only events the county had received by
+then). `group_by` (`org`, `mode`, `township`, `month`) adds `groups`, each with `key`, `name`
+and the same figures as `total`; a group whose key is absent has key `null`. Money is in fen."""
+
+
+@router.get(
+    "/funds",
+    summary="Funds received by source, spent, and the balance",
+    description="Sources: fiscal, dues_rebate, member_donation, org_raised, host_subsidy; "
+    "`balance` = `received_total` − `spent`. " + FILTERS,
+)
+def funds(conn: ConnDep, filters: FigureFilters) -> dict[str, Any]:
+    return q.funds(conn, **filters)
+
+
+@router.get(
+    "/pioneer",
+    summary="Pioneer work and township chambers, by event type",
+    description="One section per event type, with its own names for money and people: "
+    "`returnee.invested` amount_fen and jobs by industry; `investment.lead` households by kind; "
+    "`jobs.posted` notices; `jobs.placed` people; `donation.made` amount_fen (cash + in kind) by "
+    "cause; `dispute.mediated` events and recovered_fen by outcome; `legal.consulted` people; "
+    "`service.provided` people by line; `enterprise.founded` households by industry; "
+    "`chamber.member_joined` by kind; `chamber.funds_raised` and `chamber.project_launched` "
+    "amount_fen. " + FILTERS,
+)
+def pioneer(conn: ConnDep, filters: FigureFilters) -> dict[str, Any]:
+    return q.pioneer(conn, **filters)
+
+
+@router.get(
+    "/education",
+    summary="Training and organisational life, training coverage, study accounts",
+    description="Training sessions and attendances by mode, organisational life by kind. "
+    "`coverage`: members on the roster (out or contact lost) who attended training in `year`, "
+    "over those members; `study_accounts`: how many of them have opened one. For coverage, "
+    "`org` and `mode` apply to the member's outstation (or `org` to the home branch), "
+    "`township` to the member's township; month groups carry no coverage. " + FILTERS,
+)
+def education(
+    conn: ConnDep,
+    filters: FigureFilters,
+    year: Annotated[
+        int | None,
+        Query(ge=2000, le=2100, description="Year of coverage; default the year of `to`, `from`, or today."),
+    ] = None,
+) -> dict[str, Any]:
+    return q.education(conn, year=year, **filters)

@@ -1,0 +1,67 @@
+"""/api/v1/roster: the three-level dynamic roster (county → township → village → member)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from services.county.api import queries as q
+from services.county.api.deps import ConnDep, Limit, Offset, RosterFilters, Township, Village
+
+router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
+
+LEVELS = """Without `township` or `village` the level is the county and the children are its
+townships (every registered one, zeros included); with `township` the children are its village
+branches; with `village` there are no children. A member's village is their home branch (the
+one affiliation) and its township the township committee above it; members whose branch or
+township is not registered yet are counted under id `null`, name "(未登记)", selected with `-`.
+The children of a level always add up to it."""
+
+
+@router.get(
+    "",
+    summary="Roster counts at one level, by status, and for each child level",
+    description=LEVELS,
+)
+def roster_summary(
+    conn: ConnDep, filters: RosterFilters, township: Township = None, village: Village = None
+) -> dict[str, Any]:
+    return q.roster_summary(conn, township, village, **filters)
+
+
+@router.get(
+    "/members",
+    summary="Members at a level of the roster, one page at a time",
+    description="The same filters as the counts; ordered by name, then member_id. " + LEVELS,
+)
+def roster_members(
+    *,
+    conn: ConnDep,
+    filters: RosterFilters,
+    township: Township = None,
+    village: Village = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    return q.roster_members(conn, township, village, limit=limit, offset=offset, **filters)
+
+
+@router.get(
+    "/members.csv",
+    summary="The same members as CSV (for Excel)",
+    description="Every matching member (no paging), UTF-8 with a byte-order mark so that Excel "
+    "shows Chinese names; times are UTC (`…Z`).",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header row"}},
+)
+def roster_csv(
+    conn: ConnDep, filters: RosterFilters, township: Township = None, village: Village = None
+) -> Response:
+    text = q.roster_csv(conn, township, village, **filters)
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="roster.csv"'},
+    )
