@@ -170,7 +170,8 @@ class _Run:
             "node_id": env.node_id,
             "last_seq": env.seq,
             "last_hash": env.hash,
-            "last_seen": item.received_at,
+            # a held envelope carries its own (earlier) arrival time: last_seen never goes back
+            "last_seen": max(item.received_at, str(head.row["last_seen"]) if head.row else ""),
             "last_recorded_at": env.recorded_at,
             "max_skew_s": max(skew, int(head.row["max_skew_s"]) if head.row else 0),  # type: ignore[call-overload]
         }

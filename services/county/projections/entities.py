@@ -113,6 +113,9 @@ def _registered(member_id: str, fact: Fact, body: m.MemberRegistered) -> dict[st
 
 
 def _co_managers(member_id: str, row: dict[str, Any], posts: dict[str, str]) -> list[dict[str, Any]]:
+    """Cross posts while the member belongs here; outstation and host org while they are away."""
+    if row["status"] == "transferred_out":
+        return []  # the relationship has moved to another organisation
     rows = [
         {"member_id": member_id, "org_id": org, "role": "cross_post", "post": p} for org, p in posts.items()
     ]
