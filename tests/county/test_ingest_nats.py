@@ -164,3 +164,27 @@ def test_raw_publishes_out_of_order_and_garbage_are_held_or_quarantined(
         0,
         4,
     )
+
+
+class ChokesOnSeq3(Ingestor):
+    """A processing failure that repeats for one message (a bug, or a poison message)."""
+
+    def process(self, batch: list[Incoming]) -> list[Outcome]:
+        if any(b'"seq":3,' in item.data for item in batch):
+            raise RuntimeError("cannot process seq 3")
+        return super().process(batch)
+
+
+def test_a_message_that_keeps_failing_is_quarantined_never_dropped(
+    nats_server: EmbeddedNats, county_engine: Engine, tmp_path: Path
+) -> None:
+    node = open_node(tmp_path, "dongguan")
+    record(node, [fund(i) for i in range(5)])
+    enrol_nodes(county_engine, node)
+    forward_all(nats_server.url, node)
+    consumer = Consumer(ChokesOnSeq3(county_engine, "jx"), nats_server.url, ack_wait=0.5, max_failures=3)
+    asyncio.run(consumer.run(asyncio.Event(), once=True))
+    with county_engine.connect() as conn:
+        ((reason, seq_raw),) = conn.execute(select(t.quarantine.c.reason, t.quarantine.c.raw)).all()
+    assert reason == "processing_error" and b'"seq":3,' in seq_raw
+    assert count(county_engine, t.archive) == 2 and count(county_engine, t.held) == 2, "4 and 5 wait behind 3"

@@ -19,8 +19,9 @@ from shared.transport import connect
 
 log = logging.getLogger("tongxin.county.ingest")
 
-MAX_DELIVER_BEFORE_QUARANTINE = 10
-"""A message that failed this often alone goes to quarantine instead of being retried forever."""
+MAX_FAILURES = 10
+"""A message whose processing failed this often, alone, goes to quarantine instead of being retried
+forever (it is never dropped)."""
 
 
 @dataclass
@@ -50,12 +51,19 @@ def consumer_config(county_id: str, ack_wait: float) -> ConsumerConfig:
 
 class Consumer:
     def __init__(
-        self, ingestor: Ingestor, nats_url: str, *, batch: int = 1000, ack_wait: float = 30.0
+        self,
+        ingestor: Ingestor,
+        nats_url: str,
+        *,
+        batch: int = 1000,
+        ack_wait: float = 30.0,
+        max_failures: int = MAX_FAILURES,
     ) -> None:
         self.ingestor = ingestor
         self.nats_url = nats_url
         self.batch = batch
         self.ack_wait = ack_wait
+        self.max_failures = max_failures
         self.state = ConsumerState()
         self.on_batch: list[Any] = []
 
@@ -136,7 +144,7 @@ class Consumer:
             try:
                 await asyncio.to_thread(self.ingestor.process, [item])
             except Exception as exc:
-                if m.metadata.num_delivered < MAX_DELIVER_BEFORE_QUARANTINE:
+                if m.metadata.num_delivered < self.max_failures:
                     continue  # not acked: JetStream redelivers after ack_wait
                 await asyncio.to_thread(self._quarantine_poison, item, repr(exc))
             await m.ack()
@@ -145,5 +153,5 @@ class Consumer:
         with self.ingestor.engine.begin() as conn:
             _Run(conn, self.ingestor.county_id, self.ingestor.keys).quarantine(
                 item,
-                Rejected("processing_error", f"failed {MAX_DELIVER_BEFORE_QUARANTINE} deliveries: {error}"),
+                Rejected("processing_error", f"failed {self.max_failures} deliveries: {error}"),
             )
