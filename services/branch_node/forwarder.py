@@ -121,6 +121,9 @@ class Forwarder:
     async def _serve(self, nc: Any, stop: asyncio.Event, *, once: bool, idle_poll: float) -> None:
         # in-flight publishes are bounded by `window` here, so nats-py's own limit never stalls
         js = nc.jetstream(publish_async_max_pending=self.window + self.read_chunk)
+        # no stream for our subject yet (a county still setting up): wait, rather than publish
+        # into nothing and have later envelopes overtake the first ones once it appears
+        await js.find_stream_name_by_subject(self.node.subject)
         while not stop.is_set():
             if nc.is_closed or not nc.is_connected:
                 raise ForwardError("connection lost")

@@ -66,7 +66,10 @@ def test_ten_thousand_events_recorded_offline_all_arrive_once(tmp_path: Path) ->
             ensure_stream_sync(server.url)
             wait_until(lambda: node.status().backlog == 0, what="backlog to drain")
         assert stream_count(server.url) == 10_000
-        assert_exactly_once(read_stream(server.url), "dongguan", 10_000, node.signer.public_key)
+        messages = read_stream(server.url)
+        assert_exactly_once(messages, "dongguan", 10_000, node.signer.public_key)
+        # the forwarder waited for the stream instead of publishing into nothing: nothing overtook
+        assert [mid for mid, _ in messages] == [f"dongguan:{seq}" for seq in range(1, 10_001)]
     finally:
         node.close()
         server.stop()
