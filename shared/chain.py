@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import msgspec
+
 from shared.envelope import GENESIS_HASH, Envelope, hash_matches, signature_valid
 from shared.errors import FieldError
 from shared.signing import Verifier
 
 KeyLookup = Callable[[str, str], Verifier | None]
 """(node_id, key_id) -> the enrolled public key, or None when that key is unknown."""
+
+ROTATION = "node.key_rotated"
+
+
+def rotated_key(env: Envelope) -> Verifier:
+    """The key a `node.key_rotated` envelope names (its payload was hashed and signed)."""
+    payload = msgspec.json.decode(env.payload)
+    return Verifier.from_hex(payload["new_public_key"])
 
 
 @dataclass(frozen=True)
@@ -24,13 +34,28 @@ class ChainFault:
 
 
 class ChainVerifier:
-    """Checks one node's envelopes in order; remembers where its chain stands."""
+    """Checks one node's envelopes in order; remembers where its chain stands and which key
+    signs next.
 
-    def __init__(self, node_id: str, keys: KeyLookup, *, last_seq: int = 0, last_hash: str = GENESIS_HASH):
+    Only the node's first key comes from `keys` (enrolment); after a `node.key_rotated`
+    envelope the key it names signs from the next seq on, so the key history is as
+    tamper-evident as the events.
+    """
+
+    def __init__(
+        self,
+        node_id: str,
+        keys: KeyLookup,
+        *,
+        last_seq: int = 0,
+        last_hash: str = GENESIS_HASH,
+        key: Verifier | None = None,
+    ):
         self.node_id = node_id
         self.keys = keys
         self.last_seq = last_seq
         self.last_hash = last_hash
+        self.key = key
 
     def check(self, env: Envelope) -> ChainFault | None:
         """The first thing wrong with `env` as this node's next envelope, or None (then it advances)."""
@@ -38,6 +63,10 @@ class ChainVerifier:
         if fault is not None:
             return ChainFault(self.node_id, env.seq, fault)
         self.last_seq, self.last_hash = env.seq, env.hash
+        if env.type == ROTATION:
+            self.key = rotated_key(env)
+        elif self.key is None:
+            self.key = self.keys(env.node_id, env.key_id)
         return None
 
     def resume_after(self, env: Envelope) -> None:
@@ -54,11 +83,14 @@ class ChainVerifier:
             return f"contents are not canonical JSON (altered): {exc.message}"
         if not intact:
             return "hash does not match the envelope's contents (altered)"
-        verifier = self.keys(env.node_id, env.key_id)
+        designated = self.key if self.key is not None and self.key.key_id == env.key_id else None
+        verifier = designated or self.keys(env.node_id, env.key_id)
         if verifier is None:
             return f"signed by unknown key {env.key_id}"
         if not signature_valid(env, verifier):
             return f"signature does not verify under key {env.key_id}"
+        if self.key is not None and designated is None:
+            return f"signed by key {env.key_id} where the chain designates key {self.key.key_id}"
         expected = self.last_seq + 1
         if env.seq != expected:
             kind = "missing" if env.seq > expected else "out of order or repeated"

@@ -27,6 +27,7 @@ from shared.catalog.member import (
     MemberStudyAccountOpened,
     MemberTransferredOut,
 )
+from shared.catalog.node import NodeKeyRotated
 from shared.catalog.org import (
     OrgLiaisonAssigned,
     OrgRegistered,
@@ -78,6 +79,7 @@ Event = (
     | ChamberMemberJoined
     | ChamberFundsRaised
     | ChamberProjectLaunched
+    | NodeKeyRotated
 )
 
 EVENT_TYPES: dict[str, type[EventBody]] = {cls.__struct_config__.tag: cls for cls in Event.__args__}

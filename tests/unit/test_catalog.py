@@ -187,6 +187,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "industry": "基础设施",
         "amount_fen": 30_000_000,
     },
+    "node.key_rotated": {"new_key_id": "0123456789abcdef", "new_public_key": "ab" * 32},
 }
 
 OCCURRED = datetime(2026, 3, 5, 2, 30, tzinfo=UTC)
@@ -209,7 +210,7 @@ def sample(type_: str, **changes: Any) -> dict[str, Any]:
 
 def test_every_event_type_has_a_sample() -> None:
     assert set(SAMPLES) == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 31
+    assert len(EVENT_TYPES) == 32  # DESIGN §5 (31) and node.key_rotated
 
 
 @pytest.mark.parametrize("type_", sorted(SAMPLES))

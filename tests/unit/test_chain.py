@@ -18,6 +18,7 @@ from shared.envelope import (
     GENESIS_HASH,
     Envelope,
     body_of,
+    canonical,
     decode,
     encode,
     hash_body,
@@ -329,16 +330,36 @@ def test_key_lookup_mapping_the_key_id_to_the_wrong_public_key() -> None:
     assert FOREIGN.key_id in faults[0].reason
 
 
-def test_key_rotation_verifies_under_each_enrolled_key() -> None:
-    rotated = [*DONGGUAN_CHAIN[:TAMPERED]]
-    prev = rotated[-1].hash
+def switched_keys(*, announce: bool) -> list[Envelope]:
+    """Dongguan's chain signed by FOREIGN after seq TAMPERED; with `announce`, seq TAMPERED is
+    the node.key_rotated envelope (signed by the old key) that names FOREIGN."""
+    chain = [*DONGGUAN_CHAIN[: TAMPERED - 1]]
+    rotation = dongguan(TAMPERED)
+    if announce:
+        payload = {
+            "new_key_id": FOREIGN.key_id,
+            "new_public_key": FOREIGN.public_key_hex,
+            "type": "node.key_rotated",
+        }
+        rotation = msgspec.structs.replace(
+            rotation, type="node.key_rotated", payload=msgspec.Raw(canonical(payload))
+        )
+    chain.append(signed(msgspec.structs.replace(rotation, prev_hash=chain[-1].hash), DONGGUAN))
     for env in DONGGUAN_CHAIN[TAMPERED:]:
-        new = signed(msgspec.structs.replace(env, prev_hash=prev), FOREIGN)
-        rotated.append(new)
-        prev = new.hash
+        chain.append(signed(msgspec.structs.replace(env, prev_hash=chain[-1].hash), FOREIGN))
+    return chain
+
+
+def test_a_key_rotated_inside_the_chain_verifies_from_the_next_seq() -> None:
+    assert verify_chain(switched_keys(announce=True), enrolled) == []
+
+
+def test_a_key_switch_the_chain_did_not_announce_is_caught_even_if_enrolled() -> None:
+    """E.g. an archive whose key row for a rotated key was replaced by a forger's key."""
     both = {**ENROLLED, ("dongguan", FOREIGN.key_id): Verifier(FOREIGN.public_key)}
-    assert verify_chain(rotated, lambda n, k: both.get((n, k))) == []
-    faults = verify_chain(rotated, enrolled)
+    faults = verify_chain(switched_keys(announce=False), lambda n, k: both.get((n, k)))
+    assert faults[0].seq == TAMPERED + 1 and "the chain designates" in faults[0].reason
+    faults = verify_chain(switched_keys(announce=False), enrolled)
     assert (faults[0].seq, "unknown key" in faults[0].reason) == (TAMPERED + 1, True)
 
 

@@ -115,3 +115,22 @@ def test_dual_review_keeps_each_sides_latest_decision() -> None:
         ],
     )
     assert row is not None and (row["outstation_decision"], row["home_decision"]) == ("approved", None)
+
+
+def test_the_timeline_holds_each_state_over_business_time() -> None:
+    rows = derive_member(
+        MID,
+        [
+            fact("dongguan", 3, "05T01:00:00.000000", "member.returned", member_id=MID),
+            registered(),
+            fact("dongguan", 2, "03T01:00:00.000000", "member.contact_lost", member_id=MID),
+            fact(
+                "dongguan", 4, "05T01:00:00.000000", "member.study_account_opened", member_id=MID, account="x"
+            ),
+        ],
+    )
+    assert [
+        (v["valid_from"][8:10], v["valid_to"] and v["valid_to"][8:10], v["status"]) for v in rows.timeline
+    ] == [("01", "03", "out"), ("03", "05", "contact_lost"), ("05", None, "returned")], (
+        "a change that does not touch the versioned state (a study account) adds no version"
+    )

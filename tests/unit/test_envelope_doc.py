@@ -231,6 +231,8 @@ def test_every_reason_the_verifier_gives_is_listed_in_the_doc(doc: str) -> None:
     chain = build_chain(signer, 6)
     edited = msgspec.structs.replace(chain[2], occurred_at="2020-01-01T00:00:00.000000Z")
     with_float = msgspec.structs.replace(chain[2], payload=msgspec.Raw(b'{"amount_fen":1.5}'))
+    both = {signer.key_id: Verifier(signer.public_key), stranger.key_id: Verifier(stranger.public_key)}
+    undesignated = verify_chain([*chain[:2], resign(chain[2], stranger)], lambda _n, k: both.get(k))
     tampered = [
         [*chain[:2], with_float, *chain[3:]],  # not canonical
         [*chain[:2], edited, *chain[3:]],  # altered
@@ -246,9 +248,9 @@ def test_every_reason_the_verifier_gives_is_listed_in_the_doc(doc: str) -> None:
     ]
     reasons = [
         f.reason for envs in tampered for f in verify_chain(envs, single_key(Verifier(signer.public_key)))
-    ]
+    ] + [f.reason for f in undesignated]
     patterns = reason_patterns(doc)
-    assert len(patterns) == 7
+    assert len(patterns) == 8
     for reason in reasons:
         assert any(p.match(reason) for p in patterns), f"not in docs/envelope.md: {reason!r}"
     for pattern in patterns:
@@ -312,29 +314,45 @@ LINES = [encode(e).decode("utf-8") for e in CHAIN]
 
 
 def test_snippet_accepts_a_real_chain(snippet: dict[str, Any]) -> None:
-    assert snippet["verify_node"](LINES, [SIGNER.public_key_hex]) is None
-    assert snippet["verify_node"]([], [SIGNER.public_key_hex]) is None
+    assert snippet["verify_node"](LINES, SIGNER.public_key_hex) is None
+    assert snippet["verify_node"]([], SIGNER.public_key_hex) is None
 
 
 def test_snippet_accepts_the_worked_example(snippet: dict[str, Any], examples: dict[str, str]) -> None:
     lines = [one_line(examples, "wire")]
-    assert snippet["verify_node"](lines, [one_line(examples, "public-key")]) is None
+    assert snippet["verify_node"](lines, one_line(examples, "public-key")) is None
 
 
 def test_snippet_accepts_reformatted_json(snippet: dict[str, Any]) -> None:
     pretty = [json.dumps(json.loads(line), indent=1, ensure_ascii=True) for line in LINES]
-    assert snippet["verify_node"](pretty, [SIGNER.public_key_hex]) is None
+    assert snippet["verify_node"](pretty, SIGNER.public_key_hex) is None
 
 
-def test_snippet_accepts_a_key_rotation(snippet: dict[str, Any]) -> None:
-    rotated = CHAIN[:6]
+def rotated_chain(*, announce: bool) -> list[str]:
+    """CHAIN with STRANGER signing from seq 7; with `announce`, seq 6 is a node.key_rotated
+    envelope (signed by SIGNER) naming STRANGER's key."""
+    rotated = CHAIN[:5]
+    sixth = CHAIN[5]
+    if announce:
+        payload = {
+            "type": "node.key_rotated",
+            "new_key_id": STRANGER.key_id,
+            "new_public_key": STRANGER.public_key_hex,
+        }
+        sixth = msgspec.structs.replace(
+            sixth, type="node.key_rotated", payload=msgspec.Raw(canonical(payload))
+        )
+    rotated.append(resign(msgspec.structs.replace(sixth, prev_hash=rotated[-1].hash), SIGNER))
     for env in CHAIN[6:]:
         rotated.append(resign(msgspec.structs.replace(env, prev_hash=rotated[-1].hash), STRANGER))
-    lines = [encode(e).decode() for e in rotated]
-    assert snippet["verify_node"](lines, [SIGNER.public_key_hex, STRANGER.public_key_hex]) is None
-    assert snippet["verify_node"](lines, [SIGNER.public_key_hex]) == (
+    return [encode(e).decode() for e in rotated]
+
+
+def test_snippet_follows_a_key_rotation_announced_in_the_chain(snippet: dict[str, Any]) -> None:
+    assert snippet["verify_node"](rotated_chain(announce=True), SIGNER.public_key_hex) is None
+    assert snippet["verify_node"](rotated_chain(announce=False), SIGNER.public_key_hex) == (
         7,
-        f"signed by unknown key {STRANGER.key_id}",
+        f"signed by key {STRANGER.key_id} where the chain designates {SIGNER.key_id}",
     )
 
 
@@ -371,8 +389,8 @@ TAMPERED: list[tuple[str, list[str], int, str]] = [
     ("hash edited", edit_line(6, CHAIN[5].hash, CHAIN[5].hash[::-1]), 6, "altered"),
     ("sig edited", edit_line(6, CHAIN[5].sig, CHAIN[5].sig[:-2] + "00"), 6, "signature"),
     ("sig truncated", edit_line(6, CHAIN[5].sig, CHAIN[5].sig[:-2]), 6, "signature"),
-    ("key_id edited", edit_line(6, CHAIN[5].key_id, STRANGER.key_id), 6, "unknown key"),
-    ("re-signed by a stranger", resign_line(6, STRANGER), 6, "unknown key"),
+    ("key_id edited", edit_line(6, CHAIN[5].key_id, STRANGER.key_id), 6, "designates"),
+    ("re-signed by a stranger", resign_line(6, STRANGER), 6, "designates"),
     ("re-linked with the node key", resign_line(6, SIGNER, prev_hash=CHAIN[1].hash), 6, "link"),
     ("edited and re-signed with the node key", resign_line(6, SIGNER, schema=2), 7, "link"),
     ("deleted", drop(5), 6, "missing"),
@@ -392,7 +410,7 @@ TAMPERED: list[tuple[str, list[str], int, str]] = [
 def test_snippet_rejects_a_tampered_copy(
     snippet: dict[str, Any], lines: list[str], seq: int, word: str
 ) -> None:
-    fault = snippet["verify_node"](lines, [SIGNER.public_key_hex])
+    fault = snippet["verify_node"](lines, SIGNER.public_key_hex)
     assert fault is not None, "tampering went unnoticed"
     assert fault[0] == seq
     assert word in fault[1]
@@ -413,4 +431,4 @@ def test_snippet_agrees_with_the_project_verifier(
     if word == "node":  # the project verifier keeps each node's chain apart
         assert faults == []
         return
-    assert faults[0].seq == snippet["verify_node"](lines, [SIGNER.public_key_hex])[0] == seq
+    assert faults[0].seq == snippet["verify_node"](lines, SIGNER.public_key_hex)[0] == seq

@@ -39,7 +39,24 @@ node_keys = Table(
     Column("public_key", String(64), nullable=False),
     Column("valid_from", String(32), nullable=False),
     Column("valid_to", String(32)),
+    Column("valid_from_seq", BigInteger, nullable=False, server_default="1"),
+    Column("valid_to_seq", BigInteger),
 )
+"""A node's keys: the one enrolled first, then each named by a `node.key_rotated` in its chain,
+valid for the seqs [valid_from_seq, valid_to_seq]."""
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("received_at", String(32), nullable=False),
+    Column("issued_at", String(32), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("sig", String(128), nullable=False),
+)
+"""Every receipt the county signed: its word that a node's chain is archived up to (seq, hash)."""
 
 archive = Table(
     "archive",
@@ -135,6 +152,24 @@ members = Table(
     Index("ix_members_outstation", "outstation"),
 )
 
+member_timeline = Table(
+    "member_timeline",
+    metadata,
+    Column("member_id", String(32), primary_key=True),
+    Column("valid_from", String(32), primary_key=True),
+    Column("valid_to", String(32)),
+    Column("name", Text, nullable=False),
+    Column("home_branch", String(64), nullable=False),
+    Column("outstation", String(64)),
+    Column("host_location", Text),
+    Column("host_org", String(64)),
+    Column("status", String(20), nullable=False),
+    Column("cross_posts", Text, nullable=False, default="[]"),
+    Index("ix_member_timeline_valid", "valid_from", "valid_to"),
+)
+"""Each member's state over business time: the row valid at D has valid_from <= D < valid_to
+(valid_to NULL: still valid). The roster and dual management `as_of` D read it."""
+
 co_managers = Table(
     "co_managers",
     metadata,
@@ -197,5 +232,15 @@ conflicts = Table(
     Column("events", Text, nullable=False),
 )
 
-BUSINESS_TABLES = (orgs, members, co_managers, recruitment, activity, trained, facts, conflicts)
+BUSINESS_TABLES = (
+    orgs,
+    members,
+    member_timeline,
+    co_managers,
+    recruitment,
+    activity,
+    trained,
+    facts,
+    conflicts,
+)
 """What the projection digest covers; what describes arrival (health, quarantine) is left out."""

@@ -45,6 +45,27 @@ class MemberRows:
     member: dict[str, Any] | None = None
     co_managers: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+
+VERSIONED = ("name", "home_branch", "outstation", "host_location", "host_org", "status")
+
+
+def _version(row: dict[str, Any], posts: dict[str, str]) -> dict[str, Any]:
+    cross = json.dumps(sorted(posts.items()), ensure_ascii=False)
+    return {**{k: row[k] for k in VERSIONED}, "cross_posts": cross}
+
+
+def _timeline(member_id: str, versions: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Business-time versions [valid_from, valid_to); a version equal to the one before merges."""
+    rows: list[dict[str, Any]] = []
+    for valid_from, state in sorted(versions.items()):
+        if rows and all(rows[-1][k] == v for k, v in state.items()):
+            continue
+        if rows:
+            rows[-1]["valid_to"] = valid_from
+        rows.append({"member_id": member_id, "valid_from": valid_from, "valid_to": None, **state})
+    return rows
 
 
 def derive_member(member_id: str, facts: Sequence[Fact]) -> MemberRows:
@@ -54,12 +75,14 @@ def derive_member(member_id: str, facts: Sequence[Fact]) -> MemberRows:
     posts: dict[str, str] = {}
     registrations: list[Fact] = []
     by_day: dict[str, list[Fact]] = {}
+    timeline: dict[str, dict[str, Any]] = {}  # valid_from -> state from then on
     for fact in sorted(facts, key=lambda f: f.order):
         body = fact.body
         if isinstance(body, m.MemberRegistered):
             registrations.append(fact)
             if row is None:
                 row = _registered(member_id, fact, body)
+                timeline[fact.occurred_at] = _version(row, posts)
             continue
         if row is None:
             continue  # before any registration: ignored until one arrives (then re-derived)
@@ -78,9 +101,11 @@ def derive_member(member_id: str, facts: Sequence[Fact]) -> MemberRows:
             row["study_account"] = True
         elif isinstance(body, PostCrossAssigned):
             posts[body.org_id] = body.post
+        timeline[fact.occurred_at] = _version(row, posts)
     out.member = row
     if row is None:
         return out
+    out.timeline = _timeline(member_id, timeline)
     subject = f"m:{member_id}"
     if len({f.node_id for f in registrations}) > 1:
         nodes = sorted({f.node_id for f in registrations})

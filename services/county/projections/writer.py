@@ -89,17 +89,20 @@ def write_entities(conn: Connection, by_subject: dict[str, list[Fact]]) -> None:
     if members:
         conn.execute(delete(t.members).where(t.members.c.member_id.in_(members)))
         conn.execute(delete(t.co_managers).where(t.co_managers.c.member_id.in_(members)))
+        conn.execute(delete(t.member_timeline).where(t.member_timeline.c.member_id.in_(members)))
         conn.execute(delete(t.conflicts).where(t.conflicts.c.subject.in_([f"m:{x}" for x in members])))
-        member_rows, co_rows, conflict_rows = [], [], []
+        member_rows, co_rows, conflict_rows, timeline_rows = [], [], [], []
         for member_id in members:
             derived = derive_member(member_id, by_subject[f"m:{member_id}"])
             if derived.member is not None:
                 member_rows.append(derived.member)
             co_rows += derived.co_managers
             conflict_rows += derived.conflicts
+            timeline_rows += derived.timeline
         _insert(conn, t.members, member_rows)
         _insert(conn, t.co_managers, co_rows)
         _insert(conn, t.conflicts, conflict_rows)
+        _insert(conn, t.member_timeline, timeline_rows)
     _replace(conn, t.orgs, t.orgs.c.org_id, orgs, lambda i: derive_org(i, by_subject[f"o:{i}"]))
     _replace(
         conn,
