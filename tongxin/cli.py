@@ -61,4 +61,10 @@ def main() -> None:
         app.add_typer(county_app, name="county")
     else:
         app.add_typer(typer.Typer(help="The county service (run `tongxin county --help`)."), name="county")
+    if "audit" in sys.argv[1:2]:
+        from services.county.audit.cli import app as audit_app
+
+        app.add_typer(audit_app, name="audit")
+    else:
+        app.add_typer(typer.Typer(help="Auditing (run `tongxin audit --help`)."), name="audit")
     app()

@@ -16,6 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.county.api import (
     routes_alerts,
+    routes_audit_integrity,
+    routes_audit_time,
     routes_conflicts,
     routes_digest,
     routes_figures,
@@ -30,6 +32,8 @@ from services.county.db import tables as t
 from shared.errors import FieldError
 
 ROUTERS = (
+    routes_audit_integrity.router,
+    routes_audit_time.router,
     routes_roster.router,
     routes_members.router,
     routes_orgs.router,
