@@ -15,6 +15,7 @@ CONFIG_FILE = "node.json"
 KEY_FILE = "node.key"
 SECRET_FILE = "county.secret"
 LOG_FILE = "log.db"
+KEYS_DIR = "keys"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
@@ -22,6 +23,8 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
     node_id: str
     county_id: str
     nats_url: str = DEFAULT_NATS_URL
+    county_public_key: str | None = None
+    """The county's receipt key (hex), to verify its receipts; optional."""
 
 
 class NodeNotFoundError(FileNotFoundError):
@@ -72,7 +75,25 @@ class NodeDir:
             raise FieldError(CONFIG_FILE, str(exc)) from None
 
     def signer(self) -> Signer:
+        """The node's first key (the one enrolled with the county)."""
         return Signer.load(self.path / KEY_FILE)
+
+    def signer_for(self, key_id: str) -> Signer:
+        """Any key this node has held: the first, or one added by a rotation."""
+        first = self.signer()
+        if key_id == first.key_id:
+            return first
+        try:
+            return Signer.load(self.path / KEYS_DIR / f"{key_id}.key")
+        except FileNotFoundError:
+            raise FieldError("key_id", f"this node holds no key {key_id}") from None
+
+    def add_key(self) -> Signer:
+        """A new key for a rotation, saved (mode 0600) under keys/."""
+        (self.path / KEYS_DIR).mkdir(mode=0o700, exist_ok=True)
+        signer = Signer.generate()
+        signer.save(self.path / KEYS_DIR / f"{signer.key_id}.key")
+        return signer
 
     def county_secret(self) -> bytes:
         return parse_county_secret((self.path / SECRET_FILE).read_text())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +18,8 @@ from pathlib import Path
 from services.branch_node.application import BranchNode
 from services.branch_node.mapper import decode_recorded
 from shared import envelope
+from shared.catalog.node import NodeKeyRotated
+from shared.chain import ROTATION, rotated_key
 from shared.signing import Signer
 
 SCHEMA = """
@@ -80,12 +82,34 @@ class SealStore:
             row = self.conn.execute("SELECT seq, hash FROM seals ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, envelope.GENESIS_HASH)
 
-    def seal_pending(self, log: BranchNode, signer: Signer, node_id: str, chunk: int = 2000) -> int:
-        """Seal every logged event not sealed yet; returns how many were sealed."""
+    def signing_key_id(self, first_key_id: str) -> str:
+        """The key that signs the next envelope: the first key, or the one the last sealed
+        `node.key_rotated` named."""
+        with self.lock:
+            row = self.conn.execute("SELECT envelope FROM seals ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is None:
+            return first_key_id
+        last = envelope.decode(bytes(row[0]))
+        return rotated_key(last).key_id if last.type == ROTATION else last.key_id
+
+    def seal_pending(
+        self,
+        log: BranchNode,
+        keys: Callable[[str], Signer],
+        first_key_id: str,
+        node_id: str,
+        chunk: int = 2000,
+    ) -> int:
+        """Seal every logged event not sealed yet, in seq order; returns how many were sealed.
+
+        Each is signed by the key the chain designates; after a `node.key_rotated` the next
+        one is signed by the key it names.
+        """
         total = 0
         while True:
             with self._write() as conn:
                 seq, prev_hash = self.head()
+                signer = keys(self.signing_key_id(first_key_id))
                 notes = log.notifications_after(seq, chunk)
                 rows = []
                 for note in notes:
@@ -105,6 +129,8 @@ class SealStore:
                     )
                     prev_hash = env.hash
                     rows.append((seq, env.event_id, env.hash, envelope.encode(env)))
+                    if isinstance(rec.body, NodeKeyRotated):
+                        signer = keys(rec.body.new_key_id)
                 conn.executemany("INSERT INTO seals VALUES (?, ?, ?, ?)", rows)
             total += len(rows)
             if len(notes) < chunk:

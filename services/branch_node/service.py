@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -16,8 +16,9 @@ from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.mapper import decode_recorded
 from services.branch_node.sealing import SealStore
 from shared import envelope
+from shared.catalog.node import NodeKeyRotated
 from shared.chain import ChainFault, ChainVerifier, single_key
-from shared.signing import Verifier
+from shared.signing import Signer, Verifier
 from shared.subjects import events_subject
 
 
@@ -48,7 +49,7 @@ class Node:
     def __init__(self, path: Path) -> None:
         self.dir = NodeDir(path)
         self.config: NodeConfig = self.dir.config()
-        self.signer = self.dir.signer()
+        self.first_key = self.dir.signer()
         self.county_secret = self.dir.county_secret()
         self.log = BranchNode(self.dir.log_path)
         self.seals = SealStore(self.dir.log_path)
@@ -80,8 +81,24 @@ class Node:
         self.seal()
         return seqs
 
+    @property
+    def signer(self) -> Signer:
+        """The key that signs this node's next envelope."""
+        return self.dir.signer_for(self.seals.signing_key_id(self.first_key.key_id))
+
     def seal(self) -> int:
-        return self.seals.seal_pending(self.log, self.signer, self.node_id)
+        return self.seals.seal_pending(self.log, self.dir.signer_for, self.first_key.key_id, self.node_id)
+
+    def rotate_key(self) -> Signer:
+        """Rotate the signing key inside the chain: a `node.key_rotated` event, signed by the
+        current key, names the new one, which signs every later envelope."""
+        with self._append_lock:
+            self.seal()
+            new = self.dir.add_key()
+            body = NodeKeyRotated(new_key_id=new.key_id, new_public_key=new.public_key_hex)
+            self.log.append([NewEvent(body=body, occurred_at=datetime.now(UTC))])
+        self.seal()
+        return new
 
     def status(self) -> NodeStatus:
         last = self.log.last_seq()
@@ -100,7 +117,7 @@ class Node:
 
     def verify(self, chunk: int = 5000) -> VerifyReport:
         """Check the sealed chain and signatures, and that each seal matches the logged event."""
-        chain = ChainVerifier(self.node_id, single_key(Verifier(self.signer.public_key)))
+        chain = ChainVerifier(self.node_id, single_key(Verifier(self.first_key.public_key)))
         faults: list[ChainFault] = []
         seq = 0
         while batch := self.seals.envelopes_after(seq, chunk):

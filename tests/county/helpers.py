@@ -42,7 +42,7 @@ def incoming(data: bytes, node_id: str | None = None) -> Incoming:
 def enrol_nodes(engine: Engine, *nodes: Node) -> None:
     with engine.begin() as conn:
         for node in nodes:
-            enrol(conn, node.node_id, node.signer.public_key_hex)
+            enrol(conn, node.node_id, node.first_key.public_key_hex)
 
 
 def feed(ingestor: Ingestor, datas: list[bytes], batch: int = 500) -> list[str]:

@@ -152,3 +152,34 @@ def test_a_double_registration_is_a_conflict_and_the_person_counts_once(
     assert kind == "double_registration" and detail == '{"nodes": ["dongguan", "huadu"]}'
     assert events == "dongguan:1,huadu:1"
     assert members == ["dongguan"], "the earlier registration (same time: node order) stands"
+
+
+def test_a_key_rotated_in_the_chain_is_followed_even_when_later_envelopes_come_first(
+    county_engine: Engine, tmp_path: Path
+) -> None:
+    node = open_node(tmp_path, "dongguan")
+    before = record(node, [fund(i) for i in range(3)])
+    enrol_nodes(county_engine, node)
+    node.rotate_key()
+    rotation = [d for _, d in node.seals.envelopes_after(3, 1)]
+    after = record(node, [fund(i) for i in range(3, 6)])
+    ingestor = Ingestor(county_engine, "jx")
+    assert feed(ingestor, before + after) == ["archived"] * 3 + ["held"] * 3, "new key unknown yet: held"
+    assert feed(ingestor, rotation) == ["archived"]
+    assert count(county_engine, t.archive) == 7 and count(county_engine, t.held) == 0
+    with county_engine.connect() as conn:
+        keys = conn.execute(
+            select(t.node_keys.c.valid_from_seq, t.node_keys.c.valid_to_seq).order_by(
+                t.node_keys.c.valid_from_seq
+            )
+        ).all()
+    assert [tuple(k) for k in keys] == [(1, 4), (5, None)]
+    forged = craft(
+        node.first_key,
+        node_id="dongguan",
+        seq=8,
+        type_="fund.received",
+        payload=fund(9)["payload"],
+        prev_hash=envelope.decode(after[-1]).hash,
+    )
+    assert feed(ingestor, [forged]) == ["quarantined"], "the old key no longer signs"

@@ -66,7 +66,7 @@ def fill(data: Path, n: int) -> bytes:
         items = [parse_item(i, node.county_secret) for i in mixed(n)]
         for k in range(0, n, 5_000):
             node.record(items[k : k + 5_000])
-        return node.signer.public_key
+        return node.first_key.public_key
     finally:
         node.close()
 

@@ -67,7 +67,7 @@ def test_ten_thousand_events_recorded_offline_all_arrive_once(tmp_path: Path) ->
             wait_until(lambda: node.status().backlog == 0, what="backlog to drain")
         assert stream_count(server.url) == 10_000
         messages = read_stream(server.url)
-        assert_exactly_once(messages, "dongguan", 10_000, node.signer.public_key)
+        assert_exactly_once(messages, "dongguan", 10_000, node.first_key.public_key)
         # the forwarder waited for the stream instead of publishing into nothing: nothing overtook
         assert [mid for mid, _ in messages] == [f"dongguan:{seq}" for seq in range(1, 10_001)]
     finally:
@@ -93,7 +93,7 @@ def test_nats_restarted_mid_forwarding_node_catches_up(tmp_path: Path) -> None:
             wait_until(lambda: fwd.state.failures >= 1, what="the forwarder to notice the outage")
             server.start()
             wait_until(lambda: node.status().backlog == 0, what="catching up after restart")
-        assert_exactly_once(read_stream(server.url), "dongguan", 30_000, node.signer.public_key)
+        assert_exactly_once(read_stream(server.url), "dongguan", 30_000, node.first_key.public_key)
     finally:
         node.close()
         server.stop()
@@ -109,5 +109,5 @@ def test_republishing_after_a_lost_cursor_is_deduplicated(nats_server: EmbeddedN
     fwd = Forwarder(node, nats_server.url)
     asyncio.run(fwd.run(asyncio.Event(), once=True))
     assert fwd.state.published == 2_300, "seq 1001..3300 were published again"
-    assert_exactly_once(read_stream(nats_server.url), "dongguan", 3_300, node.signer.public_key)
+    assert_exactly_once(read_stream(nats_server.url), "dongguan", 3_300, node.first_key.public_key)
     assert node.status().forwarded_seq == 3_300

@@ -15,6 +15,9 @@ import pytest
 from services.branch_node.application import BatchError
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import Node
+from shared import envelope
+from shared.chain import single_key, verify_chain
+from shared.signing import Verifier
 from tests.samples import registration
 
 CHILD = textwrap.dedent(
@@ -155,3 +158,21 @@ def test_verify_finds_a_log_event_that_differs_from_its_seal(node: Node, node_di
     db.close()
     report = node.verify()
     assert [(f.seq, f.reason) for f in report.faults] == [(3, "the log's payload differs from its seal")]
+
+
+def test_a_key_rotation_is_recorded_in_the_chain_and_later_envelopes_use_the_new_key(node: Node) -> None:
+    node.record([parse_item(registration(i), node.county_secret) for i in range(3)])
+    first = node.first_key
+    new = node.rotate_key()
+    node.record([parse_item(registration(i), node.county_secret) for i in range(3, 5)])
+    envs = [envelope.decode(d) for _, d in node.seals.envelopes_after(0, 100)]
+    assert [e.key_id for e in envs] == [first.key_id] * 4 + [new.key_id] * 2
+    assert envs[3].type == "node.key_rotated"
+    assert node.signer.key_id == new.key_id
+    assert verify_chain(envs, single_key(Verifier(first.public_key))) == [], "the first key is enough"
+    assert node.verify().ok
+    reopened = Node(node.dir.path)
+    try:
+        assert reopened.signer.key_id == new.key_id
+    finally:
+        reopened.close()

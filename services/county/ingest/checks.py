@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from services.county.db import tables as t
+from services.county.db.upsert import insert_ignore
 from shared import envelope
 from shared.catalog import EVENT_TYPES, EventBody, FutureSchemaError, check_times, decode_payload
+from shared.envelope import format_time
 from shared.errors import FieldError
 from shared.signing import Verifier
 
@@ -30,36 +33,71 @@ class Checked:
     body: EventBody
 
 
+@dataclass(frozen=True)
+class NodeKey:
+    verifier: Verifier
+    from_seq: int
+    to_seq: int | None
+
+    def covers(self, seq: int) -> bool:
+        return self.from_seq <= seq and (self.to_seq is None or seq <= self.to_seq)
+
+
 class KeyRegistry:
-    """Enrolled nodes and their keys, cached; re-read from the database on a miss."""
+    """Enrolled nodes and their keys with the seqs each key signs, cached; re-read on a miss.
+
+    A node's first key comes from enrolment; later ones from `node.key_rotated` envelopes as
+    they are archived (see `rotate`), so the registry follows each node's own chain.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.keys: dict[str, dict[str, Verifier]] = {}
+        self.keys: dict[str, dict[str, NodeKey]] = {}
         self.refresh()
 
     def refresh(self) -> None:
-        keys: dict[str, dict[str, Verifier]] = {}
+        keys: dict[str, dict[str, NodeKey]] = {}
+        c = t.node_keys.c
         with self.engine.connect() as conn:
             for (node_id,) in conn.execute(select(t.nodes.c.node_id)):
                 keys[node_id] = {}
-            for node_id, key_id, public in conn.execute(
-                select(t.node_keys.c.node_id, t.node_keys.c.key_id, t.node_keys.c.public_key)
-            ):
-                keys.setdefault(node_id, {})[key_id] = Verifier.from_hex(public)
+            query = select(c.node_id, c.key_id, c.public_key, c.valid_from_seq, c.valid_to_seq)
+            for node_id, key_id, public, from_seq, to_seq in conn.execute(query):
+                keys.setdefault(node_id, {})[key_id] = NodeKey(Verifier.from_hex(public), from_seq, to_seq)
         self.keys = keys
 
-    def lookup(self, node_id: str, key_id: str) -> Verifier | None:
+    def lookup(self, node_id: str, key_id: str, seq: int) -> Verifier | None:
+        """The key `key_id` of the node if it signs at `seq`."""
         found = self.keys.get(node_id, {}).get(key_id)
         if found is None:
             self.refresh()
             found = self.keys.get(node_id, {}).get(key_id)
-        return found
+        return found.verifier if found is not None and found.covers(seq) else None
 
     def enrolled(self, node_id: str) -> bool:
         if node_id not in self.keys:
             self.refresh()
         return node_id in self.keys
+
+    def rotate(self, conn: Connection, node_id: str, old_key_id: str, seq: int, new_public_hex: str) -> None:
+        """Archiving a `node.key_rotated` at `seq`: the old key signs up to it, the new one after."""
+        new = Verifier.from_hex(new_public_hex)
+        c = t.node_keys.c
+        conn.execute(
+            t.node_keys.update().where(c.node_id == node_id, c.key_id == old_key_id).values(valid_to_seq=seq)
+        )
+        row = {
+            "key_id": new.key_id,
+            "node_id": node_id,
+            "public_key": new_public_hex,
+            "valid_from": format_time(datetime.now(UTC)),
+            "valid_from_seq": seq + 1,
+        }
+        insert_ignore(conn, t.node_keys, [row])
+        node = self.keys.setdefault(node_id, {})
+        if old_key_id in node:
+            node[old_key_id] = NodeKey(node[old_key_id].verifier, node[old_key_id].from_seq, seq)
+        node[new.key_id] = NodeKey(new, seq + 1, None)
 
 
 def node_of_subject(subject: str, county_id: str) -> str | None:
@@ -83,9 +121,9 @@ def check(data: bytes, subject: str, county_id: str, keys: KeyRegistry) -> Check
         raise reject("subject_mismatch", f"envelope of node {env.node_id} on subject {subject}")
     if not keys.enrolled(env.node_id):
         raise reject("unknown_node", f"node {env.node_id} is not enrolled")
-    verifier = keys.lookup(env.node_id, env.key_id)
+    verifier = keys.lookup(env.node_id, env.key_id, env.seq)
     if verifier is None:
-        raise reject("unknown_key", f"key {env.key_id} is not enrolled for {env.node_id}")
+        raise reject("unknown_key", f"key {env.key_id} does not sign seq {env.seq} of {env.node_id}")
     try:
         intact = envelope.hash_matches(env)
     except FieldError as exc:

@@ -21,6 +21,7 @@ from services.county.ingest.checks import Checked, KeyRegistry, Rejected, check
 from services.county.projections.events import Fact, subject_of
 from services.county.projections.writer import project
 from shared import envelope
+from shared.catalog.node import NodeKeyRotated
 
 
 class Outcome(enum.StrEnum):
@@ -53,10 +54,14 @@ class Ingestor:
 
     def process(self, batch: list[Incoming]) -> list[Outcome]:
         """Handle a batch in one transaction; raises (nothing committed) on a database failure."""
-        with self.engine.begin() as conn:
-            run = _Run(conn, self.county_id, self.keys)
-            outcomes = [run.place(item) for item in batch]
-            run.finish()
+        try:
+            with self.engine.begin() as conn:
+                run = _Run(conn, self.county_id, self.keys)
+                outcomes = [run.place(item) for item in batch]
+                run.finish()
+        except BaseException:
+            self.keys.refresh()  # forget key rotations of the rolled-back batch
+            raise
         self.counts.update(outcomes)
         return outcomes
 
@@ -79,6 +84,8 @@ class _Run:
         try:
             return self._place(check(item.data, item.subject, self.county_id, self.keys), item)
         except Rejected as rej:
+            if self._beyond_an_unseen_rotation(rej):
+                return self._hold(envelope.decode(item.data), item)  # checked again when drained
             self.quarantine(item, rej)
             return Outcome.QUARANTINED
 
@@ -92,6 +99,15 @@ class _Run:
         self._archive(c, item, head)
         self._drain_held(env.node_id, head)
         return Outcome.ARCHIVED
+
+    def _beyond_an_unseen_rotation(self, rej: Rejected) -> bool:
+        """An unknown key past a gap may be the one a not-yet-archived rotation names."""
+        return (
+            rej.reason == "unknown_key"
+            and rej.node_id is not None
+            and rej.seq is not None
+            and rej.seq > self._head(rej.node_id).last_seq + 1
+        )
 
     def _head(self, node_id: str) -> Head:
         if node_id not in self.heads:
@@ -176,6 +192,8 @@ class _Run:
             "max_skew_s": max(skew, int(head.row["max_skew_s"]) if head.row else 0),  # type: ignore[call-overload]
         }
         self.facts.append(Fact(env.node_id, env.seq, env.occurred_at, env.type, c.body))
+        if isinstance(c.body, NodeKeyRotated):
+            self.keys.rotate(self.conn, env.node_id, env.key_id, env.seq, c.body.new_public_key)
         if subject is not None:
             self.subjects.add(subject)
 
