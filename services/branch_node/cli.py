@@ -290,6 +290,20 @@ async def _reachable(url: str) -> bool:
     return True
 
 
+@app.command("rotate-key", epilog="Example: tongxin node rotate-key")
+def rotate_key(data_dir: DataDir = Path("tongxin-node")) -> None:
+    """Rotate the signing key inside the chain: a node.key_rotated event, signed by the current
+    key, names a new key (saved under keys/, mode 0600) that signs everything after it."""
+    node = _open(data_dir)
+    try:
+        old = node.signer.key_id
+        new = node.rotate_key()
+    finally:
+        node.close()
+    out.print(f"key {old} → {new.key_id}; public key {new.public_key_hex}")
+    out.print("the county learns the new key from the chain itself: no re-enrolment needed")
+
+
 @app.command(epilog="Example: tongxin node verify")
 def verify(data_dir: DataDir = Path("tongxin-node")) -> None:
     """Check the node's own chain, signatures, and that every seal matches its logged event."""

@@ -243,6 +243,6 @@ def test_forward_once_without_nats_fails_clearly(cli_node: Path) -> None:
 
 
 def test_help_has_examples() -> None:
-    for cmd in ["init", "record", "import", "serve", "forward", "status", "verify"]:
+    for cmd in ["init", "record", "import", "serve", "forward", "status", "verify", "rotate-key"]:
         r = tongxin("node", cmd, "--help")
         assert r.returncode == 0 and "Example" in r.stdout, cmd
