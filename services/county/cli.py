@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ from services.county.db import tables as t
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor, retry_quarantine
+from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.writer import rebuild as rebuild_projections
 from services.county.registry import enrol, list_nodes
@@ -36,6 +38,12 @@ Db = Annotated[
 Nats = Annotated[str, typer.Option("--nats", envvar="TONGXIN_NATS_URL", help="NATS URL.")]
 CountyId = Annotated[
     str, typer.Option("--county-id", envvar="TONGXIN_COUNTY_ID", help="The county's id, e.g. jx.")
+]
+CountyKey = Annotated[
+    Path,
+    typer.Option(
+        "--county-key", envvar="TONGXIN_COUNTY_KEY", help="The county's receipt key (created if missing)."
+    ),
 ]
 
 
@@ -64,13 +72,14 @@ def serve(
     nats: Nats = DEFAULT_NATS_URL,
     host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8700,
+    county_key: CountyKey = DEFAULT_COUNTY_KEY,
 ) -> None:
     """Ingest from JetStream and serve the query API until Ctrl-C / SIGTERM."""
     from services.county.serve import serve as run
     from shared.logs import configure
 
     configure()
-    asyncio.run(run(_engine(db), CountySettings(county_id, db, nats), host, port))
+    asyncio.run(run(_engine(db), CountySettings(county_id, db, nats, county_key), host, port))
 
 
 @app.command(epilog="Example: tongxin county ingest --county-id jx --once")
@@ -82,13 +91,14 @@ def ingest(
     ack_wait: Annotated[
         float, typer.Option(help="Seconds before JetStream redelivers an unacked message.")
     ] = 30.0,
+    county_key: CountyKey = DEFAULT_COUNTY_KEY,
 ) -> None:
     """Ingest from JetStream without the API (exactly once: commit, then ack)."""
     from shared.logs import configure
 
     configure()
     engine = _engine(db)
-    consumer = Consumer(Ingestor(engine, county_id), nats, ack_wait=ack_wait)
+    consumer = Consumer(Ingestor(engine, county_id, load_or_create(county_key)), nats, ack_wait=ack_wait)
     with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("ingest", total=None)
         consumer.on_batch.append(lambda n: bar.advance(task, n))
@@ -148,6 +158,14 @@ def rebuild(db: Db = DEFAULT_DB_URL) -> None:
             done = rebuild_projections(conn, progress=lambda n: bar.update(task, completed=n))
             value = projection_digest(conn)
     out.print(f"rebuilt from {done} archived event(s); digest {value}")
+
+
+@app.command(epilog="Example: tongxin county key")
+def key(county_key: CountyKey = DEFAULT_COUNTY_KEY) -> None:
+    """Print the county's receipt key (give the public key to nodes: node init --county-public-key)."""
+    signer = load_or_create(county_key)
+    out.print(f"public key: {signer.public_key_hex}")
+    out.print(f"key id:     {signer.key_id}")
 
 
 @app.command(epilog="Example: tongxin county digest")

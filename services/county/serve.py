@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from services.county.api.app import create_app
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
+from services.county.keys import load_or_create
 from services.county.settings import CountySettings
 
 log = logging.getLogger("tongxin.county")
@@ -32,7 +33,7 @@ def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
 
 async def serve(engine: Engine, settings: CountySettings, host: str, port: int) -> None:
     stop = asyncio.Event()
-    ingestor = Ingestor(engine, settings.county_id)
+    ingestor = Ingestor(engine, settings.county_id, load_or_create(settings.county_key))
     consumer = Consumer(ingestor, settings.nats_url)
     started = time.time()
 

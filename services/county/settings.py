@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from services.county.db.engine import DEFAULT_DB_URL
+from services.county.keys import DEFAULT_COUNTY_KEY
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4223"
 
@@ -14,3 +16,4 @@ class CountySettings:
     county_id: str
     db_url: str = DEFAULT_DB_URL
     nats_url: str = DEFAULT_NATS_URL
+    county_key: Path = DEFAULT_COUNTY_KEY

@@ -14,6 +14,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.county.ingest.checks import Rejected
 from services.county.ingest.processor import Incoming, Ingestor, _Run
+from shared import receipt
+from shared.receipt import RECEIPTS_STREAM, receipts_subject
+from shared.streams import ensure_streams_on
 from shared.subjects import STREAM
 from shared.transport import connect
 
@@ -65,6 +68,7 @@ class Consumer:
         self.ack_wait = ack_wait
         self.max_failures = max_failures
         self.state = ConsumerState()
+        self._js: Any = None
         self.on_batch: list[Any] = []
 
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
@@ -94,6 +98,8 @@ class Consumer:
 
     async def _consume(self, nc: Any, stop: asyncio.Event, *, once: bool) -> bool:
         js = nc.jetstream()
+        await ensure_streams_on(js)  # the county owns its streams (idempotent)
+        self._js = js
         cid = self.ingestor.county_id
         sub = await js.pull_subscribe(
             f"tongxin.{cid}.events.*",
@@ -133,11 +139,24 @@ class Consumer:
             return
         for m in msgs:
             await m.ack()
+        await self._publish_receipts()
         self.state.batches += 1
         self.state.messages += len(msgs)
         self.state.last_batch_at = time.time()
         for callback in self.on_batch:
             callback(len(msgs))
+
+    async def _publish_receipts(self) -> None:
+        """Send each node its newest receipt; one that fails is superseded by the next batch's
+        (receipts are cumulative) and is kept in the county's receipts table regardless."""
+        outbox, self.ingestor.outbox = self.ingestor.outbox, []
+        for r in outbox:
+            try:
+                await self._js.publish(
+                    receipts_subject(r.county_id, r.node_id), receipt.encode(r), stream=RECEIPTS_STREAM
+                )
+            except Exception as exc:
+                log.warning("receipt not published", extra={"node_id": r.node_id, "error": repr(exc)})
 
     async def _one_by_one(self, msgs: list[Any], items: list[Incoming]) -> None:
         for m, item in zip(msgs, items, strict=True):

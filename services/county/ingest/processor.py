@@ -13,15 +13,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import msgspec
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from services.county.db import tables as t
-from services.county.db.upsert import upsert
+from services.county.db.upsert import insert_ignore, upsert
 from services.county.ingest.checks import Checked, KeyRegistry, Rejected, check
 from services.county.projections.events import Fact, subject_of
 from services.county.projections.writer import project
-from shared import envelope
+from shared import envelope, receipt
 from shared.catalog.node import NodeKeyRotated
+from shared.receipt import Receipt
+from shared.signing import Signer
 
 
 class Outcome(enum.StrEnum):
@@ -43,25 +46,33 @@ class Head:
     last_seq: int
     last_hash: str
     row: dict[str, object] | None = None
+    received_at: str | None = None
+    """When the head envelope arrived, if it was archived in this transaction."""
 
 
 class Ingestor:
-    def __init__(self, engine: Engine, county_id: str) -> None:
+    """Ingests batches; with a county `signer` it also issues a receipt for each node whose
+    archived head advanced, stored with the batch and queued in `outbox` for publishing."""
+
+    def __init__(self, engine: Engine, county_id: str, signer: Signer | None = None) -> None:
         self.engine = engine
         self.county_id = county_id
+        self.signer = signer
         self.keys = KeyRegistry(engine)
         self.counts: Counter[str] = Counter()
+        self.outbox: list[Receipt] = []
 
     def process(self, batch: list[Incoming]) -> list[Outcome]:
         """Handle a batch in one transaction; raises (nothing committed) on a database failure."""
         try:
             with self.engine.begin() as conn:
-                run = _Run(conn, self.county_id, self.keys)
+                run = _Run(conn, self.county_id, self.keys, self.signer)
                 outcomes = [run.place(item) for item in batch]
                 run.finish()
         except BaseException:
             self.keys.refresh()  # forget key rotations of the rolled-back batch
             raise
+        self.outbox += run.receipts
         self.counts.update(outcomes)
         return outcomes
 
@@ -69,10 +80,14 @@ class Ingestor:
 class _Run:
     """The state of one transaction: node heads, archived facts, subjects to re-derive."""
 
-    def __init__(self, conn: Connection, county_id: str, keys: KeyRegistry) -> None:
+    def __init__(
+        self, conn: Connection, county_id: str, keys: KeyRegistry, signer: Signer | None = None
+    ) -> None:
         self.conn = conn
         self.county_id = county_id
         self.keys = keys
+        self.signer = signer
+        self.receipts: list[Receipt] = []
         self.heads: dict[str, Head] = {}
         self.facts: list[Fact] = []
         self.subjects: set[str] = set()
@@ -180,7 +195,7 @@ class _Run:
             }
         )
         self.hashes[(env.node_id, env.seq)] = env.hash
-        head.last_seq, head.last_hash = env.seq, env.hash
+        head.last_seq, head.last_hash, head.received_at = env.seq, env.hash, item.received_at
         skew = int((env.recorded - datetime.fromisoformat(item.received_at)).total_seconds())
         head.row = {
             "node_id": env.node_id,
@@ -233,6 +248,27 @@ class _Run:
         if self.facts:
             project(self.conn, self.facts, self.subjects)
         upsert(self.conn, t.node_heads, [h.row for h in self.heads.values() if h.row is not None])
+        if self.signer is not None:
+            self._issue_receipts(self.signer)
+
+    def _issue_receipts(self, signer: Signer) -> None:
+        issued_at = envelope.format_time(datetime.now(UTC))
+        for node_id, head in sorted(self.heads.items()):
+            if head.received_at is None:
+                continue
+            self.receipts.append(
+                receipt.issue(
+                    signer,
+                    county_id=self.county_id,
+                    node_id=node_id,
+                    seq=head.last_seq,
+                    hash=head.last_hash,
+                    received_at=head.received_at,
+                    issued_at=issued_at,
+                )
+            )
+        rows = [msgspec.structs.asdict(r) for r in self.receipts]
+        insert_ignore(self.conn, t.receipts, [{k: v for k, v in r.items() if k != "county_id"} for r in rows])
 
 
 def open_quarantine_count(conn: Connection) -> int:
