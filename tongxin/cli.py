@@ -35,9 +35,8 @@ def nats(
     except NatsServerError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(
-        f"NATS with JetStream listening on {url} (store {store_dir}); streams TONGXIN and TONGXIN_RECEIPTS ready"
-    )
+    streams = "streams TONGXIN and TONGXIN_RECEIPTS ready"
+    typer.echo(f"NATS with JetStream listening on {url} (store {store_dir}); {streams}")
     stopping = False
 
     def stop(*_: object) -> None:
