@@ -37,8 +37,16 @@ def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
         server.stop()
 
 
-def make_node_dir(path: Path, node_id: str = "dongguan", nats_url: str = "nats://127.0.0.1:1") -> Path:
-    NodeDir(path).create(NodeConfig(node_id=node_id, county_id="jx", nats_url=nats_url), COUNTY_SECRET)
+def make_node_dir(
+    path: Path,
+    node_id: str = "dongguan",
+    nats_url: str = "nats://127.0.0.1:1",
+    county_public_key: str | None = None,
+) -> Path:
+    config = NodeConfig(
+        node_id=node_id, county_id="jx", nats_url=nats_url, county_public_key=county_public_key
+    )
+    NodeDir(path).create(config, COUNTY_SECRET)
     return path
 
 

@@ -26,6 +26,7 @@ from services.branch_node.inputs import cell_value, parse_item, read_file, set_d
 from services.branch_node.service import Node
 from shared.catalog import EVENT_TYPES
 from shared.errors import FieldError
+from shared.signing import Verifier
 
 app = typer.Typer(
     help="A branch node: record events durably, with or without a network, and forward them to the county.",
@@ -70,9 +71,20 @@ def init(
     ],
     data_dir: DataDir = Path("tongxin-node"),
     nats_url: Annotated[str, typer.Option(help="The county's NATS URL.")] = DEFAULT_NATS_URL,
+    county_public_key: Annotated[
+        str | None,
+        typer.Option(help="The county's receipt key (64 hex, from `county key`), to verify receipts."),
+    ] = None,
 ) -> None:
     """Create a node: its Ed25519 key (mode 0600), its county secret and its SQLite log."""
-    config = NodeConfig(node_id=node_id, county_id=county_id, nats_url=nats_url)
+    if county_public_key is not None:
+        try:
+            Verifier.from_hex(county_public_key)
+        except ValueError:
+            raise _fail("--county-public-key: must be 64 hex digits (an Ed25519 public key)") from None
+    config = NodeConfig(
+        node_id=node_id, county_id=county_id, nats_url=nats_url, county_public_key=county_public_key
+    )
     try:
         msgspec.convert(msgspec.to_builtins(config), type=_Slugs)
         signer = NodeDir(data_dir).create(config, county_secret)

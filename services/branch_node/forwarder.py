@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nats.js.errors import NotFoundError
+
 from services.branch_node.service import Node
+from shared import receipt
+from shared.receipt import RECEIPTS_STREAM, receipts_subject
 from shared.subjects import msg_id
 from shared.transport import connect
 
@@ -57,6 +61,7 @@ class ForwarderState:
     acked: int = 0
     failures: int = 0
     last_ack_at: datetime | None = None
+    last_receipt_seq: int = 0
     started_at: float = field(default_factory=time.monotonic)
 
 
@@ -131,6 +136,7 @@ class Forwarder:
             sent = await self._pump(js, stop)
             if sent:
                 self.backoff.reset()
+            await self._fetch_receipt(js)
             if once and not sent:
                 return
             if not sent:
@@ -174,6 +180,22 @@ class Forwarder:
             if acked > saved:
                 await self._save(acked, max(last_seq, acked))
         return acked - start
+
+    async def _fetch_receipt(self, js: Any) -> None:
+        """Keep the county's newest receipt for this node, while one is still owed."""
+        last = self.node.receipts.last()
+        forwarded = self.node.seals.cursor().forwarded_seq
+        if forwarded == 0 or (last is not None and last.seq >= forwarded):
+            return
+        subject = receipts_subject(self.node.config.county_id, self.node.node_id)
+        try:
+            msg = await js.get_last_msg(RECEIPTS_STREAM, subject)
+        except NotFoundError:
+            return  # none issued yet
+        kept = self.node.receipts.accept(receipt.decode(msg.data), self.node.node_id)
+        if kept is not None:
+            self.state.last_receipt_seq = kept.seq
+            log.info("receipt", extra={"seq": kept.seq, "verified": kept.verified, "matches": kept.matches})
 
     async def _oldest_acked(self, inflight: deque[tuple[int, asyncio.Future[Any]]]) -> int:
         """Wait for the oldest in-flight publish to be acknowledged; its seq is then forwarded."""

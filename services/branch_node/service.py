@@ -14,6 +14,7 @@ from eventsourcing.persistence import IntegrityError
 from services.branch_node.application import BranchNode, NewEvent
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.mapper import decode_recorded
+from services.branch_node.receipts import ReceiptBook, ReceiptStatus
 from services.branch_node.sealing import SealStore
 from shared import envelope
 from shared.catalog.node import NodeKeyRotated
@@ -31,6 +32,7 @@ class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
     forwarded_seq: int
     backlog: int
     last_ack_at: datetime | None
+    last_receipt: ReceiptStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Node:
         self.log = BranchNode(self.dir.log_path)
         self.seals = SealStore(self.dir.log_path)
         self._append_lock = threading.Lock()
+        county_key = self.config.county_public_key
+        self.receipts = ReceiptBook(self.seals, Verifier.from_hex(county_key) if county_key else None)
 
     @property
     def node_id(self) -> str:
@@ -113,6 +117,7 @@ class Node:
             forwarded_seq=cursor.forwarded_seq,
             backlog=last - cursor.forwarded_seq,
             last_ack_at=cursor.last_ack_at,
+            last_receipt=self.receipts.last(),
         )
 
     def verify(self, chunk: int = 5000) -> VerifyReport:

@@ -1,0 +1,73 @@
+"""The county's receipts as this node keeps them: proof of what the county acknowledged."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+
+from services.branch_node.sealing import SealStore
+from shared import envelope, receipt
+from shared.receipt import Receipt
+from shared.signing import Verifier
+
+log = logging.getLogger("tongxin.node.receipts")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS receipts (
+    seq INTEGER PRIMARY KEY,
+    receipt BLOB NOT NULL,
+    verified INTEGER NOT NULL,
+    matches INTEGER NOT NULL
+);
+"""
+
+
+class ReceiptStatus(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    issued_at: str
+    verified: bool
+    """Signed by the county key this node was given (False if it was given none)."""
+    matches: bool
+    """The acknowledged hash is this node's own hash at that seq."""
+
+
+class ReceiptBook:
+    def __init__(self, seals: SealStore, county_key: Verifier | None) -> None:
+        self.seals = seals
+        self.county_key = county_key
+        with seals.lock:
+            seals.conn.executescript(SCHEMA)
+
+    def accept(self, r: Receipt, node_id: str) -> ReceiptStatus | None:
+        """Keep a receipt for this node; None if it is not about this node or already kept."""
+        if r.node_id != node_id:
+            return None
+        verified = self.county_key is not None and r.verify(self.county_key)
+        sealed = self.seals.envelopes_after(r.seq - 1, 1)
+        matches = bool(sealed) and sealed[0][0] == r.seq and envelope.decode(sealed[0][1]).hash == r.hash
+        if not matches:
+            log.error("the county acknowledged a history this node did not record", extra={"seq": r.seq})
+        with self.seals.lock:
+            cur = self.seals.conn.execute(
+                "INSERT OR IGNORE INTO receipts VALUES (?, ?, ?, ?)",
+                (r.seq, receipt.encode(r), verified, matches),
+            )
+        if cur.rowcount == 0:
+            return None
+        return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=verified, matches=matches)
+
+    def last(self) -> ReceiptStatus | None:
+        with self.seals.lock:
+            row = self.seals.conn.execute(
+                "SELECT receipt, verified, matches FROM receipts ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return None
+        r = receipt.decode(bytes(row[0]))
+        return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=bool(row[1]), matches=bool(row[2]))
+
+    def all(self) -> list[Receipt]:
+        with self.seals.lock:
+            rows = self.seals.conn.execute("SELECT receipt FROM receipts ORDER BY seq").fetchall()
+        return [receipt.decode(bytes(r[0])) for r in rows]
