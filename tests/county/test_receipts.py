@@ -65,16 +65,14 @@ def test_a_receipt_for_another_history_or_from_another_key_is_flagged(tmp_path: 
     )
     status = node.receipts.accept(honest, "dongguan")
     assert status is not None and (status.verified, status.matches) == (True, False), "not our hash at seq 2"
-    forged = msgspec.structs.replace(
-        receipt.issue(
-            Signer.generate(),
-            county_id="jx",
-            node_id="dongguan",
-            seq=3,
-            hash="cd" * 32,
-            received_at="2026-03-01T00:00:00.000000Z",
-            issued_at="2026-03-01T00:00:01.000000Z",
-        )
+    forged = receipt.issue(
+        Signer.generate(),
+        county_id="jx",
+        node_id="dongguan",
+        seq=3,
+        hash="cd" * 32,
+        received_at="2026-03-01T00:00:00.000000Z",
+        issued_at="2026-03-01T00:00:01.000000Z",
     )
     status = node.receipts.accept(forged, "dongguan")
     assert status is not None and status.verified is False
