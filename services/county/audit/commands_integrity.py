@@ -1,9 +1,312 @@
-"""Audit commands (integrity): registered on the `tongxin audit` app."""
+"""Audit commands (integrity): `verify`, `export` and `history`, registered on `tongxin audit`."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.county.audit.archive import archive_count, archive_nodes, verify_archive
+from services.county.audit.export import BrokenArchiveError, Selection, SelectionError, write_export
+from services.county.audit.export_verify import ExportFormatError, verify_export
+from services.county.audit.history import Kind, history
+from services.county.audit.verify import Claim, Report
+from services.county.db import tables as t
+from services.county.db.engine import make_engine
+from services.county.keys import DEFAULT_COUNTY_KEY
+from shared import receipt
+from shared.catalog.base import CHINA_STANDARD_TIME
+from shared.errors import FieldError
+from shared.signing import Signer, Verifier
+
+out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 200)
+"""Tables keep their columns when piped (rich would squeeze them into 80 characters)."""
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+PROGRESS_FROM = 10_000
+"""Show a progress bar from this many envelopes on."""
+
+Db = Annotated[
+    str | None,
+    typer.Option("--db", envvar="TONGXIN_COUNTY_DB", help="County database URL (SQLite or PostgreSQL)."),
+]
+Nodes = Annotated[list[str] | None, typer.Option("--node", help="Only this node (repeatable).")]
+CountyKey = Annotated[
+    Path,
+    typer.Option(envvar="TONGXIN_COUNTY_KEY", help="The county key file (its public half checks receipts)."),
+]
+CountyPublicKey = Annotated[
+    str | None, typer.Option(help="The county's public key (64 hex), instead of --county-key.")
+]
+CountyId = Annotated[
+    str | None, typer.Option(envvar="TONGXIN_COUNTY_ID", help="The county's id, e.g. jx (receipts name it).")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+    app.command(
+        "verify",
+        epilog="Examples: tongxin audit verify --db postgresql://county@db/tongxin --county-id jx ·  "
+        "tongxin audit verify --export jx-2026.zip --node-receipts ./dongguan-data",
+    )(verify)
+    app.command(
+        "export",
+        epilog="Example: tongxin audit export --db sqlite:///tongxin-county.db --node dongguan "
+        "--from 2026-03-01 --to 2026-03-31 --county-id jx --out dongguan-march.zip",
+    )(export)
+    app.command("history", epilog="Example: tongxin audit history org dongguan --json")(show_history)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _open(db: str | None) -> Engine:
+    """The county database as it is: never created, never migrated by an audit."""
+    if db is None:
+        raise _fail("give --db URL (or TONGXIN_COUNTY_DB)")
+    url = make_url(db.replace("postgresql://", "postgresql+psycopg://", 1))
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise _fail(f"no database file {url.database}")
+    engine = make_engine(db)
+    try:
+        present = set(inspect(engine).get_table_names())
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot open {url.render_as_string(hide_password=True)}: {exc}") from None
+    if missing := {"archive", "nodes", "node_keys", "receipts"} - present:
+        raise _fail(f"not a county database at the current schema (no {', '.join(sorted(missing))})")
+    return engine
+
+
+def _on_command_line(ctx: typer.Context, param: str) -> bool:
+    source = ctx.get_parameter_source(param)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def county_verifier(ctx: typer.Context, path: Path, public_hex: str | None) -> Verifier | None:
+    """The county's public key: given in hex, or the public half of its key file (which must
+    exist if named on the command line; the default or TONGXIN_COUNTY_KEY's may be absent)."""
+    try:
+        if public_hex is not None:
+            return Verifier.from_hex(public_hex)
+        if not path.exists() and not _on_command_line(ctx, "county_key"):
+            return None
+        return Verifier(Signer.load(path).public_key)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"county key: {exc}") from None
+
+
+def node_receipts(path: Path) -> list[Claim]:
+    """The receipts a node holds: its data dir (log.db, table receipts) or a JSONL file."""
+    source = f"node ({path})"
+    try:
+        if path.is_dir():
+            with sqlite3.connect(f"file:{path / 'log.db'}?mode=ro", uri=True) as db:
+                lines = [bytes(r[0]) for r in db.execute("SELECT receipt FROM receipts ORDER BY seq")]
+        else:
+            lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+        return [Claim(receipt.decode(line), source) for line in lines]
+    except (OSError, sqlite3.Error, FieldError) as exc:
+        raise _fail(f"--node-receipts {path}: {exc}") from None
+
+
+@contextmanager
+def _progress(total: int | None, what: str) -> Iterator[Callable[[int], None]]:
+    columns = (TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, disable=(total or 0) < PROGRESS_FROM) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def verify(
+    ctx: typer.Context,
+    db: Db = None,
+    export_file: Annotated[
+        Path | None, typer.Option("--export", help="An export zip to verify instead.")
+    ] = None,
+    nodes: Nodes = None,
+    node_receipt_paths: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--node-receipts", help="A node's data dir or a JSONL file of its receipts (repeatable)."
+        ),
+    ] = None,
+    county_key: CountyKey = DEFAULT_COUNTY_KEY,
+    county_public_key: CountyPublicKey = None,
+    county_id: CountyId = None,
+    threads: Annotated[int, typer.Option(min=0, max=16, help="Signature-checking threads (0: inline).")] = 2,
+    as_json: AsJson = False,
+) -> None:
+    """Verify every node's chain (from its first enrolled key, following rotations), the archive's
+    key rows, and county and node receipts. Exit 0 when all verifies, 1 on any fault."""
+    if export_file is not None and (_on_command_line(ctx, "db") or nodes):
+        raise _fail("--export verifies the whole file: give it without --db and --node")
+    key = county_verifier(ctx, county_key, county_public_key)
+    claims = [c for path in node_receipt_paths or () for c in node_receipts(path)]
+    county_ids = {c.receipt.county_id for c in claims}
+    county_id = county_id or (county_ids.pop() if len(county_ids) == 1 else None)
+    if export_file is not None:
+        report = _verify_export(export_file, key, claims, threads)
+    else:
+        report = _verify_db(db, nodes, key, county_id, claims, threads)
+    _print_report(report, as_json)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _verify_export(path: Path, key: Verifier | None, claims: list[Claim], threads: int) -> Report:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = json.loads(zf.read("manifest.json"))["totals"]["envelopes"]
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        total = None
+    try:
+        with _progress(total, "verifying") as advance:
+            return verify_export(path, county_key=key, node_claims=claims, threads=threads, progress=advance)
+    except ExportFormatError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _verify_db(
+    db: str | None,
+    nodes: list[str] | None,
+    key: Verifier | None,
+    county_id: str | None,
+    claims: list[Claim],
+    threads: int,
+) -> Report:
+    engine = _open(db)
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        known = archive_nodes(conn)
+        if unknown := sorted(set(nodes or ()) - set(known)):
+            raise _fail(f"unknown node(s): {', '.join(unknown)}")
+        chosen = nodes or known
+        has_receipts = conn.execute(select(t.receipts.c.seq).limit(1)).first() is not None
+        if has_receipts and county_id is None:
+            raise _fail("the county's receipts name its id: give --county-id (or TONGXIN_COUNTY_ID)")
+        if (has_receipts or claims) and key is None:
+            raise _fail("receipts need the county key: give --county-key PATH or --county-public-key HEX")
+        with _progress(archive_count(conn, chosen), "verifying") as advance:
+            return verify_archive(
+                conn,
+                chosen,
+                county_key=key,
+                county_id=county_id,
+                node_claims=claims,
+                threads=threads,
+                progress=advance,
+            )
+
+
+def _print_report(report: Report, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        return
+    table = Table("node", "envelopes", "head seq", "head hash", "keys", "receipts", "faults")
+    for s in sorted(report.nodes.values(), key=lambda s: s.node_id):
+        table.add_row(
+            s.node_id, str(s.checked), str(s.head_seq), s.head_hash[:16] + "…", str(len(s.keys)),
+            str(s.receipts), str(s.faults),
+        )  # fmt: skip
+    out.print(table)
+    for note in report.notes:
+        out.print(f"note: {note}", markup=False)
+    for fault in report.faults:
+        out.print(str(fault), markup=False)
+    verdict = "everything verifies" if report.ok else f"{len(report.faults)} fault(s)"
+    out.print(f"checked {report.checked} envelope(s) of {len(report.nodes)} node(s): {verdict}", markup=False)
+
+
+def export(
+    ctx: typer.Context,
+    out_file: Annotated[Path, typer.Option("--out", help="The zip to write (must not exist).")],
+    db: Db = None,
+    nodes: Nodes = None,
+    from_seq: Annotated[int | None, typer.Option(help="First seq (each node).")] = None,
+    to_seq: Annotated[int | None, typer.Option(help="Last seq (each node).")] = None,
+    date_from: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day recorded (China date).")
+    ] = None,
+    date_to: Annotated[
+        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day recorded, inclusive.")
+    ] = None,
+    county_key: CountyKey = DEFAULT_COUNTY_KEY,
+    county_public_key: CountyPublicKey = None,
+    county_id: CountyId = None,
+) -> None:
+    """Export nodes' envelopes, first keys and county receipts as a zip an auditor verifies offline
+    (docs/audit.md); a range that starts after seq 1 carries its anchor in the manifest."""
+    if out_file.exists():
+        raise _fail(f"{out_file} exists: remove it or choose another --out")
+    key = county_verifier(ctx, county_key, county_public_key)
+    sel = Selection(nodes, from_seq, to_seq, date_from and date_from.date(), date_to and date_to.date())
+    engine = _open(db)
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            total = archive_count(conn, sel.nodes or archive_nodes(conn))
+            with _progress(total, "exporting") as advance:
+                manifest = write_export(
+                    conn, sel, out_file, county_id=county_id, county_key=key, progress=advance
+                )
+    except SelectionError as exc:
+        raise _fail(str(exc)) from None
+    except BrokenArchiveError as exc:
+        raise _fail(str(exc), 1) from None
+    for node, m in manifest["nodes"].items():
+        out.print(f"{node}: seq {m['first_seq']}–{m['last_seq']} ({m['count']}), head {m['head_hash']}")
+    totals = manifest["totals"]
+    out.print(f"exported {totals['envelopes']} envelope(s) and {totals['receipts']} receipt(s) to {out_file}")
+
+
+def show_history(
+    kind: Annotated[Kind, typer.Argument(help="member or org.")],
+    entity_id: Annotated[str, typer.Argument(metavar="ID", help="A member id (32 hex) or an org id.")],
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """Every archived event about a member or an organisation in business order, with its origin,
+    times and whether a county receipt covers it."""
+    engine = _open(db)
+    try:
+        with engine.connect() as conn:
+            items = history(conn, kind, entity_id)
+    except FieldError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps([i.to_dict() for i in items], ensure_ascii=False) + "\n")
+        return
+    if not items:
+        out.print(f"no archived event about {kind.value} {entity_id}")
+        return
+    table = Table(
+        "occurred (CST)", "node", "seq", "type", "hash", "recorded (CST)", "received (CST)", "receipt", "via"
+    )
+    for i in items:
+        table.add_row(
+            _cst(i.occurred_at), i.node_id, str(i.seq), i.type, i.hash[:16], _cst(i.recorded_at),
+            _cst(i.received_at), "yes" if i.receipted else "no", i.via,
+        )  # fmt: skip
+    out.print(table)
+
+
+def _cst(text: str) -> str:
+    return datetime.fromisoformat(text).astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M:%S")

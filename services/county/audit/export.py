@@ -1,0 +1,268 @@
+"""Audit exports: a zip of chosen nodes' envelopes, keys and county receipts that an auditor
+verifies offline (format: docs/audit.md) — written from the archive, verified like the archive."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, func, select
+
+from services.county.audit.archive import archive_nodes, chunks, first_keys, key_rows
+from services.county.audit.verify import Anchor
+from services.county.db import tables as t
+from shared import envelope, receipt
+from shared.catalog.base import CHINA_STANDARD_TIME
+from shared.chain import ROTATION, rotated_key
+from shared.envelope import GENESIS_HASH
+from shared.errors import FieldError
+from shared.receipt import Receipt
+from shared.signing import Verifier
+
+FORMAT, VERSION = "tongxin-audit-export", 1
+MEMBERS = ("envelopes.jsonl", "receipts.jsonl", "keys.json")
+"""The files that manifest.json lists with their SHA-256."""
+
+
+class SelectionError(FieldError):
+    """The selection is not a valid one (bad range, nothing selected); names the option."""
+
+
+class UnknownNodeError(SelectionError):
+    """A node that the archive does not know."""
+
+
+class BrokenArchiveError(FieldError):
+    """The archive cannot anchor the selection: its chain is broken before the exported range."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    nodes: list[str] | None = None
+    from_seq: int | None = None
+    to_seq: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    """Dates are China dates, inclusive, of the node's clock (`recorded_at`)."""
+
+    def check(self) -> None:
+        if (self.from_seq is not None or self.to_seq is not None) and (self.date_from or self.date_to):
+            raise SelectionError("from", "give a seq range or a date range, not both")
+        for name in ("from_seq", "to_seq"):
+            if (value := getattr(self, name)) is not None and value < 1:
+                raise SelectionError(name, f"must be at least 1, not {value}")
+        if self.from_seq and self.to_seq and self.to_seq < self.from_seq:
+            raise SelectionError("to_seq", f"{self.to_seq} is below from_seq {self.from_seq}")
+        if self.date_from and self.date_to and self.date_to < self.date_from:
+            raise SelectionError("to", f"{self.date_to} is before from {self.date_from}")
+
+    def as_dict(self) -> dict[str, Any]:
+        dates = {"from": self.date_from, "to": self.date_to}
+        return {"nodes": self.nodes, "from_seq": self.from_seq, "to_seq": self.to_seq} | {
+            k: v.isoformat() if v else None for k, v in dates.items()
+        }
+
+
+def _china_midnight(day: date) -> str:
+    return envelope.format_time(datetime.combine(day, time(), CHINA_STANDARD_TIME))
+
+
+def plan(conn: Connection, sel: Selection) -> dict[str, tuple[int, int]]:
+    """Each selected node's contiguous seq range in the archive; a date range becomes the
+    smallest range holding every envelope recorded on those days."""
+    sel.check()
+    known = archive_nodes(conn)
+    for node in sel.nodes or ():
+        if node not in known:
+            raise UnknownNodeError("nodes", f"unknown node {node!r}")
+    a = t.archive.c
+    ranges: dict[str, tuple[int, int]] = {}
+    for node in sel.nodes or known:
+        query = select(func.min(a.seq), func.max(a.seq)).where(a.node_id == node)
+        if sel.date_from:
+            query = query.where(a.recorded_at >= _china_midnight(sel.date_from))
+        if sel.date_to:
+            query = query.where(a.recorded_at < _china_midnight(sel.date_to + timedelta(days=1)))
+        low, high = conn.execute(query).one()
+        first, last = max(low or 1, sel.from_seq or 1), min(high or 0, sel.to_seq or high or 0)
+        if first <= last:
+            ranges[node] = (first, last)
+        elif sel.nodes:
+            raise SelectionError("nodes", f"node {node!r} has no archived envelope in the selection")
+    if not ranges:
+        raise SelectionError("nodes", "nothing to export: no archived envelope in the selection")
+    return ranges
+
+
+def anchor(conn: Connection, node: str, first_seq: int, first_key: Verifier) -> Anchor:
+    """The hash before `first_seq` and the key the chain designates there (following every
+    `node.key_rotated` before it, each checked under the key it replaces)."""
+    if first_seq == 1:
+        return Anchor(0, GENESIS_HASH, first_key)
+    a = t.archive.c
+    key = first_key
+    rotations = select(a.envelope).where(a.node_id == node, a.type == ROTATION, a.seq < first_seq)
+    for (text,) in conn.execute(rotations.order_by(a.seq)):
+        env = envelope.decode(text.encode())
+        if not (
+            env.key_id == key.key_id and envelope.hash_matches(env) and envelope.signature_valid(env, key)
+        ):
+            raise BrokenArchiveError(
+                "from_seq", f"the chain of {node} is broken at seq {env.seq}: run `tongxin audit verify`"
+            )
+        key = rotated_key(env)
+    query = select(a.envelope).where(a.node_id == node, a.seq == first_seq - 1)
+    before = conn.execute(query).scalar_one_or_none()
+    if before is None:
+        raise BrokenArchiveError("from_seq", f"the archive lacks seq {first_seq - 1} of {node}")
+    return Anchor(first_seq - 1, envelope.decode(before.encode()).hash, key)
+
+
+def write_export(
+    conn: Connection,
+    sel: Selection,
+    out: Path,
+    *,
+    county_id: str | None,
+    county_key: Verifier | None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Write the export zip to `out` (through a temporary file); returns its manifest."""
+    ranges = plan(conn, sel)
+    keys = first_keys(key_rows(conn, ranges))
+    receipts = _receipts(conn, ranges, county_id)
+    nodes: dict[str, dict[str, Any]] = {}
+    files: dict[str, dict[str, Any]] = {}
+    if unkeyed := sorted(set(ranges) - set(keys)):
+        raise BrokenArchiveError("nodes", f"node {unkeyed[0]!r} has no enrolled key")
+    part = out.with_name(out.name + ".part")
+    try:
+        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zf:
+            with zf.open("envelopes.jsonl", "w", force_zip64=True) as f, _Hashed(f) as sink:
+                for node, (first, last) in ranges.items():
+                    nodes[node] = _write_node(conn, sink, node, first, last, keys[node], progress)
+                    nodes[node]["receipts"] = sum(r.node_id == node for r in receipts)
+                files["envelopes.jsonl"] = sink.summary()
+            lines = b"".join(receipt.encode(r) + b"\n" for r in receipts)
+            files["receipts.jsonl"] = _write(zf, "receipts.jsonl", lines)
+            files["keys.json"] = _write(zf, "keys.json", _keys_json(county_id, county_key, keys, ranges))
+            manifest = {
+                "format": FORMAT,
+                "version": VERSION,
+                "county_id": county_id,
+                "created_at": envelope.format_time(datetime.now(UTC)),
+                "selection": sel.as_dict(),
+                "nodes": nodes,
+                "totals": {
+                    "nodes": len(nodes),
+                    "envelopes": sum(n["count"] for n in nodes.values()),
+                    "receipts": len(receipts),
+                },
+                "files": files,
+            }
+            zf.writestr("manifest.json", _json(manifest))
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(out)
+    return manifest
+
+
+def _keys_json(
+    county_id: str | None, county_key: Verifier | None, keys: dict[str, Verifier], nodes: Iterable[str]
+) -> bytes:
+    county = None
+    if county_key is not None:
+        county = {
+            "county_id": county_id,
+            "key_id": county_key.key_id,
+            "public_key": county_key.public_key.hex(),
+        }
+    first = {n: {"key_id": keys[n].key_id, "public_key": keys[n].public_key.hex()} for n in nodes}
+    return _json({"county": county, "nodes": first})
+
+
+def _write_node(
+    conn: Connection,
+    sink: _Hashed,
+    node: str,
+    first: int,
+    last: int,
+    key: Verifier,
+    progress: Callable[[int], None] | None,
+) -> dict[str, Any]:
+    start = anchor(conn, node, first, key)
+    count, tail = 0, b""
+    for rows in chunks(conn, [node], first=first, last=last):
+        for row in rows:
+            sink.write(row.data + b"\n")
+        count, tail = count + len(rows), rows[-1].data
+        if progress is not None:
+            progress(len(rows))
+    head = envelope.decode(tail)
+    return {
+        "count": count,
+        "first_seq": first,
+        "last_seq": head.seq,
+        "head_hash": head.hash,
+        "first_key": {"key_id": key.key_id, "public_key": key.public_key.hex()},
+        "anchor": {
+            "seq": start.seq,
+            "hash": start.hash,
+            "key_id": start.key.key_id,
+            "public_key": start.key.public_key.hex(),
+        },
+        "archive_head_seq": int(
+            conn.execute(select(func.max(t.archive.c.seq)).where(t.archive.c.node_id == node)).scalar_one()
+        ),
+    }
+
+
+def _receipts(conn: Connection, ranges: dict[str, tuple[int, int]], county_id: str | None) -> list[Receipt]:
+    r = t.receipts.c
+    found: list[Receipt] = []
+    for node, (first, last) in ranges.items():
+        query = select(t.receipts).where(r.node_id == node, r.seq >= first, r.seq <= last).order_by(r.seq)
+        for row in conn.execute(query).mappings():
+            if county_id is None:
+                raise SelectionError(
+                    "county_id", "the archive holds county receipts: give the county id to export them"
+                )
+            found.append(Receipt(county_id=county_id, **row))
+    return found
+
+
+class _Hashed:
+    """A writable that keeps the SHA-256 and size of what went through it."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self.f, self.sha, self.size = f, hashlib.sha256(), 0
+
+    def __enter__(self) -> _Hashed:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def write(self, data: bytes) -> None:
+        self.f.write(data)
+        self.sha.update(data)
+        self.size += len(data)
+
+    def summary(self) -> dict[str, Any]:
+        return {"sha256": self.sha.hexdigest(), "bytes": self.size}
+
+
+def _write(zf: zipfile.ZipFile, name: str, data: bytes) -> dict[str, Any]:
+    zf.writestr(name, data)
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).encode() + b"\n"
