@@ -16,7 +16,8 @@ _SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 def enrol(conn: Connection, node_id: str, public_key_hex: str, note: str = "") -> str:
-    """Enrol a node with its public key (or add a key to an enrolled node); returns the key id."""
+    """Enrol a node with its first public key (again with the same key: no change); returns the
+    key id. Later keys arrive inside the node's chain (`node.key_rotated`), never by enrolment."""
     if not node_id or not set(node_id) <= _SLUG_CHARS or len(node_id) > 64:
         raise FieldError("node_id", "must be a slug of lowercase letters, digits, - and _")
     try:
@@ -32,6 +33,13 @@ def enrol(conn: Connection, node_id: str, public_key_hex: str, note: str = "") -
     owner = conn.execute(
         select(t.node_keys.c.node_id).where(t.node_keys.c.key_id == key_id)
     ).scalar_one_or_none()
+    first = conn.execute(select(t.node_keys.c.key_id).where(t.node_keys.c.node_id == node_id)).first()
+    if owner is None and first is not None:
+        raise FieldError(
+            "public_key",
+            f"node {node_id} is enrolled already (key {first[0]}); a node changes keys inside its chain "
+            "(tongxin node rotate-key), so the county never takes a second key on trust",
+        )
     if owner is None:
         conn.execute(
             t.node_keys.insert().values(

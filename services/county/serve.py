@@ -33,7 +33,8 @@ def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
 
 async def serve(engine: Engine, settings: CountySettings, host: str, port: int) -> None:
     stop = asyncio.Event()
-    ingestor = Ingestor(engine, settings.county_id, load_or_create(settings.county_key))
+    county_key = load_or_create(settings.county_key)
+    ingestor = Ingestor(engine, settings.county_id, county_key)
     consumer = Consumer(ingestor, settings.nats_url)
     started = time.time()
 
@@ -45,6 +46,8 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
         }
 
     app = create_app(engine, health=health, metrics_registry=ingest_metrics(consumer))
+    app.state.county_id = settings.county_id  # for the audit endpoints (receipts)
+    app.state.county_key = county_key
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import msgspec
+import pytest
 from sqlalchemy import Engine, select
 
 from services.county.db import tables as t
 from services.county.ingest.processor import Ingestor, Outcome, retry_quarantine
 from services.county.projections.digest import digest
 from services.county.projections.writer import rebuild
+from services.county.registry import enrol
 from shared import envelope
+from shared.errors import FieldError
 from shared.signing import Signer
 from tests.county.helpers import count, craft, enrol_nodes, feed, incoming, open_node, record
 from tests.samples import fund, mixed, registration
@@ -183,3 +186,11 @@ def test_a_key_rotated_in_the_chain_is_followed_even_when_later_envelopes_come_f
         prev_hash=envelope.decode(after[-1]).hash,
     )
     assert feed(ingestor, [forged]) == ["quarantined"], "the old key no longer signs"
+
+
+def test_an_enrolled_node_gets_no_second_key_on_trust(county_engine: Engine, tmp_path: Path) -> None:
+    node = open_node(tmp_path, "dongguan")
+    enrol_nodes(county_engine, node)
+    enrol_nodes(county_engine, node)  # the same key again: no change
+    with county_engine.begin() as conn, pytest.raises(FieldError, match="inside its chain"):
+        enrol(conn, "dongguan", Signer.generate().public_key_hex)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, select
 
 from services.county.db import tables as t
-from services.county.db.upsert import insert_ignore
+from services.county.db.upsert import upsert
 from shared import envelope
 from shared.catalog import EVENT_TYPES, EventBody, FutureSchemaError, check_times, decode_payload
 from shared.envelope import format_time
@@ -93,7 +93,7 @@ class KeyRegistry:
             "valid_from": format_time(datetime.now(UTC)),
             "valid_from_seq": seq + 1,
         }
-        insert_ignore(conn, t.node_keys, [row])
+        upsert(conn, t.node_keys, [row])
         node = self.keys.setdefault(node_id, {})
         if old_key_id in node:
             node[old_key_id] = NodeKey(node[old_key_id].verifier, node[old_key_id].from_seq, seq)
