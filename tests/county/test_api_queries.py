@@ -490,9 +490,11 @@ def test_alerts_of_every_kind(county: County) -> None:
         CANDIDATE[53]: ("home", "outstation"),
     }
     # the 90-day window: orglife on 2026-07-01 is within 90 days of 2026-09-29, not of 2026-09-30
-    assert county.get("/api/v1/alerts", as_of="2026-09-29")["counts"]["no_orglife_90d"] == 3
-    assert county.get("/api/v1/alerts", as_of="2026-09-30")["counts"]["no_orglife_90d"] == 5
-    assert county.get("/api/v1/alerts", as_of="2025-12-31")["counts"]["untrained_this_year"] == 7
+    # as_of is business time: the roster and attendance as they stood then (m1, m4, m10's
+    # orglife on 10-15 had not happened yet; on 2025-12-31 nobody was registered)
+    assert county.get("/api/v1/alerts", as_of="2026-09-29")["counts"]["no_orglife_90d"] == 6
+    assert county.get("/api/v1/alerts", as_of="2026-09-30")["counts"]["no_orglife_90d"] == 8
+    assert county.get("/api/v1/alerts", as_of="2025-12-31")["counts"]["untrained_this_year"] == 0
     t1 = county.get("/api/v1/alerts", as_of=AS_OF, township="t1")["counts"]
     assert t1 == {
         "no_orglife_90d": 3,

@@ -95,7 +95,10 @@ def test_every_bad_message_is_quarantined_with_its_reason_while_good_ones_flow(
         ),
         "future_schema": incoming(signed(2, schema=99), "dongguan"),
         "bad_signature": incoming(
-            envelope.encode(msgspec.structs.replace(second, sig=second.sig[:-2] + "00")), "dongguan"
+            envelope.encode(
+                msgspec.structs.replace(second, sig=second.sig[:-2] + f"{int(second.sig[-2:], 16) ^ 1:02x}")
+            ),
+            "dongguan",
         ),
         "altered": incoming(good[1].replace(b'"amount_fen":10001', b'"amount_fen":99999'), "dongguan"),
         "broken_chain": incoming(signed(2, prev_hash="ab" * 32), "dongguan"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date, datetime
@@ -11,7 +12,10 @@ from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Connection, Engine
 
 from services.county.api.queries import FigureFilter, GroupBy, Status
+from services.county.audit.replay import Bounds, ReplayCache, is_past
+from services.county.projections.asof import AsOf, parse_point
 from shared.catalog.base import OutstationMode
+from shared.errors import FieldError
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 SLUG_OR_UNREGISTERED = r"^(-|[a-z0-9][a-z0-9_-]{0,63})$"
@@ -52,6 +56,62 @@ def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connect
 
 
 ConnDep = Annotated[Connection, Depends(get_conn)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+AS_OF = (
+    "Business time D: a date (`2026-03-05`, the end of that day in China Standard Time) or a time "
+    "with a zone (`2026-03-05T10:00:00+08:00`). The answer as it stood at D, read from the members' "
+    "timeline; absent: now (the live projections)."
+)
+KNOWN_AT = (
+    "What the county had received by then: a time with a zone, or a date (the end of that China "
+    "day). Answered by replaying the archive received by then into a scratch database (slow on a "
+    "large archive, cached per time); at or after now, the live projections."
+)
+
+
+def as_of_param(
+    as_of: Annotated[str | None, Query(description=AS_OF, examples=["2026-03-05"])] = None,
+) -> AsOf | None:
+    return None if as_of is None else parse_point(as_of, "as_of")
+
+
+def known_at_param(
+    known_at: Annotated[
+        str | None, Query(description=KNOWN_AT, examples=["2026-03-05T18:00:00+08:00"])
+    ] = None,
+) -> str | None:
+    return None if known_at is None else parse_point(known_at, "known_at").moment
+
+
+AsOfDep = Annotated[AsOf | None, Depends(as_of_param)]
+KnownAtDep = Annotated[str | None, Depends(known_at_param)]
+_replays_lock = threading.Lock()
+
+
+def get_replays(request: Request) -> ReplayCache:
+    """The app's cache of replays (`known_at`); routes_audit_time closes it at shutdown."""
+    with _replays_lock:
+        cache: ReplayCache | None = getattr(request.app.state, "replays", None)
+        if cache is None:
+            cache = request.app.state.replays = ReplayCache()
+    return cache
+
+
+def get_point_conn(request: Request, engine: EngineDep, known_at: KnownAtDep) -> Iterator[Connection]:
+    """The live database; with a past `known_at`, a replay of what the county had received by then."""
+    if known_at is None or not is_past(known_at):
+        yield from get_conn(engine)
+        return
+    with (
+        get_replays(request).use(engine, Bounds(known_at=known_at)) as scratch,
+        scratch.engine.connect() as conn,
+    ):
+        yield conn
+
+
+PointConnDep = Annotated[Connection, Depends(get_point_conn)]
+"""A connection for a query that takes `known_at` (and usually `as_of`)."""
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1–1000).")]
 Offset = Annotated[int, Query(ge=0, description="Rows to skip (≥ 0).")]
@@ -111,7 +171,19 @@ def figure_filter(
         datetime | None,
         Query(description="Only what the county had received by then (RFC 3339 with a zone)."),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="Business time D (a date, or a time with a zone): only facts that occurred on or "
+            "before D's China date — the same as `to` (the earlier of the two applies)."
+        ),
+    ] = None,
 ) -> dict[str, Any]:
+    if as_of is not None:
+        day = parse_point(as_of, "as_of").day
+        if date_from is not None and date_from > day:
+            raise FieldError("as_of", f"{day} is before from ({date_from})")
+        date_to = day if date_to is None else min(date_to, day)
     return asdict(FigureFilter(date_from, date_to, org, mode, township, group_by, known_at))
 
 

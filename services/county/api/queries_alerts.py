@@ -1,7 +1,8 @@
 """Dual-management alerts: who needs the county's attention, per kind, with counts and pages.
 
-Alerts read the current projections; `as_of` (a China date, default today) places the 90-day
-organisational-life window and picks the training year.
+Without `as_of` alerts read the live projections and judge by today (China date). With `as_of`
+(business time D) they read the roster as of D (the member timeline), attendance by D, and the
+dual review by D; D's China date places the 90-day organisational-life window and picks the year.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import enum
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, or_, select
+from sqlalchemy import Connection, exists, select
 
 from services.county.api.queries_common import (
     ACTIVE,
@@ -22,6 +23,7 @@ from services.county.api.queries_common import (
 )
 from services.county.api.queries_roster import roster_where
 from services.county.db import tables as t
+from services.county.projections.asof import AsOf, attendance_as_of, candidates_as_of, members_as_of, valid_at
 
 ORGLIFE_DAYS = 90
 
@@ -46,21 +48,24 @@ def alerts(
     *,
     kind: AlertKind | None = None,
     township: str | None = None,
-    as_of: date | None = None,
+    as_of: AsOf | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> dict[str, Any]:
     """Counts for every kind (within `township`) and one page of the alerts of `kind` (or all)."""
-    day = as_of or china_today()
+    day = as_of.day if as_of is not None else china_today()
     tree = load_tree(conn)
     found: dict[AlertKind, list[dict[str, Any]]] = {k: [] for k in KINDS}
-    for item in _member_alerts(conn, tree, township, day):
+    active = (
+        _active(conn, tree, township, day) if as_of is None else _active_as_of(conn, tree, township, as_of)
+    )
+    for item in _member_alerts(tree, active, day):
         found[item["kind"]].append(item)
-    found[AlertKind.RECRUITMENT_AWAITING_SECOND_REVIEW] = _recruitment_alerts(conn, tree, township)
+    found[AlertKind.RECRUITMENT_AWAITING_SECOND_REVIEW] = _recruitment_alerts(conn, tree, township, as_of)
     wanted = [kind] if kind is not None else list(KINDS)
     items = [item for k in wanted for item in sorted(found[k], key=_order)]
     return {
-        "as_of": day.isoformat(),
+        "as_of": as_of.given if as_of is not None else day.isoformat(),
         "window_days": ORGLIFE_DAYS,
         "year": day.year,
         "counts": {k.value: len(found[k]) for k in KINDS},
@@ -75,15 +80,41 @@ def _order(item: dict[str, Any]) -> tuple[bool, str, str]:
     return (item["name"] is None, item["name"] or "", item["member_id"])
 
 
-def _member_alerts(conn: Connection, tree: OrgTree, township: str | None, day: date) -> list[dict[str, Any]]:
+def _active(conn: Connection, tree: OrgTree, township: str | None, day: date) -> list[Any]:
+    """Members away (out or contact lost) with their latest attendance and whether trained in `day`'s year."""
     m, a, tr = t.members.c, t.activity.c, t.trained.c
-    cutoff = start_of_china_day(days_before(day, ORGLIFE_DAYS))
     trained = exists().where(tr.member_id == m.member_id, tr.year == day.year)
-    rows = conn.execute(
-        select(t.members, a.last_orglife_at, a.last_trained_at, trained.label("trained"))
-        .join(t.activity, a.member_id == m.member_id, isouter=True)
-        .where(m.status.in_(ACTIVE), *roster_where(tree, township=township))
-    ).mappings()
+    return list(
+        conn.execute(
+            select(t.members, a.last_orglife_at, a.last_trained_at, trained.label("trained"))
+            .join(t.activity, a.member_id == m.member_id, isouter=True)
+            .where(m.status.in_(ACTIVE), *roster_where(tree, township=township))
+        ).mappings()
+    )
+
+
+def _active_as_of(conn: Connection, tree: OrgTree, township: str | None, as_of: AsOf) -> list[Any]:
+    """The same as `_active`, as of D: timeline rows valid at D, attendance by D."""
+    tl = t.member_timeline.c
+    where = [tl.status.in_(ACTIVE), *roster_where(tree, township=township, as_of=as_of)]
+    rows = [dict(r) for r in conn.execute(select(t.member_timeline).where(*where)).mappings()]
+    attended = attendance_as_of(conn, [r["member_id"] for r in rows], as_of)
+    lost = [r["member_id"] for r in rows if r["status"] == "contact_lost"]
+    derived = members_as_of(conn, lost, as_of.moment)
+    for r in rows:
+        got = attended[r["member_id"]]
+        member = derived[r["member_id"]].member if r["member_id"] in derived else None
+        r.update(
+            last_orglife_at=got.last_orglife_at,
+            last_trained_at=got.last_trained_at,
+            trained=as_of.day.year in got.trained_years,
+            status_since=(member or {}).get("status_since"),
+        )
+    return rows
+
+
+def _member_alerts(tree: OrgTree, rows: list[Any], day: date) -> list[dict[str, Any]]:
+    cutoff = start_of_china_day(days_before(day, ORGLIFE_DAYS))
     out: list[dict[str, Any]] = []
     for r in rows:
         village, tw = tree.place(r["home_branch"])
@@ -111,23 +142,35 @@ def _member_alerts(conn: Connection, tree: OrgTree, township: str | None, day: d
     return out
 
 
-def _recruitment_alerts(conn: Connection, tree: OrgTree, township: str | None) -> list[dict[str, Any]]:
+def _awaiting(row: Any) -> bool:
+    """Exactly one side of the dual review approved, the other silent."""
+    sides = (row["outstation_decision"], row["home_decision"])
+    return sides in (("approved", None), (None, "approved"))
+
+
+def _reviews(conn: Connection, as_of: AsOf | None) -> list[Any]:
+    """Candidates awaiting the second review, with their name if they are on the roster (as of D)."""
+    if as_of is None:
+        r, m = t.recruitment.c, t.members.c
+        query = select(t.recruitment, m.name).join(t.members, m.member_id == r.candidate_id, isouter=True)
+        return [row for row in conn.execute(query).mappings() if _awaiting(row)]
+    rows = [row for row in candidates_as_of(conn, as_of.moment) if _awaiting(row)]
+    tl = t.member_timeline.c
+    ids = [row["candidate_id"] for row in rows]
+    names = dict(
+        conn.execute(select(tl.member_id, tl.name).where(tl.member_id.in_(ids), valid_at(as_of.moment))).all()
+    )
+    return [{**row, "name": names.get(row["candidate_id"])} for row in rows]
+
+
+def _recruitment_alerts(
+    conn: Connection, tree: OrgTree, township: str | None, as_of: AsOf | None
+) -> list[dict[str, Any]]:
     """Exactly one side approved, the other side silent. The candidate's township is that of the
     organisation of the first review (the only organisation the projection keeps)."""
-    r, m = t.recruitment.c, t.members.c
     approved = "approved"
-    rows = conn.execute(
-        select(t.recruitment, m.name)
-        .join(t.members, m.member_id == r.candidate_id, isouter=True)
-        .where(
-            or_(
-                and_(r.outstation_decision == approved, r.home_decision.is_(None)),
-                and_(r.home_decision == approved, r.outstation_decision.is_(None)),
-            )
-        )
-    ).mappings()
     out = []
-    for row in rows:
+    for row in _reviews(conn, as_of):
         tw = tree.township_of(row["org_id"])
         if township is not None and tw != (None if township == "-" else township):
             continue

@@ -1,10 +1,16 @@
-"""One member's card, and dual management (一方隶属、多方管理) seen from a member or from an org."""
+"""One member's card, and dual management (一方隶属、多方管理) seen from a member or from an org.
+
+With `as_of` (business time D) each reads the member timeline row valid at D; co-managers follow
+from it by the live rule, and the rest of the card from the events that occurred by D.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from services.county.api.queries_common import (
     NotFoundError,
@@ -15,37 +21,71 @@ from services.county.api.queries_common import (
 )
 from services.county.api.queries_roster import member_row
 from services.county.db import tables as t
+from services.county.projections.asof import (
+    AsOf,
+    attendance_as_of,
+    candidates_as_of,
+    co_managers,
+    members_as_of,
+    roster_row,
+    valid_at,
+)
 
 ROLES = ("outstation", "host_org", "cross_post")
 """How an organisation besides the home branch co-manages a member."""
 
 
-def _member(conn: Connection, member_id: str) -> Any:
-    row = conn.execute(select(t.members).where(t.members.c.member_id == member_id)).mappings().first()
+def _member(conn: Connection, member_id: str, as_of: AsOf | None = None) -> Any:
+    """The member's live row, or (with `as_of`) their timeline row valid then."""
+    if as_of is None:
+        row = conn.execute(select(t.members).where(t.members.c.member_id == member_id)).mappings().first()
+        where = ""
+    else:
+        tl = t.member_timeline.c
+        query = select(t.member_timeline).where(tl.member_id == member_id, valid_at(as_of.moment))
+        row = conn.execute(query).mappings().first()
+        where = f" as of {as_of.given}"
     if row is None:
-        raise NotFoundError("member_id", f"no member {member_id} on the roster")
+        raise NotFoundError("member_id", f"no member {member_id} on the roster{where}")
     return row
 
 
-def _co_managers(conn: Connection, tree: OrgTree, member_id: str) -> list[dict[str, Any]]:
-    c = t.co_managers.c
-    rows = conn.execute(select(t.co_managers).where(c.member_id == member_id).order_by(c.org_id, c.role))
+def _co_managers(conn: Connection, tree: OrgTree, member_id: str, row: Any = None) -> list[dict[str, Any]]:
+    """The live co-managers, or those a timeline `row` gives."""
+    if row is None:
+        c = t.co_managers.c
+        query = select(t.co_managers).where(c.member_id == member_id).order_by(c.org_id, c.role)
+        rows: Iterable[Mapping[Any, Any]] = conn.execute(query).mappings()
+    else:
+        rows = co_managers(row)
     return [
         {
-            "org_id": r.org_id,
-            "name": tree.name(r.org_id),
-            "kind": tree.orgs.get(r.org_id, {}).get("kind"),
-            "role": r.role,
-            "post": r.post,
+            "org_id": r["org_id"],
+            "name": tree.name(r["org_id"]),
+            "kind": tree.orgs.get(r["org_id"], {}).get("kind"),
+            "role": r["role"],
+            "post": r["post"],
         }
         for r in rows
     ]
 
 
-def member_card(conn: Connection, member_id: str) -> dict[str, Any]:
+def _history(conn: Connection, member_id: str, moment: str | None = None) -> list[dict[str, Any]]:
+    a = t.archive.c
+    query = select(a.node_id, a.seq, a.type, a.occurred_at, a.recorded_at, a.received_at).where(
+        a.subject == f"m:{member_id}"
+    )
+    if moment is not None:
+        query = query.where(a.occurred_at <= moment)
+    return [dict(r) for r in conn.execute(query.order_by(a.occurred_at, a.node_id, a.seq)).mappings()]
+
+
+def member_card(conn: Connection, member_id: str, as_of: AsOf | None = None) -> dict[str, Any]:
     """Everything the county knows about one member: roster row, co-managers, activity, study
     account, conflicts, recruitment review (if also a candidate) and the archived events."""
     tree = load_tree(conn)
+    if as_of is not None:
+        return _card_as_of(conn, tree, member_id, as_of)
     card = member_row(tree, _member(conn, member_id))
     card["co_managers"] = _co_managers(conn, tree, member_id)
     act = conn.execute(select(t.activity).where(t.activity.c.member_id == member_id)).mappings().first()
@@ -68,20 +108,34 @@ def member_card(conn: Connection, member_id: str) -> dict[str, Any]:
         .first()
     )
     card["recruitment"] = dict(rec) if rec else None
-    a = t.archive.c
-    history = conn.execute(
-        select(a.node_id, a.seq, a.type, a.occurred_at, a.recorded_at, a.received_at)
-        .where(a.subject == subject)
-        .order_by(a.occurred_at, a.node_id, a.seq)
-    ).mappings()
-    card["history"] = [dict(r) for r in history]
+    card["history"] = _history(conn, member_id)
     return card
 
 
-def member_management(conn: Connection, member_id: str) -> dict[str, Any]:
+def _card_as_of(conn: Connection, tree: OrgTree, member_id: str, as_of: AsOf) -> dict[str, Any]:
+    """The card as it stood at D: the same fields, each by business time D."""
+    timeline = _member(conn, member_id, as_of)
+    derived = members_as_of(conn, [member_id], as_of.moment)[member_id]
+    card = member_row(tree, roster_row(timeline, derived))
+    card["co_managers"] = _co_managers(conn, tree, member_id, timeline)
+    attended = attendance_as_of(conn, [member_id], as_of)[member_id]
+    card["activity"] = {
+        "last_orglife_at": attended.last_orglife_at,
+        "last_trained_at": attended.last_trained_at,
+        "trained_years": list(attended.trained_years),
+    }
+    conflicts = sorted(derived.conflicts, key=lambda c: str(c["conflict_id"]))
+    card["conflicts"] = [conflict_row(c) for c in conflicts]
+    recruitment = candidates_as_of(conn, as_of.moment, [member_id])
+    card["recruitment"] = recruitment[0] if recruitment else None
+    card["history"] = _history(conn, member_id, as_of.moment)
+    return card
+
+
+def member_management(conn: Connection, member_id: str, as_of: AsOf | None = None) -> dict[str, Any]:
     """A member's one affiliation (the home branch) and every organisation co-managing them."""
     tree = load_tree(conn)
-    row = _member(conn, member_id)
+    row = _member(conn, member_id, as_of)
     branch = row["home_branch"]
     township = tree.township_of(branch)
     return {
@@ -95,20 +149,38 @@ def member_management(conn: Connection, member_id: str) -> dict[str, Any]:
             "township": township,
             "township_name": tree.name(township),
         },
-        "co_managers": _co_managers(conn, tree, member_id),
+        "co_managers": _co_managers(conn, tree, member_id, None if as_of is None else row),
     }
 
 
-def org_co_managed(conn: Connection, org_id: str) -> dict[str, Any]:
+def _co_managed_rows(conn: Connection, org_id: str, as_of: AsOf | None) -> list[Mapping[Any, Any]]:
+    """(role, post, member_id, name, status, home_branch) of the members `org_id` co-manages,
+    by role, then name, then member_id: live, or by the timeline rows valid at D."""
+    if as_of is None:
+        c, m = t.co_managers.c, t.members.c
+        query = (
+            select(c.role, c.post, m.member_id, m.name, m.status, m.home_branch)
+            .join(t.members, m.member_id == c.member_id)
+            .where(c.org_id == org_id)
+            .order_by(c.role, binary(conn, m.name), m.member_id)
+        )
+        return list(conn.execute(query).mappings())
+    tl = t.member_timeline.c
+    mentions = or_(
+        tl.outstation == org_id, tl.host_org == org_id, tl.cross_posts.contains(json.dumps(org_id))
+    )
+    found = []
+    for row in conn.execute(select(t.member_timeline).where(valid_at(as_of.moment), mentions)).mappings():
+        for co in co_managers(row):
+            if co["org_id"] == org_id:
+                found.append({**{k: row[k] for k in ("member_id", "name", "status", "home_branch")}, **co})
+    return sorted(found, key=lambda r: (r["role"], r["name"], r["member_id"]))
+
+
+def org_co_managed(conn: Connection, org_id: str, as_of: AsOf | None = None) -> dict[str, Any]:
     """The members an organisation co-manages, by role, and how many it is the affiliation of."""
     tree = load_tree(conn)
-    c, m = t.co_managers.c, t.members.c
-    rows = conn.execute(
-        select(c.role, c.post, m.member_id, m.name, m.status, m.home_branch)
-        .join(t.members, m.member_id == c.member_id)
-        .where(c.org_id == org_id)
-        .order_by(c.role, binary(conn, m.name), m.member_id)
-    ).mappings()
+    rows = _co_managed_rows(conn, org_id, as_of)
     by_role: dict[str, list[dict[str, Any]]] = {role: [] for role in ROLES}
     for r in rows:
         village, township = tree.place(r["home_branch"])
@@ -124,9 +196,9 @@ def org_co_managed(conn: Connection, org_id: str) -> dict[str, Any]:
                 "township_name": tree.name(township),
             }
         )
-    affiliated = int(
-        conn.execute(select(func.count()).select_from(t.members).where(m.home_branch == org_id)).scalar_one()
-    )
+    table = t.members if as_of is None else t.member_timeline
+    where = [table.c.home_branch == org_id] + ([] if as_of is None else [valid_at(as_of.moment)])
+    affiliated = int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
     if org_id not in tree.orgs and not affiliated and not any(by_role.values()):
         raise NotFoundError("org_id", f"no organisation {org_id!r} is registered or co-manages anyone")
     org = tree.orgs.get(org_id, {})

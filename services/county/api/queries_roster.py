@@ -4,6 +4,10 @@ A member's village is `members.home_branch`; its township is the township commit
 above that branch in the organisation tree. Members whose branch or township is not (yet)
 registered are grouped under id None, name "(未登记)" (filter value `-`). Every level is
 counted by the same query, so the children of a level always add up to it.
+
+With `as_of` (business time D) the roster is read from `member_timeline`: a member is on it when
+a row is valid at D, and that row gives status, placement and name; the other columns are derived
+from the member's events by D (`projections/asof.py`). The organisation tree is today's.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Table, func, select
 
 from services.county.api.queries_common import (
     UNREGISTERED,
@@ -26,6 +31,7 @@ from services.county.api.queries_common import (
     sort_key,
 )
 from services.county.db import tables as t
+from services.county.projections.asof import AsOf, roster_rows, valid_at
 
 CSV_COLUMNS = (
     "member_id",
@@ -83,10 +89,12 @@ def roster_where(
     outstation: str | None = None,
     host_location: str | None = None,
     status: Status | str | None = None,
+    as_of: AsOf | None = None,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of a roster filter; township and village ids are checked first."""
-    m = t.members.c
-    where: list[ColumnElement[bool]] = []
+    """The WHERE clauses of a roster filter (on `roster_table(as_of)`); township and village ids
+    are checked first."""
+    m = roster_table(as_of).c
+    where: list[ColumnElement[bool]] = [] if as_of is None else [valid_at(as_of.moment)]
     if township is not None:
         tree.check(township, "township", "township_committee")
         if township == UNREGISTERED:
@@ -109,8 +117,17 @@ def roster_where(
     return where
 
 
+def roster_table(as_of: AsOf | None) -> Table:
+    """Where the roster is read: the live `members`, or the timeline for a business time."""
+    return t.members if as_of is None else t.member_timeline
+
+
 def roster_summary(
-    conn: Connection, township: str | None = None, village: str | None = None, **filters: Any
+    conn: Connection,
+    township: str | None = None,
+    village: str | None = None,
+    as_of: AsOf | None = None,
+    **filters: Any,
 ) -> dict[str, Any]:
     """Counts by status at one level (county, a township or a village) and for each child below it.
 
@@ -118,8 +135,8 @@ def roster_summary(
     (every registered one, zeros included) and the villages at township level.
     """
     tree = load_tree(conn)
-    where = roster_where(tree, township=township, village=village, **filters)
-    m = t.members.c
+    where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
+    m = roster_table(as_of).c
     rows = conn.execute(
         select(m.home_branch, m.status, func.count()).where(*where).group_by(m.home_branch, m.status)
     ).all()
@@ -174,8 +191,15 @@ def _child(level: str, key: str | None, tree: OrgTree, counts: Counter[str] | No
     }
 
 
-def _member_query(conn: Connection, where: list[ColumnElement[bool]]) -> Any:
-    return select(t.members).where(*where).order_by(binary(conn, t.members.c.name), t.members.c.member_id)
+def _member_query(conn: Connection, where: list[ColumnElement[bool]], as_of: AsOf | None) -> Any:
+    table = roster_table(as_of)
+    return select(table).where(*where).order_by(binary(conn, table.c.name), table.c.member_id)
+
+
+def _rows(conn: Connection, query: Any, as_of: AsOf | None) -> Iterable[Any]:
+    if as_of is None:
+        return conn.execute(query).mappings()
+    return roster_rows(conn, conn.execute(query).mappings().all(), as_of.moment)
 
 
 def roster_members(
@@ -185,13 +209,15 @@ def roster_members(
     *,
     limit: int = 100,
     offset: int = 0,
+    as_of: AsOf | None = None,
     **filters: Any,
 ) -> dict[str, Any]:
     """The members at a level of the roster, by name then member_id, one page at a time."""
     tree = load_tree(conn)
-    where = roster_where(tree, township=township, village=village, **filters)
-    total = conn.execute(select(func.count()).select_from(t.members).where(*where)).scalar_one()
-    rows = conn.execute(_member_query(conn, where).limit(limit).offset(offset)).mappings()
+    where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
+    count = select(func.count()).select_from(roster_table(as_of)).where(*where)
+    total = conn.execute(count).scalar_one()
+    rows = _rows(conn, _member_query(conn, where, as_of).limit(limit).offset(offset), as_of)
     return {
         "total": int(total),
         "limit": limit,
@@ -201,15 +227,19 @@ def roster_members(
 
 
 def roster_csv(
-    conn: Connection, township: str | None = None, village: str | None = None, **filters: Any
+    conn: Connection,
+    township: str | None = None,
+    village: str | None = None,
+    as_of: AsOf | None = None,
+    **filters: Any,
 ) -> str:
     """The same rows as `roster_members`, all of them, as CSV (UTF-8 with a BOM, for Excel)."""
     tree = load_tree(conn)
-    where = roster_where(tree, township=township, village=village, **filters)
+    where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
-    for r in conn.execute(_member_query(conn, where)).mappings():
+    for r in _rows(conn, _member_query(conn, where, as_of), as_of):
         row = member_row(tree, r)
         row["study_account"] = "true" if row["study_account"] else "false"
         writer.writerow(row)

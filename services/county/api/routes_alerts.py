@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from services.county.api import queries as q
-from services.county.api.deps import ConnDep, Limit, Offset, Township
+from services.county.api.deps import AsOfDep, Limit, Offset, PointConnDep, Township
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -26,17 +25,17 @@ on or after the day 90 days before `as_of`;
 `no_outstation` — a member who is away and attached to no outstation.
 
 `counts` covers every kind (within `township`); `items` only `kind` if given, ordered by kind,
-then name, then member id. Alerts read the current projections; `as_of` (a China date,
-default today) places the 90-day window and picks the year.""",
+then name, then member id. Without `as_of`, alerts read the live projections and judge by
+today. With `as_of` (business time D), they read the roster as it stood at D (members registered
+by then, their status and outstation then), attendance by D and the dual review by D; D's China
+date places the 90-day window and picks the year. `known_at`: as the county knew it then.""",
 )
 def list_alerts(
     *,
-    conn: ConnDep,
+    conn: PointConnDep,
+    as_of: AsOfDep,
     kind: Annotated[q.AlertKind | None, Query(description="Only items of this kind.")] = None,
     township: Township = None,
-    as_of: Annotated[
-        date | None, Query(description="The day to judge by (China date); default today.")
-    ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from services.county.api import queries as q
-from services.county.api.deps import NOT_FOUND, ConnDep, OrgIdPath
+from services.county.api.deps import NOT_FOUND, AsOfDep, ConnDep, OrgIdPath, PointConnDep
 from shared.catalog.base import OrgKind
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["orgs"])
@@ -30,8 +30,9 @@ def list_orgs(
     "/{org_id}/co-managed",
     summary="Dual management of an organisation: the members it co-manages, by role",
     description="Roles: `outstation`, `host_org`, `cross_post`; `counts.affiliated` is how many "
-    "members have this organisation as their home branch.",
+    "members have this organisation as their home branch. With `as_of`, by the members' state at "
+    "that business time; with `known_at`, as the county knew it then.",
     responses=NOT_FOUND,
 )
-def org_co_managed(conn: ConnDep, org_id: OrgIdPath) -> dict[str, Any]:
-    return q.org_co_managed(conn, org_id)
+def org_co_managed(conn: PointConnDep, org_id: OrgIdPath, as_of: AsOfDep) -> dict[str, Any]:
+    return q.org_co_managed(conn, org_id, as_of)

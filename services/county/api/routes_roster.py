@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from services.county.api import queries as q
-from services.county.api.deps import ConnDep, Limit, Offset, RosterFilters, Township, Village
+from services.county.api.deps import AsOfDep, Limit, Offset, PointConnDep, RosterFilters, Township, Village
 
 router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
 
@@ -17,7 +17,11 @@ townships (every registered one, zeros included); with `township` the children a
 branches; with `village` there are no children. A member's village is their home branch (the
 one affiliation) and its township the township committee above it; members whose branch or
 township is not registered yet are counted under id `null`, name "(未登记)", selected with `-`.
-The children of a level always add up to it."""
+The children of a level always add up to it.
+
+Point in time: `as_of` gives the roster as it stood at that business time (a member is on it
+from their registration; status, outstation, host organisation and name are those valid then);
+`known_at` gives it as the county knew it then (only what it had received); both combine."""
 
 
 @router.get(
@@ -26,9 +30,13 @@ The children of a level always add up to it."""
     description=LEVELS,
 )
 def roster_summary(
-    conn: ConnDep, filters: RosterFilters, township: Township = None, village: Village = None
+    conn: PointConnDep,
+    filters: RosterFilters,
+    as_of: AsOfDep,
+    township: Township = None,
+    village: Village = None,
 ) -> dict[str, Any]:
-    return q.roster_summary(conn, township, village, **filters)
+    return q.roster_summary(conn, township, village, as_of=as_of, **filters)
 
 
 @router.get(
@@ -38,14 +46,15 @@ def roster_summary(
 )
 def roster_members(
     *,
-    conn: ConnDep,
+    conn: PointConnDep,
     filters: RosterFilters,
+    as_of: AsOfDep,
     township: Township = None,
     village: Village = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    return q.roster_members(conn, township, village, limit=limit, offset=offset, **filters)
+    return q.roster_members(conn, township, village, limit=limit, offset=offset, as_of=as_of, **filters)
 
 
 @router.get(
@@ -57,9 +66,13 @@ def roster_members(
     responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header row"}},
 )
 def roster_csv(
-    conn: ConnDep, filters: RosterFilters, township: Township = None, village: Village = None
+    conn: PointConnDep,
+    filters: RosterFilters,
+    as_of: AsOfDep,
+    township: Township = None,
+    village: Village = None,
 ) -> Response:
-    text = q.roster_csv(conn, township, village, **filters)
+    text = q.roster_csv(conn, township, village, as_of=as_of, **filters)
     return Response(
         text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",

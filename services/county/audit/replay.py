@@ -1,0 +1,306 @@
+"""Replay: rebuild the projections from part of the archive into a scratch database (`known_at`).
+
+Point in time is bitemporal (DESIGN §6), and the two axes are answered differently, on purpose:
+
+- `as_of` (business time) reads the `member_timeline` validity ranges of the live database
+  (`projections/asof.py`): one indexed query, interactive, within the roster's p95 target
+  (bench/asof.py). Business history is already in the projections, so nothing is rebuilt.
+- `known_at` (what the county had received by T) is an auditor's question — "reproduce
+  yesterday's report" — with no performance target. Arrival is deliberately not part of the
+  business projections (guarantee 4), so it is answered by replay: the archive rows the county
+  had by T are fed, in (node_id, seq) order, through the very functions the live rebuild uses
+  (`fact_from_archive`, `fact_row`, `_attendance`, `rederive`) into a scratch database, and the
+  query runs there. That reproduces exactly what the county knew, including conflicts and
+  late arrivals, instead of approximating it with filters on every query.
+
+Which rows the county "had" by T: a node's envelope counts from its arrival (`received_at`),
+or — when it was archived by re-processing a quarantined message — from when that quarantine
+row was resolved; and, as at ingest (guarantee 3), only the gap-free prefix of each node's
+chain counts: an envelope that arrived by T but waited behind a missing seq until after T was
+held, not projected, at T. With `as_of` as well, only events that occurred by D are replayed
+(business time); the as-of digest then covers the roster rows valid at D
+(`asof.as_of_digest`).
+
+Scratch databases are temporary SQLite files (or `--into URL`), created with `make_engine` and
+`migrate`, kept per (T, D) in a small LRU cache, and removed on eviction, shutdown or exit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from services.county.db import tables as t
+from services.county.db.engine import make_engine, migrate
+from services.county.db.upsert import insert_ignore
+from services.county.projections.asof import as_of_digest, roster_counts
+from services.county.projections.digest import digest
+from services.county.projections.figures import fact_row
+from services.county.projections.writer import _attendance, clear, fact_from_archive, rederive
+from shared.envelope import format_time
+from shared.errors import FieldError
+
+CHUNK = 5000
+SETTLE = timedelta(minutes=1)
+"""A `known_at` older than this is settled (nothing more can arrive stamped before it): cacheable."""
+
+Progress = Callable[[int, int], None]
+"""Called with (archive rows read, archive rows to read)."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Canonical UTC times: arrival (`known_at`) and business (`as_of`); None is unbounded."""
+
+    known_at: str | None = None
+    as_of: str | None = None
+
+
+@dataclass
+class Replayed:
+    """What a replay did: events replayed out of those archived, and the resulting digests."""
+
+    bounds: Bounds
+    archived: int
+    replayed: int
+    digest: str
+    as_of_digest: str | None
+    rows: dict[str, int]
+    roster: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "known_at": self.bounds.known_at,
+            "as_of": self.bounds.as_of,
+            "events": {"archived": self.archived, "replayed": self.replayed},
+            "digest": self.digest,
+            "as_of_digest": self.as_of_digest,
+            "rows": self.rows,
+            "roster": self.roster,
+        }
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read connection seeing one state of the source for the whole replay."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def archived_count(src: Connection, bounds: Bounds) -> int:
+    query = select(func.count()).select_from(t.archive)
+    if bounds.known_at is not None:
+        query = query.where(t.archive.c.received_at <= bounds.known_at)
+    return int(src.execute(query).scalar_one())
+
+
+def _resolved(src: Connection, known_at: str | None) -> dict[tuple[str, int, str], str]:
+    """(node_id, seq, received_at) → resolved_at, for quarantine rows re-processed after `known_at`."""
+    if known_at is None:
+        return {}
+    q = t.quarantine.c
+    rows = src.execute(
+        select(q.node_id, q.seq, q.received_at, q.resolved_at).where(
+            q.resolved_at > known_at, q.node_id.is_not(None), q.seq.is_not(None)
+        )
+    )
+    return {(n, int(s), r): done for n, s, r, done in rows}
+
+
+def replay(
+    src: Connection, dst: Connection, bounds: Bounds, progress: Callable[[int], None] | None = None
+) -> int:
+    """Rebuild every business projection in `dst` (and its archive) from the archive rows of `src`
+    that the county had by `bounds.known_at` and that occurred by `bounds.as_of`; returns their number."""
+    clear(dst)
+    resolved_late = _resolved(src, bounds.known_at)
+    expected: dict[str, int] = {}
+    cut: set[str] = set()
+    subjects: set[str] = set()
+    a = t.archive.c
+    after: tuple[str, int] = ("", 0)
+    done = seen = 0
+    while True:
+        query = select(t.archive).where(
+            (a.node_id > after[0]) | ((a.node_id == after[0]) & (a.seq > after[1]))
+        )
+        if bounds.known_at is not None:
+            query = query.where(a.received_at <= bounds.known_at)
+        rows = src.execute(query.order_by(a.node_id, a.seq).limit(CHUNK)).mappings().all()
+        if not rows:
+            break
+        kept = []
+        for row in rows:
+            node, seq = row["node_id"], row["seq"]
+            if bounds.known_at is not None:
+                late = (node, seq, row["received_at"]) in resolved_late
+                if node in cut or late or seq != expected.get(node, 1):
+                    cut.add(node)  # the rest of this node's chain was held behind the gap at T
+                    continue
+                expected[node] = seq + 1
+            if bounds.as_of is None or row["occurred_at"] <= bounds.as_of:
+                kept.append(dict(row))
+        _project(dst, kept, subjects)
+        done += len(kept)
+        seen += len(rows)
+        after = (rows[-1]["node_id"], rows[-1]["seq"])
+        if progress is not None:
+            progress(seen)
+    rederive(dst, sorted(subjects))
+    return done
+
+
+def _project(dst: Connection, rows: list[dict[str, Any]], subjects: set[str]) -> None:
+    """Archive `rows` in `dst` and project them as the live rebuild does (entities come last)."""
+    if not rows:
+        return
+    dst.execute(t.archive.insert(), rows)
+    facts = [
+        fact_from_archive(r["node_id"], r["seq"], r["type"], r["occurred_at"], r["envelope"]) for r in rows
+    ]
+    insert_ignore(dst, t.facts, [r for f in facts if (r := fact_row(f)) is not None])
+    _attendance(dst, facts)
+    subjects.update(r["subject"] for r in rows if r["subject"] is not None)
+
+
+def summarize(conn: Connection, bounds: Bounds, archived: int, replayed: int) -> Replayed:
+    rows = {
+        table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+        for table in t.BUSINESS_TABLES
+    }
+    return Replayed(
+        bounds,
+        archived,
+        replayed,
+        digest(conn),
+        as_of_digest(conn, bounds.as_of) if bounds.as_of is not None else None,
+        rows,
+        roster_counts(conn, bounds.as_of),
+    )
+
+
+@dataclass
+class Scratch:
+    """A database holding a replay; `close()` (or exit) disposes it and removes a temporary file."""
+
+    engine: Engine
+    result: Replayed
+    directory: Path | None = None
+    users: int = 0
+    evicted: bool = False
+    _finalizer: weakref.finalize[Any, Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._finalizer = weakref.finalize(self, _remove, self.engine, self.directory)
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+
+
+def _remove(engine: Engine, directory: Path | None) -> None:
+    engine.dispose()
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def build(
+    source: Engine, bounds: Bounds, into: str | None = None, progress: Progress | None = None
+) -> Scratch:
+    """Replay `source` within `bounds` into `into` (an empty county database) or a temporary SQLite file."""
+    directory = None
+    if into is None:
+        directory = Path(tempfile.mkdtemp(prefix="tongxin-replay-"))
+        into = f"sqlite:///{directory / 'replay.db'}"
+    engine = make_engine(into)
+    try:
+        if engine.url == source.url:
+            raise FieldError("into", "must name another database than the one replayed")
+        migrate(engine)
+        with engine.begin() as dst, snapshot(source) as src:
+            if dst.execute(select(func.count()).select_from(t.archive)).scalar_one():
+                raise FieldError("into", "already holds an archive: give an empty database")
+            archived = archived_count(src, bounds)
+            step = (lambda n: progress(n, archived)) if progress is not None else None
+            replayed = replay(src, dst, bounds, step)
+            result = summarize(dst, bounds, archived, replayed)
+    except BaseException:
+        _remove(engine, directory)
+        raise
+    return Scratch(engine, result, directory)
+
+
+def settled(known_at: str, now: datetime | None = None) -> bool:
+    return known_at <= format_time((now or datetime.now(UTC)) - SETTLE)
+
+
+def is_past(known_at: str) -> bool:
+    """Whether `known_at` is before now (at or after now, the live projections are the answer)."""
+    return known_at < format_time(datetime.now(UTC))
+
+
+class ReplayCache:
+    """Scratch databases per (source, known_at, as_of), least recently used evicted first.
+
+    Only settled `known_at` replays are kept (later arrivals cannot change them); others are
+    built for one use. A scratch in use when evicted is removed when its last user is done."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, Bounds], Scratch] = OrderedDict()
+
+    @contextmanager
+    def use(self, source: Engine, bounds: Bounds) -> Iterator[Scratch]:
+        key = (source.url.render_as_string(hide_password=False), bounds)
+        keep = bounds.known_at is not None and settled(bounds.known_at)
+        with self._lock:  # one replay at a time: they are heavy, and a second request waits for the first
+            scratch = self._items.get(key) if keep else None
+            if scratch is None:
+                scratch = build(source, bounds)
+                if keep:
+                    self._items[key] = scratch
+                    self._evict()
+            else:
+                self._items.move_to_end(key)
+            scratch.users += 1
+        try:
+            yield scratch
+        finally:
+            with self._lock:
+                scratch.users -= 1
+                if scratch.users == 0 and (scratch.evicted or not keep):
+                    scratch.close()
+
+    def _evict(self) -> None:
+        while len(self._items) > self.size:
+            _, old = self._items.popitem(last=False)
+            old.evicted = True
+            if old.users == 0:
+                old.close()
+
+    def close(self) -> None:
+        """Remove every cached scratch database (app shutdown)."""
+        with self._lock:
+            while self._items:
+                _, old = self._items.popitem(last=False)
+                old.evicted = True
+                if old.users == 0:
+                    old.close()
+
+    def __len__(self) -> int:
+        return len(self._items)
