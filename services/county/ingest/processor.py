@@ -50,6 +50,10 @@ class Head:
     """When the head envelope arrived, if it was archived in this transaction."""
 
 
+ANALYZE_EVERY = 200
+"""Batches between refreshes of PostgreSQL's statistics on the archive."""
+
+
 class Ingestor:
     """Ingests batches; with a county `signer` it also issues a receipt for each node whose
     archived head advanced, stored with the batch and queued in `outbox` for publishing."""
@@ -61,6 +65,7 @@ class Ingestor:
         self.keys = KeyRegistry(engine)
         self.counts: Counter[str] = Counter()
         self.outbox: list[Receipt] = []
+        self._batches = 0
 
     def process(self, batch: list[Incoming]) -> list[Outcome]:
         """Handle a batch in one transaction; raises (nothing committed) on a database failure."""
@@ -74,7 +79,17 @@ class Ingestor:
             raise
         self.outbox += run.receipts
         self.counts.update(outcomes)
+        self._batches += 1
+        if self._batches % ANALYZE_EVERY == 1 and self.engine.dialect.name == "postgresql":
+            self._analyze()
         return outcomes
+
+    def _analyze(self) -> None:
+        """Keep PostgreSQL's statistics fresh even where autovacuum is off: without them the
+        planner scans the whole archive to re-derive a batch's members."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE archive")
+            conn.commit()
 
 
 class _Run:
