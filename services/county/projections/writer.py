@@ -28,7 +28,7 @@ def project(conn: Connection, facts: Sequence[Fact], subjects: Iterable[str]) ->
     """Bring every projection up to date with newly archived `facts` (same transaction)."""
     insert_ignore(conn, t.facts, [row for f in facts if (row := fact_row(f)) is not None])
     _attendance(conn, facts)
-    rederive(conn, sorted(set(subjects)))
+    rederive(conn, sorted(set(subjects)), known=facts)
 
 
 def _attendance(conn: Connection, facts: Sequence[Fact]) -> None:
@@ -61,23 +61,33 @@ def _attendance(conn: Connection, facts: Sequence[Fact]) -> None:
     insert_ignore(conn, t.trained, [{"member_id": m, "year": y} for m, y in sorted(years)])
 
 
-def rederive(conn: Connection, subjects: Sequence[str]) -> None:
-    """Re-derive the entities named by `subjects` from all of their archived events."""
+def rederive(conn: Connection, subjects: Sequence[str], known: Sequence[Fact] = ()) -> None:
+    """Re-derive the entities named by `subjects` from all of their archived events.
+
+    `known`: events of this transaction, already decoded; only older events are read back and
+    decoded (a new member's registration needs no read at all).
+    """
+    by_ref = {(f.node_id, f.seq): f for f in known}
+    a = t.archive.c
     for i in range(0, len(subjects), CHUNK):
         chunk = subjects[i : i + CHUNK]
-        rows = conn.execute(
-            select(
-                t.archive.c.subject,
-                t.archive.c.node_id,
-                t.archive.c.seq,
-                t.archive.c.type,
-                t.archive.c.occurred_at,
-                t.archive.c.envelope,
-            ).where(t.archive.c.subject.in_(chunk))
-        ).all()
         grouped: dict[str, list[Fact]] = defaultdict(list)
-        for subject, node_id, seq, type_, occurred_at, text in rows:
-            grouped[subject].append(fact_from_archive(node_id, seq, type_, occurred_at, text))
+        older: set[str] = set()
+        for subject, node_id, seq in conn.execute(
+            select(a.subject, a.node_id, a.seq).where(a.subject.in_(chunk))
+        ):
+            fact = by_ref.get((node_id, seq))
+            if fact is None:
+                older.add(subject)
+            else:
+                grouped[subject].append(fact)
+        if older:
+            query = select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope, a.subject)
+            for node_id, seq, type_, occurred_at, text, subject in conn.execute(
+                query.where(a.subject.in_(older))
+            ):
+                if (node_id, seq) not in by_ref:
+                    grouped[subject].append(fact_from_archive(node_id, seq, type_, occurred_at, text))
         write_entities(conn, {s: grouped.get(s, []) for s in chunk})
 
 
