@@ -89,3 +89,29 @@ def craft(
             "key_id": signer.key_id,
         }
     )
+
+
+# The test county: (org_id, name, kind, parent, extra fields) for org.registered events.
+ORG_TREE: list[tuple[str, str, str, str | None, dict[str, str]]] = [
+    ("county", "江县县委", "county_committee", None, {}),
+    ("t1", "东乡镇党委", "township_committee", "county", {}),
+    ("t2", "西乡镇党委", "township_committee", "county", {}),
+    ("v1", "东一村党支部", "village_branch", "t1", {}),
+    ("v2", "东二村党支部", "village_branch", "t1", {}),
+    ("v3", "西一村党支部", "village_branch", "t2", {}),
+    (
+        "dongguan",
+        "驻东莞服务站党支部",
+        "outstation",
+        "county",
+        {"host_location": "广东东莞", "mode": "service_station"},
+    ),
+    (
+        "huadu",
+        "驻花都皮具产业链党支部",
+        "outstation",
+        "t1",
+        {"host_location": "广东花都", "mode": "industry_chain"},
+    ),
+    ("changan", "东莞市长安镇党委", "host_org", "dongguan", {"host_location": "广东东莞"}),
+]

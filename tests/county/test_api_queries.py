@@ -38,7 +38,7 @@ from services.county.projections.writer import rebuild
 from shared import envelope
 from shared.identity import member_id
 from tests.conftest import COUNTY_SECRET
-from tests.county.helpers import enrol_nodes, open_node, record, subject
+from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
 from tests.samples import id_number
 
 AS_OF = "2026-11-27"
@@ -55,30 +55,7 @@ def ev(type_: str, day: str, **payload: Any) -> dict[str, Any]:
     return {"type": type_, "occurred_at": at(day), "payload": payload}
 
 
-ORGS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
-    ("county", "江县县委", "county_committee", None, {}),
-    ("t1", "东乡镇党委", "township_committee", "county", {}),
-    ("t2", "西乡镇党委", "township_committee", "county", {}),
-    ("v1", "东一村党支部", "village_branch", "t1", {}),
-    ("v2", "东二村党支部", "village_branch", "t1", {}),
-    ("v3", "西一村党支部", "village_branch", "t2", {}),
-    (
-        "dongguan",
-        "驻东莞服务站党支部",
-        "outstation",
-        "county",
-        {"host_location": "广东东莞", "mode": "service_station"},
-    ),
-    (
-        "huadu",
-        "驻花都皮具产业链党支部",
-        "outstation",
-        "t1",
-        {"host_location": "广东花都", "mode": "industry_chain"},
-    ),
-    ("changan", "东莞市长安镇党委", "host_org", "dongguan", {"host_location": "广东东莞"}),
-    ("c1", "西乡镇商会", "township_chamber", "t2", {}),
-]
+ORGS = [*ORG_TREE, ("c1", "西乡镇商会", "township_chamber", "t2", {})]
 # member: home branch, outstation, host location, host org
 MEMBERS: dict[int, tuple[str, str | None, str, str | None]] = {
     1: ("v1", "dongguan", "广东东莞", "changan"),

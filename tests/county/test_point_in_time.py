@@ -43,7 +43,7 @@ from services.county.projections.digest import digest
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.identity import member_id
 from tests.conftest import COUNTY_SECRET
-from tests.county.helpers import enrol_nodes, open_node, record, subject
+from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
 from tests.samples import id_number
 
 SECRET = bytes.fromhex(COUNTY_SECRET)
@@ -72,29 +72,7 @@ def ev(type_: str, n: int, hm: str = "10:00", **payload: Any) -> dict[str, Any]:
     return {"type": type_, "occurred_at": at(n, hm), "payload": payload}
 
 
-ORGS = [
-    ("county", "江县县委", "county_committee", None, {}),
-    ("t1", "东乡镇党委", "township_committee", "county", {}),
-    ("t2", "西乡镇党委", "township_committee", "county", {}),
-    ("v1", "东一村党支部", "village_branch", "t1", {}),
-    ("v2", "东二村党支部", "village_branch", "t1", {}),
-    ("v3", "西一村党支部", "village_branch", "t2", {}),
-    (
-        "dongguan",
-        "驻东莞服务站党支部",
-        "outstation",
-        "county",
-        {"host_location": "广东东莞", "mode": "service_station"},
-    ),
-    (
-        "huadu",
-        "驻花都皮具产业链党支部",
-        "outstation",
-        "t1",
-        {"host_location": "广东花都", "mode": "industry_chain"},
-    ),
-    ("changan", "东莞市长安镇党委", "host_org", "dongguan", {"host_location": "广东东莞"}),
-]
+ORGS = ORG_TREE
 
 
 def registration(i: int, n: int, branch: str, outstation: str, host_org: str | None = None) -> dict[str, Any]:
