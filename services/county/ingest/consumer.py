@@ -13,7 +13,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.county.ingest.checks import Rejected
-from services.county.ingest.processor import Incoming, Ingestor, _Run
+from services.county.ingest.processor import Incoming, Ingestor, quarantine
 from shared import receipt
 from shared.receipt import RECEIPTS_STREAM, receipts_subject
 from shared.streams import ensure_streams_on
@@ -169,8 +169,6 @@ class Consumer:
             await m.ack()
 
     def _quarantine_poison(self, item: Incoming, error: str) -> None:
+        rej = Rejected("processing_error", f"failed {self.max_failures} deliveries: {error}")
         with self.ingestor.engine.begin() as conn:
-            _Run(conn, self.ingestor.county_id, self.ingestor.keys).quarantine(
-                item,
-                Rejected("processing_error", f"failed {self.max_failures} deliveries: {error}"),
-            )
+            quarantine(conn, item, rej)

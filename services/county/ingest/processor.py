@@ -245,17 +245,7 @@ class _Run:
                 return
 
     def quarantine(self, item: Incoming, rej: Rejected) -> None:
-        self.conn.execute(
-            t.quarantine.insert().values(
-                received_at=item.received_at,
-                nats_subject=item.subject,
-                node_id=rej.node_id,
-                seq=rej.seq,
-                reason=rej.reason,
-                detail=rej.detail,
-                raw=item.data,
-            )
-        )
+        quarantine(self.conn, item, rej)
 
     def finish(self) -> None:
         if self.rows:
@@ -284,6 +274,21 @@ class _Run:
             )
         rows = [msgspec.structs.asdict(r) for r in self.receipts]
         insert_ignore(self.conn, t.receipts, [{k: v for k, v in r.items() if k != "county_id"} for r in rows])
+
+
+def quarantine(conn: Connection, item: Incoming, rej: Rejected) -> None:
+    """Keep a refused message with its reason and raw bytes (never drop it)."""
+    conn.execute(
+        t.quarantine.insert().values(
+            received_at=item.received_at,
+            nats_subject=item.subject,
+            node_id=rej.node_id,
+            seq=rej.seq,
+            reason=rej.reason,
+            detail=rej.detail,
+            raw=item.data,
+        )
+    )
 
 
 def open_quarantine_count(conn: Connection) -> int:
