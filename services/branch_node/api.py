@@ -21,6 +21,7 @@ from services.branch_node.application import BatchError
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import Node
+from services.branch_node.web import mount_outstation
 from shared.errors import FieldError
 
 EVENT_EXAMPLE = {
@@ -147,6 +148,7 @@ def create_app(node: Node, forwarder: Forwarder | None = None) -> FastAPI:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
+    mount_outstation(app, node, lambda events: _record(node, events, metrics, forwarder))
     return app
 
 

@@ -157,10 +157,10 @@ def _reason(exc: FieldError | BatchError) -> str:
 @app.command(
     "import",
     epilog="Examples:\n\ntongxin node import roster.csv --type member.registered\n\n"
-    "tongxin node import events.jsonl",
+    "tongxin node import events.jsonl\n\ntongxin node import roster.xlsx --type member.registered",
 )
 def import_(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl or .csv file.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl, .csv or .xlsx file.")],
     type_: Annotated[
         str | None,
         typer.Option("--type", help="Event type of every CSV row without a type column."),
@@ -171,10 +171,10 @@ def import_(
     """Import a file all-or-nothing: one bad row rejects the file, with line numbers and reasons."""
     if type_ is not None and type_ not in EVENT_TYPES:
         raise _fail(f"--type: unknown event type {type_!r}")
-    text = file.read_text(encoding="utf-8-sig")
+    data = file.read_bytes()
     node = _open(data_dir)
     try:
-        parsed = read_file(text, file.suffix.lower().lstrip("."), type_, node.county_secret)
+        parsed = read_file(data, file.suffix.lower().lstrip("."), type_, node.county_secret)
         problems = parsed.problems
         if not problems and not dry_run:
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -100,22 +101,51 @@ class ParsedFile:
 
     events: list[NewEvent] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    errors: list[tuple[int, FieldError]] = field(default_factory=list)
+    """(line, error) of each refused line; line 0 is the file as a whole."""
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"line {line}: {exc}" if line else str(exc) for line, exc in self.errors]
 
 
-def read_file(text: str, kind: str, default_type: str | None, county_secret: bytes) -> ParsedFile:
-    """Parse a .csv or .jsonl file; CSV cells are text, so numbers and dates are converted."""
-    rows = read_csv(text, default_type) if kind == "csv" else read_jsonl(text)
+def read_file(data: str | bytes, kind: str, default_type: str | None, county_secret: bytes) -> ParsedFile:
+    """Parse a .csv, .xlsx or .jsonl file; CSV and Excel cells are text, so numbers and dates are
+    converted. An .xlsx is read like a CSV: its first sheet, the header row naming the fields."""
     parsed = ParsedFile()
-    for line, item in rows:
-        try:
-            if isinstance(item, FieldError):
-                raise item
-            parsed.events.append(parse_item(item, county_secret, strict=kind != "csv"))
-            parsed.lines.append(line)
-        except FieldError as exc:
-            parsed.problems.append(f"line {line}: {exc}")
+    try:
+        rows = _rows(data, kind, default_type)
+        for line, item in rows:
+            try:
+                if isinstance(item, FieldError):
+                    raise item
+                parsed.events.append(parse_item(item, county_secret, strict=kind not in ("csv", "xlsx")))
+                parsed.lines.append(line)
+            except FieldError as exc:
+                parsed.errors.append((line, exc))
+    except FieldError as exc:  # the file itself is unreadable
+        parsed.errors.append((0, exc))
     return parsed
+
+
+def _rows(data: str | bytes, kind: str, default_type: str | None) -> Iterable[tuple[int, Any]]:
+    if kind == "xlsx":
+        if isinstance(data, str):
+            raise FieldError("file", "an .xlsx workbook must be read as bytes")
+        return read_xlsx(data, default_type)
+    text = decode_text(data) if isinstance(data, bytes) else data
+    return read_csv(text, default_type) if kind == "csv" else read_jsonl(text)
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM); else GB 18030, as Excel on a Chinese Windows saves CSV."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise FieldError("file", "not text in UTF-8 or GB 18030") from None
 
 
 def read_jsonl(text: str) -> Iterable[tuple[int, Any]]:
@@ -128,18 +158,74 @@ def read_jsonl(text: str) -> Iterable[tuple[int, Any]]:
             yield number, FieldError("", f"not valid JSON: {exc.msg} (column {exc.colno})")
 
 
+ROSTER_HEADERS = {
+    "姓名": "personal.name",
+    "身份证号": "personal.id_number",
+    "手机号": "personal.phone",
+    "所属支部": "home_branch",
+    "流动党组织": "outstation",
+    "流入地": "host_location",
+    "流入地党组织": "host_org",
+    "职业": "occupation",
+    "外出日期": "flowed_out_on",
+    "登记时间": "occurred_at",
+}
+"""Chinese column names a roster may use instead of the field names (member.registered)."""
+
+
 def read_csv(text: str, default_type: str | None) -> Iterable[tuple[int, Any]]:
     """Header row names fields: `type`, `occurred_at` and payload fields (dotted for nesting)."""
     reader = csv.DictReader(io.StringIO(text))
     for row in reader:
-        item: dict[str, Any] = {"payload": {}}
-        if default_type:
-            item["type"] = default_type
-        for key, cell in row.items():
-            if key is None or cell is None or cell.strip() == "":
-                continue
-            if key in ("type", "occurred_at"):
-                item[key] = cell.strip()
-            else:
-                set_dotted(item["payload"], key.strip(), cell_value(cell))
-        yield reader.line_num, item
+        yield reader.line_num, row_item(row, default_type)
+
+
+def row_item(row: dict[str | None, str | None], default_type: str | None) -> dict[str, Any]:
+    """One CSV or Excel row, as cells of text by header name, as a request item."""
+    item: dict[str, Any] = {"payload": {}}
+    if default_type:
+        item["type"] = default_type
+    for header, cell in row.items():
+        if header is None or cell is None or cell.strip() == "":
+            continue
+        key = ROSTER_HEADERS.get(header.strip(), header.strip())
+        if key in ("type", "occurred_at"):
+            item[key] = cell.strip()
+        else:
+            set_dotted(item["payload"], key, cell_value(cell))
+    return item
+
+
+def read_xlsx(data: bytes, default_type: str | None) -> Iterable[tuple[int, Any]]:
+    """The first sheet of a workbook as CSV rows: row 1 names the fields, line = the row number."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+        raise FieldError("file", f"not an .xlsx workbook ({exc})") from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = [excel_text(cell) for cell in next(rows, ())]
+        table = [[excel_text(cell) for cell in row] for row in rows]
+    finally:
+        book.close()
+    for line, row in enumerate(table, start=2):
+        if any(row):
+            yield line, row_item(dict(zip(header, row, strict=False)), default_type)
+
+
+def excel_text(cell: Any) -> str:
+    """A cell as the text a clerk sees: 500000 not 500000.0, a date as 2019-03-01."""
+    if cell is None:
+        return ""
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, datetime):
+        return cell.date().isoformat() if cell.time() == datetime.min.time() else cell.isoformat()
+    if isinstance(cell, date):
+        return cell.isoformat()
+    return str(cell)

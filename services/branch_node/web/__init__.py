@@ -1,0 +1,28 @@
+"""The outstation page: forms in Chinese, roster import and a status panel, served by the node itself.
+
+Plain HTML, JS and CSS under `static/`, no build step and nothing from a CDN, so the page
+works on an outstation PC with no internet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.branch_node.service import Node
+from services.branch_node.web.routes import Record, outstation_router
+
+STATIC = Path(__file__).parent / "static"
+
+
+def mount_outstation(app: FastAPI, node: Node, record: Record) -> None:
+    """Add the page at `/`, its assets at `/static/` and the API it uses under `/api/v1/`."""
+    app.include_router(outstation_router(node, record))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})

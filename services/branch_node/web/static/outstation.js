@@ -1,0 +1,318 @@
+// The outstation page: record events on forms checked by the node as the clerk types,
+// import a roster with a preview, and watch the node's status. Plain JS, no build step.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const state = { nodeId: "", members: [], form: FORMS[0], touched: new Set(), submitted: false, checks: 0 };
+let checkTimer = null;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("data-")) node.setAttribute(k, v);
+    else node[k] = v;
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  let body = null;
+  try { body = await response.json(); } catch { body = null; }
+  return { status: response.status, body };
+}
+
+// Time as the clerk reads it: China Standard Time, whatever the PC's zone.
+function cst(iso) {
+  if (!iso) return "";
+  const t = new Date(new Date(iso).getTime() + 8 * 3600 * 1000);
+  return t.toISOString().slice(0, 16).replace("T", " ");
+}
+function nowCst() { return new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 16); }
+
+// "1234.5" 元 → 123450 分, exactly (no floating point); null when it is not an amount.
+function yuanToFen(text) {
+  const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(text.replace(/[,，\s]/g, ""));
+  if (!m) return null;
+  const fen = Number(m[2]) * 100 + Number((m[3] || "").padEnd(2, "0"));
+  return m[1] ? -fen : fen;
+}
+
+// ---- forms ---------------------------------------------------------------------------------
+
+function renderTabs() {
+  const tabs = $("#tabs");
+  tabs.replaceChildren(...FORMS.map((f) => el("button", {
+    type: "button", textContent: f.tab, className: f === state.form ? "tab active" : "tab",
+    "data-form": f.key, onclick: () => selectForm(f),
+  })));
+}
+
+function selectForm(form) {
+  state.form = form;
+  state.touched.clear();
+  state.submitted = false;
+  renderTabs();
+  renderForm();
+}
+
+function renderForm() {
+  const form = state.form;
+  $("#form-title").textContent = form.title;
+  $("#form-hint").textContent = form.hint || "";
+  $("#form-error").textContent = "";
+  $("#form-result").textContent = "";
+  $("#fields").replaceChildren(...[...form.fields, OCCURRED].map(renderField));
+}
+
+function renderField(f) {
+  const id = `f-${f.path.replace(/\./g, "-")}`;
+  let input;
+  if (f.kind === "select") {
+    input = el("select", { id, name: f.path }, el("option", { value: "", textContent: "请选择" }),
+      ...f.options.map(([v, label]) => el("option", { value: v, textContent: label })));
+  } else if (f.kind === "member") {
+    input = el("select", { id, name: f.path },
+      el("option", { value: "", textContent: f.required ? "请选择党员" : "（不填）" }),
+      ...state.members.map((m) => el("option", { value: m.member_id, textContent: memberLabel(m) })));
+  } else if (f.kind === "members") {
+    input = el("div", { id, className: "checks", "data-name": f.path },
+      ...(state.members.length ? state.members.map((m) => el("label", {},
+        el("input", { type: "checkbox", value: m.member_id }), ` ${m.name}（尾号${m.id_tail}）`))
+        : [el("span", { className: "hint", textContent: "本站尚无登记党员，请先登记。" })]));
+  } else if (f.kind === "note") {
+    input = el("textarea", { id, name: f.path, rows: 2 });
+  } else {
+    const type = { date: "date", datetime: "datetime-local", int: "number" }[f.kind] || "text";
+    input = el("input", { id, name: f.path, type, placeholder: f.placeholder || "" });
+    if (f.kind === "yuan") { input.inputMode = "decimal"; input.placeholder = "如 5000 或 5000.50"; }
+    if (f.kind === "int") input.step = "1";
+    if (f.kind === "org") input.value = state.nodeId;
+    if (f.kind === "datetime") input.value = nowCst();
+  }
+  const onEdit = () => { state.touched.add(f.path); scheduleCheck(); };
+  input.addEventListener("input", onEdit);
+  input.addEventListener("change", onEdit);
+  const label = el("label", { htmlFor: id, textContent: f.label });
+  if (f.required) label.append(el("span", { className: "req", textContent: " *" }));
+  return el("div", { className: `field kind-${f.kind}`, "data-path": f.path }, label, input,
+    el("small", { className: "hint", textContent: f.hint || "" }),
+    el("div", { className: "error", "data-error-for": f.path, role: "alert" }));
+}
+
+function memberLabel(m) {
+  return `${m.name}（尾号${m.id_tail} · ${m.home_branch} · ${STATUS_NAMES[m.status] || m.status}）`;
+}
+
+// The event as the form stands, and what the page itself refuses (amounts it cannot read).
+function collect() {
+  const payload = {};
+  const local = {};
+  let occurredAt = "";
+  for (const f of [...state.form.fields, OCCURRED]) {
+    const box = document.querySelector(`[data-path="${f.path}"]`);
+    let value;
+    if (f.kind === "members") {
+      value = [...box.querySelectorAll("input:checked")].map((c) => c.value);
+      if (!value.length) continue;
+    } else {
+      const raw = box.querySelector("input, select, textarea").value.trim();
+      if (raw === "") continue;
+      value = raw;
+      if (f.kind === "yuan") {
+        value = yuanToFen(raw);
+        if (value === null) { local[f.path] = "请填写金额（元），最多两位小数"; continue; }
+      } else if (f.kind === "int") {
+        value = /^-?\d+$/.test(raw) ? Number(raw) : raw;
+      } else if (f.path === "personal.id_number") {
+        value = raw.toUpperCase();
+      }
+    }
+    if (f.kind === "datetime") { occurredAt = value; continue; }
+    const parts = f.path.split(".");
+    let target = payload;
+    for (const p of parts.slice(0, -1)) target = target[p] = target[p] || {};
+    target[parts[parts.length - 1]] = value;
+  }
+  return { item: { type: state.form.type, occurred_at: occurredAt, payload }, local };
+}
+
+function fieldFor(errorField) {
+  const path = errorField.replace(/^payload\./, "");
+  const all = [...state.form.fields, OCCURRED];
+  return all.find((f) => f.path === path) || all.find((f) => path.startsWith(`${f.path}.`));
+}
+
+function showErrors(errors, local) {
+  document.querySelectorAll("[data-error-for]").forEach((e) => { e.textContent = ""; });
+  document.querySelectorAll(".field.invalid").forEach((e) => e.classList.remove("invalid"));
+  const loose = [];
+  const put = (f, message) => {
+    if (!state.submitted && !state.touched.has(f.path)) return;
+    const box = document.querySelector(`[data-error-for="${f.path}"]`);
+    if (box.textContent) return;
+    box.textContent = chineseMessage(message, f);
+    box.title = message;
+    box.parentElement.classList.add("invalid");
+  };
+  for (const [path, message] of Object.entries(local)) put(fieldFor(path), message);
+  for (const e of errors) {
+    const f = fieldFor(e.field);
+    if (f) put(f, e.message); else loose.push(`${e.field}: ${chineseMessage(e.message)}`);
+  }
+  $("#form-error").textContent = state.submitted ? loose.join("；") : "";
+}
+
+function scheduleCheck() {
+  clearTimeout(checkTimer);
+  checkTimer = setTimeout(check, 250);
+}
+
+// Ask the node to check the event exactly as recording would; the newest answer wins.
+async function check() {
+  const n = ++state.checks;
+  const { item, local } = collect();
+  const { body } = await api("/api/v1/events/check", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(item),
+  });
+  if (n !== state.checks || !body) return null;
+  showErrors(body.errors, local);
+  return { item, ok: body.ok && !Object.keys(local).length };
+}
+
+async function submit(event) {
+  event.preventDefault();
+  clearTimeout(checkTimer);
+  state.submitted = true;
+  $("#form-result").textContent = "";
+  const checked = await check();
+  if (!checked) return;
+  if (!checked.ok) { $("#form-result").textContent = "未记录：请更正标红的内容。"; return; }
+  const { status, body } = await api("/api/v1/events", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(checked.item),
+  });
+  if (status === 201) {
+    const title = state.form.title;
+    await loadMembers();
+    selectForm(state.form);
+    $("#form-result").textContent = `已记录「${title}」，序号 ${body.seq}。`;
+    refreshStatus();
+  } else {
+    showErrors((body && body.detail) || [], {});
+    $("#form-result").textContent = "未记录：节点拒绝了这条记录。";
+  }
+}
+
+async function loadMembers() {
+  const { body } = await api("/api/v1/members");
+  if (body) state.members = body.members;
+}
+
+// ---- status panel --------------------------------------------------------------------------
+
+async function refreshStatus() {
+  let st;
+  try { st = (await api("/api/v1/status")).body; } catch { st = null; }
+  $("#status").classList.toggle("down", !st);
+  if (!st) { $("#st-link").textContent = "节点无响应"; return; }
+  if (!state.nodeId) {
+    state.nodeId = st.node_id;
+    $("#node-name").textContent = `站点 ${st.node_id} · 县 ${st.county_id}`;
+    document.querySelectorAll(".kind-org input").forEach((i) => { if (!i.value) i.value = st.node_id; });
+  }
+  $("#st-recorded").textContent = st.last_seq;
+  $("#st-backlog").textContent = st.backlog ? st.backlog : "0（已全部上报）";
+  const r = st.last_receipt;
+  $("#st-receipt").textContent = r
+    ? `至序号 ${r.seq} · ${cst(r.issued_at)}${r.verified ? " · 已验签" : ""}${r.matches ? "" : " · ⚠ 与本站记录不符"}`
+    : "尚无";
+  const link = $("#st-link");
+  if (st.nats_connected === undefined) link.textContent = "未启动上报（仅本地记录）";
+  else link.textContent = st.nats_connected ? "已连接" : "未连接（联网后自动上报）";
+  link.title = st.last_error || "";
+  link.className = `value small ${st.nats_connected ? "ok" : "warn"}`;
+  $("#st-ack").textContent = st.last_ack_at ? cst(st.last_ack_at) : "尚无";
+}
+
+// ---- roster import -------------------------------------------------------------------------
+
+const ROSTER_LABELS = Object.fromEntries(FORMS[0].fields.map((f) => [`payload.${f.path}`, f.label]));
+Object.assign(ROSTER_LABELS, { "payload.member_id": "身份证号", occurred_at: "登记时间", file: "文件" });
+
+function rosterUpload() {
+  const file = $("#roster-file").files[0];
+  if (!file) return null;
+  const data = new FormData();
+  data.append("file", file);
+  data.append("type", "member.registered");
+  return data;
+}
+
+function showImportErrors(errors) {
+  $("#import-errors").replaceChildren(...errors.map((e) => el("li", {
+    textContent: `${e.line ? `第 ${e.line} 行 · ` : ""}${ROSTER_LABELS[e.field] || e.field}：${chineseMessage(e.message)}`,
+    title: `${e.field}: ${e.message}`,
+  })));
+}
+
+async function preview() {
+  const data = rosterUpload();
+  $("#import-btn").disabled = true;
+  if (!data) { $("#import-summary").textContent = "请先选择文件。"; return; }
+  const { body } = await api("/api/v1/import/preview", { method: "POST", body: data });
+  if (!body) return;
+  const rows = body.rows.map((r) => {
+    const f = r.fields;
+    const p = f.personal || {};
+    return el("tr", {}, ...[r.line, p.name, p.id_number, f.home_branch, f.outstation, f.host_location,
+      f.flowed_out_on].map((v) => el("td", { textContent: v ?? "" })));
+  });
+  $("#preview-table tbody").replaceChildren(...rows);
+  $("#preview-table").hidden = !rows.length;
+  showImportErrors(body.errors);
+  $("#import-summary").textContent = body.ok
+    ? `共 ${rows.length} 人，全部无误。确认后导入。`
+    : `${body.errors.length} 处错误（${rows.length} 行无误），改正后重新预览；现在不会导入任何一行。`;
+  $("#import-btn").disabled = !body.ok;
+}
+
+async function importRoster() {
+  const data = rosterUpload();
+  if (!data) return;
+  $("#import-btn").disabled = true;
+  const { status, body } = await api("/api/v1/import", { method: "POST", body: data });
+  if (status === 201) {
+    $("#import-summary").textContent = `已导入 ${body.count} 人（序号 ${body.first_seq}–${body.last_seq}）。`;
+    $("#preview-table").hidden = true;
+    $("#import-errors").replaceChildren();
+    $("#roster-file").value = "";
+    await loadMembers();
+    renderForm();
+    refreshStatus();
+  } else {
+    showImportErrors((body && body.detail) || []);
+    $("#import-summary").textContent = "未导入：名册有错误，没有任何一行被导入。";
+  }
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+async function start() {
+  await refreshStatus();
+  await loadMembers();
+  renderTabs();
+  renderForm();
+  $("#event-form").addEventListener("submit", submit);
+  $("#event-form").addEventListener("reset", (e) => { e.preventDefault(); selectForm(state.form); });
+  $("#preview-btn").addEventListener("click", preview);
+  $("#import-btn").addEventListener("click", importRoster);
+  $("#roster-file").addEventListener("change", () => {
+    $("#import-btn").disabled = true;
+    $("#import-summary").textContent = "";
+  });
+  setInterval(refreshStatus, 3000);
+}
+
+start();
