@@ -14,12 +14,14 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.county import web
 from services.county.api import (
     routes_alerts,
     routes_audit_integrity,
     routes_audit_time,
     routes_conflicts,
     routes_digest,
+    routes_export,
     routes_figures,
     routes_members,
     routes_nodes,
@@ -35,6 +37,7 @@ ROUTERS = (
     routes_audit_integrity.router,
     routes_audit_time.router,
     routes_roster.router,
+    routes_export.router,
     routes_members.router,
     routes_orgs.router,
     routes_alerts.router,
@@ -165,4 +168,5 @@ def create_app(
 
     for router in ROUTERS:
         app.include_router(router)
+    web.mount(app)
     return app

@@ -1,0 +1,90 @@
+// Fetching from the county's query API (relative URLs: works behind a path prefix) and formatting.
+import { lang, t } from "./i18n.js";
+
+let pending = 0;
+// "ready" only once no request is in flight after the chained ones have started (a macrotask later).
+function busy(delta) {
+  pending += delta;
+  if (pending > 0) document.body.dataset.ready = "0";
+  else setTimeout(() => (document.body.dataset.ready = pending === 0 ? "1" : "0"), 0);
+}
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(`${status} ${JSON.stringify(detail)}`);
+    this.status = status;
+  }
+}
+
+export function url(path, params = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === null || v === undefined || v === "") continue;
+    for (const one of Array.isArray(v) ? v : [v]) q.append(k, one);
+  }
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+// GET path with params as JSON; the page is "ready" when no request is in flight.
+export async function get(path, params = {}) {
+  busy(1);
+  try {
+    const response = await fetch(url(path, params), { headers: { Accept: "application/json" } });
+    const body = await response.json();
+    if (!response.ok) throw new ApiError(response.status, body.detail);
+    return body;
+  } finally {
+    busy(-1);
+  }
+}
+
+export function showError(err) {
+  const box = document.getElementById("error");
+  box.textContent = t("load_error", { x: err.message });
+  box.hidden = false;
+  console.error(err);
+}
+
+export function clearError() {
+  document.getElementById("error").hidden = true;
+}
+
+export function fmtInt(n, digits = 0) {
+  if (n === null || n === undefined) return "–";
+  return Number(n).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { maximumFractionDigits: digits });
+}
+
+export function wan(fen) {
+  return Math.round(fen / 100) / 10000; // fen → 10k yuan (万元)
+}
+
+export function fmtTime(iso) {
+  if (!iso) return "–";
+  return new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai", hour12: false });
+}
+
+export function fmtDate(iso) {
+  if (!iso) return "–";
+  return new Date(iso).toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" }); // YYYY-MM-DD, China date
+}
+
+// A small element builder: h("td", {class: "n"}, "12").
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+export function table(el, head, rows) {
+  el.replaceChildren(h("thead", {}, h("tr", {}, head.map((x) => h("th", {}, x)))), h("tbody", {}, rows));
+}
