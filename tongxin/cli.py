@@ -53,6 +53,35 @@ def nats(
     typer.echo("NATS stopped")
 
 
+@app.command(
+    epilog="Examples:\n\ntongxin demo\n\ntongxin demo --members 500 --rate 5 --data-dir /tmp/county --port 0"
+)
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo keeps its state; a second run resumes.")
+    ] = Path("tongxin-demo"),
+    members: Annotated[int, typer.Option(min=10, max=20_000, help="Mobile members in the history.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated history (same seed, same county).")] = 2026,
+    rate: Annotated[float, typer.Option(min=0, help="Live events per second after loading (0: none).")] = 2.0,
+    port: Annotated[int, typer.Option(help="County port; node i uses port+10+i; 0 picks free ports.")] = 8700,
+    host: Annotated[str, typer.Option(help="Bind address of every service.")] = "127.0.0.1",
+    offline_every: Annotated[
+        float, typer.Option(min=0, help="Seconds between simulated outages of a node (0: none).")
+    ] = 90.0,
+    offline_for: Annotated[float, typer.Option(min=1, help="How long an outage lasts, in seconds.")] = 30.0,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds live (default: until Ctrl-C).")
+    ] = None,
+) -> None:
+    """The whole county on one machine: NATS, the county service and dashboard, and the branch
+    nodes of its outstations, with a simulated history and live events, until Ctrl-C."""
+    from tongxin.demo.cli import run_demo
+    from tongxin.demo.run import Settings
+
+    settings = Settings(data_dir, seed, members, rate, host, port, offline_every, offline_for, duration)
+    raise typer.Exit(run_demo(settings))
+
+
 def main() -> None:
     # the county stack (SQLAlchemy, Alembic) is loaded only for county commands, so that a
     # branch node's processes stay small

@@ -74,6 +74,7 @@ class EmbeddedNats:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a terminal's Ctrl-C reaches our process, which stops it in turn
         )
         log.close()
         deadline = time.monotonic() + timeout

@@ -1,0 +1,260 @@
+"""`tongxin demo`: start the county, load its history through the nodes, keep it alive."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from services.branch_node.config import NodeConfig, NodeDir
+from services.branch_node.service import Node
+from services.county.db.engine import make_engine, migrate
+from services.county.keys import load_or_create
+from services.county.registry import enrol
+from tongxin.demo.county import COUNTY_ID, NODES
+from tongxin.demo.history import History, build
+from tongxin.demo.live import Live
+from tongxin.demo.state import DemoState
+from tongxin.demo.supervisor import Child, DemoError, Supervisor, http_json
+from tongxin.natsd import EmbeddedNats, ensure_stream, free_port, port_open
+
+BATCH = 500
+Say = Callable[[str], None]
+Progress = Callable[[str, int, int], None]
+"""(what, done, total) — called as work advances."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("tongxin-demo")
+    seed: int = 2026
+    members: int = 3000
+    rate: float = 2.0
+    host: str = "127.0.0.1"
+    port: int = 8700
+    """The county's port; node i listens on port + 10 + i. 0: free ports."""
+    offline_every: float = 90.0
+    offline_for: float = 30.0
+    duration: float | None = None
+    """Stop after this many seconds of live simulation (None: until Ctrl-C)."""
+
+
+class Demo:
+    def __init__(self, settings: Settings, say: Say, progress: Progress) -> None:
+        self.s = settings
+        self.say = say
+        self.progress = progress
+        self.sup = Supervisor()
+        self.nats = EmbeddedNats(settings.data_dir / "nats", settings.host)
+        self.ports = _ports(settings)
+        self.state = DemoState.open(settings.data_dir, settings.seed, settings.members, date.today())
+
+    def url(self, name: str) -> str:
+        return f"http://{self.s.host}:{self.ports[name]}"
+
+    def run(self) -> None:
+        try:
+            self.start()
+            history = build(
+                self.state.seed,
+                self.state.members,
+                date.fromisoformat(self.state.end),
+                bytes.fromhex(self.state.county_secret),
+            )
+            self.load(history)
+            self.say_ready()
+            self.live(history)
+        finally:
+            self.say("stopping…")
+            self.sup.stop_all()
+            self.nats.stop()
+            self.say("stopped")
+
+    def start(self) -> None:
+        started = time.monotonic()
+        nats_url = self.nats.start()
+        asyncio.run(ensure_stream(nats_url))
+        data = self.s.data_dir
+        county_key = load_or_create(data / "county.key")
+        db_url = f"sqlite:///{data / 'county.db'}"
+        engine = make_engine(db_url)
+        migrate(engine)
+        with engine.begin() as conn:
+            for node_id in NODES:
+                enrol(conn, node_id, self._node_key(node_id, nats_url, county_key.public_key_hex))
+        engine.dispose()
+        self.sup.start(
+            Child(
+                "county",
+                [
+                    "county",
+                    "serve",
+                    "--county-id",
+                    COUNTY_ID,
+                    "--db",
+                    db_url,
+                    "--nats",
+                    nats_url,
+                    "--host",
+                    self.s.host,
+                    "--port",
+                    str(self.ports["county"]),
+                    "--county-key",
+                    str(data / "county.key"),
+                ],
+                data / "logs" / "county.log",
+                f"{self.url('county')}/health",
+            )
+        )
+        for node_id in NODES:
+            self.sup.start(
+                Child(
+                    node_id,
+                    self._node_args(node_id, nats_url),
+                    data / "logs" / f"{node_id}.log",
+                    f"{self.url(node_id)}/health",
+                )
+            )
+        self.say(f"starting NATS ({nats_url}), the county and {len(NODES)} branch nodes…")
+        self.sup.wait_ready(["county", *NODES])
+        self.say(f"all up in {time.monotonic() - started:.1f} s")
+
+    def _node_key(self, node_id: str, nats_url: str, county_public_key: str) -> str:
+        node_dir = NodeDir(self.s.data_dir / "nodes" / node_id)
+        if not node_dir.exists():
+            config = NodeConfig(
+                node_id=node_id, county_id=COUNTY_ID, nats_url=nats_url, county_public_key=county_public_key
+            )
+            node_dir.create(config, self.state.county_secret)
+            Node(node_dir.path).close()
+        return node_dir.signer().public_key_hex
+
+    def _node_args(self, node_id: str, nats_url: str) -> list[str]:
+        return [
+            "node",
+            "serve",
+            "--data-dir",
+            str(self.s.data_dir / "nodes" / node_id),
+            "--host",
+            self.s.host,
+            "--port",
+            str(self.ports[node_id]),
+            "--nats",
+            nats_url,
+        ]
+
+    def load(self, history: History) -> None:
+        """Record what each node has not recorded yet (a resumed demo skips what it has), then
+        wait until the county has archived every node's log."""
+        started = time.monotonic()
+        todo = {}
+        for node_id in NODES:
+            have = http_json(f"{self.url(node_id)}/api/v1/status")["last_seq"]
+            todo[node_id] = history.items.get(node_id, [])[have:]
+        total, done = sum(len(v) for v in todo.values()), 0
+        with ThreadPoolExecutor(4) as pool:
+            jobs = [pool.submit(self._post_all, node_id, items) for node_id, items in todo.items()]
+            for job in jobs:
+                done += job.result()
+                self.progress("recording history at the nodes", done, total)
+        heads = {n: http_json(f"{self.url(n)}/api/v1/status")["last_seq"] for n in NODES}
+        self._wait_archived(heads)
+        if total:
+            self.say(
+                f"recorded {total} events of history and the county archived them "
+                f"in {time.monotonic() - started:.1f} s"
+            )
+
+    def _post_all(self, node_id: str, items: list[dict[str, object]]) -> int:
+        for i in range(0, len(items), BATCH):
+            http_json(f"{self.url(node_id)}/api/v1/events/batch", {"events": items[i : i + BATCH]})
+        return len(items)
+
+    def _wait_archived(self, heads: dict[str, int], timeout: float = 300.0) -> None:
+        total = sum(heads.values())
+        deadline = time.monotonic() + timeout
+        while True:
+            health = {n["node_id"]: n for n in http_json(f"{self.url('county')}/api/v1/nodes")["items"]}
+            archived = sum(min(health.get(n, {}).get("last_seq") or 0, seq) for n, seq in heads.items())
+            self.progress("archived at the county", archived, total)
+            if archived >= total:
+                return
+            self.sup.check()
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"the county archived {archived} of {total} events within {timeout:.0f} s; "
+                    f"see {self.s.data_dir / 'logs'}"
+                )
+            time.sleep(0.5)
+
+    def say_ready(self) -> None:
+        self.say(f"\nTongxin demo ready — the county of {len(NODES) - 1} outstations, live.\n")
+        self.say(f"  County dashboard   {self.url('county')}/")
+        self.say(f"  County API         {self.url('county')}/docs")
+        for node_id in NODES:
+            self.say(f"  node {node_id:<14} {self.url(node_id)}/")
+        self.say(f"\nData and logs in {self.s.data_dir}/ (a second run resumes). Ctrl-C stops everything.\n")
+
+    def live(self, history: History) -> None:
+        rng = random.Random(self.state.seed * 7919 + self.state.live_registered)
+        sim = Live(
+            rng,
+            history.members,
+            bytes.fromhex(self.state.county_secret),
+            self.state.members + self.state.live_registered,
+        )
+        started = last_offline = time.monotonic()
+        offline: tuple[str, float] | None = None
+        while self.s.duration is None or time.monotonic() - started < self.s.duration:
+            self.sup.check()
+            now = time.monotonic()
+            if offline and now >= offline[1]:
+                self._reconnect(offline[0])
+                offline, last_offline = None, now
+            elif offline is None and self.s.offline_every > 0 and now - last_offline >= self.s.offline_every:
+                offline = (self._disconnect(rng, sim), now + self.s.offline_for)
+            if self.s.rate > 0:
+                node_id, item = sim.next(datetime.now(UTC))
+                self._post_live(node_id, item)
+                self.state.live_registered = sim.index - self.state.members
+                time.sleep(1 / self.s.rate)
+            else:
+                time.sleep(0.5)
+        self.state.save(self.s.data_dir)
+
+    def _post_live(self, node_id: str, item: dict[str, object]) -> None:
+        try:
+            http_json(f"{self.url(node_id)}/api/v1/events", item, timeout=5)
+        except (DemoError, OSError) as exc:  # refused or the node is restarting: the county lives on
+            self.say(f"  live event at {node_id} not recorded: {exc}")
+
+    def _disconnect(self, rng: random.Random, sim: Live) -> str:
+        node_id = rng.choice(NODES[1:])
+        dead = f"nats://{self.s.host}:{free_port(self.s.host)}"
+        self.sup.restart(node_id, self._node_args(node_id, dead))
+        self.sup.wait_ready([node_id])
+        self._post_live(node_id, sim.backdated(node_id, datetime.now(UTC)))
+        self.say(f"  node {node_id} offline for {self.s.offline_for:.0f} s: it records, the county waits")
+        return node_id
+
+    def _reconnect(self, node_id: str) -> None:
+        self.sup.restart(node_id, self._node_args(node_id, self.nats.url))
+        self.sup.wait_ready([node_id])
+        self.say(f"  node {node_id} back online: catching up")
+
+
+def _ports(s: Settings) -> dict[str, int]:
+    names = ["county", *NODES]
+    ports = {
+        name: free_port(s.host) if s.port == 0 else s.port + (0 if i == 0 else 9 + i)
+        for i, name in enumerate(names)
+    }
+    taken = [f"{name} ({port})" for name, port in ports.items() if s.port and port_open(s.host, port)]
+    if taken:
+        raise DemoError(f"ports already in use: {', '.join(taken)}; choose another --port (or --port 0)")
+    return ports
