@@ -1,0 +1,185 @@
+"""The outstation page in headless Chromium against a real node: record, refuse, import, status."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import openpyxl
+import pytest
+
+from services.branch_node.service import Node
+from tests.browser.conftest import Watch
+from tests.browser.outstation_server import serve_node
+from tests.conftest import make_node_dir
+from tests.samples import id_number
+
+pytest.importorskip("playwright")
+from playwright.sync_api import Page, expect
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+HEADER = ["姓名", "身份证号", "手机号", "所属支部", "流入地", "外出日期"]
+
+
+@pytest.fixture
+def outstation(tmp_path: Path) -> Iterator[tuple[str, Node]]:
+    node = Node(make_node_dir(tmp_path / "node"))
+    try:
+        with serve_node(node) as url:
+            yield url, node
+    finally:
+        node.close()
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.locator("#node-name")).to_contain_text("dongguan")
+    expect(page.locator("#f-personal-name")).to_be_visible()
+
+
+def payloads(node: Node) -> list[dict[str, Any]]:
+    return [msgspec.json.decode(data)["payload"] for _, data in node.seals.envelopes_after(0, 100)]
+
+
+def fill_registration(page: Page, name: str, id_no: str) -> None:
+    page.fill("#f-personal-name", name)
+    page.fill("#f-personal-id_number", id_no)
+    page.fill("#f-home_branch", "v-shangtang")
+    page.fill("#f-host_location", "广东东莞")
+    page.fill("#f-flowed_out_on", "2019-03-01")
+
+
+def roster(path: Path, rows: list[list[Any]]) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def roster_row(i: int) -> list[Any]:
+    return [f"党员{i}", id_number(i), f"139{i:08d}", "v-shangtang", "广东东莞", "2019-03-01"]
+
+
+def test_page_loads_with_every_request_answered(watched_page: tuple[Page, Watch], outstation: Any) -> None:
+    page, watch = watched_page
+    url, _ = outstation
+    open_page(page, url)
+    expect(page.locator("#st-recorded")).to_have_text("0")
+    expect(page.locator("#st-link")).to_contain_text("仅本地")
+    expect(page.locator("#tabs button")).to_have_count(13)
+    expect(page.locator("#f-outstation")).to_have_value("dongguan")
+    watch.assert_clean()
+
+
+def test_a_registration_typed_on_the_form_is_recorded_and_counted(
+    watched_page: tuple[Page, Watch], outstation: Any
+) -> None:
+    page, watch = watched_page
+    url, node = outstation
+    open_page(page, url)
+    fill_registration(page, "张三", id_number(7))
+    page.click("#submit")
+    expect(page.locator("#form-result")).to_contain_text("已记录「登记流动党员」，序号 1")
+    assert node.log.last_seq() == 1
+    expect(page.locator("#st-recorded")).to_have_text("1")
+    expect(page.locator("#st-backlog")).to_have_text("1")
+    assert payloads(node)[0]["personal"]["name"] == "张三"
+
+    page.click("button[data-form=fund]")  # money in yuan on the form, fen in the event
+    page.select_option("#f-source", "host_subsidy")
+    page.fill("#f-amount_fen", "5000.5")
+    page.click("#submit")
+    expect(page.locator("#form-result")).to_contain_text("序号 2")
+    assert payloads(node)[1]["amount_fen"] == 500050
+
+    page.click("button[data-form=returned]")  # the member just registered is offered by name
+    expect(page.locator("#f-member_id option", has_text="张三")).to_have_count(1)
+    page.select_option("#f-member_id", label=page.locator("#f-member_id option").nth(1).inner_text())
+    page.click("#submit")
+    expect(page.locator("#form-result")).to_contain_text("序号 3")
+    expect(page.locator("#st-recorded")).to_have_text("3")
+    assert payloads(node)[2]["member_id"] == payloads(node)[0]["member_id"]
+    watch.assert_clean()
+
+
+def test_a_bad_value_shows_the_fields_error_and_records_nothing(
+    watched_page: tuple[Page, Watch], outstation: Any
+) -> None:
+    page, watch = watched_page
+    url, node = outstation
+    open_page(page, url)
+    fill_registration(page, "李四", "431126196001010001")  # wrong check digit
+    error = page.locator('[data-error-for="personal.id_number"]')
+    expect(error).to_contain_text("校验位")  # while typing, before any submit
+    expect(page.locator('[data-error-for="personal.name"]')).to_be_empty()
+    page.click("#submit")
+    expect(page.locator("#form-result")).to_contain_text("未记录")
+    expect(error).to_contain_text("校验位")
+
+    page.click("button[data-form=fund]")
+    page.select_option("#f-source", "fiscal")
+    page.fill("#f-amount_fen", "-5")
+    expect(page.locator('[data-error-for="amount_fen"]')).to_contain_text("金额须大于 0")
+    page.click("#submit")
+    expect(page.locator("#form-result")).to_contain_text("未记录")
+    assert node.log.last_seq() == 0
+    expect(page.locator("#st-recorded")).to_have_text("0")
+    watch.assert_clean()
+
+
+def test_roster_import_previews_errors_by_line_then_appends_a_clean_file(
+    watched_page: tuple[Page, Watch], outstation: Any, tmp_path: Path
+) -> None:
+    page, watch = watched_page
+    url, node = outstation
+    open_page(page, url)
+    bad = roster_row(2)
+    bad[1] = "43112619600101000"  # 17 characters
+    bad_book = roster(tmp_path / "名册-有误.xlsx", [roster_row(1), bad, roster_row(3)])
+    page.set_input_files("#roster-file", str(bad_book))
+    page.click("#preview-btn")
+    expect(page.locator("#import-errors li")).to_have_count(1)
+    expect(page.locator("#import-errors li")).to_contain_text("第 3 行 · 身份证号")
+    expect(page.locator("#preview-table tbody tr")).to_have_count(2)
+    expect(page.locator("#import-btn")).to_be_disabled()
+    assert node.log.last_seq() == 0
+
+    clean = tmp_path / "名册.csv"
+    clean.write_text("\n".join(",".join(map(str, r)) for r in [HEADER, *map(roster_row, (1, 2, 3))]))
+    page.set_input_files("#roster-file", str(clean))
+    page.click("#preview-btn")
+    expect(page.locator("#import-summary")).to_contain_text("共 3 人，全部无误")
+    expect(page.locator("#preview-table tbody tr").first).not_to_contain_text(id_number(1))
+    assert node.log.last_seq() == 0
+    page.click("#import-btn")
+    expect(page.locator("#import-summary")).to_contain_text("已导入 3 人（序号 1–3）")
+    assert node.log.last_seq() == 3
+    expect(page.locator("#st-recorded")).to_have_text("3")
+    page.click("button[data-form=orglife]")
+    expect(page.locator('[data-path="attendees"] input[type=checkbox]')).to_have_count(3)
+    watch.assert_clean()
+
+    # the screenshot for the README: a preview with a refused line, and a field refused while typing
+    new_rows = [roster_row(4), bad, roster_row(5), roster_row(1)]  # 党员1 is registered by now
+    page.set_input_files("#roster-file", str(roster(tmp_path / "名册-二.xlsx", new_rows)))
+    page.click("#preview-btn")
+    expect(page.locator("#import-errors li")).to_have_count(2)
+    expect(page.locator("#import-errors li").nth(1)).to_contain_text("第 5 行 · 身份证号：此人已在本站登记")
+    page.click("button[data-form=register]")
+    fill_registration(page, "王五", "431126196001010001")
+    expect(page.locator('[data-error-for="personal.id_number"]')).to_contain_text("校验位")
+    page.evaluate("document.activeElement.blur()")
+    shot = tmp_path / "outstation.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("TONGXIN_SCREENSHOTS"):
+        DOCS.mkdir(exist_ok=True)
+        shutil.copyfile(shot, DOCS / "outstation.png")
+    watch.assert_clean()
