@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+import urllib.request
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +17,22 @@ import openpyxl
 import pytest
 
 from services.branch_node.service import Node
+from shared import receipt
+from shared.receipt import receipts_subject
+from shared.signing import Signer
+from shared.transport import connect
 from tests.browser.conftest import Watch
 from tests.browser.outstation_server import serve_node
 from tests.conftest import make_node_dir
+from tests.e2e.test_node_serve import serving
 from tests.samples import id_number
+from tongxin.natsd import EmbeddedNats, ensure_stream
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Page, expect
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+COUNTY_KEY = Signer.generate()
 HEADER = ["姓名", "身份证号", "手机号", "所属支部", "流入地", "外出日期"]
 
 
@@ -182,4 +193,84 @@ def test_roster_import_previews_errors_by_line_then_appends_a_clean_file(
     if os.environ.get("TONGXIN_SCREENSHOTS"):
         DOCS.mkdir(exist_ok=True)
         shutil.copyfile(shot, DOCS / "outstation.png")
+    watch.assert_clean()
+
+
+def off_the_loop(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to the end in a thread of its own: Playwright's loop owns this thread."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
+async def publish_receipt(nats_url: str, r: receipt.Receipt) -> None:
+    nc = await connect(nats_url)
+    try:
+        await nc.jetstream().publish(receipts_subject(r.county_id, r.node_id), receipt.encode(r))
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    """A nats-server with the Tongxin streams (as the `nats_server` fixture, off Playwright's loop)."""
+    server = EmbeddedNats(tmp_path / "nats")
+    server.start()
+    try:
+        off_the_loop(ensure_stream(server.url))
+        yield server
+    finally:
+        server.stop()
+
+
+def test_node_serve_shows_forwarding_and_the_county_receipt(
+    watched_page: tuple[Page, Watch], nats: EmbeddedNats, tmp_path: Path
+) -> None:
+    """The page as `tongxin node serve` serves it, forwarding to a real NATS."""
+    page, watch = watched_page
+    data = make_node_dir(tmp_path / "node", nats_url=nats.url, county_public_key=COUNTY_KEY.public_key_hex)
+    with serving(data, nats.url) as (_, port):
+        url = f"http://127.0.0.1:{port}"
+        open_page(page, url)
+        expect(page.locator("#st-link")).to_have_text("已连接", timeout=30_000)
+        fill_registration(page, "赵六", id_number(11))
+        page.click("#submit")
+        expect(page.locator("#form-result")).to_contain_text("序号 1")
+        expect(page.locator("#st-backlog")).to_have_text("0（已全部上报）", timeout=30_000)
+        expect(page.locator("#st-ack")).not_to_have_text("尚无")
+        expect(page.locator("#st-receipt")).to_have_text("尚无")
+
+        with urllib.request.urlopen(f"{url}/api/v1/events?after=0", timeout=5) as r:
+            (sealed,) = json.loads(r.read())["events"]
+        off_the_loop(
+            publish_receipt(
+                nats.url,
+                receipt.issue(
+                    COUNTY_KEY,
+                    county_id="jx",
+                    node_id="dongguan",
+                    seq=1,
+                    hash=sealed["hash"],
+                    received_at="2026-03-01T00:00:00.000000Z",
+                    issued_at="2026-03-01T00:00:01.000000Z",
+                ),
+            )
+        )
+        page.click("button[data-form=fund]")  # the next event wakes the forwarder, which fetches it
+        page.select_option("#f-source", "fiscal")
+        page.fill("#f-amount_fen", "100")
+        page.click("#submit")
+        expect(page.locator("#st-receipt")).to_have_text(
+            "至序号 1 · 2026-03-01 08:00 · 已验签", timeout=30_000
+        )
     watch.assert_clean()
