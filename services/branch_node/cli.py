@@ -163,7 +163,7 @@ def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl, .csv or .xlsx file.")],
     type_: Annotated[
         str | None,
-        typer.Option("--type", help="Event type of every CSV row without a type column."),
+        typer.Option("--type", help="Event type of every CSV or Excel row without a type column."),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Check every row, append nothing.")] = False,
     data_dir: DataDir = Path("tongxin-node"),
