@@ -267,12 +267,10 @@ def chamber_events() -> list[dict[str, Any]]:
     ]
 
 
-def build_county(root: Path, members: int = 60, townships: int = 3, seed: int = 7) -> Engine:
-    """A migrated SQLite county database under `root` holding the whole history; the caller
-    disposes of the engine. The county signs receipts, so node health shows the last one."""
+def fill_county(engine: Engine, root: Path, members: int = 60, townships: int = 3, seed: int = 7) -> None:
+    """Record the history at real nodes (data dirs under `root`) and ingest it into `engine`'s
+    (migrated) database. The county signs receipts, so node health shows the last one."""
     rng = random.Random(seed)
-    engine = make_engine(f"sqlite:///{root / 'county.db'}")
-    migrate(engine)
     people, per_station = member_events(members, townships, rng)
     histories = {"county": org_tree(townships) + people + chamber_events()}
     for org_id in OUTSTATIONS:
@@ -287,4 +285,12 @@ def build_county(root: Path, members: int = 60, townships: int = 3, seed: int = 
     ingestor = Ingestor(engine, "jx", Signer.generate())
     for datas in sealed.values():
         feed(ingestor, datas)
+
+
+def build_county(root: Path, members: int = 60, townships: int = 3, seed: int = 7) -> Engine:
+    """A new SQLite county database under `root` holding the whole history (`fill_county`); the
+    caller disposes of the engine."""
+    engine = make_engine(f"sqlite:///{root / 'county.db'}")
+    migrate(engine)
+    fill_county(engine, root, members, townships, seed)
     return engine
