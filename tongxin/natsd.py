@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 from shared.streams import ensure_stream, stream_config
+from tongxin.procs import die_with_parent
 
 DEFAULT_PORT = 4223
 """Tongxin's embedded default; 4222 stays free for a system-wide NATS."""
@@ -75,6 +76,7 @@ class EmbeddedNats:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a terminal's Ctrl-C reaches our process, which stops it in turn
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - never outlives us; one C call after fork
         )
         log.close()
         deadline = time.monotonic() + timeout

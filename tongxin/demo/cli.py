@@ -1,4 +1,4 @@
-"""The terminal side of `tongxin demo`: progress bars, messages, Ctrl-C and SIGTERM."""
+"""The terminal side of `tongxin demo`: progress, messages, Ctrl-C and SIGTERM."""
 
 from __future__ import annotations
 
@@ -17,38 +17,50 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+class Reporter:
+    """Progress bars on a terminal; elsewhere (a log, a test) one line when a step completes."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def say(self, message: str) -> None:
+        self.console.print(message, highlight=False)
+
+    def progress(self, what: str, done: int, total: int) -> None:
+        if not self.console.is_terminal:
+            if done >= total and what not in self.tasks:
+                self.tasks[what] = TaskID(0)
+                self.say(f"{what}: {done}/{total}")
+            return
+        if what not in self.tasks:
+            self.bars.start()
+            self.tasks[what] = self.bars.add_task(what, total=total)
+        self.bars.update(self.tasks[what], completed=done, total=total)
+        if done >= total:
+            self.bars.stop()
+
+
 def run_demo(settings: Settings) -> int:
     """Run until Ctrl-C/SIGTERM (exit 0) or a failure (exit 1, with what failed)."""
     console = Console(soft_wrap=True)
     signal.signal(signal.SIGTERM, _interrupt)
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def progress(what: str, done: int, total: int) -> None:
-        if what not in tasks:
-            bars.start()
-            tasks[what] = bars.add_task(what, total=total)
-        bars.update(tasks[what], completed=done, total=total)
-        if all(bars.tasks[t].finished for t in tasks.values()):
-            bars.stop()
-
-    def say(message: str) -> None:
-        (bars.console if bars.live.is_started else console).print(message, highlight=False)
-
+    reporter = Reporter(console)
     try:
-        Demo(settings, say, progress).run()
+        Demo(settings, reporter.say, reporter.progress).run()
     except KeyboardInterrupt:
         return 0
     except (DemoError, NatsServerError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 1
     finally:
-        bars.stop()
+        reporter.bars.stop()
     return 0

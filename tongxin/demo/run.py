@@ -53,6 +53,7 @@ class Demo:
         self.nats = EmbeddedNats(settings.data_dir / "nats", settings.host)
         self.ports = _ports(settings)
         self.state = DemoState.open(settings.data_dir, settings.seed, settings.members, date.today())
+        self.began = time.monotonic()
 
     def url(self, name: str) -> str:
         return f"http://{self.s.host}:{self.ports[name]}"
@@ -193,7 +194,10 @@ class Demo:
             time.sleep(0.5)
 
     def say_ready(self) -> None:
-        self.say(f"\nTongxin demo ready — the county of {len(NODES) - 1} outstations, live.\n")
+        took = time.monotonic() - self.began
+        self.say(
+            f"\nTongxin demo ready in {took:.1f} s — the county of {len(NODES) - 1} outstations, live.\n"
+        )
         self.say(f"  County dashboard   {self.url('county')}/")
         self.say(f"  County API         {self.url('county')}/docs")
         for node_id in NODES:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tongxin.procs import die_with_parent
+
 
 class DemoError(RuntimeError):
     """Something the demo cannot go on without; the message says what and where to look."""
@@ -37,6 +39,7 @@ class Child:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches the demo only; it stops the children in order
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - one C call, looked up before the fork
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
 

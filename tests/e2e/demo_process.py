@@ -1,0 +1,106 @@
+"""`tongxin demo` as a child process of a test: started, read, stopped — and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import TONGXIN
+
+
+class DemoProcess:
+    def __init__(self, data_dir: Path, *args: str) -> None:
+        self.data_dir = data_dir
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self.proc = subprocess.Popen(
+            [TONGXIN, "demo", "--data-dir", str(data_dir), "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        self.county = ""
+        self.nodes: dict[str, str] = {}
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, text: str, timeout: float = 300.0) -> str:
+        """The first output line (from now on) that contains `text`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=1)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError(
+                    f"demo exited ({self.proc.wait()}) before {text!r}:\n" + "\n".join(self.lines)
+                )
+            self.lines.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} within {timeout} s:\n" + "\n".join(self.lines))
+
+    def wait_ready(self) -> None:
+        self.county = self.wait_for("County dashboard").split()[-1].rstrip("/")
+        self.wait_for("Ctrl-C stops everything")
+        for line in self.lines:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "node":
+                self.nodes[parts[1]] = parts[2].rstrip("/")
+
+    def api(self, path: str) -> Any:
+        return get_json(self.county + path)
+
+    def stop(self) -> int:
+        """Ctrl-C; returns the exit code. Fails if any child of the demo is still running."""
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(60)
+        time.sleep(0.5)
+        left = strays(self.data_dir)
+        assert not left, f"processes left running: {left}"
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        deadline = time.monotonic() + 10
+        while strays(self.data_dir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in strays(self.data_dir):
+            os.kill(pid, signal.SIGKILL)
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def strays(data_dir: Path) -> list[int]:
+    """Processes whose command line names `data_dir` (the demo's children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if str(data_dir) in cmdline and state != "Z" and int(entry.name) != os.getpid():
+            found.append(int(entry.name))
+    return found
