@@ -1,0 +1,284 @@
+"""The county dashboard in headless Chromium against a real county app served by uvicorn.
+
+The county (`dashboard_county.py`: 60 members in three townships, four outstation nodes and a
+year of figures) is recorded at real branch nodes and ingested; the app is `create_app` on its
+SQLite database, on a free port. Every number the page shows is checked against the query
+API of the same server, for the same level and `as_of`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.browser.conftest import Watch
+from tests.browser.dashboard_county import build_county
+from tests.browser.dashboard_server import serve
+
+try:
+    from playwright.sync_api import Page
+except ImportError:  # pragma: no cover - dev extra missing; the browser fixture skips
+    Page = Any  # type: ignore[misc,assignment]
+
+EARLY = "2026-02-15"
+STATUSES = ("out", "returned", "contact_lost", "transferred_out")
+STATUS_ZH = {"out": "外出", "returned": "返乡", "contact_lost": "失联", "transferred_out": "转出"}
+SOURCES = ("fiscal", "dues_rebate", "member_donation", "org_raised", "host_subsidy")
+
+
+@dataclass
+class County:
+    base: str
+
+    def api(self, path: str, **params: Any) -> Any:
+        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+        with urllib.request.urlopen(f"{self.base}{path}?{query}", timeout=30) as response:
+            return json.load(response)
+
+    def members(self, **params: Any) -> list[dict[str, Any]]:
+        page = self.api("/api/v1/roster/members", limit=1000, **params)
+        assert page["total"] == len(page["items"])
+        items: list[dict[str, Any]] = page["items"]
+        return items
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
+    engine = build_county(tmp_path_factory.mktemp("dashboard"))
+    try:
+        with serve(engine) as base:
+            yield County(base)
+    finally:
+        engine.dispose()
+
+
+def ready(page: Page) -> None:
+    page.wait_for_selector('body[data-ready="1"]')
+
+
+def open_dashboard(page: Page, county: County) -> None:
+    page.goto(county.base + "/")
+    ready(page)
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", "").strip())
+
+
+def key(org_id: str | None) -> str:
+    return "-" if org_id is None else org_id
+
+
+def shown_level(page: Page) -> dict[str, int]:
+    counts = {s: number(page.inner_text(f'#level [data-status="{s}"] b')) for s in STATUSES}
+    return {"total": number(page.inner_text('[data-testid="level-total"] b')), **counts}
+
+
+def api_level(summary: dict[str, Any]) -> dict[str, int]:
+    return {"total": summary["total"], **summary["by_status"]}
+
+
+def shown_children(page: Page) -> list[tuple[str, dict[str, int]]]:
+    rows = []
+    for row in page.query_selector_all("#children tbody tr"):
+        cells = {
+            str(c.get_attribute("data-col")): number(c.inner_text())
+            for c in row.query_selector_all("td[data-col]")
+        }
+        rows.append((str(row.get_attribute("data-child-id")), cells))
+    return rows
+
+
+def api_children(summary: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
+    return [(key(c["id"]), {"total": c["total"], **c["by_status"]}) for c in summary["children"]]
+
+
+def check_roster(page: Page, county: County, **params: Any) -> dict[str, Any]:
+    """The level's tiles and the child rows are the API's for the same level and as_of."""
+    summary: dict[str, Any] = county.api("/api/v1/roster", **params)
+    assert page.get_attribute("#level", "data-id") == key(summary["id"])
+    assert shown_level(page) == api_level(summary)
+    assert shown_children(page) == api_children(summary)
+    return summary
+
+
+def js_wan(fen: int) -> float:
+    """api.js's fen → 10k yuan: Math.round(fen / 100) / 10000."""
+    return math.floor(fen / 100 + 0.5) / 10000
+
+
+def test_dashboard_loads_every_part_from_the_county_alone(
+    watched_page: tuple[Page, Watch], county: County
+) -> None:
+    page, watch = watched_page
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    open_dashboard(page, county)
+    assert page.inner_text("h1") == "同心 · 县流动党员工作看板"
+    summary = check_roster(page, county)
+    assert summary["total"] == 60 and len(summary["children"]) == 3
+    alerts = county.api("/api/v1/alerts")["counts"]
+    shown = {
+        b.get_attribute("data-kind"): number(b.inner_text().split("\n")[0])
+        for b in page.query_selector_all("#alert-counts button")
+    }
+    assert shown == alerts and sum(alerts.values()) > 0
+    funds = county.api("/api/v1/figures/funds", group_by="month")
+    points = json.loads(str(page.get_attribute("#c-funds-month", "data-points")))
+    assert points == [[js_wan(g["received"][s]) for g in funds["groups"]] for s in SOURCES]
+    pioneer = county.api("/api/v1/figures/pioneer")["total"]
+    assert number(page.inner_text('[data-kpi="jobs_placed"] b')) == pioneer["jobs.placed"]["people"] > 0
+    for canvas in page.query_selector_all("canvas"):
+        assert json.loads(str(canvas.get_attribute("data-points"))), canvas.get_attribute("id")
+    nodes = county.api("/api/v1/nodes")["items"]
+    receipts = {r["node_id"]: r["seq"] for r in county.api("/web/receipts")["items"]}
+    rows = page.query_selector_all("#node-table tbody tr")
+    assert [r.get_attribute("data-node-id") for r in rows] == [n["node_id"] for n in nodes]
+    for row, node in zip(rows, nodes, strict=True):
+        cells = {
+            str(c.get_attribute("data-col")): c.inner_text() for c in row.query_selector_all("td[data-col]")
+        }
+        assert number(cells["last_seq"]) == node["last_seq"]
+        assert cells["receipt"].startswith(f"#{receipts[node['node_id']]} ")
+    assert requested and all(u.startswith(county.base + "/") for u in requested), requested
+    assert any(u.endswith("/static/vendor/chart.umd.min.js") for u in requested)
+    watch.assert_clean()
+
+
+def test_drill_down_from_county_to_a_member_card(watched_page: tuple[Page, Watch], county: County) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    page.click('#children tr[data-child-id="t2"] a')
+    page.wait_for_selector('#level[data-id="t2"]')
+    ready(page)
+    township = check_roster(page, county, township="t2")
+    assert page.inner_text(".crumb.current") == township["name"] == "西乡镇党委"
+    village = next(c for c in township["children"] if c["total"] > 0)
+    page.click(f'#children tr[data-child-id="{village["id"]}"] a')
+    page.wait_for_selector(f'#level[data-id="{village["id"]}"]')
+    ready(page)
+    check_roster(page, county, township="t2", village=village["id"])
+    members = county.members(township="t2", village=village["id"])
+    assert page.get_attribute('[data-testid="member-count"]', "data-total") == str(len(members))
+    listed = page.query_selector_all('[data-testid="member-list"] tbody tr')
+    assert [r.get_attribute("data-member-id") for r in listed] == [m["member_id"] for m in members[:50]]
+
+    chosen = next(m for m in members if m["outstation"])
+    page.click(f'tr[data-member-id="{chosen["member_id"]}"]')
+    page.wait_for_selector(f'#card[data-member-id="{chosen["member_id"]}"]')
+    ready(page)
+    card = county.api(f"/api/v1/members/{chosen['member_id']}")
+    assert page.inner_text('[data-testid="card-name"]') == card["name"]
+    assert page.inner_text('[data-testid="card-status"]') == STATUS_ZH[card["status"]]
+    assert (
+        len(page.query_selector_all('[data-testid="co-managers"] tbody tr')) == len(card["co_managers"]) > 0
+    )
+    assert len(page.query_selector_all('[data-testid="history"] li')) == len(card["history"]) > 0
+    alerts = county.api("/api/v1/alerts", township="t2", limit=1000)["items"]
+    mine = [a for a in alerts if a["member_id"] == chosen["member_id"]]
+    assert len(page.query_selector_all('[data-testid="card-alerts"] li.alert')) == len(mine)
+    watch.assert_clean()
+
+
+def choose_as_of(page: Page, day: str) -> None:
+    page.fill("#as-of", day)
+    page.wait_for_function("d => location.hash.includes('as_of=' + d)", arg=day)
+    ready(page)
+
+
+def test_as_of_changes_the_counts_as_the_api_says(watched_page: tuple[Page, Watch], county: County) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    live = check_roster(page, county)
+    choose_as_of(page, EARLY)
+    early = check_roster(page, county, as_of=EARLY)
+    assert 0 < early["total"] < live["total"]
+    alerts = county.api("/api/v1/alerts", as_of=EARLY)["counts"]
+    shown = {
+        b.get_attribute("data-kind"): number(b.inner_text().split("\n")[0])
+        for b in page.query_selector_all("#alert-counts button")
+    }
+    assert shown == alerts
+    funds = county.api("/api/v1/figures/funds", group_by="month", as_of=EARLY)
+    assert [g["key"] for g in funds["groups"]] == ["2026-01", "2026-02"]
+    points = json.loads(str(page.get_attribute("#c-funds-month", "data-points")))
+    assert points == [[js_wan(g["received"][s]) for g in funds["groups"]] for s in SOURCES]
+    page.click('#children tr[data-child-id="t1"] a')
+    page.wait_for_selector('#level[data-id="t1"]')
+    ready(page)
+    check_roster(page, county, township="t1", as_of=EARLY)
+    page.click("#as-of-clear")
+    page.wait_for_function("() => !location.hash.includes('as_of')")
+    ready(page)
+    check_roster(page, county, township="t1")
+    watch.assert_clean()
+
+
+def test_excel_exports_hold_the_rows_the_api_gives(
+    watched_page: tuple[Page, Watch], county: County, tmp_path: Path
+) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    choose_as_of(page, EARLY)
+    page.click('#children tr[data-child-id="t1"] a')
+    page.wait_for_selector('#level[data-id="t1"]')
+    ready(page)
+    with page.expect_download() as download:
+        page.click('[data-testid="roster-xlsx"]')
+    saved = tmp_path / "roster.xlsx"
+    download.value.save_as(saved)
+    rows = list(load_workbook(saved, read_only=True)["roster"].iter_rows(values_only=True))
+    members = county.members(township="t1", as_of=EARLY)
+    assert rows[0][:3] == ("member_id", "name", "status")
+    assert [r[:3] for r in rows[1:]] == [(m["member_id"], m["name"], m["status"]) for m in members]
+    assert 0 < len(members) < len(county.members(township="t1"))
+
+    with page.expect_download() as download:
+        page.click('[data-testid="figures-xlsx"]')
+    saved = tmp_path / "figures.xlsx"
+    download.value.save_as(saved)
+    funds_sheet = list(load_workbook(saved, read_only=True)["funds"].iter_rows(values_only=True))
+    funds = county.api("/api/v1/figures/funds", group_by="month", as_of=EARLY)
+    assert funds_sheet[0] == ("metric", "total", "2026-01", "2026-02")
+    by_metric = {r[0]: r[1:] for r in funds_sheet[1:]}
+    assert by_metric["received_total"] == (
+        funds["total"]["received_total"],
+        *(g["received_total"] for g in funds["groups"]),
+    )
+    watch.assert_clean()
+
+
+def test_node_health_refreshes_itself(watched_page: tuple[Page, Watch], county: County) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    first = page.get_attribute("#nodes", "data-as-of")
+    assert first
+    page.wait_for_function(
+        "t => document.getElementById('nodes').dataset.asOf !== t", arg=first, timeout=20_000
+    )
+    assert len(page.query_selector_all("#node-table tbody tr")) == len(county.api("/api/v1/nodes")["items"])
+    watch.assert_clean()
+
+
+def test_labels_switch_to_english_and_back(watched_page: tuple[Page, Watch], county: County) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    page.click("#lang")
+    ready(page)
+    assert page.inner_text("h1") == "Tongxin · County mobile Party members"
+    assert page.inner_text('[data-testid="level-total"] span') == "Total"
+    assert page.inner_text('#level [data-status="contact_lost"] span') == "Contact lost"
+    assert page.inner_text("#lang") == "中文"
+    page.click("#lang")
+    ready(page)
+    assert page.inner_text('[data-testid="level-total"] span') == "合计"
+    watch.assert_clean()
