@@ -32,6 +32,7 @@ class Member:
     home_branch: str
     node: str
     """The node that registered the member and records their events."""
+    registration: dict[str, object] = field(default_factory=dict, repr=False)
     stays: list[Stay] = field(default_factory=list)
 
     def at(self, day: date) -> str | None:
@@ -49,10 +50,23 @@ def _weighted(tl: Timeline) -> Outstation:
 def simulate(tl: Timeline, secret: bytes, count: int, first_index: int = 0) -> list[Member]:
     """Register `count` members (ID numbers from `first_index`) and live out their history."""
     homes = [v[0] for v in villages()]
-    members = []
-    for i in range(first_index, first_index + count):
-        members.append(_life(tl, secret, i, tl.rng.choice(homes)))
+    members = [_life(tl, secret, i, tl.rng.choice(homes)) for i in range(first_index, first_index + count)]
+    for member in members[:: max(count // 2, 1)][:2]:
+        _registered_twice(tl, member)
     return members
+
+
+def _registered_twice(tl: Timeline, member: Member) -> None:
+    """The same person registered again by another outstation (a conflict the county must show,
+    counting the person once)."""
+    other = next(o for o in OUTSTATIONS if o.org_id != member.node)
+    payload = {
+        **member.registration,
+        "outstation": other.org_id,
+        "host_location": other.host_location,
+        "host_org": other.host_org,
+    }
+    tl.add(other.org_id, "member.registered", member.stays[0].since + timedelta(days=3), payload)
 
 
 def register(tl: Timeline, secret: bytes, index: int, home: str, out: Outstation, when: datetime) -> Member:
@@ -60,20 +74,16 @@ def register(tl: Timeline, secret: bytes, index: int, home: str, out: Outstation
     number = people.id_number(index, rng)
     member = Member(member_id(secret, number), people.name(rng), home, out.org_id)
     flowed_out = when.date() - timedelta(days=rng.randint(30, 3000))
-    tl.add(
-        out.org_id,
-        "member.registered",
-        when,
-        {
-            "personal": {"name": member.name, "id_number": number, "phone": people.phone(rng)},
-            "home_branch": home,
-            "outstation": out.org_id,
-            "host_location": out.host_location,
-            "host_org": out.host_org,
-            "occupation": rng.choice(OCCUPATIONS),
-            "flowed_out_on": flowed_out.isoformat(),
-        },
-    )
+    member.registration = {
+        "personal": {"name": member.name, "id_number": number, "phone": people.phone(rng)},
+        "home_branch": home,
+        "outstation": out.org_id,
+        "host_location": out.host_location,
+        "host_org": out.host_org,
+        "occupation": rng.choice(OCCUPATIONS),
+        "flowed_out_on": flowed_out.isoformat(),
+    }
+    tl.add(out.org_id, "member.registered", when, member.registration)
     member.stays.append(Stay(out.org_id, when))
     return member
 
