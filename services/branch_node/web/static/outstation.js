@@ -174,9 +174,15 @@ function scheduleCheck() {
 async function check() {
   const n = ++state.checks;
   const { item, local } = collect();
-  const { body } = await api("/api/v1/events/check", {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(item),
-  });
+  let body = null;
+  try {
+    ({ body } = await api("/api/v1/events/check", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(item),
+    }));
+  } catch {
+    $("#form-error").textContent = "连不上本站节点，请稍后再试。";
+    return null;
+  }
   if (n !== state.checks || !body) return null;
   showErrors(body.errors, local);
   return { item, ok: body.ok && !Object.keys(local).length };
@@ -190,9 +196,16 @@ async function submit(event) {
   const checked = await check();
   if (!checked) return;
   if (!checked.ok) { $("#form-result").textContent = "未记录：请更正标红的内容。"; return; }
-  const { status, body } = await api("/api/v1/events", {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(checked.item),
-  });
+  let answer;
+  try {
+    answer = await api("/api/v1/events", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(checked.item),
+    });
+  } catch {
+    $("#form-result").textContent = "未记录：连不上本站节点，请稍后再试。";
+    return;
+  }
+  const { status, body } = answer;
   if (status === 201) {
     const title = state.form.title;
     await loadMembers();
@@ -298,6 +311,13 @@ async function importRoster() {
 }
 
 // ---- start ---------------------------------------------------------------------------------
+
+// A request the node did not answer (it is down or restarting): say so, the status panel retries.
+window.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  $("#status").classList.add("down");
+  $("#st-link").textContent = "节点无响应";
+});
 
 async function start() {
   await refreshStatus();
