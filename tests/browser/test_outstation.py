@@ -174,8 +174,17 @@ def test_roster_import_previews_errors_by_line_then_appends_a_clean_file(
     expect(page.locator("#import-summary")).to_contain_text("已导入 3 人（序号 1–3）")
     assert node.log.last_seq() == 3
     expect(page.locator("#st-recorded")).to_have_text("3")
-    page.click("button[data-form=orglife]")
-    expect(page.locator('[data-path="attendees"] input[type=checkbox]')).to_have_count(3)
+    page.click("button[data-form=orglife]")  # the imported members are offered as attendees
+    boxes = page.locator('[data-path="attendees"] input[type=checkbox]')
+    expect(boxes).to_have_count(3)
+    page.select_option("#f-kind", "theme_day")
+    page.fill("#f-topic", "主题党日")
+    boxes.nth(0).check()
+    boxes.nth(2).check()
+    page.click("#submit")
+    expect(page.locator("#form-result")).to_contain_text("已记录「组织生活」，序号 4")
+    members = [p["member_id"] for p in payloads(node)[:3]]
+    assert payloads(node)[3]["attendees"] == [members[0], members[2]]
     watch.assert_clean()
 
     # the screenshot for the README: a preview with a refused line, and a field refused while typing
