@@ -59,7 +59,21 @@ class BranchNode(Application[UUID]):
 
         Raises BatchError naming each refused item and field; the log is then unchanged.
         """
-        now = now or datetime.now(UTC)
+        decided, errors = self._decide_all(events, now or datetime.now(UTC))
+        if errors:
+            raise BatchError(errors)
+        # straight to the event store: save() would re-check each event against a Protocol (slow)
+        recordings = self.events.put(decided)
+        return [r.notification.id for r in recordings]
+
+    def check(self, events: Sequence[NewEvent], now: datetime | None = None) -> list[tuple[int, FieldError]]:
+        """What `append` would refuse of this batch (times, a member's history at this node), by
+        item index; appends nothing."""
+        return self._decide_all(events, now or datetime.now(UTC))[1]
+
+    def _decide_all(
+        self, events: Sequence[NewEvent], now: datetime
+    ) -> tuple[list[Recorded], list[tuple[int, FieldError]]]:
         members: dict[UUID, Member] = {}
         decided: list[Recorded] = []
         errors: list[tuple[int, FieldError]] = []
@@ -68,11 +82,7 @@ class BranchNode(Application[UUID]):
                 decided.append(self._decide(new, now, members))
             except FieldError as exc:
                 errors.append((i, exc))
-        if errors:
-            raise BatchError(errors)
-        # straight to the event store: save() would re-check each event against a Protocol (slow)
-        recordings = self.events.put(decided)
-        return [r.notification.id for r in recordings]
+        return decided, errors
 
     def _decide(self, new: NewEvent, now: datetime, members: dict[UUID, Member]) -> Recorded:
         check_times(new.body, new.occurred_at, now)

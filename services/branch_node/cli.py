@@ -176,7 +176,9 @@ def import_(
     try:
         parsed = read_file(data, file.suffix.lower().lstrip("."), type_, node.county_secret)
         problems = parsed.problems
-        if not problems and not dry_run:
+        if not problems and dry_run:  # the log's own rules too (times, a member's history here)
+            problems = [f"line {parsed.lines[i]}: {e}" for i, e in node.log.check(parsed.events)]
+        elif not problems:
             try:
                 seqs = node.record(parsed.events)
             except BatchError as exc:

@@ -198,8 +198,10 @@ def test_import_jsonl_reports_bad_json_and_own_history_refusals(cli_node: Path, 
     assert r.returncode == 2 and "line 3" in r.stderr and "not valid JSON" in r.stderr
     twice = [json.dumps(registration(1), ensure_ascii=False)] * 2
     f.write_text("\n".join(twice) + "\n", encoding="utf-8")
-    r = tongxin("node", "import", str(f), "-d", str(cli_node))
-    assert r.returncode == 2 and "line 2: payload.member_id" in r.stderr and "already registered" in r.stderr
+    for dry in ([], ["--dry-run"]):  # a dry run applies the log's own rules too
+        r = tongxin("node", "import", str(f), *dry, "-d", str(cli_node))
+        assert r.returncode == 2 and "line 2: payload.member_id" in r.stderr, (dry, r.stdout, r.stderr)
+        assert "already registered" in r.stderr
     assert last_seq(cli_node) == 0
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 import msgspec
 
 from services.branch_node.application import NewEvent
-from services.branch_node.domain import Member
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import Node
 from shared.errors import FieldError
@@ -65,19 +62,8 @@ def _take_out(item: Any, path: str) -> bool:
 
 
 def dry_run(node: Node, events: Sequence[NewEvent]) -> list[tuple[int, FieldError]]:
-    """What the log would refuse of this batch (times, a member's history here), appending nothing.
-
-    The same decision `BranchNode.append` takes before it writes; deciding has no side effects.
-    """
-    now = datetime.now(UTC)
-    members: dict[UUID, Member] = {}
-    refused: list[tuple[int, FieldError]] = []
-    for i, new in enumerate(events):
-        try:
-            node.log._decide(new, now, members)
-        except FieldError as exc:
-            refused.append((i, exc))
-    return refused
+    """What the log would refuse of this batch (times, a member's history here), appending nothing."""
+    return node.log.check(events)
 
 
 def masked(id_number: str) -> str:
