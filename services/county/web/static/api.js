@@ -6,7 +6,13 @@ let pending = 0;
 function busy(delta) {
   pending += delta;
   if (pending > 0) document.body.dataset.ready = "0";
-  else setTimeout(() => (document.body.dataset.ready = pending === 0 ? "1" : "0"), 0);
+  else setTimeout(markReady, 0);
+}
+
+function markReady() {
+  if (pending !== 0) return;
+  document.body.dataset.ready = "1";
+  if (!performance.getEntriesByName("tx:ready").length) performance.mark("tx:ready"); // first full render
 }
 
 export class ApiError extends Error {

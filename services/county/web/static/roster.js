@@ -104,7 +104,7 @@ async function loadMembers(state, box) {
     h("span", { "data-testid": "member-count", "data-total": page.total }, t("page", { a, b, n: page.total })),
     h("button", { disabled: b >= page.total, onclick: () => navigate({ offset: page.offset + PAGE }) }, t("next")),
   );
-  box.replaceChildren(h("h3", {}, t("members")), grid, pager);
+  box.replaceChildren(h("h3", {}, t("members")), h("div", { class: "scroll" }, grid), pager);
 }
 
 function field(label, value, attrs = {}) {
