@@ -282,3 +282,13 @@ def test_labels_switch_to_english_and_back(watched_page: tuple[Page, Watch], cou
     ready(page)
     assert page.inner_text('[data-testid="level-total"] span') == "合计"
     watch.assert_clean()
+
+
+def test_a_link_to_a_level_and_date_opens_there(watched_page: tuple[Page, Watch], county: County) -> None:
+    page, watch = watched_page
+    page.goto(f"{county.base}/#as_of={EARLY}&township=t3")
+    ready(page)
+    assert page.input_value("#as-of") == EARLY
+    check_roster(page, county, township="t3", as_of=EARLY)
+    assert "实时" in page.inner_text('[data-kpi="coverage"] span')  # coverage has no as_of in the API
+    watch.assert_clean()

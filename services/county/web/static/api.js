@@ -3,7 +3,7 @@ import { lang, t } from "./i18n.js";
 
 let pending = 0;
 // "ready" only once no request is in flight after the chained ones have started (a macrotask later).
-function busy(delta) {
+export function busy(delta) {
   pending += delta;
   if (pending > 0) document.body.dataset.ready = "0";
   else setTimeout(markReady, 0);

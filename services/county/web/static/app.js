@@ -1,5 +1,5 @@
 // The county dashboard: state (kept in the URL's hash), loading, the as-of picker and the language switch.
-import { clearError, showError } from "./api.js";
+import { busy, clearError, showError } from "./api.js";
 import { loadAlerts } from "./alerts.js";
 import { loadFigures } from "./figures.js";
 import { applyStatic, lang, setLang } from "./i18n.js";
@@ -21,6 +21,14 @@ function writeHash() {
   const q = new URLSearchParams();
   for (const [k, name] of Object.entries(HASHED)) if (state[k]) q.set(name, state[k]);
   history.replaceState(null, "", `#${q}`);
+}
+
+// Renders run one after another, so that a slow answer never overwrites a newer choice.
+let queue = Promise.resolve();
+function serial(render) {
+  busy(1);
+  queue = queue.then(render).catch(showError).finally(() => busy(-1));
+  return queue;
 }
 
 async function run(...loads) {
@@ -55,27 +63,27 @@ document.addEventListener("tx:navigate", (e) => {
     Object.assign(state, change);
   }
   writeHash();
-  if ("member" in change && Object.keys(change).length === 1) run(loadCard(state));
-  else renderRoster();
+  if ("member" in change && Object.keys(change).length === 1) serial(() => run(loadCard(state)));
+  else serial(renderRoster);
 });
 
 document.getElementById("as-of").addEventListener("change", (e) => {
   state.asOf = e.target.value;
   state.offset = 0;
   writeHash();
-  renderAll();
+  serial(renderAll);
 });
 document.getElementById("as-of-clear").addEventListener("click", () => {
   state.asOf = "";
   writeHash();
-  renderAll();
+  serial(renderAll);
 });
 document.getElementById("lang").addEventListener("click", () => {
   setLang(lang === "zh" ? "en" : "zh");
-  renderAll();
+  serial(renderAll);
 });
 
 setLang(lang);
 readHash();
-renderAll();
+serial(renderAll);
 setInterval(() => run(loadNodes()), REFRESH_MS);

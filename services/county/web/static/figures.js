@@ -46,7 +46,7 @@ function draw(id, type, groups, series, options = {}) {
   document.getElementById(id).dataset.points = JSON.stringify(datasets.map((d) => d.data));
 }
 
-function kpis(funds, pioneer, education) {
+function kpis(funds, pioneer, education, asOf) {
   const p = pioneer.total;
   const tile = (label, value, unit, id) => h("div", { class: "tile", "data-kpi": id }, h("b", {}, value), h("span", {}, `${label}${unit ? ` (${unit})` : ""}`));
   const cov = education.total.coverage;
@@ -59,7 +59,8 @@ function kpis(funds, pioneer, education) {
     tile(t("recovered"), fmtInt(wan(p["dispute.mediated"].recovered_fen), 1), t("wan"), "recovered"),
     tile(t("donation_amount"), fmtInt(wan(p["donation.made"].amount_fen), 1), t("wan"), "donation_amount"),
     tile(t("chamber_funds"), fmtInt(wan(p["chamber.funds_raised"].amount_fen), 1), t("wan"), "chamber_funds"),
-    tile(t("coverage"), cov?.rate === null || cov === undefined ? "–" : `${Math.round(cov.rate * 1000) / 10}%`, cov ? String(cov.year) : "", "coverage"),
+    // coverage is read from the live roster: the API gives it no as_of (yet)
+    tile(t("coverage"), cov?.rate === null || cov === undefined ? "–" : `${Math.round(cov.rate * 1000) / 10}%`, [cov?.year, asOf ? t("live") : null].filter(Boolean).join(" · "), "coverage"),
   ];
 }
 
@@ -73,7 +74,8 @@ export async function loadFigures(state) {
     get("api/v1/figures/education", { ...base, group_by: "month" }),
     get("api/v1/figures/education", { ...base, group_by: "mode" }),
   ]);
-  document.getElementById("kpis").replaceChildren(...kpis(fm, pm, em));
+  document.getElementById("kpis").replaceChildren(...kpis(fm, pm, em, state.asOf));
+  document.getElementById("education-mode-note").textContent = state.asOf ? ` · ${t("live")}` : "";
   const sources = SOURCES.map((s) => [t(s), (g) => wan(g.received[s])]);
   draw("c-funds-month", "bar", fm.groups, [...sources], { stacked: true });
   draw("c-funds-mode", "bar", fo.groups, [...sources, [t("spent"), (g) => wan(g.spent)]]);
