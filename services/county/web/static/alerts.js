@@ -18,7 +18,8 @@ function detail(a) {
 export async function loadAlerts(state, rerender) {
   const township = state.township;
   const found = await get("api/v1/alerts", { township, kind: chosen, as_of: state.asOf, limit: 100 });
-  document.getElementById("alerts-scope").textContent = township ? t("scope_in", { x: state.townshipName ?? township }) : t("scope_county");
+  const scope = township ? t("scope_in", { x: state.townshipName ?? township }) : t("scope_county");
+  document.getElementById("alerts-scope").textContent = `${scope} · ${t("shown", { a: found.items.length, n: found.total })}`;
   const tiles = KINDS.map((k) =>
     h(
       "button",
