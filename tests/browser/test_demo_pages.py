@@ -1,0 +1,99 @@
+"""Both pages on the running `tongxin demo`: an event a clerk records on an outstation's page
+travels node → NATS → county and shows on the county dashboard.
+
+With TONGXIN_SCREENSHOTS=1 the test also writes docs/demo-dashboard.png, the dashboard over
+the demo's county, for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Watch
+from tests.e2e.demo_process import DemoProcess
+from tongxin.demo import people
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # pragma: no cover - dev extra missing; the browser fixture skips
+    Page = Any  # type: ignore[misc,assignment]
+
+pytestmark = pytest.mark.slow
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+TOWNSHIP, VILLAGE = "chengguan", "chengguan-shangtang"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
+    running = DemoProcess(
+        tmp_path_factory.mktemp("demo") / "data",
+        *("--members", "300", "--seed", "7", "--rate", "0", "--offline-every", "0"),
+    )
+    try:
+        running.wait_ready()
+        yield running
+        assert running.stop() == 0
+    finally:
+        running.kill()
+
+
+def members_named(demo: DemoProcess, name: str) -> list[dict[str, Any]]:
+    page = demo.api(f"/api/v1/roster/members?village={VILLAGE}&limit=1000")
+    return [m for m in page["items"] if m["name"] == name]
+
+
+def test_a_registration_on_the_outstation_page_shows_on_the_dashboard(
+    watched_page: tuple[Page, Watch], demo: DemoProcess
+) -> None:
+    page, watch = watched_page
+    before = demo.api("/api/v1/roster")["total"]
+    name = "测试同心"
+    page.goto(demo.nodes["dongguan"] + "/")
+    page.fill("#f-personal-name", name)
+    page.fill("#f-personal-id_number", people.id_number(27_999, random.Random(1)))
+    page.fill("#f-home_branch", VILLAGE)
+    page.fill("#f-host_location", "广东东莞")
+    page.fill("#f-flowed_out_on", "2024-03-01")
+    page.click("#submit")
+    expect(page.locator("#form-result")).to_contain_text("已记录")
+
+    deadline = time.monotonic() + 30
+    while not members_named(demo, name):
+        assert time.monotonic() < deadline, "the registration did not reach the county's roster"
+        time.sleep(0.3)
+    (member,) = members_named(demo, name)
+    assert demo.api("/api/v1/roster")["total"] == before + 1
+
+    page.goto(demo.county + "/")
+    page.wait_for_selector('body[data-ready="1"]')
+    expect(page.locator('[data-testid="level-total"] b')).to_have_text(f"{before + 1:,}")
+    page.click(f'#children tr[data-child-id="{TOWNSHIP}"] a')
+    page.wait_for_selector(f'#level[data-id="{TOWNSHIP}"]')
+    page.click(f'#children tr[data-child-id="{VILLAGE}"] a')
+    page.wait_for_selector(f'#level[data-id="{VILLAGE}"]')
+    page.click(f'tr[data-member-id="{member["member_id"]}"]')
+    page.wait_for_selector(f'#card[data-member-id="{member["member_id"]}"]')
+    expect(page.locator('[data-testid="card-name"]')).to_have_text(name)
+    expect(page.locator('[data-testid="card-status"]')).to_have_text("外出")
+    watch.assert_clean()
+
+
+def test_dashboard_over_the_demo_county_loads_cleanly(
+    watched_page: tuple[Page, Watch], demo: DemoProcess
+) -> None:
+    page, watch = watched_page
+    page.goto(demo.county + "/")
+    page.wait_for_selector('body[data-ready="1"]')
+    total = demo.api("/api/v1/roster")["total"]
+    expect(page.locator('[data-testid="level-total"] b')).to_have_text(f"{total:,}")
+    if os.environ.get("TONGXIN_SCREENSHOTS") == "1":
+        page.wait_for_timeout(1000)  # let the charts finish their animation
+        page.screenshot(path=str(DOCS / "demo-dashboard.png"), full_page=True)
+    watch.assert_clean()
