@@ -1,7 +1,7 @@
 """Both pages on the running `tongxin demo`: an event a clerk records on an outstation's page
 travels node → NATS → county and shows on the county dashboard.
 
-With TONGXIN_SCREENSHOTS=1 the test also writes docs/demo-dashboard.png, the dashboard over
+With TONGXIN_SCREENSHOTS=1 the test also writes docs/dashboard.png, the dashboard over
 the demo's county, for the README.
 """
 
@@ -95,5 +95,5 @@ def test_dashboard_over_the_demo_county_loads_cleanly(
     expect(page.locator('[data-testid="level-total"] b')).to_have_text(f"{total:,}")
     if os.environ.get("TONGXIN_SCREENSHOTS") == "1":
         page.wait_for_timeout(1000)  # let the charts finish their animation
-        page.screenshot(path=str(DOCS / "demo-dashboard.png"), full_page=True)
+        page.screenshot(path=str(DOCS / "dashboard.png"), full_page=True)
     watch.assert_clean()
