@@ -1,6 +1,6 @@
 """The county dashboard's first paint and full render in headless Chromium, on demo-sized data.
 
-    python -m bench.dashboard [--members 3000] [--townships 8] [--runs 5] [--screenshot docs/dashboard.png]
+    python -m bench.dashboard [--members 3000] [--townships 8] [--runs 5] [--screenshot /tmp/dashboard.png]
 
 Records a county history at real branch nodes (`tests/browser/dashboard_county.py`), ingests it
 into a fresh SQLite database, serves `create_app` with uvicorn and loads `/` `--runs` times in
