@@ -19,7 +19,7 @@ from services.county.registry import enrol
 from tongxin.demo.county import COUNTY_ID, NODES
 from tongxin.demo.history import History, build
 from tongxin.demo.live import Live
-from tongxin.demo.state import DemoState
+from tongxin.demo.state import DemoState, lock
 from tongxin.demo.supervisor import Child, DemoError, Supervisor, http_json
 from tongxin.natsd import EmbeddedNats, ensure_stream, free_port, port_open
 
@@ -51,6 +51,7 @@ class Demo:
         self.progress = progress
         self.sup = Supervisor()
         self.nats = EmbeddedNats(settings.data_dir / "nats", settings.host)
+        self.lock = lock(settings.data_dir)
         self.ports = _ports(settings)
         self.state = DemoState.open(settings.data_dir, settings.seed, settings.members, date.today())
         self.began = time.monotonic()

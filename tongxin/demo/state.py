@@ -3,15 +3,32 @@ history, the county secret, how many members the live simulation has registered.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from tongxin.demo.supervisor import DemoError
 
 STATE_FILE = "demo.json"
+LOCK_FILE = "demo.lock"
+
+
+def lock(data_dir: Path) -> TextIO:
+    """Hold the data dir for this demo (released when the process ends, however it ends)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / LOCK_FILE, "w")  # noqa: SIM115 - held for the life of the demo
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DemoError(
+            f"another tongxin demo is running in {data_dir}; stop it or choose another --data-dir"
+        ) from None
+    return handle
 
 
 @dataclass
