@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import tongxin
 from tests.e2e.demo_process import DemoProcess, get_json
 from tongxin.demo.county import FIRST_YEAR, HEADLINES, PARK_INDUSTRY
 from tongxin.demo.history import build
@@ -108,6 +109,8 @@ def test_demo_reproduces_the_report_and_resumes_without_duplicates(start: Start)
         assert archived(demo) == heads
         assert len(heads) == 22
         digest = demo.api("/api/v1/digest")
+        second = tongxin("demo", "--data-dir", str(demo.data_dir), "--port", "0", *SMALL)
+        assert second.returncode == 1 and "another tongxin demo is running" in second.stdout
     finally:
         code = demo.stop()
     assert code == 0
