@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -175,16 +175,18 @@ def figure_filter(
         str | None,
         Query(
             description="Business time D (a date, or a time with a zone): only facts that occurred on or "
-            "before D's China date — the same as `to` (the earlier of the two applies)."
+            "before D's China date — the same as `to` (the earlier of the two applies); education's "
+            "coverage and study accounts read the roster as it stood at D."
         ),
     ] = None,
 ) -> dict[str, Any]:
-    if as_of is not None:
-        day = parse_point(as_of, "as_of").day
-        if date_from is not None and date_from > day:
-            raise FieldError("as_of", f"{day} is before from ({date_from})")
-        date_to = day if date_to is None else min(date_to, day)
-    return asdict(FigureFilter(date_from, date_to, org, mode, township, group_by, known_at))
+    point = None if as_of is None else parse_point(as_of, "as_of")
+    if point is not None:
+        if date_from is not None and date_from > point.day:
+            raise FieldError("as_of", f"{point.day} is before from ({date_from})")
+        date_to = point.day if date_to is None else min(date_to, point.day)
+    found = FigureFilter(date_from, date_to, org, mode, township, group_by, known_at, point)
+    return {f.name: getattr(found, f.name) for f in fields(found)}  # not asdict: it would unpack `as_of`
 
 
 FigureFilters = Annotated[dict[str, Any], Depends(figure_filter)]

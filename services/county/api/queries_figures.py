@@ -4,12 +4,16 @@ Every figure can be limited to a period (`date_from`/`date_to` on the China date
 occurred), an organisation, an outstation mode (of the fact's organisation) and a township
 (the township committee at or above the fact's organisation), and grouped by org, mode,
 township or month. `known_at` keeps only what the county had received by then (DESIGN §6).
+
+Education's coverage and study accounts are about the members on the roster: live, or with
+`as_of` (business time D) the roster as it stood at D (the member timeline), training attended
+by D and study accounts opened by D.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +32,9 @@ from services.county.api.queries_common import (
 )
 from services.county.api.queries_figures_spec import Tally, education_section, funds_section, pioneer_section
 from services.county.db import tables as t
+from services.county.projections.asof import AsOf, members_as_of, valid_at
+from services.county.projections.figures import attendance
+from services.county.projections.writer import fact_from_archive
 from shared.errors import FieldError
 
 FUND_TYPES = ("fund.received", "fund.spent")
@@ -64,6 +71,8 @@ class FigureFilter:
     township: str | None = None
     group_by: GroupBy | None = None
     known_at: datetime | None = None
+    as_of: AsOf | None = None
+    """Business time D: `date_to` is already at most D's China date; coverage reads the roster at D."""
 
     def echo(self) -> dict[str, Any]:
         return {
@@ -74,6 +83,7 @@ class FigureFilter:
             "township": self.township,
             "group_by": str(self.group_by) if self.group_by else None,
             "known_at": canonical_time(self.known_at, "known_at") if self.known_at else None,
+            "as_of": self.as_of.given if self.as_of else None,
         }
 
     def check(self, tree: OrgTree) -> None:
@@ -201,17 +211,10 @@ _NO_RATES: dict[str, Any] = {"coverage": None, "study_accounts": None}
 def _coverage(
     conn: Connection, tree: OrgTree, f: FigureFilter, year: int
 ) -> tuple[dict[str, Any], dict[Any, tuple[str, dict[str, Any]]]]:
-    m, tr = t.members.c, t.trained.c
-    trained_ids = select(tr.member_id).where(tr.year == year)
-    rows = conn.execute(
-        select(m.home_branch, m.outstation, m.study_account, m.member_id.in_(trained_ids)).where(
-            m.status.in_(ACTIVE)
-        )
-    ).all()
     counts: dict[Any, list[int]] = {}
     names: dict[Any, str] = {}
     total = [0, 0, 0]
-    for home_branch, outstation, study, trained in rows:
+    for home_branch, outstation, study, trained in _roster_attendance(conn, f.as_of, year):
         if f.org is not None and f.org not in (outstation, home_branch):
             continue
         if f.mode is not None and tree.mode(outstation) != str(f.mode):
@@ -231,6 +234,93 @@ def _coverage(
         acc = counts.setdefault(key, [0, 0, 0])
         counts[key] = [a + b for a, b in zip(acc, values, strict=True)]
     return _rates(year, total), {k: (names[k], _rates(year, v)) for k, v in counts.items()}
+
+
+Attending = tuple[str, str | None, bool, bool]
+"""A member on the roster: (home branch, outstation, study account opened, trained in the year)."""
+CHUNK = 500
+
+
+def _roster_attendance(conn: Connection, as_of: AsOf | None, year: int) -> list[Attending]:
+    """The members on the roster (out or contact lost): live, or as the roster stood at D."""
+    if as_of is None:
+        m, tr = t.members.c, t.trained.c
+        trained_ids = select(tr.member_id).where(tr.year == year)
+        query = select(m.home_branch, m.outstation, m.study_account, m.member_id.in_(trained_ids))
+        return [(h, o, bool(s), bool(y)) for h, o, s, y in conn.execute(query.where(m.status.in_(ACTIVE)))]
+    tl = t.member_timeline.c
+    on_roster = (valid_at(as_of.moment), tl.status.in_(ACTIVE))
+    rows = conn.execute(select(tl.member_id, tl.home_branch, tl.outstation).where(*on_roster)).all()
+    ids = [r.member_id for r in rows]
+    trained = _trained_by(conn, ids, year, as_of)
+    study = _study_accounts_by(conn, ids, as_of)
+    return [(h, o, mid in study, mid in trained) for mid, h, o in rows]
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def _trained_by(conn: Connection, ids: Sequence[str], year: int, as_of: AsOf) -> set[str]:
+    """Those of `ids` who attended training in `year` by D. A year before D's is over by D (the
+    `trained` projection holds it); for D's own year a member whose latest training is after D
+    is looked for among that year's training events up to D; a later year has none by D."""
+    if year > as_of.day.year:
+        return set()
+    tr, ac = t.trained.c, t.activity.c
+    latest: dict[str, str | None] = {}
+    for chunk in _chunks(ids):
+        query = (
+            select(tr.member_id, ac.last_trained_at)
+            .join(t.activity, ac.member_id == tr.member_id, isouter=True)
+            .where(tr.year == year, tr.member_id.in_(chunk))
+        )
+        latest.update((mid, last) for mid, last in conn.execute(query))
+    if year < as_of.day.year:
+        return set(latest)
+    # a trained row for D's year and the latest training by D: that training is in D's year
+    found = {mid for mid, last in latest.items() if last is not None and last <= as_of.moment}
+    late = set(latest) - found
+    if late:
+        found |= _attended_training(conn, late, year, as_of)
+    return found
+
+
+def _attended_training(conn: Connection, wanted: set[str], year: int, as_of: AsOf) -> set[str]:
+    """Those of `wanted` among the attendees of the training events of `year` that occurred by D."""
+    fc, a = t.facts.c, t.archive.c
+    query = (
+        select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope)
+        .join(t.facts, and_(fc.node_id == a.node_id, fc.seq == a.seq))
+        .where(
+            fc.type == "training.held",
+            fc.occurred_on >= f"{year:04d}-01-01",
+            fc.occurred_on <= as_of.day.isoformat(),
+            a.occurred_at <= as_of.moment,
+        )
+    )
+    found: set[str] = set()
+    for row in conn.execute(query):
+        _, attendees = attendance(fact_from_archive(*row)) or ("", [])
+        found.update(m for m in attendees if m in wanted)
+    return found
+
+
+def _study_accounts_by(conn: Connection, ids: Sequence[str], as_of: AsOf) -> set[str]:
+    """Those of `ids` whose study account was open at D: the members with an opening by D,
+    derived (as live) from their events by D."""
+    a = t.archive.c
+    opened: set[str] = set()
+    for chunk in _chunks(ids):
+        query = select(a.subject).where(
+            a.type == "member.study_account_opened",
+            a.occurred_at <= as_of.moment,
+            a.subject.in_([f"m:{mid}" for mid in chunk]),
+        )
+        opened.update(subject[2:] for subject in conn.execute(query).scalars())
+    derived = members_as_of(conn, sorted(opened), as_of.moment)
+    return {mid for mid, rows in derived.items() if rows.member is not None and rows.member["study_account"]}
 
 
 def _rates(year: int, values: list[int]) -> dict[str, Any]:

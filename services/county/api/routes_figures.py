@@ -50,7 +50,10 @@ def pioneer(conn: ConnDep, filters: FigureFilters) -> dict[str, Any]:
     "`coverage`: members on the roster (out or contact lost) who attended training in `year`, "
     "over those members; `study_accounts`: how many of them have opened one. For coverage, "
     "`org` and `mode` apply to the member's outstation (or `org` to the home branch), "
-    "`township` to the member's township; month groups carry no coverage. " + FILTERS,
+    "`township` to the member's township; month groups carry no coverage. With `as_of` (business "
+    "time D) coverage and study accounts are those of the roster as it stood at D (the member "
+    "timeline), training attended by D and accounts opened by D; `as_of` acts as `to`, so `year` "
+    "defaults to D's. `known_at` limits the sessions, not the roster coverage is counted over. " + FILTERS,
 )
 def education(
     conn: ConnDep,
