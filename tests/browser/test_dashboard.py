@@ -290,5 +290,10 @@ def test_a_link_to_a_level_and_date_opens_there(watched_page: tuple[Page, Watch]
     ready(page)
     assert page.input_value("#as-of") == EARLY
     check_roster(page, county, township="t3", as_of=EARLY)
-    assert "实时" in page.inner_text('[data-kpi="coverage"] span')  # coverage has no as_of in the API
+    coverage = county.api("/api/v1/figures/education", as_of=EARLY)["total"]["coverage"]
+    live = county.api("/api/v1/figures/education", year=coverage["year"])["total"]["coverage"]
+    assert coverage["roster"] < live["roster"]  # the roster as it stood then, not the live one
+    assert page.inner_text('[data-kpi="coverage"] span') == f"培训覆盖率 ({coverage['year']})"
+    percent = math.floor(coverage["rate"] * 1000 + 0.5) / 10  # figures.js: Math.round(rate * 1000) / 10
+    assert page.inner_text('[data-kpi="coverage"] b') == f"{percent:g}%"
     watch.assert_clean()

@@ -46,7 +46,7 @@ function draw(id, type, groups, series, options = {}) {
   document.getElementById(id).dataset.points = JSON.stringify(datasets.map((d) => d.data));
 }
 
-function kpis(funds, pioneer, education, asOf) {
+function kpis(funds, pioneer, education) {
   const p = pioneer.total;
   const tile = (label, value, unit, id) => h("div", { class: "tile", "data-kpi": id }, h("b", {}, value), h("span", {}, `${label}${unit ? ` (${unit})` : ""}`));
   const cov = education.total.coverage;
@@ -59,8 +59,8 @@ function kpis(funds, pioneer, education, asOf) {
     tile(t("recovered"), fmtInt(wan(p["dispute.mediated"].recovered_fen), 1), t("wan"), "recovered"),
     tile(t("donation_amount"), fmtInt(wan(p["donation.made"].amount_fen), 1), t("wan"), "donation_amount"),
     tile(t("chamber_funds"), fmtInt(wan(p["chamber.funds_raised"].amount_fen), 1), t("wan"), "chamber_funds"),
-    // coverage is read from the live roster: the API gives it no as_of (yet)
-    tile(t("coverage"), cov?.rate === null || cov === undefined ? "–" : `${Math.round(cov.rate * 1000) / 10}%`, [cov?.year, asOf ? t("live") : null].filter(Boolean).join(" · "), "coverage"),
+    // coverage of the roster as it stood at the date (or now), in that date's year
+    tile(t("coverage"), cov?.rate === null || cov === undefined ? "–" : `${Math.round(cov.rate * 1000) / 10}%`, cov?.year, "coverage"),
   ];
 }
 
@@ -74,8 +74,7 @@ export async function loadFigures(state) {
     get("api/v1/figures/education", { ...base, group_by: "month" }),
     get("api/v1/figures/education", { ...base, group_by: "mode" }),
   ]);
-  document.getElementById("kpis").replaceChildren(...kpis(fm, pm, em, state.asOf));
-  document.getElementById("education-mode-note").textContent = state.asOf ? ` · ${t("live")}` : "";
+  document.getElementById("kpis").replaceChildren(...kpis(fm, pm, em));
   const sources = SOURCES.map((s) => [t(s), (g) => wan(g.received[s])]);
   draw("c-funds-month", "bar", fm.groups, [...sources], { stacked: true });
   draw("c-funds-mode", "bar", fo.groups, [...sources, [t("spent"), (g) => wan(g.spent)]]);
