@@ -30,6 +30,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Engine
 
+from services.branch_node.service import Node
 from services.county.api.app import create_app
 from services.county.api.queries import CSV_COLUMNS
 from services.county.ingest.processor import Incoming, Ingestor, retry_quarantine
@@ -37,6 +38,7 @@ from services.county.projections.digest import digest
 from services.county.projections.writer import rebuild
 from shared import envelope
 from shared.identity import member_id
+from shared.signing import Signer
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
 from tests.samples import id_number
@@ -632,14 +634,31 @@ def test_node_health_shows_the_gap_until_it_fills(county: County) -> None:
     assert dongguan["gaps"] == [{"from": 2, "to": 2, "missing": 1}]
     assert (dongguan["max_skew_s"], dongguan["lag_s"]) == (120, -120)  # its clock runs 2 minutes ahead
     assert dongguan["last_heard"] > dongguan["last_seen"]  # seq 3 arrived, though it is held
+    assert home["last_receipt"] is None and dongguan["last_receipt"] is None  # ingested unsigned
     one = county.get("/api/v1/nodes/dongguan")
     assert {**one, "silent_s": None} == {**dongguan, "silent_s": None}
     assert county.client.get("/api/v1/nodes/nowhere").json()["detail"][0]["field"] == "node_id"
 
-    assert county.ingestor.process([arriving(county.dongguan[1], -120)]) == ["archived"]
+    # the gap fills at a county that signs receipts: dongguan's head, seq 3, gets one
+    signed = Ingestor(county.engine, "jx", Signer.generate())
+    assert signed.process([arriving(county.dongguan[1], -120)]) == ["archived"]
+    (issued,) = signed.outbox
     filled = county.get("/api/v1/nodes/dongguan")
     assert (filled["last_seq"], filled["held"], filled["gaps"]) == (3, 0, [])
+    assert filled["last_receipt"] == {"seq": 3, "issued_at": issued.issued_at} and issued.seq == 3
+    listed = {n["node_id"]: n["last_receipt"] for n in county.get("/api/v1/nodes")["items"]}
+    assert listed == {"county": None, "dongguan": filled["last_receipt"]}
     assert county.get("/api/v1/figures/pioneer")["total"]["legal.consulted"] == {"events": 2, "people": 7}
+    # a later batch: the latest of the node's receipts
+    node = Node(county.root / "dongguan")
+    try:
+        (more,) = record(node, [ev("legal.consulted", "2026-08-30", org_id="dongguan", people=1)])
+    finally:
+        node.close()
+    assert signed.process([arriving(more, 5)]) == ["archived"]
+    assert [r.seq for r in signed.outbox] == [3, 4]
+    last = county.get("/api/v1/nodes/dongguan")["last_receipt"]
+    assert last == {"seq": 4, "issued_at": signed.outbox[1].issued_at}
 
 
 def test_conflicts_and_quarantine(county: County) -> None:

@@ -31,7 +31,8 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
     its gaps, worst clock skew and lag (seconds between its head being recorded and arriving).
 
     `last_seen` is when the archived head arrived; `last_heard` is the latest arrival of anything
-    from the node (archived, held or quarantined), and `silent_s` the seconds since then.
+    from the node (archived, held or quarantined), and `silent_s` the seconds since then;
+    `last_receipt` the latest county receipt for the node (seq, issued_at), None if none.
     """
     now = now or now_text()
     n, h = t.nodes.c, t.node_heads.c
@@ -57,6 +58,7 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
             ).group_by(q.node_id)
         )
     }
+    receipts = _last_receipts(conn, node_id)
     keys: dict[str, list[dict[str, Any]]] = defaultdict(list)
     k = t.node_keys.c
     for r in conn.execute(select(t.node_keys).order_by(k.node_id, k.valid_from, k.key_id)).mappings():
@@ -85,10 +87,24 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
                 "max_skew_s": int(r["max_skew_s"] or 0),
                 "lag_s": seconds_between(r["last_seen"], r["last_recorded_at"]),
                 "silent_s": seconds_between(now, heard),
+                "last_receipt": receipts.get(nid),
             }
         )
     unattributed = quarantined.get(None, (0, None))[0]
     return {"as_of": now, "items": items, "unattributed_quarantined": unattributed}
+
+
+def _last_receipts(conn: Connection, node_id: str | None) -> dict[str, dict[str, Any]]:
+    """Each node's latest county receipt (the highest seq the county signed for it)."""
+    r = t.receipts.c
+    latest = select(r.node_id, func.max(r.seq).label("seq")).group_by(r.node_id)
+    if node_id is not None:
+        latest = latest.where(r.node_id == node_id)
+    last = latest.subquery()
+    query = select(r.node_id, r.seq, r.issued_at).join(
+        last, (last.c.node_id == r.node_id) & (last.c.seq == r.seq)
+    )
+    return {nid: {"seq": int(seq), "issued_at": issued} for nid, seq, issued in conn.execute(query)}
 
 
 def conflicts(conn: Connection, kind: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:

@@ -15,7 +15,8 @@ HEALTH = """Per node: `last_seq` archived and when it arrived (`last_seen`) and 
 (`last_recorded_at`); `lag_s` = last_seen − last_recorded_at; `held` envelopes waiting behind a
 gap and the `gaps` (missing seq ranges); open `quarantined` messages; `max_skew_s`, the most the
 node's clock was seen ahead of the county's; `last_heard`, the latest arrival of anything from
-the node, and `silent_s`, the seconds since. Times are UTC."""
+the node, and `silent_s`, the seconds since; `last_receipt`, the latest receipt the county
+signed for the node (`seq`, `issued_at`), `null` if none. Times are UTC."""
 
 
 @router.get("", summary="Every enrolled node and its health", description=HEALTH)
