@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, tuple_
 
 from services.county.api.app import create_app
 from services.county.api.queries import CSV_COLUMNS
@@ -236,10 +236,19 @@ def test_dashboard_and_its_assets_are_served_by_the_county(client: TestClient, c
         assert not re.search(r"""(import|from|fetch\()\s*["'`](https?:)?//""", text), module
     chart = client.get("/static/vendor/chart.umd.min.js")
     assert chart.status_code == 200 and "Chart" in chart.text
-    receipts = get_json(client, "/web/receipts")["items"]
+    # node health carries each node's latest receipt (the dashboard's old /web/receipts is gone)
+    assert client.get("/web/receipts").status_code == 404
+    nodes = get_json(client, "/api/v1/nodes")["items"]
     with county_engine.connect() as conn:
         r = t.receipts.c
         latest = dict(conn.execute(select(r.node_id, func.max(r.seq)).group_by(r.node_id)).all())
-    assert {i["node_id"]: i["seq"] for i in receipts} == latest
-    heads = {n["node_id"]: n["last_seq"] for n in get_json(client, "/api/v1/nodes")["items"]}
+        issued = dict(
+            conn.execute(
+                select(r.node_id, r.issued_at).where(tuple_(r.node_id, r.seq).in_(latest.items()))
+            ).all()
+        )
+    assert {n["node_id"]: n["last_receipt"] for n in nodes} == {
+        node_id: {"seq": seq, "issued_at": issued[node_id]} for node_id, seq in latest.items()
+    }
+    heads = {n["node_id"]: n["last_seq"] for n in nodes}
     assert latest == heads and len(heads) == 5

@@ -1,7 +1,7 @@
 """The county dashboard: static pages served by the county service itself (no CDN, no build step).
 
-`mount(app)` serves `static/index.html` at `/`, the scripts, styles and the vendored Chart.js
-under `/static/`, and the one read the query API lacks (each node's last county receipt).
+`mount(app)` serves `static/index.html` at `/` and the scripts, styles and the vendored Chart.js
+under `/static/`; every read is the query API's.
 """
 
 from __future__ import annotations
@@ -12,17 +12,14 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from services.county.web import receipts
-
 STATIC = Path(__file__).parent / "static"
 
 
 def mount(app: FastAPI) -> None:
-    """Add the dashboard to the county's app: `/`, `/static/…` and `/web/receipts`."""
+    """Add the dashboard to the county's app: `/` and `/static/…`."""
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
-    app.include_router(receipts.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

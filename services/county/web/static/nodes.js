@@ -9,10 +9,9 @@ function gaps(list) {
 }
 
 export async function loadNodes() {
-  const [health, receipts] = await Promise.all([get("api/v1/nodes"), get("web/receipts")]);
-  const last = Object.fromEntries(receipts.items.map((r) => [r.node_id, r]));
+  const health = await get("api/v1/nodes");
   const rows = health.items.map((n) => {
-    const r = last[n.node_id];
+    const r = n.last_receipt;
     const warn = n.held > 0 || n.quarantined > 0 || n.gaps.length > 0;
     return h(
       "tr",
