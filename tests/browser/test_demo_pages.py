@@ -28,6 +28,26 @@ except ImportError:  # pragma: no cover - dev extra missing; the browser fixture
 pytestmark = pytest.mark.slow
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 TOWNSHIP, VILLAGE = "chengguan", "chengguan-shangtang"
+REPORT = {  # tile → the report's figure as the tile writes it (money in 10,000 yuan)
+    "outstations": "21",
+    "activity_venues": "21",
+    "teaching_sites": "7",
+    "chambers": "14",
+    "chamber_companies": "446",
+    "chamber_persons": "559",
+    "chamber_funds": "5,000",
+    "chamber_projects": "16",
+    "enterprises_founded": "1,200",
+    "households_enriched": "46,000",
+    "returnee_enterprises": "140",
+    "returnee_amount": "1,375,000",
+    "job_notices": "20,000",
+    "jobs_placed": "5,000",
+    "donation_amount": "1,000",
+    "legal_consulted": "70,000",
+    "disputes": "800",
+    "recovered": "4,000",
+}
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +113,8 @@ def test_dashboard_over_the_demo_county_loads_cleanly(
     page.wait_for_selector('body[data-ready="1"]')
     total = demo.api("/api/v1/roster")["total"]
     expect(page.locator('[data-testid="level-total"] b')).to_have_text(f"{total:,}")
+    shown = {kpi: page.inner_text(f'[data-kpi="{kpi}"] b') for kpi in REPORT}
+    assert shown == REPORT  # the report's headline figures, as the dashboard shows them
     if os.environ.get("TONGXIN_SCREENSHOTS") == "1":
         page.wait_for_timeout(1000)  # let the charts finish their animation
         page.screenshot(path=str(DOCS / "dashboard.png"), full_page=True)

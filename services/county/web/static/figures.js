@@ -61,6 +61,37 @@ function kpis(funds, pioneer, education) {
     tile(t("chamber_funds"), fmtInt(wan(p["chamber.funds_raised"].amount_fen), 1), t("wan"), "chamber_funds"),
     // coverage of the roster as it stood at the date (or now), in that date's year
     tile(t("coverage"), cov?.rate === null || cov === undefined ? "–" : `${Math.round(cov.rate * 1000) / 10}%`, cov?.year, "coverage"),
+    ...COUNTS.map(([id, section, pick, unit]) => tile(t(id), fmtInt(pick(p[section])), t(unit), id)),
+  ];
+}
+
+// How many, as the report counts them: [label key, section, value, unit key].
+const COUNTS = [
+  ["enterprises_founded", "enterprise.founded", (x) => x.events, "u_companies"],
+  ["households_enriched", "enterprise.founded", (x) => x.households, "u_households"],
+  ["returnee_enterprises", "returnee.invested", (x) => x.events, "u_companies"],
+  ["job_notices", "jobs.posted", (x) => x.notices, "u_notices"],
+  ["disputes", "dispute.mediated", (x) => x.events, "u_cases"],
+  ["chamber_companies", "chamber.member_joined", (x) => x.by_kind.company.events, "u_companies"],
+  ["chamber_persons", "chamber.member_joined", (x) => x.by_kind.person.events, "people"],
+  ["chamber_projects", "chamber.project_launched", (x) => x.events, "u_items"],
+];
+
+// The organisations and their venues (the organisation tree has no business dates: always now).
+async function orgTiles(asOf) {
+  const [outstations, chambers] = await Promise.all([
+    get("api/v1/orgs", { kind: "outstation" }),
+    get("api/v1/orgs", { kind: "township_chamber" }),
+  ]);
+  const sum = (key) => outstations.items.reduce((n, o) => n + o[key], 0);
+  const unit = (key) => [t(key), asOf ? t("live") : null].filter(Boolean).join(" · ");
+  const tile = (id, value, key) =>
+    h("div", { class: "tile", "data-kpi": id }, h("b", {}, fmtInt(value)), h("span", {}, `${t(id)} (${unit(key)})`));
+  return [
+    tile("outstations", outstations.total, "u_orgs"),
+    tile("activity_venues", sum("venues"), "u_items"),
+    tile("teaching_sites", sum("teaching_sites"), "u_items"),
+    tile("chambers", chambers.total, "u_orgs"),
   ];
 }
 
@@ -74,7 +105,8 @@ export async function loadFigures(state) {
     get("api/v1/figures/education", { ...base, group_by: "month" }),
     get("api/v1/figures/education", { ...base, group_by: "mode" }),
   ]);
-  document.getElementById("kpis").replaceChildren(...kpis(fm, pm, em));
+  const orgs = await orgTiles(state.asOf);
+  document.getElementById("kpis").replaceChildren(...orgs, ...kpis(fm, pm, em));
   const sources = SOURCES.map((s) => [t(s), (g) => wan(g.received[s])]);
   draw("c-funds-month", "bar", fm.groups, [...sources], { stacked: true });
   draw("c-funds-mode", "bar", fo.groups, [...sources, [t("spent"), (g) => wan(g.spent)]]);
