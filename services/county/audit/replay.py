@@ -9,7 +9,7 @@ Point in time is bitemporal (DESIGN §6), and the two axes are answered differen
   yesterday's report" — with no performance target. Arrival is deliberately not part of the
   business projections (guarantee 4), so it is answered by replay: the archive rows the county
   had by T are fed, in (node_id, seq) order, through the very functions the live rebuild uses
-  (`fact_from_archive`, `fact_row`, `_attendance`, `rederive`) into a scratch database, and the
+  (`fact_from_archive`, `Attendance`, `derive_entities`) into a scratch database, and the
   query runs there. That reproduces exactly what the county knew, including conflicts and
   late arrivals, instead of approximating it with filters on every query.
 
@@ -39,15 +39,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, tuple_
 
 from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
-from services.county.db.upsert import insert_ignore
 from services.county.projections.asof import as_of_digest, roster_counts
+from services.county.projections.bulk import insert_all
 from services.county.projections.digest import digest
-from services.county.projections.figures import fact_row
-from services.county.projections.writer import _attendance, clear, fact_from_archive, rederive
+from services.county.projections.writer import (
+    Attendance,
+    add_figures,
+    clear,
+    derive_entities,
+    fact_from_archive,
+)
 from shared.envelope import format_time
 from shared.errors import FieldError
 
@@ -130,14 +135,12 @@ def replay(
     resolved_late = _resolved(src, bounds.known_at)
     expected: dict[str, int] = {}
     cut: set[str] = set()
-    subjects: set[str] = set()
+    attended = Attendance()
     a = t.archive.c
     after: tuple[str, int] = ("", 0)
     done = seen = 0
     while True:
-        query = select(t.archive).where(
-            (a.node_id > after[0]) | ((a.node_id == after[0]) & (a.seq > after[1]))
-        )
+        query = select(t.archive).where(tuple_(a.node_id, a.seq) > tuple_(*after))  # an index range
         if bounds.known_at is not None:
             query = query.where(a.received_at <= bounds.known_at)
         rows = src.execute(query.order_by(a.node_id, a.seq).limit(CHUNK)).mappings().all()
@@ -154,27 +157,29 @@ def replay(
                 expected[node] = seq + 1
             if bounds.as_of is None or row["occurred_at"] <= bounds.as_of:
                 kept.append(dict(row))
-        _project(dst, kept, subjects)
+        _project(dst, kept, attended)
         done += len(kept)
         seen += len(rows)
         after = (rows[-1]["node_id"], rows[-1]["seq"])
         if progress is not None:
             progress(seen)
-    rederive(dst, sorted(subjects))
+    derive_entities(dst, attended)
+    attended.insert(dst)
     return done
 
 
-def _project(dst: Connection, rows: list[dict[str, Any]], subjects: set[str]) -> None:
-    """Archive `rows` in `dst` and project them as the live rebuild does (entities come last)."""
+def _project(dst: Connection, rows: list[dict[str, Any]], attended: Attendance) -> None:
+    """Archive `rows` in `dst` and project them as the live rebuild does: the events about no
+    entity now, the entities' (from `dst`'s archive) at the end."""
     if not rows:
         return
-    dst.execute(t.archive.insert(), rows)
+    insert_all(dst, t.archive, rows)
     facts = [
-        fact_from_archive(r["node_id"], r["seq"], r["type"], r["occurred_at"], r["envelope"]) for r in rows
+        fact_from_archive(r["node_id"], r["seq"], r["type"], r["occurred_at"], r["envelope"])
+        for r in rows
+        if r["subject"] is None
     ]
-    insert_ignore(dst, t.facts, [r for f in facts if (r := fact_row(f)) is not None])
-    _attendance(dst, facts)
-    subjects.update(r["subject"] for r in rows if r["subject"] is not None)
+    add_figures(dst, facts, attended)
 
 
 def summarize(conn: Connection, bounds: Bounds, archived: int, replayed: int) -> Replayed:

@@ -1,0 +1,42 @@
+"""Plain multi-row INSERTs without SQLAlchemy's per-row parameter processing.
+
+SQLAlchemy's executemany builds a parameter dict per row, and on PostgreSQL psycopg then
+sends one pipelined statement per row: at rebuild rates that is most of the time. Here SQLite
+gets one DBAPI `executemany` with tuples, PostgreSQL one `INSERT … SELECT * FROM unnest(…)`
+with a typed array per column. Values go in as they are (the county's tables hold text,
+integers, booleans and bytes, which need no conversion); a column missing from the rows gets
+its scalar default, as SQLAlchemy would give it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Column, Connection, Table
+
+
+def insert_all(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT every row (no conflict handling: the keys must be new)."""
+    if not rows:
+        return
+    columns = [c for c in table.columns if c.name in rows[0] or _default(c) is not None]
+    defaults = {c.name: _default(c) for c in columns if c.name not in rows[0]}
+    get = itemgetter(*(c.name for c in columns))
+    values = [get({**defaults, **r} if defaults else r) for r in rows]
+    quote = conn.dialect.identifier_preparer.quote
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{c.type.compile(conn.dialect)}[]" for c in columns)
+        conn.exec_driver_sql(
+            f"{head} SELECT * FROM unnest({arrays})", tuple(map(list, zip(*values, strict=True)))
+        )
+    else:
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f"{head} VALUES ({marks})", values)
+
+
+def _default(column: Column[Any]) -> Any:
+    default = column.default
+    return default.arg if default is not None and default.is_scalar else None  # type: ignore[attr-defined]
