@@ -34,6 +34,41 @@ class Checked:
 
 
 @dataclass(frozen=True)
+class Pre:
+    """The pure part of `check` for one message, worked out ahead (see `precheck`): `check`
+    looks these up instead of computing them again, and still makes every decision itself."""
+
+    env: envelope.Envelope
+    intact: bool
+    signed_by: bytes | None
+    """The public key the signature was found valid under; None if not checked or not valid."""
+    body: EventBody | None
+    """The payload, decoded and its times checked; None if that failed (`check` repeats it)."""
+
+
+def precheck(data: bytes, keys: KeyRegistry) -> Pre | None:
+    """Decode, hash, verify the signature under the key the registry already knows by the
+    envelope's key id, decode the payload: all pure functions of the bytes (and of that public
+    key), so this may run in another thread, ahead of the transaction (PyNaCl releases the GIL
+    while it verifies). Never reads the database; None where the envelope does not decode."""
+    try:
+        env = envelope.decode(data)
+        intact = envelope.hash_matches(env)
+    except FieldError:
+        return None
+    known = keys.known(env.node_id, env.key_id)
+    signed = intact and known is not None and envelope.signature_valid(env, known)
+    body = None
+    if env.type in EVENT_TYPES:
+        try:
+            body = decode_payload(env.type, env.payload, env.schema)
+            check_times(body, env.occurred, env.recorded)
+        except FieldError:
+            body = None
+    return Pre(env, intact, known.public_key if signed and known is not None else None, body)
+
+
+@dataclass(frozen=True)
 class NodeKey:
     verifier: Verifier
     from_seq: int
@@ -74,6 +109,11 @@ class KeyRegistry:
             found = self.keys.get(node_id, {}).get(key_id)
         return found.verifier if found is not None and found.covers(seq) else None
 
+    def known(self, node_id: str, key_id: str) -> Verifier | None:
+        """The key `key_id` of the node as cached (no database read: safe from another thread)."""
+        found = self.keys.get(node_id, {}).get(key_id)
+        return found.verifier if found is not None else None
+
     def enrolled(self, node_id: str) -> bool:
         if node_id not in self.keys:
             self.refresh()
@@ -107,10 +147,11 @@ def node_of_subject(subject: str, county_id: str) -> str | None:
     return None
 
 
-def check(data: bytes, subject: str, county_id: str, keys: KeyRegistry) -> Checked:
-    """Everything about one message that does not depend on where its node's chain stands."""
+def check(data: bytes, subject: str, county_id: str, keys: KeyRegistry, pre: Pre | None = None) -> Checked:
+    """Everything about one message that does not depend on where its node's chain stands;
+    `pre`, the `precheck` of these bytes, saves recomputing its parts."""
     try:
-        env = envelope.decode(data)
+        env = envelope.decode(data) if pre is None else pre.env
     except FieldError as exc:
         raise Rejected("malformed", str(exc)) from None
 
@@ -125,15 +166,18 @@ def check(data: bytes, subject: str, county_id: str, keys: KeyRegistry) -> Check
     if verifier is None:
         raise reject("unknown_key", f"key {env.key_id} does not sign seq {env.seq} of {env.node_id}")
     try:
-        intact = envelope.hash_matches(env)
+        intact = envelope.hash_matches(env) if pre is None else pre.intact
     except FieldError as exc:
         raise reject("malformed", str(exc)) from None
     if not intact:
         raise reject("altered", "hash does not match the envelope's contents")
-    if not envelope.signature_valid(env, verifier):
+    verified = pre is not None and pre.signed_by == verifier.public_key
+    if not verified and not envelope.signature_valid(env, verifier):
         raise reject("bad_signature", f"signature does not verify under key {env.key_id}")
     if env.type not in EVENT_TYPES:
         raise reject("unknown_type", f"type: unknown event type {env.type!r}")
+    if pre is not None and pre.body is not None:
+        return Checked(env, pre.body)
     try:
         body = decode_payload(env.type, env.payload, env.schema)
         check_times(body, env.occurred, env.recorded)

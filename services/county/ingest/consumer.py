@@ -108,29 +108,50 @@ class Consumer:
             config=consumer_config(cid, self.ack_wait),
         )
         fetching = asyncio.ensure_future(sub.fetch(self.batch, timeout=0.5))
+        handling: asyncio.Future[None] | None = None  # the batch being committed, then acked
         try:
             while not stop.is_set():
                 try:
                     msgs = await fetching
                 except (NatsTimeoutError, TimeoutError):
+                    if handling is not None:
+                        await handling
+                        handling = None
                     if once:
                         info = await sub.consumer_info()
                         if info.num_pending == 0 and info.num_ack_pending == 0:
                             return True
                     fetching = asyncio.ensure_future(sub.fetch(self.batch, timeout=0.5))
                     continue
-                # fetch the next batch while this one is checked and committed
+                # a pipeline: fetch the batch after next and check this one's signatures
+                # while the batch before it commits; batches still commit one after the other,
+                # each acked only after its commit
                 fetching = asyncio.ensure_future(sub.fetch(self.batch, timeout=0.5))
-                await self.handle(msgs)
+                items = await self._prepared(msgs, handling)
+                if handling is not None:
+                    await handling
+                handling = asyncio.ensure_future(self.handle(msgs, items))
         finally:
             fetching.cancel()
             with contextlib.suppress(BaseException):
                 await fetching
+            if handling is not None:
+                with contextlib.suppress(Exception):  # unacked messages are redelivered
+                    await handling
         return False
 
-    async def handle(self, msgs: list[Any]) -> None:
-        """Process a fetched batch in one transaction, then ack each message."""
+    async def _prepared(self, msgs: list[Any], previous: asyncio.Future[None] | None) -> list[Incoming]:
+        """The messages as `Incoming`, prechecked in a worker thread (while `previous` commits)."""
         items = [Incoming(m.data, m.subject) for m in msgs]
+        try:
+            return await asyncio.to_thread(self.ingestor.prepare, items)
+        except Exception:  # process() checks everything itself regardless
+            log.exception("precheck failed; the batch is checked in process")
+            return items
+
+    async def handle(self, msgs: list[Any], items: list[Incoming] | None = None) -> None:
+        """Process a fetched batch in one transaction, then ack each message."""
+        items = items or [Incoming(m.data, m.subject) for m in msgs]
         try:
             await asyncio.to_thread(self.ingestor.process, items)
         except Exception:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from services.county.db import tables as t
 from services.county.db.upsert import insert_ignore, upsert
-from services.county.ingest.checks import Checked, KeyRegistry, Rejected, check
+from services.county.ingest.checks import Checked, KeyRegistry, Pre, Rejected, check, precheck
+from services.county.projections.bulk import insert_all
 from services.county.projections.events import Fact, subject_of
 from services.county.projections.writer import project
 from shared import envelope, receipt
@@ -39,6 +41,8 @@ class Incoming:
     data: bytes
     subject: str
     received_at: str = field(default_factory=lambda: envelope.format_time(datetime.now(UTC)))
+    pre: Pre | None = field(default=None, compare=False, repr=False)
+    """Its `precheck`, if `Ingestor.prepare` has worked it out ahead."""
 
 
 @dataclass
@@ -67,11 +71,17 @@ class Ingestor:
         self.outbox: list[Receipt] = []
         self._batches = 0
 
+    def prepare(self, batch: list[Incoming]) -> list[Incoming]:
+        """The batch with each message's `precheck` (no database access): the consumer runs this
+        in a worker thread for the next batch while `process` commits the current one."""
+        return [item if item.pre else replace(item, pre=precheck(item.data, self.keys)) for item in batch]
+
     def process(self, batch: list[Incoming]) -> list[Outcome]:
         """Handle a batch in one transaction; raises (nothing committed) on a database failure."""
         try:
             with self.engine.begin() as conn:
                 run = _Run(conn, self.county_id, self.keys, self.signer)
+                run.preload({item.pre.env.node_id for item in batch if item.pre is not None})
                 outcomes = [run.place(item) for item in batch]
                 run.finish()
         except BaseException:
@@ -112,7 +122,7 @@ class _Run:
 
     def place(self, item: Incoming) -> Outcome:
         try:
-            return self._place(check(item.data, item.subject, self.county_id, self.keys), item)
+            return self._place(check(item.data, item.subject, self.county_id, self.keys, item.pre), item)
         except Rejected as rej:
             if self._beyond_an_unseen_rotation(rej):
                 return self._hold(envelope.decode(item.data), item)  # checked again when drained
@@ -139,16 +149,24 @@ class _Run:
             and rej.seq > self._head(rej.node_id).last_seq + 1
         )
 
+    def preload(self, node_ids: set[str]) -> None:
+        """Read the heads and held seqs of these nodes in two queries, not two per node."""
+        todo = sorted(node_ids - self.heads.keys())
+        if not todo:
+            return
+        query = select(t.node_heads).where(t.node_heads.c.node_id.in_(todo))
+        rows = {row["node_id"]: row for row in self.conn.execute(query).mappings()}
+        for node_id in todo:
+            self.heads[node_id] = _head_of(rows.get(node_id))
+            self.held.setdefault(node_id, set())
+        held = select(t.held.c.node_id, t.held.c.seq).where(t.held.c.node_id.in_(todo))
+        for node_id, seq in self.conn.execute(held):
+            self.held[node_id].add(seq)
+
     def _head(self, node_id: str) -> Head:
         if node_id not in self.heads:
-            row = (
-                self.conn.execute(select(t.node_heads).where(t.node_heads.c.node_id == node_id))
-                .mappings()
-                .first()
-            )
-            self.heads[node_id] = (
-                Head(row["last_seq"], row["last_hash"], dict(row)) if row else Head(0, envelope.GENESIS_HASH)
-            )
+            query = select(t.node_heads).where(t.node_heads.c.node_id == node_id)
+            self.heads[node_id] = _head_of(self.conn.execute(query).mappings().first())
         return self.heads[node_id]
 
     def _duplicate(self, env: envelope.Envelope) -> Outcome:
@@ -248,8 +266,7 @@ class _Run:
         quarantine(self.conn, item, rej)
 
     def finish(self) -> None:
-        if self.rows:
-            self.conn.execute(t.archive.insert(), self.rows)
+        insert_all(self.conn, t.archive, self.rows)
         if self.facts:
             project(self.conn, self.facts, self.subjects)
         upsert(self.conn, t.node_heads, [h.row for h in self.heads.values() if h.row is not None])
@@ -274,6 +291,10 @@ class _Run:
             )
         rows = [msgspec.structs.asdict(r) for r in self.receipts]
         insert_ignore(self.conn, t.receipts, [{k: v for k, v in r.items() if k != "county_id"} for r in rows])
+
+
+def _head_of(row: Any) -> Head:
+    return Head(row["last_seq"], row["last_hash"], dict(row)) if row else Head(0, envelope.GENESIS_HASH)
 
 
 def quarantine(conn: Connection, item: Incoming, rej: Rejected) -> None:
