@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     add("--villages", type=int, default=200, help="village branches; 10 per township (200)")
     add("--rate", type=float, default=500.0, help="events/s for the latency run (500)")
     add("--latency-seconds", type=float, default=20.0, help="length of the latency run (20 s)")
+    add("--latency-nodes", type=int, default=21, help="nodes sharing --rate in the latency run (21)")
     add("--query-events", type=int, default=1_000_000, help="archived events for the queries (1,000,000)")
     add("--query-members", type=int, default=10_000, help="members among them (10,000)")
     add("--requests", type=int, default=200, help="requests per query (200)")

@@ -1,7 +1,7 @@
 """Child processes of bench.county, each apart from the publishers (one process starves itself).
 
 python -m bench.county_worker ingest --db URL --nats URL --commits FILE
-    the county Consumer with an Ingestor that writes `node_id seq recorded_at commit_time`
+    the county Consumer with an Ingestor that writes `node_id seq recorded_at received_at commit_time`
     per message once `process` has returned (the commit, when the API can see it)
 python -m bench.county_worker raw --nats URL --count N
     the raw baseline: a durable pull consumer, fetch(1000) + ack each, until N are acked;
@@ -38,7 +38,8 @@ class _Head(msgspec.Struct):
 
 
 class TimedIngestor(Ingestor):
-    """Appends (node_id, seq, recorded_at, commit time) for every message of a committed batch."""
+    """Appends (node_id, seq, recorded_at, received_at, commit time) for every message of a committed
+    batch (received_at: when the county's consumer got it from NATS)."""
 
     def __init__(self, url: str, out: IO[str]) -> None:
         super().__init__(make_engine(url), COUNTY)
@@ -51,7 +52,7 @@ class TimedIngestor(Ingestor):
         lines = []
         for item, outcome in zip(batch, outcomes, strict=True):
             h = self.decoder.decode(item.data)
-            lines.append(f"{h.node_id} {h.seq} {h.recorded_at} {now:.6f} {outcome}\n")
+            lines.append(f"{h.node_id} {h.seq} {h.recorded_at} {item.received_at} {now:.6f} {outcome}\n")
         self.out.write("".join(lines))
         self.out.flush()
         return outcomes
