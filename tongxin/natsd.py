@@ -38,6 +38,20 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct ports free right now (all held open while choosing, so none repeats)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind((host, 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -115,4 +129,12 @@ class EmbeddedNats:
         self.stop()
 
 
-__all__ = ["DEFAULT_PORT", "EmbeddedNats", "NatsServerError", "ensure_stream", "free_port", "stream_config"]
+__all__ = [
+    "DEFAULT_PORT",
+    "EmbeddedNats",
+    "NatsServerError",
+    "ensure_stream",
+    "free_port",
+    "free_ports",
+    "stream_config",
+]

@@ -44,8 +44,10 @@ class Watch:
         assert not self.console, f"console errors: {self.console}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One browser per test module: Playwright's sync API keeps an event loop running in this
+    thread while it is open, so `asyncio.run` (the NATS fixtures) would fail in later modules."""
     if sync_playwright is None:
         pytest.skip("playwright is not installed (pip install -e '.[dev]')")
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):

@@ -21,7 +21,7 @@ from tongxin.demo.history import History, build
 from tongxin.demo.live import Live
 from tongxin.demo.state import DemoState, lock
 from tongxin.demo.supervisor import Child, DemoError, Supervisor, http_json
-from tongxin.natsd import EmbeddedNats, ensure_stream, free_port, port_open
+from tongxin.natsd import EmbeddedNats, ensure_stream, free_port, free_ports, port_open
 
 BATCH = 500
 Say = Callable[[str], None]
@@ -50,9 +50,9 @@ class Demo:
         self.say = say
         self.progress = progress
         self.sup = Supervisor()
-        self.nats = EmbeddedNats(settings.data_dir / "nats", settings.host)
         self.lock = lock(settings.data_dir)
         self.ports = _ports(settings)
+        self.nats = EmbeddedNats(settings.data_dir / "nats", settings.host, self.ports.pop("nats"))
         self.state = DemoState.open(settings.data_dir, settings.seed, settings.members, date.today())
         self.began = time.monotonic()
 
@@ -254,12 +254,12 @@ class Demo:
 
 
 def _ports(s: Settings) -> dict[str, int]:
+    """County, nodes and NATS: from --port up (NATS on a free port), or all distinct free ports."""
     names = ["county", *NODES]
-    ports = {
-        name: free_port(s.host) if s.port == 0 else s.port + (0 if i == 0 else 9 + i)
-        for i, name in enumerate(names)
-    }
-    taken = [f"{name} ({port})" for name, port in ports.items() if s.port and port_open(s.host, port)]
+    if s.port == 0:
+        return dict(zip([*names, "nats"], free_ports(len(names) + 1, s.host), strict=True))
+    ports = {name: s.port + (0 if i == 0 else 9 + i) for i, name in enumerate(names)}
+    taken = [f"{name} ({port})" for name, port in ports.items() if port_open(s.host, port)]
     if taken:
         raise DemoError(f"ports already in use: {', '.join(taken)}; choose another --port (or --port 0)")
-    return ports
+    return {**ports, "nats": free_port(s.host)}

@@ -94,12 +94,12 @@ class Supervisor:
         while waiting:
             for name in sorted(waiting):
                 child = self.children[name]
-                if child.ready():
-                    waiting.discard(name)
-                elif not child.alive:
+                if not child.alive:  # checked first: another process may answer on its port
                     raise DemoError(
                         f"{name} exited while starting; its log {child.log} ends:\n{child.tail()}"
                     )
+                if child.ready():
+                    waiting.discard(name)
             if waiting and time.monotonic() > deadline:
                 raise DemoError(f"not up within {timeout:.0f} s: {', '.join(sorted(waiting))}")
             time.sleep(0.2)
