@@ -38,6 +38,7 @@ from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import Node
+from shared.catalog.base import id_check_digit
 from shared.identity import member_id
 from shared.subjects import STREAM, msg_id
 from shared.transport import connect
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 
 err = Console(stderr=True)
 AT = "2026-03-01T10:00:00+08:00"
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 @dataclass
@@ -65,7 +65,7 @@ def id_number(i: int) -> str:
     """A valid resident ID number (GB 11643 check digit), distinct for i < 12,000,000."""
     born = date(1960, 1, 1) + timedelta(days=i % 12_000)
     body = f"431126{born:%Y%m%d}{(i // 12_000) % 1000:03d}"
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
+    return body + id_check_digit(body)
 
 
 def item(i: int, secret: bytes) -> dict[str, Any]:

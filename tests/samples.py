@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from typing import Any
+
+import openpyxl
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -14,6 +17,19 @@ def id_number(i: int) -> str:
     body = f"431126{born:%Y%m%d}{(i // 12_000) % 1000:03d}"
     total = sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True))
     return body + "10X98765432"[total % 11]
+
+
+def xlsx(rows: list[list[Any]], header: list[str]) -> bytes:
+    """A workbook whose first sheet has `header`, then `rows`, as an .xlsx file's bytes."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def registration(i: int, outstation: str = "dongguan") -> dict[str, Any]:

@@ -33,9 +33,7 @@ def find_binary() -> str:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    return free_ports(1, host)[0]
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -46,7 +44,7 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
             s = socket.socket()
             s.bind((host, 0))
             sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
+        return [int(s.getsockname()[1]) for s in sockets]
     finally:
         for s in sockets:
             s.close()

@@ -49,6 +49,16 @@ class Recorded(msgspec.Struct, frozen=True, kw_only=True):
         return aggregate
 
 
+STATUS_AFTER: dict[type, str] = {
+    MemberReturned: "returned",
+    MemberContactLost: "contact_lost",
+    MemberContactRestored: "out",
+    MemberMoved: "out",
+    MemberTransferredOut: "transferred_out",
+}
+"""A member's status after each event that changes it."""
+
+
 class Member:
     """A member as this node knows them: enough state to refuse impossible transitions."""
 
@@ -60,15 +70,7 @@ class Member:
 
     def apply(self, event: Recorded) -> None:
         self.version = event.originator_version
-        body = event.body
-        if isinstance(body, MemberReturned):
-            self.status = "returned"
-        elif isinstance(body, MemberContactLost):
-            self.status = "contact_lost"
-        elif isinstance(body, MemberTransferredOut):
-            self.status = "transferred_out"
-        elif isinstance(body, MemberContactRestored | MemberMoved):
-            self.status = "out"
+        self.status = STATUS_AFTER.get(type(event.body), self.status)
 
     def check(self, body: Any) -> None:
         """Refuse a transition this member's history at this node makes impossible."""

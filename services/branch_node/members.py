@@ -7,23 +7,9 @@ import threading
 import msgspec
 
 from services.branch_node.application import BranchNode
+from services.branch_node.domain import STATUS_AFTER
 from services.branch_node.mapper import decode_recorded
-from shared.catalog.member import (
-    MemberContactLost,
-    MemberContactRestored,
-    MemberMoved,
-    MemberRegistered,
-    MemberReturned,
-    MemberTransferredOut,
-)
-
-STATUS_AFTER = {
-    MemberReturned: "returned",
-    MemberContactLost: "contact_lost",
-    MemberContactRestored: "out",
-    MemberMoved: "out",
-    MemberTransferredOut: "transferred_out",
-}
+from shared.catalog.member import MemberRegistered
 
 
 class MemberSummary(msgspec.Struct, kw_only=True):

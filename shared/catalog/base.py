@@ -34,12 +34,16 @@ _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 _PHONE = re.compile(r"^1\d{10}$")
 
 
+def id_check_digit(first17: str) -> str:
+    """The GB 11643 check digit (0-9 or X) of an ID number's first 17 digits."""
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
 def id_number_problem(value: str) -> str | None:
     """Why `value` is not a valid 18-digit resident ID number (GB 11643), or None."""
     if not _ID_NUMBER.match(value):
         return "must be 18 characters: 17 digits and a check digit (0-9 or X)"
-    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
-    if _ID_CHECK[total % 11] != value[17]:
+    if id_check_digit(value[:17]) != value[17]:
         return "check digit does not match (GB 11643)"
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Watch
+from tests.browser.outstation_form import fill_registration
 from tests.e2e.demo_process import DemoProcess
 from tongxin.demo import people
 
@@ -76,11 +77,7 @@ def test_a_registration_on_the_outstation_page_shows_on_the_dashboard(
     before = demo.api("/api/v1/roster")["total"]
     name = "测试同心"
     page.goto(demo.nodes["dongguan"] + "/")
-    page.fill("#f-personal-name", name)
-    page.fill("#f-personal-id_number", people.id_number(27_999, random.Random(1)))
-    page.fill("#f-home_branch", VILLAGE)
-    page.fill("#f-host_location", "广东东莞")
-    page.fill("#f-flowed_out_on", "2024-03-01")
+    fill_registration(page, name, people.id_number(27_999, random.Random(1)), home_branch=VILLAGE)
     page.click("#submit")
     expect(page.locator("#form-result")).to_contain_text("已记录")
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import openpyxl
 import pytest
 
 from services.branch_node.service import Node
@@ -22,10 +21,11 @@ from shared.receipt import receipts_subject
 from shared.signing import Signer
 from shared.transport import connect
 from tests.browser.conftest import Watch
+from tests.browser.outstation_form import fill_registration
 from tests.browser.outstation_server import serve_node
 from tests.conftest import make_node_dir
 from tests.e2e.test_node_serve import serving
-from tests.samples import id_number
+from tests.samples import id_number, xlsx
 from tongxin.natsd import EmbeddedNats, ensure_stream
 
 pytest.importorskip("playwright")
@@ -56,22 +56,8 @@ def payloads(node: Node) -> list[dict[str, Any]]:
     return [msgspec.json.decode(data)["payload"] for _, data in node.seals.envelopes_after(0, 100)]
 
 
-def fill_registration(page: Page, name: str, id_no: str) -> None:
-    page.fill("#f-personal-name", name)
-    page.fill("#f-personal-id_number", id_no)
-    page.fill("#f-home_branch", "v-shangtang")
-    page.fill("#f-host_location", "广东东莞")
-    page.fill("#f-flowed_out_on", "2019-03-01")
-
-
 def roster(path: Path, rows: list[list[Any]]) -> Path:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(HEADER)
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
+    path.write_bytes(xlsx(rows, HEADER))
     return path
 
 

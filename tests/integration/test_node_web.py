@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,6 +14,7 @@ from services.branch_node.api import create_app
 from services.branch_node.service import Node
 from tests.e2e.conftest import tongxin
 from tests.samples import fund, id_number, mixed, registration
+from tests.samples import xlsx as workbook
 
 HEADER = ["姓名", "身份证号", "手机号", "所属支部", "流入地", "外出日期"]
 
@@ -30,15 +29,7 @@ def roster_row(i: int) -> list[Any]:
 
 
 def xlsx(rows: list[list[Any]], header: list[str] = HEADER) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook(rows, header)
 
 
 def upload(client: TestClient, path: str, name: str, data: bytes) -> Any:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from shared.catalog.base import id_check_digit
+
 SURNAMES = "李王张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗梁宋郑谢唐邓"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建国红梅志成德福春生海云"
 REGION = "431127"
 """The six-digit area code at the start of the county's ID numbers."""
-
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
 
 
 def id_number(index: int, rng: random.Random) -> str:
@@ -20,8 +19,7 @@ def id_number(index: int, rng: random.Random) -> str:
     born = date(1960, 1, 1) + timedelta(days=rng.randint(0, 365 * 40))
     born = born.replace(day=1 + (index // 1000) % 28)
     body = f"{REGION}{born:%Y%m%d}{index % 1000:03d}"
-    total = sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True))
-    return body + _CHECK[total % 11]
+    return body + id_check_digit(body)
 
 
 def name(rng: random.Random) -> str:

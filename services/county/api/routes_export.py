@@ -21,7 +21,7 @@ from services.county.api.deps import (
     Township,
     Village,
 )
-from services.county.api.routes_roster import LEVELS
+from services.county.api.routes_roster import LEVELS, download
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"])
 
@@ -33,12 +33,6 @@ FIGURES = """One row per metric — the dotted path of the number in the figure'
 `training.by_mode.cloud.attendances`) — with a `total` column and, with `group_by`, one column per
 group named by the group's name (a month such as `2026-03`). Money is integer fen. The filters are
 those of `GET /api/v1/figures/…`, `as_of` included."""
-
-
-def _download(body: bytes, media_type: str, filename: str) -> Response:
-    return Response(
-        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
 
 
 @router.get(
@@ -61,7 +55,7 @@ def roster_xlsx(
     members = x.roster_table(conn, **params)
     levels = x.roster_level_table(q.roster_summary(conn, **params))
     body = x.to_xlsx({"roster": members, "levels": levels})
-    return _download(body, x.XLSX_TYPE, "roster.xlsx")
+    return download(body, x.XLSX_TYPE, "roster.xlsx")
 
 
 @router.get(
@@ -82,7 +76,7 @@ def figures_xlsx(
     results = {f: x.figure_result(conn, f, filters, year) for f in chosen}
     sheets = {f.value: x.figure_table(r) for f, r in results.items()}
     sheets["filters"] = x.filters_table(results[chosen[0]], chosen)
-    return _download(x.to_xlsx(sheets), x.XLSX_TYPE, "figures.xlsx")
+    return download(x.to_xlsx(sheets), x.XLSX_TYPE, "figures.xlsx")
 
 
 @router.get(
@@ -99,4 +93,4 @@ def figures_csv(
     year: Year = None,
 ) -> Response:
     table = x.figure_table(x.figure_result(conn, figure, filters, year))
-    return _download(x.to_csv(table), "text/csv; charset=utf-8", f"{figure.value}.csv")
+    return download(x.to_csv(table), "text/csv; charset=utf-8", f"{figure.value}.csv")

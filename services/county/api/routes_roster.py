@@ -12,6 +12,14 @@ from services.county.api.deps import AsOfDep, Limit, Offset, PointConnDep, Roste
 
 router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
 
+
+def download(body: bytes, media_type: str, filename: str) -> Response:
+    """A file for the browser to save (Content-Disposition: attachment)."""
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
 LEVELS = """Without `township` or `village` the level is the county and the children are its
 townships (every registered one, zeros included); with `township` the children are its village
 branches; with `village` there are no children. A member's village is their home branch (the
@@ -73,8 +81,4 @@ def roster_csv(
     village: Village = None,
 ) -> Response:
     text = q.roster_csv(conn, township, village, as_of=as_of, **filters)
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="roster.csv"'},
-    )
+    return download(text.encode("utf-8"), "text/csv; charset=utf-8", "roster.csv")

@@ -1,0 +1,14 @@
+"""Filling the outstation page's forms as a clerk would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def fill_registration(page: Any, name: str, id_no: str, home_branch: str = "v-shangtang") -> None:
+    """The register-a-member form (the form open when the page loads)."""
+    page.fill("#f-personal-name", name)
+    page.fill("#f-personal-id_number", id_no)
+    page.fill("#f-home_branch", home_branch)
+    page.fill("#f-host_location", "广东东莞")
+    page.fill("#f-flowed_out_on", "2019-03-01")
