@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import node as node_bench
+from bench.county_audit import audit_rows
 from bench.county_latency import latency
 from bench.county_mix import QueryMix, e2e_items, make_nodes
 from bench.county_query import bench_query
@@ -81,12 +82,14 @@ def failed(db: str, step: str, exc: BaseException) -> Row:
 
 
 def bench_e2e(ctx: Ctx, db: str, url: str) -> list[Row]:
-    """County e2e through `tongxin county ingest`, the raw baseline, digests and rebuild, latency."""
+    """County e2e through `tongxin county ingest`, the raw baseline, digests and rebuild, audit verify,
+    latency."""
     engine = fresh_engine(url, ctx.e2e_nodes)
     try:
         rows, rate = e2e(ctx, db, url, engine)
         rows += raw_baseline(ctx, db, rate)
         rows += rebuild_rows(ctx, db, engine)
+        rows += audit_rows(ctx, db, url)
         rows += latency(ctx, db, url, engine)
         return rows
     finally:
@@ -117,7 +120,7 @@ def record(ctx: Ctx) -> None:
 def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    steps: list[tuple[str, str, Step]] = [("e2e", "county e2e, raw baseline, rebuild, latency", bench_e2e)]
+    steps: list[tuple[str, str, Step]] = [("e2e", "county e2e, raw baseline, rebuild, audit verify, latency", bench_e2e)]
     if not args.skip_query:
         steps.append(("query", "roster queries over a large archive", bench_query))
     with tempfile.TemporaryDirectory(prefix="tongxin-bench-county-") as tmp:

@@ -9,11 +9,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from services.county.ingest.checks import Rejected
 from services.county.ingest.processor import Incoming, Ingestor, quarantine
+from services.county.ingest.pull import Puller
 from shared import receipt
 from shared.receipt import RECEIPTS_STREAM, receipts_subject
 from shared.streams import ensure_streams_on
@@ -101,44 +102,42 @@ class Consumer:
         await ensure_streams_on(js)  # the county owns its streams (idempotent)
         self._js = js
         cid = self.ingestor.county_id
-        sub = await js.pull_subscribe(
-            f"tongxin.{cid}.events.*",
-            durable=consumer_name(cid),
-            stream=STREAM,
-            config=consumer_config(cid, self.ack_wait),
-        )
-        fetching = asyncio.ensure_future(sub.fetch(self.batch, timeout=0.5))
+        name = consumer_name(cid)
+        try:
+            await js.consumer_info(STREAM, name)
+        except NotFoundError:
+            await js.add_consumer(STREAM, config=consumer_config(cid, self.ack_wait))
+        puller = Puller(nc, STREAM, name, batch=self.batch)
+        await puller.start()
         handling: asyncio.Future[None] | None = None  # the batch being committed, then acked
         try:
             while not stop.is_set():
-                try:
-                    msgs = await fetching
-                except (NatsTimeoutError, TimeoutError):
+                msgs = await puller.take(timeout=0.5)
+                if not msgs:
                     if handling is not None:
                         await handling
                         handling = None
-                    if once:
-                        info = await sub.consumer_info()
-                        if info.num_pending == 0 and info.num_ack_pending == 0:
-                            return True
-                    fetching = asyncio.ensure_future(sub.fetch(self.batch, timeout=0.5))
+                    if once and await self._drained(js, name):
+                        return True
                     continue
-                # a pipeline: fetch the batch after next and check this one's signatures
-                # while the batch before it commits; batches still commit one after the other,
-                # each acked only after its commit
-                fetching = asyncio.ensure_future(sub.fetch(self.batch, timeout=0.5))
+                # a pipeline: check this batch's signatures while the batch before it commits
+                # (and the puller's requests bring the next); batches still commit one after
+                # the other, each acked only after its commit
                 items = await self._prepared(msgs, handling)
                 if handling is not None:
                     await handling
                 handling = asyncio.ensure_future(self.handle(msgs, items))
         finally:
-            fetching.cancel()
-            with contextlib.suppress(BaseException):
-                await fetching
+            await puller.stop()
             if handling is not None:
                 with contextlib.suppress(Exception):  # unacked messages are redelivered
                     await handling
         return False
+
+    @staticmethod
+    async def _drained(js: Any, name: str) -> bool:
+        info = await js.consumer_info(STREAM, name)
+        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
     async def _prepared(self, msgs: list[Any], previous: asyncio.Future[None] | None) -> list[Incoming]:
         """The messages as `Incoming`, prechecked in a worker thread (while `previous` commits)."""
