@@ -3,6 +3,10 @@
 python -m bench.county_worker ingest --db URL --nats URL --commits FILE
     the county Consumer with an Ingestor that writes `node_id seq recorded_at received_at commit_time`
     per message once `process` has returned (the commit, when the API can see it)
+python -m bench.county_worker node --dir DIR --nats URL --index J --nodes K --count N --rate R …
+    one node of the latency step: records its share of N events at R/s in all, forwarding
+python -m bench.county_worker feed --dirs DIR,… --nats URL --count N --rate R …
+    remote nodes of the latency step, simulated (bench/county_feed.py)
 python -m bench.county_worker raw --nats URL --count N
     the raw baseline: a durable pull consumer, fetch(1000) + ack each, until N are acked;
     prints `ready`, then the wall-clock time of the last ack (after a flush)
@@ -111,12 +115,35 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--db", required=True)
     a.add_argument("--nats", required=True)
     a.add_argument("--commits", required=True)
+    c = sub.add_parser("node")
+    for flag in ("--dir", "--nats"):
+        c.add_argument(flag, required=True)
+    for flag in ("--index", "--nodes", "--count", "--g0", "--villages"):
+        c.add_argument(flag, type=int, required=True)
+    for flag in ("--rate", "--start"):
+        c.add_argument(flag, type=float, required=True)
+    f = sub.add_parser("feed")
+    for flag in ("--dirs", "--nats"):
+        f.add_argument(flag, required=True)
+    for flag in ("--count", "--g0", "--villages"):
+        f.add_argument(flag, type=int, required=True)
+    for flag in ("--rate", "--start"):
+        f.add_argument(flag, type=float, required=True)
     b = sub.add_parser("raw")
     b.add_argument("--nats", required=True)
     b.add_argument("--count", type=int, required=True)
     args = ap.parse_args(argv)
     if args.cmd == "ingest":
         ingest(args)
+    elif args.cmd == "node":
+        from bench.county_latency import node_process
+
+        node_process(args)
+    elif args.cmd == "feed":
+        from bench.county_feed import feed_process
+        from bench.county_latency import _item
+
+        feed_process(args, _item)
     else:
         asyncio.run(raw(args))
     sys.exit(0)

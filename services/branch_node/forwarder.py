@@ -28,6 +28,14 @@ from shared.transport import connect
 
 log = logging.getLogger("tongxin.node.forwarder")
 
+CURSOR_EVERY = 1.0
+"""Seconds between saves of the forwarding cursor while busy (and always when idle or stopping):
+a save is a synchronous commit, and one lost to a crash only means envelopes published again,
+which JetStream's Msg-Id window and the county's archive both recognise as duplicates."""
+
+RECEIPT_EVERY = 1.0
+"""Seconds between asking for the county's newest receipt (and at the end of a `once` run)."""
+
 Progress = Callable[[int, int], None]
 """(forwarded_seq, last_seq) after each stretch of acknowledgements."""
 
@@ -88,6 +96,10 @@ class Forwarder:
         self.progress = progress
         self.state = ForwarderState()
         self.wake = asyncio.Event()
+        self._receipt_due = 0.0
+        self._cursor_due = 0.0
+        self._unsaved: tuple[int, int] | None = None
+        """(acknowledged seq, last seq) not yet saved in the cursor."""
 
     async def run(self, stop: asyncio.Event, *, once: bool = False, idle_poll: float = 1.0) -> None:
         """Forward until `stop` is set (or, with once, until the backlog is empty)."""
@@ -132,13 +144,17 @@ class Forwarder:
         while not stop.is_set():
             if nc.is_closed or not nc.is_connected:
                 raise ForwardError("connection lost")
-            await asyncio.to_thread(self.node.seal)
             sent = await self._pump(js, stop)
             if sent:
                 self.backoff.reset()
-            await self._fetch_receipt(js)
+            if not sent and self._unsaved is not None:
+                await self._save(*self._unsaved)
             if once and not sent:
+                await self._fetch_receipt(js)
                 return
+            if time.monotonic() >= self._receipt_due:  # receipts are cumulative: one will do
+                await self._fetch_receipt(js)
+                self._receipt_due = time.monotonic() + RECEIPT_EVERY
             if not sent:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -149,16 +165,11 @@ class Forwarder:
 
         Stops early when `stop` is set: in-flight publishes are awaited and the cursor saved.
         """
-        store = self.node.seals
-        start = (await asyncio.to_thread(store.cursor)).forwarded_seq
-        last_seq = self.node.log.last_seq()
+        start, last_seq, rows = await asyncio.to_thread(self._first_rows)
         inflight: deque[tuple[int, asyncio.Future[Any]]] = deque()
         acked = saved = start
-        next_after = start
         try:
-            while not stop.is_set() and (
-                rows := await asyncio.to_thread(store.envelopes_after, next_after, self.read_chunk)
-            ):
+            while rows and not stop.is_set():
                 for seq, data in rows:
                     if len(inflight) >= self.window:
                         acked = await self._oldest_acked(inflight)
@@ -169,17 +180,31 @@ class Forwarder:
                     self.state.published += 1
                     while inflight and inflight[0][1].done():
                         acked = self._acked(*inflight.popleft())
-                next_after = rows[-1][0]
                 if acked - saved >= self.cursor_every:
                     saved = await self._save(acked, last_seq)
+                if len(rows) < self.read_chunk:
+                    break  # that was all
+                rows = await asyncio.to_thread(self.node.seals.envelopes_after, rows[-1][0], self.read_chunk)
             while inflight:
                 acked = await self._oldest_acked(inflight)
         finally:
             for _, fut in inflight:
                 fut.cancel()
             if acked > saved:
-                await self._save(acked, max(last_seq, acked))
+                if stop.is_set() or time.monotonic() >= self._cursor_due:
+                    await self._save(acked, max(last_seq, acked))
+                else:
+                    self._unsaved = (acked, max(last_seq, acked))
         return acked - start
+
+    def _first_rows(self) -> tuple[int, int, list[tuple[int, bytes]]]:
+        """Seal what is logged, then (forwarded seq, last seq, the first chunk after it): one
+        trip to a worker thread per round, which costs more than these reads themselves."""
+        self.node.seal()
+        start = self.node.seals.cursor().forwarded_seq
+        if self._unsaved is not None:
+            start = max(start, self._unsaved[0])
+        return start, self.node.log.last_seq(), self.node.seals.envelopes_after(start, self.read_chunk)
 
     async def _fetch_receipt(self, js: Any) -> None:
         """Keep the county's newest receipt for this node, while one is still owed."""
@@ -213,6 +238,7 @@ class Forwarder:
     async def _save(self, acked: int, last_seq: int) -> int:
         now = datetime.now(UTC)
         await asyncio.to_thread(self.node.seals.advance, acked, now)
+        self._unsaved, self._cursor_due = None, time.monotonic() + CURSOR_EVERY
         self.state.last_ack_at = now
         if self.progress is not None:
             self.progress(acked, last_seq)

@@ -56,6 +56,7 @@ class Node:
         self.log = BranchNode(self.dir.log_path)
         self.seals = SealStore(self.dir.log_path)
         self._append_lock = threading.Lock()
+        self._signers: dict[str, Signer] = {}
         county_key = self.config.county_public_key
         self.receipts = ReceiptBook(self.seals, Verifier.from_hex(county_key) if county_key else None)
 
@@ -88,10 +89,17 @@ class Node:
     @property
     def signer(self) -> Signer:
         """The key that signs this node's next envelope."""
-        return self.dir.signer_for(self.seals.signing_key_id(self.first_key.key_id))
+        return self._signer_for(self.seals.signing_key_id(self.first_key.key_id))
 
     def seal(self) -> int:
-        return self.seals.seal_pending(self.log, self.dir.signer_for, self.first_key.key_id, self.node_id)
+        return self.seals.seal_pending(self.log, self._signer_for, self.first_key.key_id, self.node_id)
+
+    def _signer_for(self, key_id: str) -> Signer:
+        """A key this node holds, read from its file once (a key file never changes)."""
+        found = self._signers.get(key_id)
+        if found is None:
+            found = self._signers[key_id] = self.dir.signer_for(key_id)
+        return found
 
     def rotate_key(self) -> Signer:
         """Rotate the signing key inside the chain: a `node.key_rotated` event, signed by the

@@ -1,0 +1,77 @@
+"""Remote nodes, simulated: every envelope sealed and published at its due time, as nodes on their
+own machines would deliver it, without their logs and forwarders sharing this machine's 2 cores.
+
+`python -m bench.county_worker feed --dirs DIR,… --nats URL --count N --rate R --g0 G …` — event e
+belongs to node e % k and is due at start + e / rate; it is sealed then (recorded_at = now, the
+node's key, its chain's seq and prev_hash) and published with its Msg-Id. Prints the CPU used and
+when the last one was published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.county_mix import Item
+from services.branch_node.config import NodeDir
+from services.branch_node.inputs import parse_item
+from shared import envelope
+from shared.subjects import events_subject, msg_id
+from shared.transport import connect
+
+
+class _Chain:
+    def __init__(self, path: Path) -> None:
+        d = NodeDir(path)
+        self.config, self.signer, self.secret = d.config(), d.signer(), d.county_secret()
+        self.seq, self.prev_hash = 0, envelope.GENESIS_HASH
+        self.subject = events_subject(self.config.county_id, self.config.node_id)
+
+    def seal(self, ev: Any) -> tuple[str, str, bytes]:
+        self.seq += 1
+        env = envelope.seal(
+            node_id=self.config.node_id,
+            seq=self.seq,
+            event_id=str(ev.event_id),
+            body=ev.body,
+            occurred_at=ev.occurred_at,
+            recorded_at=datetime.now(UTC),
+            prev_hash=self.prev_hash,
+            signer=self.signer,
+        )
+        self.prev_hash = env.hash
+        return self.subject, msg_id(self.config.node_id, self.seq), envelope.encode(env)
+
+
+def feed_process(args: Any, item: Any) -> None:
+    """`item(i, g0, org, secret, villages) -> Item` gives node j's i-th event (g0 = args.g0 + j·per)."""
+    chains = [_Chain(Path(p)) for p in args.dirs.split(",")]
+    k, per = len(chains), -(-args.count // len(chains))
+    due: list[tuple[_Chain, Any]] = []
+    for e in range(args.count):
+        c, i = chains[e % k], e // k
+        raw: Item = item(i, args.g0 + (e % k) * per, c.config.node_id, c.secret, args.villages)
+        due.append((c, parse_item(raw, c.secret)))
+    cpu = time.process_time()
+    last = asyncio.run(_publish(args, due))
+    print(f"{time.process_time() - cpu:.3f} {last:.6f}", flush=True)
+
+
+async def _publish(args: Any, due: list[tuple[_Chain, Any]]) -> float:
+    nc = await connect(args.nats)
+    try:
+        js = nc.jetstream(publish_async_max_pending=10_000)
+        for e, (chain, ev) in enumerate(due):
+            delay = args.start + e / args.rate - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            subject, mid, data = chain.seal(ev)
+            await js.publish_async(subject, data, headers={"Nats-Msg-Id": mid})
+        last = time.time()
+        await js.publish_async_completed()
+        return last
+    finally:
+        await nc.close()
