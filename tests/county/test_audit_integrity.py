@@ -95,7 +95,7 @@ def built(county_engine: Engine, tmp_path: Path) -> Any:
 
 
 def check(
-    engine: Engine, claims: list[Claim] | None = None, county_id: str = "jx", threads: int = 2
+    engine: Engine, claims: list[Claim] | None = None, county_id: str = "jx", workers: int = 2
 ) -> Report:
     with engine.connect() as conn:
         nodes = archive_nodes(conn)
@@ -105,7 +105,7 @@ def check(
             county_key=COUNTY_PUBLIC,
             county_id=county_id,
             node_claims=claims or [],
-            threads=threads,
+            workers=workers,
         )
 
 
@@ -139,14 +139,14 @@ def test_an_untouched_archive_verifies_chains_rotation_key_rows_and_every_receip
     assert dongguan.receipts == county_receipts.count("dongguan") + len(built.dongguan.receipts.all()) > 2
 
 
-def test_signature_checks_inline_or_on_threads_give_the_same_report(built: Built) -> None:
+def test_signature_checks_inline_on_a_thread_or_in_processes_give_the_same_report(built: Built) -> None:
     """Signatures are checked ahead of the walk on a pool; faults before and after the rotation
-    come out the same whatever the number of threads."""
+    come out the same inline, on one thread, or in two or three worker processes."""
     tamper_edit(built)
     after = ROTATED_AT + 5
     text = edit_payload_byte(_envelope(built.engine, "dongguan", after))
     _set(built.engine, "dongguan", after, envelope=resigned(text, built.first_key).decode())
-    reports = [check(built.engine, threads=n).to_dict() for n in (0, 1, 2, 3)]
+    reports = [check(built.engine, workers=n).to_dict() for n in (0, 1, 2, 3)]
     assert reports[0] == reports[1] == reports[2] == reports[3]
     designated = f"where the chain designates key {built.second_key.key_id}"
     faults = [(f["seq"], f["reason"]) for f in reports[0]["faults"]]

@@ -96,7 +96,7 @@ def verify_archive(
     county_key: Verifier | None,
     county_id: str | None,
     node_claims: Iterable[Claim] = (),
-    threads: int = 2,
+    workers: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
     """Verify the archive of `nodes`: chains, columns, key rows, county and node receipts.
@@ -118,7 +118,7 @@ def verify_archive(
     if county_key is None and claims:
         notes.append("receipt signatures not checked: no county key")
     audit = Audit(
-        first_keys(rows), claims=claims, county_key=county_key, county_id=county_id, threads=threads
+        first_keys(rows), claims=claims, county_key=county_key, county_id=county_id, workers=workers
     )
     if unread:
         audit.node_claims = []  # nothing to find them among

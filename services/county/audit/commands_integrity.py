@@ -150,7 +150,16 @@ def verify(
     county_key: CountyKey = DEFAULT_COUNTY_KEY,
     county_public_key: CountyPublicKey = None,
     county_id: CountyId = None,
-    threads: Annotated[int, typer.Option(min=0, max=16, help="Signature-checking threads (0: inline).")] = 2,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            "--threads",
+            min=0,
+            max=16,
+            help="Processes checking signatures beside the walk (0: inline; 1: one thread).",
+        ),
+    ] = 2,
     as_json: AsJson = False,
 ) -> None:
     """Verify every node's chain (from its first enrolled key, following rotations), the archive's
@@ -162,14 +171,14 @@ def verify(
     county_ids = {c.receipt.county_id for c in claims}
     county_id = county_id or (county_ids.pop() if len(county_ids) == 1 else None)
     if export_file is not None:
-        report = _verify_export(export_file, key, claims, threads)
+        report = _verify_export(export_file, key, claims, workers)
     else:
-        report = _verify_db(db, nodes, key, county_id, claims, threads)
+        report = _verify_db(db, nodes, key, county_id, claims, workers)
     _print_report(report, as_json)
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _verify_export(path: Path, key: Verifier | None, claims: list[Claim], threads: int) -> Report:
+def _verify_export(path: Path, key: Verifier | None, claims: list[Claim], workers: int) -> Report:
     try:
         with zipfile.ZipFile(path) as zf:
             total = json.loads(zf.read("manifest.json"))["totals"]["envelopes"]
@@ -177,7 +186,7 @@ def _verify_export(path: Path, key: Verifier | None, claims: list[Claim], thread
         total = None
     try:
         with _progress(total, "verifying") as advance:
-            return verify_export(path, county_key=key, node_claims=claims, threads=threads, progress=advance)
+            return verify_export(path, county_key=key, node_claims=claims, workers=workers, progress=advance)
     except ExportFormatError as exc:
         raise _fail(str(exc)) from None
 
@@ -188,7 +197,7 @@ def _verify_db(
     key: Verifier | None,
     county_id: str | None,
     claims: list[Claim],
-    threads: int,
+    workers: int,
 ) -> Report:
     engine = _open(db)
     with engine.connect() as conn:
@@ -210,7 +219,7 @@ def _verify_db(
                 county_key=key,
                 county_id=county_id,
                 node_claims=claims,
-                threads=threads,
+                workers=workers,
                 progress=advance,
             )
 

@@ -65,7 +65,7 @@ def verify_export(
     *,
     county_key: Verifier | None = None,
     node_claims: Iterable[Claim] = (),
-    threads: int = 2,
+    workers: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
     """Verify an export: its files against the manifest, every node's chain from its anchor,
@@ -78,7 +78,7 @@ def verify_export(
         reader = _Reader(zf)
         if reader.manifest is None:
             return Report({}, reader.faults)
-        return reader.verify(county_key, list(node_claims), threads, progress)
+        return reader.verify(county_key, list(node_claims), workers, progress)
 
 
 class _Reader:
@@ -108,7 +108,7 @@ class _Reader:
         self,
         county_key: Verifier | None,
         claims: list[Claim],
-        threads: int,
+        workers: int,
         progress: Callable[[int], None] | None,
     ) -> Report:
         assert self.manifest is not None
@@ -131,7 +131,7 @@ class _Reader:
             claims=self._receipts() + claims,
             county_key=county_key,
             county_id=m.county_id,
-            threads=threads,
+            workers=workers,
             where="export",
         )
         audit.run(self._rows(), progress)
