@@ -231,7 +231,7 @@ def build(
     if into is None:
         directory = Path(tempfile.mkdtemp(prefix="tongxin-replay-"))
         into = f"sqlite:///{directory / 'replay.db'}"
-    engine = make_engine(into)
+    engine = make_engine(into, durable=directory is None)  # a temporary file need not survive a crash
     try:
         if engine.url == source.url:
             raise FieldError("into", "must name another database than the one replayed")

@@ -17,12 +17,14 @@ def digest(conn: Connection) -> str:
     for table in BUSINESS_TABLES:
         h.update(f"table {table.name}\n".encode())
         columns = list(table.columns)
+        names = [col.name for col in columns]
+        flags = [i for i, col in enumerate(columns) if isinstance(col.type, Boolean)]  # 0/1 on SQLite
         keys = [_binary(conn, k) for k in table.primary_key.columns]
         for row in conn.execute(select(*columns).order_by(*keys)):
-            values = {
-                col.name: (bool(v) if isinstance(col.type, Boolean) and v is not None else v)
-                for col, v in zip(columns, row, strict=True)
-            }
+            values = dict(zip(names, row, strict=True))
+            for i in flags:
+                if row[i] is not None:
+                    values[names[i]] = bool(row[i])
             h.update(canonical(values) + b"\n")
     return h.hexdigest()
 
