@@ -28,7 +28,7 @@ def audit_rows(ctx: Ctx, db: str, url: str) -> list[Row]:
     rate = checked / dt
     note = f"{checked:,} envelopes of {len(report['nodes'])} nodes in {dt:.1f}s (process start-up included)"
     return [
-        Row(db, "audit verify (2 threads)", rate, "envelopes/s", f"≥ {TARGET:,}", rate >= TARGET, note),
+        Row(db, "audit verify (2 workers)", rate, "envelopes/s", f"≥ {TARGET:,}", rate >= TARGET, note),
         Row(db, "  verdict", None, "", "everything verifies", ok and done.returncode == 0,
             f"exit {done.returncode}, {len(report['faults'])} fault(s)"),
     ]  # fmt: skip
