@@ -197,3 +197,30 @@ def test_an_enrolled_node_gets_no_second_key_on_trust(county_engine: Engine, tmp
     enrol_nodes(county_engine, node)  # the same key again: no change
     with county_engine.begin() as conn, pytest.raises(FieldError, match="inside its chain"):
         enrol(conn, "dongguan", Signer.generate().public_key_hex)
+
+
+def test_postgresql_statistics_are_refreshed_after_the_first_batch_then_rarely(
+    county_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ANALYZE holds the ingest thread for ~0.5 s on a large archive: after the first batch, then
+    only once the archive has grown by half (at least ANALYZE_MIN_ROWS events)."""
+    if county_engine.dialect.name != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's")
+    monkeypatch.setattr("services.county.ingest.processor.ANALYZE_MIN_ROWS", 500)
+    node = open_node(tmp_path, "dongguan")
+    datas = record(node, mixed(1_200))
+    enrol_nodes(county_engine, node)
+    ingestor = Ingestor(county_engine, "jx")
+    analyzed: list[int] = []
+    original = Ingestor._analyze
+
+    def counting(self: Ingestor) -> None:
+        analyzed.append(ingestor.counts[Outcome.ARCHIVED])
+        original(self)
+
+    monkeypatch.setattr(Ingestor, "_analyze", counting)
+    feed(ingestor, datas, batch=100)
+    assert analyzed == [100, 600, 1100]  # first batch; then 500 more each time (archive still small)
+    with county_engine.connect() as conn:
+        stats = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'archive'").scalar()
+    assert stats is not None and stats >= 1_000

@@ -54,8 +54,11 @@ class Head:
     """When the head envelope arrived, if it was archived in this transaction."""
 
 
-ANALYZE_EVERY = 200
-"""Batches between refreshes of PostgreSQL's statistics on the archive."""
+ANALYZE_MIN_ROWS = 10_000
+"""PostgreSQL's statistics on the archive are refreshed after the first batch, then whenever the
+events archived since the last refresh reach half the archive (at least this many): a refresh
+takes ~0.5 s of the ingest thread once the archive is large, so it must be rare, and stale
+statistics only hurt while the archive is small and grows fast."""
 
 
 class Ingestor:
@@ -70,6 +73,8 @@ class Ingestor:
         self.counts: Counter[str] = Counter()
         self.outbox: list[Receipt] = []
         self._batches = 0
+        self._unanalyzed = 0
+        self._analyze_after = 0
 
     def prepare(self, batch: list[Incoming]) -> list[Incoming]:
         """The batch with each message's `precheck` (no database access): the consumer runs this
@@ -90,7 +95,8 @@ class Ingestor:
         self.outbox += run.receipts
         self.counts.update(outcomes)
         self._batches += 1
-        if self._batches % ANALYZE_EVERY == 1 and self.engine.dialect.name == "postgresql":
+        self._unanalyzed += sum(o is Outcome.ARCHIVED for o in outcomes)
+        if self.engine.dialect.name == "postgresql" and self._unanalyzed >= self._analyze_after:
             self._analyze()
         return outcomes
 
@@ -99,7 +105,10 @@ class Ingestor:
         planner scans the whole archive to re-derive a batch's members."""
         with self.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE archive")
+            rows = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'archive'").scalar()
             conn.commit()
+        self._unanalyzed = 0
+        self._analyze_after = max(ANALYZE_MIN_ROWS, int(rows or 0) // 2)
 
 
 class _Run:
