@@ -23,9 +23,9 @@ held, not projected, at T. With `as_of` as well, only events that occurred by D 
 
 Scratch databases are temporary SQLite files (or `--into URL`), created with `make_engine` and
 `migrate`, kept per (T, D) in a small LRU cache, and removed on eviction, shutdown or exit.
-From a SQLite archive into a SQLite scratch without `known_at`, the rows are copied inside
-SQLite (the source attached) and the scratch is then rebuilt by the live `rebuild` itself:
-the same functions over the same rows, without passing each row through Python twice.
+Into a temporary scratch without `known_at`, the rows are copied first (inside SQLite with the
+source attached, or streamed from PostgreSQL) and the scratch is then rebuilt by the live
+`rebuild` itself: the same functions over the same rows, a row passing through Python once.
 """
 
 from __future__ import annotations
@@ -172,32 +172,33 @@ def replay(
     return done
 
 
-def _attachable(source: Engine, bounds: Bounds) -> bool:
-    """A SQLite file, and no `known_at` (whose gap rules need each row in turn)."""
-    return (
-        source.dialect.name == "sqlite"
-        and source.url.database not in (None, "", ":memory:")
-        and (bounds.known_at is None)
-    )
-
-
-def _copy_attached(scratch: Engine, source: Engine, bounds: Bounds) -> None:
-    """Into a new SQLite scratch: the archive rows within `as_of`, copied inside SQLite (the
-    source file attached: no row passes through Python). The scratch is then rebuilt from its
+def _copy(scratch: Engine, source: Engine, src: Connection, bounds: Bounds) -> None:
+    """Into a new SQLite scratch: the archive rows within `as_of`, as they are. From a SQLite
+    file, inside SQLite (the source attached: no row passes through Python); from PostgreSQL,
+    streamed from the snapshot `src` in chunks of tuples. The scratch is then rebuilt from its
     own archive by the live `rebuild`, which is what `replay` does a row at a time."""
+    columns = ", ".join(c.name for c in t.archive.columns)
     with scratch.connect() as conn:
         raw: Any = conn.connection.dbapi_connection  # a sqlite3 Connection
-        raw.execute("ATTACH DATABASE ? AS source", (source.url.database,))
-        try:
-            where = "" if bounds.as_of is None else " WHERE occurred_at <= ?"
-            columns = ", ".join(c.name for c in t.archive.columns)
-            raw.execute(
-                f"INSERT INTO archive ({columns}) SELECT {columns} FROM source.archive{where}",
-                () if bounds.as_of is None else (bounds.as_of,),
-            )
-            raw.commit()
-        finally:
-            raw.execute("DETACH DATABASE source")
+        if source.dialect.name == "sqlite" and source.url.database not in (None, "", ":memory:"):
+            raw.execute("ATTACH DATABASE ? AS source", (source.url.database,))
+            try:
+                where = "" if bounds.as_of is None else " WHERE occurred_at <= ?"
+                raw.execute(
+                    f"INSERT INTO archive ({columns}) SELECT {columns} FROM source.archive{where}",
+                    () if bounds.as_of is None else (bounds.as_of,),
+                )
+                raw.commit()
+            finally:
+                raw.execute("DETACH DATABASE source")
+            return
+        query = select(*t.archive.columns)
+        if bounds.as_of is not None:
+            query = query.where(t.archive.c.occurred_at <= bounds.as_of)
+        insert = f"INSERT INTO archive ({columns}) VALUES ({', '.join('?' for _ in t.archive.columns)})"
+        for rows in src.execute(query.execution_options(stream_results=True, yield_per=CHUNK)).partitions():
+            raw.executemany(insert, rows)
+        raw.commit()
 
 
 def _project(dst: Connection, rows: list[dict[str, Any]], attended: Attendance) -> None:
@@ -268,10 +269,12 @@ def build(
         if engine.url == source.url:
             raise FieldError("into", "must name another database than the one replayed")
         migrate(engine)
-        copied = directory is not None and _attachable(source, bounds)  # a failure removes it all
-        if copied:
-            _copy_attached(engine, source, bounds)
-        with engine.begin() as dst, snapshot(source) as src:
+        # a temporary scratch (a failure removes it all) and no `known_at`, whose gap rules need
+        # each row in turn: copy the rows, then rebuild
+        copied = directory is not None and bounds.known_at is None
+        with snapshot(source) as src, engine.begin() as dst:
+            if copied:
+                _copy(engine, source, src, bounds)
             if not copied and dst.execute(select(func.count()).select_from(t.archive)).scalar_one():
                 raise FieldError("into", "already holds an archive: give an empty database")
             archived = archived_count(src, bounds)
