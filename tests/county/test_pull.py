@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from services.county.db import tables as t
 from services.county.ingest.consumer import Consumer, consumer_config, consumer_name
-from services.county.ingest.processor import Ingestor
+from services.county.ingest.processor import Ingestor, Outcome
 from services.county.ingest.pull import Puller
 from shared.subjects import STREAM
 from shared.transport import connect
@@ -115,3 +115,40 @@ def _wait(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+def test_the_consumer_comes_back_after_its_durable_is_deleted(
+    nats_server: EmbeddedNats, county_engine: Engine, tmp_path: Path
+) -> None:
+    """The server refuses the open pull requests; the consumer reconnects, makes its durable
+    again (from the stream's start: what it had are duplicates) and goes on."""
+    node = open_node(tmp_path, "dongguan")
+    record(node, [registration(i, outstation="dongguan") for i in range(100)])
+    enrol_nodes(county_engine, node)
+    forward_all(nats_server.url, node)
+    consumer = Consumer(Ingestor(county_engine, "jx"), nats_server.url, batch=50)
+    stop = asyncio.Event()
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_until_complete, args=(consumer.run(stop),), daemon=True)
+    runner.start()
+    try:
+        _wait(lambda: count(county_engine, t.archive) == 100, "the first 100")
+
+        async def delete() -> None:
+            nc = await connect(nats_server.url)
+            await nc.jetstream().delete_consumer(STREAM, consumer_name("jx"))
+            await nc.close()
+
+        asyncio.run(delete())
+        record(node, [fund(i, org="dongguan") for i in range(80)])
+        forward_all(nats_server.url, node)
+        _wait(lambda: count(county_engine, t.archive) == 180, "the 80 recorded after")
+        _wait(
+            lambda: consumer.ingestor.counts[Outcome.DUPLICATE] == 100, "the first 100 again, as duplicates"
+        )
+        assert consumer.state.last_error is not None and "refused" in consumer.state.last_error
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        runner.join(30)
+        loop.close()
+    assert not runner.is_alive()

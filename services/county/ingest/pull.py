@@ -4,12 +4,12 @@ nats-py's `fetch()` spends several event-loop turns on every message (a `wait_fo
 each; BASELINE.md measures it at a quarter of what the server delivers). Here pull requests go
 straight to `$JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>`, each with its own reply subject under
 one wildcard inbox subscription, and up to `in_flight` of them are kept open so that the server
-has somewhere to put the next messages while a batch commits. A status (408 expired, 409 …)
-comes on its request's reply subject; a delivery carries the stream's subject, so it counts
-against the oldest open request (the server fills one client's requests in order). Each request
-asks for no more than there is room for (`limit` delivered but not yet taken), so nothing piles
-up beyond what the caller agreed to hold. Messages are the library's own `Msg` objects: `ack()`
-and `metadata` work as with `fetch()`.
+has somewhere to put the next messages while a batch commits. A status comes on its request's
+reply subject: 408 (expired) and 404 end the request, any other fails the puller. A delivery
+carries the stream's subject, so it counts against the oldest open request (the server fills one
+client's requests in order). Each request asks for no more than there is room for (`limit`
+delivered but not yet taken), so nothing piles up beyond what the caller agreed to hold.
+Messages are the library's own `Msg` objects: `ack()` and `metadata` work as with `fetch()`.
 
 Nothing here acknowledges anything: the caller acks after its commit, and whatever it never acks
 JetStream redelivers after the consumer's ack wait.
@@ -30,6 +30,15 @@ from nats.js.api import Header
 
 CONTROL = "100"
 """Idle heartbeat or flow control: not the end of a request."""
+
+ENDED = {"404", "408"}
+"""No messages, or the request expired: ask again. Any other status (409 consumer deleted,
+leadership change or a limit; 503 no responders) would only come again, so the puller fails and
+its owner reconnects."""
+
+
+class PullError(RuntimeError):
+    pass
 
 
 @dataclass
@@ -65,6 +74,7 @@ class Puller:
         self._buffer: deque[Msg] = deque()
         self._arrived = asyncio.Event()
         self._sub: Any = None
+        self._failed: str | None = None
         self.completed = 0
         """Pull requests that ended (filled, expired or refused): `run(once)` uses it to tell that
         the server had nothing more when asked."""
@@ -86,12 +96,16 @@ class Puller:
 
     async def take(self, timeout: float) -> list[Msg]:
         """Up to `batch` messages: those already here, or the first to arrive within `timeout`
-        (an empty list if none does)."""
+        (an empty list if none does). Raises PullError once the server refused a request."""
+        if self._failed is not None:
+            raise PullError(self._failed)
         if not self._buffer:
             self._arrived.clear()
             await self._refill()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), timeout)
+            if self._failed is not None and not self._buffer:
+                raise PullError(self._failed)
         n = min(len(self._buffer), self.batch)
         msgs = [self._buffer.popleft() for _ in range(n)]
         await self._refill()
@@ -100,9 +114,13 @@ class Puller:
     async def _on_msg(self, msg: Msg) -> None:
         status = msg.headers.get(Header.STATUS) if msg.headers else None
         if status is not None:  # a status comes on its request's own reply subject
-            if status != CONTROL:
-                self._end(msg.subject.rsplit(".", 1)[-1])  # 408 expired, 409 refused, 404 nothing
+            if status in ENDED:
+                self._end(msg.subject.rsplit(".", 1)[-1])
                 await self._refill()
+            elif status != CONTROL:
+                description = msg.headers.get(Header.DESCRIPTION, "") if msg.headers else ""
+                self._failed = f"pull request refused: {status} {description}".strip()
+                self._arrived.set()
             return
         self._buffer.append(msg)
         self._arrived.set()
@@ -124,6 +142,8 @@ class Puller:
         """Open requests until `in_flight` are open or the buffer has no more room; a request
         the server never answered (e.g. across a reconnect) counts as ended a while after it
         expired."""
+        if self._failed is not None:
+            return
         now = time.monotonic()
         for token in [k for k, r in self._requests.items() if now > r.expires_at + 2.0]:
             self._end(token)
