@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from shared.envelope import format_time
 from tests.e2e.conftest import tongxin
 from tests.e2e.demo_process import DemoProcess, get_json
 from tongxin.demo.county import FIRST_YEAR, HEADLINES, PARK_INDUSTRY
@@ -75,9 +76,14 @@ def headline_figures(demo: DemoProcess) -> dict[str, int]:
     }
 
 
-def assert_levels_agree(demo: DemoProcess) -> int:
-    """County = Σ townships = Σ their villages, for the total and every status; returns the total."""
-    county = demo.api("/api/v1/roster")
+def assert_levels_agree(demo: DemoProcess, known_at: str | None = None, *, moving: bool = False) -> int:
+    """County = Σ townships = Σ their villages, for the total and every status; returns the total.
+
+    While the demo is live, each request sees a later state than the one before: give `known_at`
+    and every level is read as the county knew it at that moment, one consistent state; or say
+    `moving`, and each response is checked only against itself."""
+    at = "" if known_at is None else f"known_at={known_at}"
+    county = demo.api(f"/api/v1/roster?{at}")
     assert county["total"] > 0
 
     def add_up(children: list[dict[str, Any]], level: dict[str, Any]) -> None:
@@ -89,8 +95,9 @@ def assert_levels_agree(demo: DemoProcess) -> int:
     for township in county["children"]:
         if township["id"] is None:
             continue
-        level = demo.api(f"/api/v1/roster?township={township['id']}")
-        assert level["total"] == township["total"]
+        level = demo.api(f"/api/v1/roster?township={township['id']}&{at}")
+        if not moving:
+            assert level["total"] == township["total"]
         add_up(level["children"], level)
     return int(county["total"])
 
@@ -146,6 +153,8 @@ def test_demo_lives_on_and_an_offline_node_catches_up(start: Start) -> None:
             assert time.monotonic() < deadline, f"{node} did not catch up to {head}: {archived(demo)[node]}"
             time.sleep(0.5)
         assert sum(archived(demo).values()) > history_size(demo.data_dir)  # live events arrived
-        assert_levels_agree(demo)
+        # what the county had received 3 s ago has long been committed: a still picture
+        assert_levels_agree(demo, format_time(datetime.now(UTC) - timedelta(seconds=3)))
+        assert_levels_agree(demo, moving=True)  # the live projections, each response on its own
     finally:
         assert demo.stop() == 0
