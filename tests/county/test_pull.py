@@ -5,9 +5,10 @@ of the server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -91,11 +92,7 @@ def test_the_consumer_goes_on_after_the_server_restarts(
     enrol_nodes(county_engine, node)
     forward_all(nats_server.url, node)
     consumer = Consumer(Ingestor(county_engine, "jx"), nats_server.url, batch=100)
-    stop = asyncio.Event()
-    loop = asyncio.new_event_loop()
-    runner = threading.Thread(target=loop.run_until_complete, args=(consumer.run(stop),), daemon=True)
-    runner.start()
-    try:
+    with running(consumer):
         _wait(lambda: count(county_engine, t.archive) == 200, "the first 200")
         nats_server.stop()  # the open pull requests die with the connection
         _wait(lambda: not consumer.state.connected, "the consumer to notice")
@@ -103,6 +100,17 @@ def test_the_consumer_goes_on_after_the_server_restarts(
         record(node, [fund(i, org="dongguan") for i in range(150)])
         forward_all(nats_server.url, node)
         _wait(lambda: count(county_engine, t.archive) == 350, "the 150 recorded while it was down")
+
+
+@contextlib.contextmanager
+def running(consumer: Consumer) -> Iterator[None]:
+    """`consumer.run` on its own event loop in a thread; stopped, and its thread gone, after."""
+    stop = asyncio.Event()
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_until_complete, args=(consumer.run(stop),), daemon=True)
+    runner.start()
+    try:
+        yield
     finally:
         loop.call_soon_threadsafe(stop.set)
         runner.join(30)
@@ -127,11 +135,7 @@ def test_the_consumer_comes_back_after_its_durable_is_deleted(
     enrol_nodes(county_engine, node)
     forward_all(nats_server.url, node)
     consumer = Consumer(Ingestor(county_engine, "jx"), nats_server.url, batch=50)
-    stop = asyncio.Event()
-    loop = asyncio.new_event_loop()
-    runner = threading.Thread(target=loop.run_until_complete, args=(consumer.run(stop),), daemon=True)
-    runner.start()
-    try:
+    with running(consumer):
         _wait(lambda: count(county_engine, t.archive) == 100, "the first 100")
 
         async def delete() -> None:
@@ -147,8 +151,3 @@ def test_the_consumer_comes_back_after_its_durable_is_deleted(
             lambda: consumer.ingestor.counts[Outcome.DUPLICATE] == 100, "the first 100 again, as duplicates"
         )
         assert consumer.state.last_error is not None and "refused" in consumer.state.last_error
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        runner.join(30)
-        loop.close()
-    assert not runner.is_alive()
