@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.county_latency import latency_item
 from bench.county_mix import Item
 from services.branch_node.config import NodeDir
 from services.branch_node.inputs import parse_item
@@ -46,14 +47,14 @@ class _Chain:
         return self.subject, msg_id(self.config.node_id, self.seq), envelope.encode(env)
 
 
-def feed_process(args: Any, item: Any) -> None:
-    """`item(i, g0, org, secret, villages) -> Item` gives node j's i-th event (g0 = args.g0 + j·per)."""
+def feed_process(args: Any) -> None:
+    """Node j's i-th event is `latency_item(i, args.g0 + j·per, …)`, as in the node processes."""
     chains = [_Chain(Path(p)) for p in args.dirs.split(",")]
     k, per = len(chains), -(-args.count // len(chains))
     due: list[tuple[_Chain, Any]] = []
     for e in range(args.count):
         c, i = chains[e % k], e // k
-        raw: Item = item(i, args.g0 + (e % k) * per, c.config.node_id, c.secret, args.villages)
+        raw: Item = latency_item(i, args.g0 + (e % k) * per, c.config.node_id, c.secret, args.villages)
         due.append((c, parse_item(raw, c.secret)))
     cpu = time.process_time()
     last = asyncio.run(_publish(args, due))

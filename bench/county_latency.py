@@ -95,7 +95,7 @@ def _rows(
     ]
 
 
-def _item(i: int, g0: int, org: str, secret: bytes, villages: int) -> Item:
+def latency_item(i: int, g0: int, org: str, secret: bytes, villages: int) -> Item:
     """The e2e mix; a move only of a member registered ≥ 994 events before, a fund in its place
     before that."""
     if i % 20 == 6 and i < 1000:
@@ -159,7 +159,8 @@ def node_process(args: Any) -> None:
     mine = range(args.index, args.count, args.nodes)
     secret = node.county_secret
     items = [
-        parse_item(_item(i, args.g0, node.node_id, secret, args.villages), secret) for i in range(len(mine))
+        parse_item(latency_item(i, args.g0, node.node_id, secret, args.villages), secret)
+        for i in range(len(mine))
     ]
 
     async def run() -> float:

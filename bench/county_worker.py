@@ -115,20 +115,11 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--db", required=True)
     a.add_argument("--nats", required=True)
     a.add_argument("--commits", required=True)
-    c = sub.add_parser("node")
-    for flag in ("--dir", "--nats"):
-        c.add_argument(flag, required=True)
-    for flag in ("--index", "--nodes", "--count", "--g0", "--villages"):
-        c.add_argument(flag, type=int, required=True)
-    for flag in ("--rate", "--start"):
-        c.add_argument(flag, type=float, required=True)
-    f = sub.add_parser("feed")
-    for flag in ("--dirs", "--nats"):
-        f.add_argument(flag, required=True)
-    for flag in ("--count", "--g0", "--villages"):
-        f.add_argument(flag, type=int, required=True)
-    for flag in ("--rate", "--start"):
-        f.add_argument(flag, type=float, required=True)
+    text, real = {"--dir", "--dirs", "--nats"}, {"--rate", "--start"}
+    for cmd, own in (("node", ("--dir", "--index", "--nodes")), ("feed", ("--dirs",))):  # latency
+        c = sub.add_parser(cmd)
+        for flag in (*own, "--nats", "--count", "--g0", "--villages", "--rate", "--start"):
+            c.add_argument(flag, type=str if flag in text else float if flag in real else int, required=True)
     b = sub.add_parser("raw")
     b.add_argument("--nats", required=True)
     b.add_argument("--count", type=int, required=True)
@@ -141,9 +132,8 @@ def main(argv: list[str] | None = None) -> None:
         node_process(args)
     elif args.cmd == "feed":
         from bench.county_feed import feed_process
-        from bench.county_latency import _item
 
-        feed_process(args, _item)
+        feed_process(args)
     else:
         asyncio.run(raw(args))
     sys.exit(0)

@@ -72,7 +72,6 @@ class Ingestor:
         self.keys = KeyRegistry(engine)
         self.counts: Counter[str] = Counter()
         self.outbox: list[Receipt] = []
-        self._batches = 0
         self._unanalyzed = 0
         self._analyze_after = 0
 
@@ -94,7 +93,6 @@ class Ingestor:
             raise
         self.outbox += run.receipts
         self.counts.update(outcomes)
-        self._batches += 1
         self._unanalyzed += sum(o is Outcome.ARCHIVED for o in outcomes)
         if self.engine.dialect.name == "postgresql" and self._unanalyzed >= self._analyze_after:
             self._analyze()

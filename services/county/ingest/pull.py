@@ -75,9 +75,6 @@ class Puller:
         self._arrived = asyncio.Event()
         self._sub: Any = None
         self._failed: str | None = None
-        self.completed = 0
-        """Pull requests that ended (filled, expired or refused): `run(once)` uses it to tell that
-        the server had nothing more when asked."""
 
     @property
     def buffered(self) -> int:
@@ -135,8 +132,7 @@ class Puller:
                 await self._refill()
 
     def _end(self, token: str) -> None:
-        if self._requests.pop(token, None) is not None:
-            self.completed += 1
+        self._requests.pop(token, None)
 
     async def _refill(self) -> None:
         """Open requests until `in_flight` are open or the buffer has no more room; a request
