@@ -15,7 +15,7 @@ from services.county.projections.writer import rebuild
 from services.county.registry import enrol
 from shared import envelope
 from shared.errors import FieldError
-from shared.signing import Signer
+from shared.signing import Signer, VerifyPool
 from tests.county.helpers import count, craft, enrol_nodes, feed, incoming, open_node, record
 from tests.samples import fund, mixed, registration
 
@@ -64,9 +64,12 @@ def test_an_envelope_after_a_gap_is_held_then_projected(county_engine: Engine, t
     assert count(county_engine, t.archive) == 6
 
 
+@pytest.mark.parametrize("prepared", ["in process", "prepared inline", "prepared on a VerifyPool"])
 def test_every_bad_message_is_quarantined_with_its_reason_while_good_ones_flow(
-    county_engine: Engine, tmp_path: Path
+    county_engine: Engine, tmp_path: Path, prepared: str
 ) -> None:
+    """Also when the consumer has prechecked the batch (signatures on another process): the
+    precheck only saves work, every decision is still `process`'s."""
     node = open_node(tmp_path, "dongguan")
     stranger = open_node(tmp_path, "stranger")
     good = record(node, [fund(i) for i in range(3)])
@@ -116,7 +119,17 @@ def test_every_bad_message_is_quarantined_with_its_reason_while_good_ones_flow(
         ),
         "subject_mismatch": incoming(good[1], "huadu"),
     }
-    outcomes = ingestor.process([*bad.values(), incoming(good[1]), incoming(good[2])])
+    batch = [*bad.values(), incoming(good[1]), incoming(good[2])]
+    if prepared != "in process":
+        pool = VerifyPool(1 if prepared == "prepared on a VerifyPool" else 0)
+        try:
+            batch = ingestor.prepare(batch, pool)
+        finally:
+            pool.close()
+        signed_ok = [item.pre is not None and item.pre.signed_by is not None for item in batch]
+        validly = {"unknown_type", "invalid", "future_schema", "broken_chain", "subject_mismatch"}
+        assert signed_ok == [reason in validly for reason in bad] + [True, True]
+    outcomes = ingestor.process(batch)
     assert outcomes == ["quarantined"] * len(bad) + ["archived", "archived"]
     with county_engine.connect() as conn:
         reasons = conn.execute(select(t.quarantine.c.reason).order_by(t.quarantine.c.id)).scalars().all()

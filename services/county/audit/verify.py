@@ -25,7 +25,7 @@ from shared.chain import ROTATION, ChainFault, ChainVerifier, rotated_key
 from shared.envelope import GENESIS_HASH, Envelope
 from shared.errors import FieldError
 from shared.receipt import Receipt
-from shared.signing import Verifier
+from shared.signing import Job, Verifier, verify_all
 
 COLUMNS = ("seq", "hash", "event_id", "type", "schema", "occurred_at", "recorded_at")
 """The archive columns that copy an envelope's fields; each must equal the envelope's own."""
@@ -157,22 +157,6 @@ class _Chain(ChainVerifier):
         return fault
 
 
-_Job = tuple[bytes, bytes, bytes]
-"""(public key, digest, signature)"""
-
-
-def _verify_all(jobs: list[_Job]) -> list[bool]:
-    """In a worker process: each job's verdict, in order."""
-    keys: dict[bytes, Verifier] = {}
-    out = []
-    for public_key, digest, sig in jobs:
-        key = keys.get(public_key)
-        if key is None:
-            key = keys[public_key] = Verifier(public_key)
-        out.append(key.verify(digest, sig))
-    return out
-
-
 def _pool(workers: int) -> Executor:
     if workers <= 1:
         return ThreadPoolExecutor(1, "audit-sig")  # beside the walk, without a process to start
@@ -256,7 +240,7 @@ class Audit:
 
     def _start(self, pool: Executor, batch: list[tuple[Row, Envelope | None]]) -> list[_Pending]:
         """Guess each envelope's key by following rotations ahead of the walk; verify on the pool."""
-        jobs: list[_Job] = []
+        jobs: list[Job] = []
         for row, env in batch:
             if env is None:
                 continue
@@ -271,7 +255,7 @@ class Audit:
                     self.guess[row.node_id] = rotated_key(env)
         step = -(-len(jobs) // self.workers)
         parts = [jobs[i : i + step] for i in range(0, len(jobs), step)]
-        return [(part, pool.submit(_verify_all, part)) for part in parts]
+        return [(part, pool.submit(verify_all, part)) for part in parts]
 
     def _chain(self, node_id: str, seq: int) -> _Chain | None:
         if node_id not in self.chains:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, select
@@ -13,7 +14,7 @@ from shared import envelope
 from shared.catalog import EVENT_TYPES, EventBody, FutureSchemaError, check_times, decode_payload
 from shared.envelope import format_time
 from shared.errors import FieldError
-from shared.signing import Verifier
+from shared.signing import Job, Verifier, verify_all
 
 
 class Rejected(Exception):
@@ -46,26 +47,45 @@ class Pre:
     """The payload, decoded and its times checked; None if that failed (`check` repeats it)."""
 
 
-def precheck(data: bytes, keys: KeyRegistry) -> Pre | None:
-    """Decode, hash, verify the signature under the key the registry already knows by the
-    envelope's key id, decode the payload: all pure functions of the bytes (and of that public
-    key), so this may run in another thread, ahead of the transaction (PyNaCl releases the GIL
-    while it verifies). Never reads the database; None where the envelope does not decode."""
+def precheck(
+    batch: Sequence[bytes], keys: KeyRegistry, verify: Callable[[list[Job]], list[bool]] = verify_all
+) -> list[Pre | None]:
+    """For each message: decode, hash, verify the signature under the key the registry already
+    knows by the envelope's key id, decode the payload. All pure functions of the bytes (and of
+    that public key), so this may run in another thread, ahead of the transaction; it never
+    reads the database. None where the envelope does not decode. The batch's signatures are
+    checked together by `verify` (a `VerifyPool` checks them in another process)."""
+    pres: list[Pre | None] = []
+    jobs: list[Job] = []
+    signing: list[tuple[int, bytes]] = []  # (index in pres, public key) of each job
+    for data in batch:
+        try:
+            env = envelope.decode(data)
+            intact = envelope.hash_matches(env)
+        except FieldError:
+            pres.append(None)
+            continue
+        known = keys.known(env.node_id, env.key_id)
+        if intact and known is not None:
+            signing.append((len(pres), known.public_key))
+            jobs.append((known.public_key, bytes.fromhex(env.hash), bytes.fromhex(env.sig)))
+        pres.append(Pre(env, intact, None, _body(env)))
+    for (i, public_key), valid in zip(signing, verify(jobs), strict=True):
+        pre = pres[i]
+        if valid and pre is not None:
+            pres[i] = replace(pre, signed_by=public_key)
+    return pres
+
+
+def _body(env: envelope.Envelope) -> EventBody | None:
+    if env.type not in EVENT_TYPES:
+        return None
     try:
-        env = envelope.decode(data)
-        intact = envelope.hash_matches(env)
+        body = decode_payload(env.type, env.payload, env.schema)
+        check_times(body, env.occurred, env.recorded)
     except FieldError:
         return None
-    known = keys.known(env.node_id, env.key_id)
-    signed = intact and known is not None and envelope.signature_valid(env, known)
-    body = None
-    if env.type in EVENT_TYPES:
-        try:
-            body = decode_payload(env.type, env.payload, env.schema)
-            check_times(body, env.occurred, env.recorded)
-        except FieldError:
-            body = None
-    return Pre(env, intact, known.public_key if signed and known is not None else None, body)
+    return body
 
 
 @dataclass(frozen=True)

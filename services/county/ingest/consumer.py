@@ -17,6 +17,7 @@ from services.county.ingest.processor import Incoming, Ingestor, quarantine
 from services.county.ingest.pull import Puller
 from shared import receipt
 from shared.receipt import RECEIPTS_STREAM, receipts_subject
+from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
 from shared.subjects import STREAM
 from shared.transport import connect
@@ -62,18 +63,27 @@ class Consumer:
         batch: int = 1000,
         ack_wait: float = 30.0,
         max_failures: int = MAX_FAILURES,
+        verify_workers: int = 1,
     ) -> None:
         self.ingestor = ingestor
         self.nats_url = nats_url
         self.batch = batch
         self.ack_wait = ack_wait
         self.max_failures = max_failures
+        self.verify = VerifyPool(verify_workers)
+        """Checks each batch's signatures ahead of its transaction (0 workers: in the thread)."""
         self.state = ConsumerState()
         self._js: Any = None
         self.on_batch: list[Any] = []
 
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
         """Consume until `stop` (or, with once, until nothing is pending); reconnects on failure."""
+        try:
+            await self._run(stop, once=once)
+        finally:
+            self.verify.close()
+
+    async def _run(self, stop: asyncio.Event, *, once: bool) -> None:
         while not stop.is_set():
             try:
                 nc = await connect(self.nats_url)
@@ -143,7 +153,7 @@ class Consumer:
         """The messages as `Incoming`, prechecked in a worker thread (while `previous` commits)."""
         items = [Incoming(m.data, m.subject) for m in msgs]
         try:
-            return await asyncio.to_thread(self.ingestor.prepare, items)
+            return await asyncio.to_thread(self.ingestor.prepare, items, self.verify)
         except Exception:  # process() checks everything itself regardless
             log.exception("precheck failed; the batch is checked in process")
             return items

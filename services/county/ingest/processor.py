@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from services.county.projections.writer import project
 from shared import envelope, receipt
 from shared.catalog.node import NodeKeyRotated
 from shared.receipt import Receipt
-from shared.signing import Signer
+from shared.signing import Job, Signer, verify_all
 
 
 class Outcome(enum.StrEnum):
@@ -75,10 +76,15 @@ class Ingestor:
         self._unanalyzed = 0
         self._analyze_after = 0
 
-    def prepare(self, batch: list[Incoming]) -> list[Incoming]:
-        """The batch with each message's `precheck` (no database access): the consumer runs this
-        in a worker thread for the next batch while `process` commits the current one."""
-        return [item if item.pre else replace(item, pre=precheck(item.data, self.keys)) for item in batch]
+    def prepare(
+        self, batch: list[Incoming], verify: Callable[[list[Job]], list[bool]] = verify_all
+    ) -> list[Incoming]:
+        """The batch with each message's `precheck` (no database access), its signatures checked
+        by `verify`: the consumer runs this in a worker thread for the next batch while `process`
+        commits the current one, with a `VerifyPool` checking the signatures in another process."""
+        todo = [item for item in batch if item.pre is None]
+        pres = iter(precheck([item.data for item in todo], self.keys, verify))
+        return [item if item.pre else replace(item, pre=next(pres)) for item in batch]
 
     def process(self, batch: list[Incoming]) -> list[Outcome]:
         """Handle a batch in one transaction; raises (nothing committed) on a database failure."""

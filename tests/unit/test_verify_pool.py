@@ -1,0 +1,52 @@
+"""VerifyPool: the same verdicts as verifying inline, in order, and a pool that survives its worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from shared.signing import Job, Signer, VerifyPool, verify_all
+
+
+def jobs(n: int) -> list[Job]:
+    """n signatures by three keys; every third one is forged (a flipped bit)."""
+    signers = [Signer.generate() for _ in range(3)]
+    out: list[Job] = []
+    for i in range(n):
+        signer = signers[i % 3]
+        digest = i.to_bytes(32, "big")
+        sig = bytearray(signer.sign(digest))
+        if i % 3 == 2:
+            sig[5] ^= 1
+        out.append((signer.public_key, digest, bytes(sig)))
+    return out
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2])
+def test_verdicts_are_those_of_verifying_inline_in_order(workers: int) -> None:
+    batch = jobs(50)
+    pool = VerifyPool(workers)
+    try:
+        assert pool(batch) == verify_all(batch) == [i % 3 != 2 for i in range(50)]
+        assert pool([]) == []
+    finally:
+        pool.close()
+
+
+def test_a_pool_whose_worker_was_killed_raises_once_then_starts_again() -> None:
+    batch = jobs(9)
+    pool = VerifyPool(1)
+    try:
+        assert pool(batch) == verify_all(batch)
+        assert pool._pool is not None
+        (pid,) = pool._pool._processes  # the one worker
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            for _ in range(50):  # the pool notices the death on its own thread
+                pool(batch)
+        assert pool(batch) == verify_all(batch)
+    finally:
+        pool.close()
