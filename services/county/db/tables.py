@@ -63,7 +63,7 @@ archive = Table(
     metadata,
     Column("node_id", String(64), primary_key=True),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_id", String(36), nullable=False),
     Column("type", String(64), nullable=False),
     Column("schema", Integer, nullable=False),
     Column("subject", String(80)),
