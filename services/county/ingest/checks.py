@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, select
@@ -55,25 +55,29 @@ def precheck(
     that public key), so this may run in another thread, ahead of the transaction; it never
     reads the database. None where the envelope does not decode. The batch's signatures are
     checked together by `verify` (a `VerifyPool` checks them in another process)."""
-    pres: list[Pre | None] = []
+    decoded: list[tuple[envelope.Envelope, bool, bytes | None] | None] = []
     jobs: list[Job] = []
-    signing: list[tuple[int, bytes]] = []  # (index in pres, public key) of each job
     for data in batch:
         try:
             env = envelope.decode(data)
             intact = envelope.hash_matches(env)
         except FieldError:
-            pres.append(None)
+            decoded.append(None)
             continue
         known = keys.known(env.node_id, env.key_id)
-        if intact and known is not None:
-            signing.append((len(pres), known.public_key))
-            jobs.append((known.public_key, bytes.fromhex(env.hash), bytes.fromhex(env.sig)))
-        pres.append(Pre(env, intact, None, _body(env)))
-    for (i, public_key), valid in zip(signing, verify(jobs), strict=True):
-        pre = pres[i]
-        if valid and pre is not None:
-            pres[i] = replace(pre, signed_by=public_key)
+        key = known.public_key if intact and known is not None else None
+        if key is not None:
+            jobs.append((key, bytes.fromhex(env.hash), bytes.fromhex(env.sig)))
+        decoded.append((env, intact, key))
+    verdicts = iter(verify(jobs))
+    pres: list[Pre | None] = []
+    for found in decoded:
+        if found is None:
+            pres.append(None)
+            continue
+        env, intact, key = found
+        signed_by = key if key is not None and next(verdicts) else None
+        pres.append(Pre(env, intact, signed_by, _body(env)))
     return pres
 
 

@@ -24,6 +24,11 @@ from shared.transport import connect
 
 log = logging.getLogger("tongxin.county.ingest")
 
+BATCH = 2000
+"""Messages per ingest transaction at most (fewer when fewer are waiting): each commit syncs to
+disk once, so a backlog drains faster in bigger batches (SQLite, 105,000 events fed straight to
+`Ingestor.process`: 1,000 → 2,000 per batch was ~10 % faster)."""
+
 MAX_FAILURES = 10
 """A message whose processing failed this often, alone, goes to quarantine instead of being retried
 forever (it is never dropped)."""
@@ -60,7 +65,7 @@ class Consumer:
         ingestor: Ingestor,
         nats_url: str,
         *,
-        batch: int = 1000,
+        batch: int = BATCH,
         ack_wait: float = 30.0,
         max_failures: int = MAX_FAILURES,
         verify_workers: int = 1,
