@@ -100,11 +100,19 @@ class VerifyPool:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
+    def start(self) -> None:
+        """Spawn the workers and wait until each has imported what it needs (~0.4 s each on
+        this machine), so that the first batch does not wait for that."""
+        if self.workers > 0 and self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            for part in [self._pool.submit(verify_all, []) for _ in range(self.workers)]:
+                part.result()
+
     def __call__(self, jobs: Sequence[Job]) -> list[bool]:
         if self.workers <= 0 or not jobs:
             return verify_all(jobs)
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self.start()
+        assert self._pool is not None
         step = -(-len(jobs) // self.workers)
         try:
             parts = [self._pool.submit(verify_all, jobs[i : i + step]) for i in range(0, len(jobs), step)]

@@ -215,8 +215,9 @@ def test_an_enrolled_node_gets_no_second_key_on_trust(county_engine: Engine, tmp
 def test_postgresql_statistics_are_refreshed_after_the_first_batch_then_rarely(
     county_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ANALYZE holds the ingest thread for ~0.5 s on a large archive: after the first batch, then
-    only once the archive has grown by half (at least ANALYZE_MIN_ROWS events)."""
+    """ANALYZE holds the ingest thread for ~0.5 s on a large archive: after the first batch into a
+    never-analysed archive, then only once the archive has grown by half (at least
+    ANALYZE_MIN_ROWS events) — also across a restart."""
     if county_engine.dialect.name != "postgresql":
         pytest.skip("ANALYZE is PostgreSQL's")
     monkeypatch.setattr("services.county.ingest.processor.ANALYZE_MIN_ROWS", 500)
@@ -232,8 +233,12 @@ def test_postgresql_statistics_are_refreshed_after_the_first_batch_then_rarely(
         original(self)
 
     monkeypatch.setattr(Ingestor, "_analyze", counting)
-    feed(ingestor, datas, batch=100)
+    feed(ingestor, datas[:1_100], batch=100)
     assert analyzed == [100, 600, 1100]  # first batch; then 500 more each time (archive still small)
+    analyzed.clear()
+    ingestor = Ingestor(county_engine, "jx")  # a restart: statistics exist, the first batch is left alone
+    feed(ingestor, datas[1_100:], batch=50)
+    assert analyzed == [] and ingestor.counts[Outcome.ARCHIVED] == 100
     with county_engine.connect() as conn:
         stats = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'archive'").scalar()
     assert stats is not None and stats >= 1_000

@@ -84,6 +84,7 @@ class Consumer:
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
         """Consume until `stop` (or, with once, until nothing is pending); reconnects on failure."""
         try:
+            await asyncio.to_thread(self.verify.start)
             await self._run(stop, once=once)
         finally:
             self.verify.close()

@@ -56,10 +56,11 @@ class Head:
 
 
 ANALYZE_MIN_ROWS = 10_000
-"""PostgreSQL's statistics on the archive are refreshed after the first batch, then whenever the
-events archived since the last refresh reach half the archive (at least this many): a refresh
-takes ~0.5 s of the ingest thread once the archive is large, so it must be rare, and stale
-statistics only hurt while the archive is small and grows fast."""
+"""PostgreSQL's statistics on the archive are refreshed after the first batch if the archive was
+never analysed, then whenever the events archived since the last refresh reach half the archive
+(at least this many): a refresh takes ~0.3–0.5 s of the ingest thread once the archive is large,
+so it must be rare (and not at every restart), and stale statistics only hurt while the archive
+is small and grows fast."""
 
 
 class Ingestor:
@@ -74,7 +75,7 @@ class Ingestor:
         self.counts: Counter[str] = Counter()
         self.outbox: list[Receipt] = []
         self._unanalyzed = 0
-        self._analyze_after = 0
+        self._analyze_after: int | None = None  # PostgreSQL: learnt at the first batch
 
     def prepare(
         self, batch: list[Incoming], verify: Callable[[list[Job]], list[bool]] = verify_all
@@ -99,20 +100,29 @@ class Ingestor:
             raise
         self.outbox += run.receipts
         self.counts.update(outcomes)
-        self._unanalyzed += sum(o is Outcome.ARCHIVED for o in outcomes)
-        if self.engine.dialect.name == "postgresql" and self._unanalyzed >= self._analyze_after:
-            self._analyze()
+        if self.engine.dialect.name == "postgresql":
+            if self._analyze_after is None:
+                rows = self._archive_rows()
+                self._analyze_after = 0 if rows < 0 else max(ANALYZE_MIN_ROWS, rows // 2)
+            self._unanalyzed += sum(o is Outcome.ARCHIVED for o in outcomes)
+            if self._unanalyzed >= self._analyze_after:
+                self._analyze()
         return outcomes
+
+    def _archive_rows(self) -> int:
+        """PostgreSQL's estimate of the archive's rows (-1: never analysed)."""
+        with self.engine.connect() as conn:
+            query = "SELECT reltuples FROM pg_class WHERE relname = 'archive'"
+            return int(conn.exec_driver_sql(query).scalar() or 0)
 
     def _analyze(self) -> None:
         """Keep PostgreSQL's statistics fresh even where autovacuum is off: without them the
         planner scans the whole archive to re-derive a batch's members."""
         with self.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE archive")
-            rows = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'archive'").scalar()
             conn.commit()
         self._unanalyzed = 0
-        self._analyze_after = max(ANALYZE_MIN_ROWS, int(rows or 0) // 2)
+        self._analyze_after = max(ANALYZE_MIN_ROWS, self._archive_rows() // 2)
 
 
 class _Run:
