@@ -23,9 +23,12 @@ held, not projected, at T. With `as_of` as well, only events that occurred by D 
 
 Scratch databases are temporary SQLite files (or `--into URL`), created with `make_engine` and
 `migrate`, kept per (T, D) in a small LRU cache, and removed on eviction, shutdown or exit.
-Into a temporary scratch without `known_at`, the rows are copied first (inside SQLite with the
-source attached, or streamed from PostgreSQL) and the scratch is then rebuilt by the live
-`rebuild` itself: the same functions over the same rows, a row passing through Python once.
+Into a temporary scratch without `known_at`, the live `rebuild` itself runs: for a full replay
+it reads the source's archive and writes only the scratch's projections (the scratch is thrown
+away once its digest and counts are taken); with `as_of`, the rows that occurred by then are
+copied into the scratch first (inside SQLite with the source attached, or streamed from
+PostgreSQL), because the as-of digest reads them. `--into` and `known_at` replays copy each
+replayed archive row, so the scratch holds a complete county database.
 """
 
 from __future__ import annotations
@@ -270,16 +273,22 @@ def build(
             raise FieldError("into", "must name another database than the one replayed")
         migrate(engine)
         # a temporary scratch (a failure removes it all) and no `known_at`, whose gap rules need
-        # each row in turn: copy the rows, then rebuild
-        copied = directory is not None and bounds.known_at is None
+        # each row in turn: the live rebuild — reading the source's archive for a full replay
+        # (the scratch is thrown away once its digest is taken), a copy of the rows within `as_of`
+        # otherwise (the as-of digest reads them)
+        rebuilt = directory is not None and bounds.known_at is None
+        copied = rebuilt and bounds.as_of is not None
         with snapshot(source) as src, engine.begin() as dst:
             if copied:
                 _copy(engine, source, src, bounds)
-            if not copied and dst.execute(select(func.count()).select_from(t.archive)).scalar_one():
+            if not rebuilt and dst.execute(select(func.count()).select_from(t.archive)).scalar_one():
                 raise FieldError("into", "already holds an archive: give an empty database")
             archived = archived_count(src, bounds)
             step = (lambda n: progress(n, archived)) if progress is not None else None
-            replayed = rebuild(dst, step) if copied else replay(src, dst, bounds, step)
+            if rebuilt:
+                replayed = rebuild(dst, step, source=None if copied else src)
+            else:
+                replayed = replay(src, dst, bounds, step)
             result = summarize(dst, bounds, archived, replayed)
     except BaseException:
         _remove(engine, directory)

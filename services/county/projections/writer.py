@@ -168,14 +168,22 @@ def clear(conn: Connection) -> None:
         conn.execute(delete(table))
 
 
-def rebuild(conn: Connection, progress: Callable[[int], None] | None = None, chunk: int = 5000) -> int:
+def rebuild(
+    conn: Connection,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = 5000,
+    *,
+    source: Connection | None = None,
+) -> int:
     """Drop every business projection and rebuild it from the archive; returns events read.
 
     Every archived event is read and decoded once: first the events about no entity (figures,
     attendance; their order does not matter) in one streamed scan, then each entity's events
     together, subject after subject. The tables start empty, so rows are only inserted, never
-    replaced."""
-    if conn.dialect.name == "postgresql":
+    replaced. The archive is read from `source` (default: `conn` itself; a full replay reads
+    the audited database and writes a scratch)."""
+    src = conn if source is None else source
+    if source is None and conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE archive")  # plan the scans below on real statistics
     clear(conn)
     seen = Attendance()
@@ -184,13 +192,14 @@ def rebuild(conn: Connection, progress: Callable[[int], None] | None = None, chu
     query = select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope).where(a.subject.is_(None))
     # no ORDER BY: sorting every page of (node_id, seq) cost SQLite a temporary B-tree of all
     # of them per page; streamed (a server-side cursor on PostgreSQL), a chunk at a time
-    result = conn.execute(query.execution_options(stream_results=True, yield_per=chunk))
+    result = src.execute(query.execution_options(stream_results=True, yield_per=chunk))
     for rows in result.partitions():
         add_figures(conn, [fact_from_archive(*row) for row in rows], seen)
         done += len(rows)
         if progress is not None:
             progress(done)
-    done += derive_entities(conn, seen, lambda n: progress(done + n) if progress is not None else None)
+    step = (lambda n: progress(done + n)) if progress is not None else None
+    done += derive_entities(conn, seen, step, source=src)
     seen.insert(conn)
     return done
 
@@ -202,20 +211,27 @@ def add_figures(conn: Connection, facts: Sequence[Fact], seen: Attendance) -> No
 
 
 def derive_entities(
-    conn: Connection, seen: Attendance, progress: Callable[[int], None] | None = None, chunk: int = 500
+    conn: Connection,
+    seen: Attendance,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = 500,
+    *,
+    source: Connection | None = None,
 ) -> int:
-    """Derive every entity of the archive into empty tables, `chunk` subjects at a time (each read
-    as one index range); their events' figures and attendance go in too. Returns events read."""
+    """Derive every entity of the archive (of `source`, default `conn`) into empty
+    tables, `chunk` subjects at a time (each read as one index range); their events' figures and
+    attendance go in too. Returns events read."""
+    src = conn if source is None else source
     a = t.archive.c
     # in the database's own order, so that each chunk is exactly the range between its ends
     distinct = select(a.subject).where(a.subject.is_not(None)).distinct().order_by(a.subject)
-    subjects = list(conn.execute(distinct).scalars())
+    subjects = list(src.execute(distinct).scalars())
     done = 0
     for i in range(0, len(subjects), chunk):
         part = subjects[i : i + chunk]
         grouped: dict[str, list[Fact]] = {s: [] for s in part}
         query = select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope, a.subject)
-        for node_id, seq, type_, occurred_at, text, subject in conn.execute(
+        for node_id, seq, type_, occurred_at, text, subject in src.execute(
             query.where(a.subject >= part[0], a.subject <= part[-1])
         ):
             grouped[subject].append(fact_from_archive(node_id, seq, type_, occurred_at, text))
