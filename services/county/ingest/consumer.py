@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -15,7 +16,7 @@ from nats.js.errors import NotFoundError
 from services.county.ingest.checks import Rejected
 from services.county.ingest.processor import Incoming, Ingestor, quarantine
 from services.county.ingest.pull import Puller
-from shared import receipt
+from shared import envelope, receipt
 from shared.receipt import RECEIPTS_STREAM, receipts_subject
 from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
@@ -57,6 +58,12 @@ def consumer_config(county_id: str, ack_wait: float) -> ConsumerConfig:
         max_deliver=-1,
         max_ack_pending=20_000,
     )
+
+
+def incoming(msgs: list[Any]) -> list[Incoming]:
+    """A fetched batch as `Incoming`s, all stamped with one arrival time (they came together)."""
+    received_at = envelope.format_time(datetime.now(UTC))
+    return [Incoming(m.data, m.subject, received_at) for m in msgs]
 
 
 class Consumer:
@@ -157,7 +164,7 @@ class Consumer:
 
     async def _prepared(self, msgs: list[Any], previous: asyncio.Future[None] | None) -> list[Incoming]:
         """The messages as `Incoming`, prechecked in a worker thread (while `previous` commits)."""
-        items = [Incoming(m.data, m.subject) for m in msgs]
+        items = incoming(msgs)
         try:
             return await asyncio.to_thread(self.ingestor.prepare, items, self.verify)
         except Exception:  # process() checks everything itself regardless
@@ -166,7 +173,7 @@ class Consumer:
 
     async def handle(self, msgs: list[Any], items: list[Incoming] | None = None) -> None:
         """Process a fetched batch in one transaction, then ack each message."""
-        items = items or [Incoming(m.data, m.subject) for m in msgs]
+        items = items or incoming(msgs)
         try:
             await asyncio.to_thread(self.ingestor.process, items)
         except Exception:

@@ -22,10 +22,7 @@ def insert_all(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -
     """INSERT every row (no conflict handling: the keys must be new)."""
     if not rows:
         return
-    columns = [c for c in table.columns if c.name in rows[0] or _default(c) is not None]
-    defaults = {c.name: _default(c) for c in columns if c.name not in rows[0]}
-    get = itemgetter(*(c.name for c in columns))
-    values = [get({**defaults, **r} if defaults else r) for r in rows]
+    columns, values = columns_of(table, rows)
     quote = conn.dialect.identifier_preparer.quote
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
     if conn.dialect.name == "postgresql":
@@ -37,6 +34,19 @@ def insert_all(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -
     else:
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f"{head} VALUES ({marks})", values)
+
+
+Values = list[tuple[Any, ...]]
+
+
+def columns_of(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[Column[Any]], Values]:
+    """The columns the rows give (by the first row's keys) or that have a scalar default, and each
+    row's values in their order (the default where the row has none)."""
+    columns = [c for c in table.columns if c.name in rows[0] or _default(c) is not None]
+    defaults = {c.name: _default(c) for c in columns if c.name not in rows[0]}
+    names = [c.name for c in columns]
+    get = itemgetter(*names) if len(names) > 1 else lambda r: (r[names[0]],)
+    return columns, [get({**defaults, **r} if defaults else r) for r in rows]
 
 
 def _default(column: Column[Any]) -> Any:
