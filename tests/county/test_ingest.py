@@ -231,6 +231,8 @@ def test_postgresql_statistics_are_refreshed_after_the_first_batch_then_rarely(
     def counting(self: Ingestor) -> None:
         analyzed.append(ingestor.counts[Outcome.ARCHIVED])
         original(self)
+        assert self.analyzer is not None
+        self.analyzer.join()  # it runs beside the ingest; here each is waited for, to count them
 
     monkeypatch.setattr(Ingestor, "_analyze", counting)
     feed(ingestor, datas[:1_100], batch=100)
