@@ -141,24 +141,37 @@ class Forwarder:
         # no stream for our subject yet (a county still setting up): wait, rather than publish
         # into nothing and have later envelopes overtake the first ones once it appears
         await js.find_stream_name_by_subject(self.node.subject)
-        while not stop.is_set():
-            if nc.is_closed or not nc.is_connected:
-                raise ForwardError("connection lost")
-            sent = await self._pump(js, stop)
-            if sent:
-                self.backoff.reset()
-            if not sent and self._unsaved is not None:
-                await self._save(*self._unsaved)
-            if once and not sent:
-                await self._fetch_receipt(js)
-                return
-            if time.monotonic() >= self._receipt_due:  # receipts are cumulative: one will do
-                await self._fetch_receipt(js)
-                self._receipt_due = time.monotonic() + RECEIPT_EVERY
-            if not sent:
+        try:
+            while not stop.is_set():
+                if nc.is_closed or not nc.is_connected:
+                    raise ForwardError("connection lost")
+                # a record commits, then wakes us: one logged after this clear sets it again
                 self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), idle_poll)
+                sent = await self._pump(js, stop)
+                if sent:
+                    self.backoff.reset()
+                if once and not sent:
+                    await self._fetch_receipt(js)
+                    return
+                if time.monotonic() >= self._receipt_due:  # receipts are cumulative: one will do
+                    await self._fetch_receipt(js)
+                    self._receipt_due = time.monotonic() + RECEIPT_EVERY
+                if once or self.wake.is_set():
+                    continue  # a round found everything logged before it: another only if woken
+                await self._idle(idle_poll)
+        finally:
+            if self._unsaved is not None and (stop.is_set() or once):
+                await self._save(*self._unsaved)
+
+    async def _idle(self, idle_poll: float) -> None:
+        """Wait for a wake (or `idle_poll`); an acknowledged seq not yet in the cursor is saved
+        when its second comes (CURSOR_EVERY), not after every round: a node forwarding clerks'
+        events one at a time would otherwise write (and sync) its cursor for each."""
+        if self._unsaved is not None and time.monotonic() >= self._cursor_due:
+            await self._save(*self._unsaved)
+        wait = idle_poll if self._unsaved is None else min(idle_poll, self._cursor_due - time.monotonic())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), max(wait, 0.0))
 
     async def _pump(self, js: Any, stop: asyncio.Event) -> int:
         """Publish everything after the cursor, pipelined; returns how many were acknowledged.

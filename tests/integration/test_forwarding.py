@@ -25,14 +25,15 @@ def record(node: Node, n: int, batch: int = 2000, start: int = 0) -> None:
 class Running:
     """A forwarder running in a thread with its own event loop, stoppable from the test."""
 
-    def __init__(self, forwarder: Forwarder) -> None:
+    def __init__(self, forwarder: Forwarder, idle_poll: float = 0.05) -> None:
         self.forwarder = forwarder
+        self.idle_poll = idle_poll
         self.loop = asyncio.new_event_loop()
         self.stop = asyncio.Event()
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._run(),))
 
     async def _run(self) -> None:
-        await self.forwarder.run(self.stop, idle_poll=0.05)
+        await self.forwarder.run(self.stop, idle_poll=self.idle_poll)
 
     def __enter__(self) -> Running:
         self.thread.start()
@@ -40,6 +41,7 @@ class Running:
 
     def __exit__(self, *exc: object) -> None:
         self.loop.call_soon_threadsafe(self.stop.set)
+        self.loop.call_soon_threadsafe(self.forwarder.wake.set)  # as `node serve` stops it
         self.thread.join(30)
         self.loop.close()
 
@@ -73,6 +75,36 @@ def test_ten_thousand_events_recorded_offline_all_arrive_once(tmp_path: Path) ->
     finally:
         node.close()
         server.stop()
+
+
+class CountingRounds(Forwarder):
+    rounds = 0
+
+    def _first_rows(self) -> tuple[int, int, list[tuple[int, bytes]]]:
+        self.rounds += 1
+        return super()._first_rows()
+
+
+def test_events_recorded_one_at_a_time_go_in_one_round_each_and_the_cursor_follows(
+    nats_server: EmbeddedNats, node: Node
+) -> None:
+    """As `node serve` forwards a clerk's events: each record wakes the forwarder, which sends
+    it in one round (not a second one to find nothing), and saves its cursor within a second of
+    going idle (not after every round), and at stop."""
+    *items, last = [parse_item(item, node.county_secret) for item in mixed(41)]
+    fwd = CountingRounds(node, nats_server.url)
+    with Running(fwd, idle_poll=30) as running:
+        for item in items:
+            node.record([item])
+            running.loop.call_soon_threadsafe(fwd.wake.set)
+            time.sleep(0.03)
+        wait_until(lambda: node.status().backlog == 0, timeout=5, what="the cursor saved once idle")
+        assert fwd.rounds <= len(items) + 3, fwd.rounds  # + the first, + a cursor save or two
+        node.record([last])
+        running.loop.call_soon_threadsafe(fwd.wake.set)
+        wait_until(lambda: fwd.state.acked == len(items) + 1, timeout=5, what="the last publish")
+    assert node.status().forwarded_seq == len(items) + 1  # saved at stop
+    assert stream_count(nats_server.url) == len(items) + 1
 
 
 def test_nats_restarted_mid_forwarding_node_catches_up(tmp_path: Path) -> None:
