@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -89,6 +91,29 @@ def verify_all(jobs: Sequence[Job]) -> list[bool]:
     return out
 
 
+def exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """A worker process's initializer: exit when the process that started it is gone. A worker
+    blocks on its task queue, whose write end it holds itself, so a parent killed with SIGKILL
+    would otherwise leave it waiting forever (one more idle process per restart)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """`workers` spawned processes that exit with this one (see `exit_with_parent`)."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
 class VerifyPool:
     """Checks batches of signatures in `workers` processes (spawned on first use), or inline
     with 0 workers. Processes, not threads: libsodium releases the GIL while it verifies, but
@@ -104,7 +129,7 @@ class VerifyPool:
         """Spawn the workers and wait until each has imported what it needs (~0.4 s each on
         this machine), so that the first batch does not wait for that."""
         if self.workers > 0 and self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = worker_pool(self.workers)
             for part in [self._pool.submit(verify_all, []) for _ in range(self.workers)]:
                 part.result()
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
 from shared.signing import Job, Signer, VerifyPool, verify_all
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def jobs(n: int) -> list[Job]:
@@ -50,3 +56,42 @@ def test_a_pool_whose_worker_was_killed_raises_once_then_starts_again() -> None:
         assert pool(batch) == verify_all(batch)
     finally:
         pool.close()
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it has exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def test_the_workers_exit_when_their_parent_is_killed() -> None:
+    """`kill -9` of a county (the exactly-once test does it) must not leave idle workers behind."""
+    script = (
+        "import time\n"
+        "from shared.signing import VerifyPool\n"
+        "pool = VerifyPool(2)\n"
+        "pool.start()\n"
+        "print(*pool._pool._processes, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, cwd=PROJECT, text=True)
+    workers: list[int] = []
+    try:
+        assert proc.stdout is not None
+        workers = [int(pid) for pid in proc.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        proc.kill()
+        proc.wait()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -11,10 +11,9 @@ threads spent more time handing the GIL over than verifying.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -25,7 +24,7 @@ from shared.chain import ROTATION, ChainFault, ChainVerifier, rotated_key
 from shared.envelope import GENESIS_HASH, Envelope
 from shared.errors import FieldError
 from shared.receipt import Receipt
-from shared.signing import Job, Verifier, verify_all
+from shared.signing import Job, Verifier, verify_all, worker_pool
 
 COLUMNS = ("seq", "hash", "event_id", "type", "schema", "occurred_at", "recorded_at")
 """The archive columns that copy an envelope's fields; each must equal the envelope's own."""
@@ -160,7 +159,7 @@ class _Chain(ChainVerifier):
 def _pool(workers: int) -> Executor:
     if workers <= 1:
         return ThreadPoolExecutor(1, "audit-sig")  # beside the walk, without a process to start
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return worker_pool(workers)
 
 
 class Audit:
