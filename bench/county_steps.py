@@ -89,6 +89,15 @@ def count(engine: Engine, table: Any, *where: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
+def archived_by_heads(engine: Engine) -> int:
+    """Envelopes archived, read cheaply while the county works: each node's archived seqs are
+    1..last_seq (a seq past a gap is held, not archived) and `node_heads` is written in the same
+    transaction as the archive rows, so the sum of last_seq is the archive's count — a count(*)
+    scanned the whole archive at every poll, CPU the county's run then lacked."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.sum(t.node_heads.c.last_seq), 0))).scalar_one())
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))] if s else float("nan")
@@ -184,7 +193,7 @@ def e2e(ctx: Ctx, db: str, url: str, engine: Engine) -> tuple[list[Row], float]:
             samples: list[tuple[float, int]] = []  # (time, archived)
 
             def caught_up() -> bool:
-                samples.append((time.time(), count(engine, t.archive)))
+                samples.append((time.time(), archived_by_heads(engine)))
                 return samples[-1][1] >= expected
 
             wait_until(caught_up, proc, ctx.args.timeout, "all envelopes archived", log)
