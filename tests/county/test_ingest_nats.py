@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from services.branch_node.forwarder import Forwarder
@@ -16,6 +17,7 @@ from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Incoming, Ingestor, Outcome
 from services.county.projections.digest import digest
 from services.county.projections.writer import rebuild
+from shared.signing import VerifyPool
 from shared.transport import connect
 from tests.county.helpers import count, enrol_nodes, open_node, record
 from tests.e2e.conftest import TONGXIN
@@ -188,3 +190,22 @@ def test_a_message_that_keeps_failing_is_quarantined_never_dropped(
         ((reason, seq_raw),) = conn.execute(select(t.quarantine.c.reason, t.quarantine.c.raw)).all()
     assert reason == "processing_error" and b'"seq":3,' in seq_raw
     assert count(county_engine, t.archive) == 2 and count(county_engine, t.held) == 2, "4 and 5 wait behind 3"
+
+
+def test_without_a_signature_worker_the_county_verifies_in_a_thread(
+    nats_server: EmbeddedNats, county_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine where no worker process can be started still ingests, every signature checked."""
+
+    def cannot_spawn(self: VerifyPool) -> None:
+        if self.workers > 0:
+            raise OSError("no processes left")
+
+    monkeypatch.setattr(VerifyPool, "start", cannot_spawn)
+    node = open_node(tmp_path, "dongguan")
+    record(node, mixed(120))
+    enrol_nodes(county_engine, node)
+    forward_all(nats_server.url, node)
+    consumer = ingest_once(county_engine, nats_server.url)
+    assert consumer.verify.workers == 0
+    assert consumer.ingestor.counts == {Outcome.ARCHIVED: 120}

@@ -91,7 +91,11 @@ class Consumer:
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
         """Consume until `stop` (or, with once, until nothing is pending); reconnects on failure."""
         try:
-            await asyncio.to_thread(self.verify.start)
+            try:
+                await asyncio.to_thread(self.verify.start)
+            except Exception as exc:  # e.g. no process can be spawned: verify in the thread instead
+                log.warning("no signature worker; verifying in a thread", extra={"error": repr(exc)})
+                self.verify = VerifyPool(0)
             await self._run(stop, once=once)
         finally:
             self.verify.close()
