@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -91,6 +91,17 @@ def verify_all(jobs: Sequence[Job]) -> list[bool]:
     return out
 
 
+Pending = tuple[Sequence[Job], "Future[list[bool]]"]
+"""A part of a batch of jobs and the future of its verdicts."""
+
+
+def submit_parts(pool: Executor, jobs: Sequence[Job], parts: int) -> list[Pending]:
+    """`jobs` split into `parts` about equal runs, each submitted to `pool` (`verify_all`)."""
+    step = max(1, -(-len(jobs) // parts))
+    runs = [jobs[i : i + step] for i in range(0, len(jobs), step)]
+    return [(run, pool.submit(verify_all, run)) for run in runs]
+
+
 def exit_with_parent(parent: int, every: float = 0.5) -> None:
     """A worker process's initializer: exit when the process that started it is gone. A worker
     blocks on its task queue, whose write end it holds itself, so a parent killed with SIGKILL
@@ -138,10 +149,9 @@ class VerifyPool:
             return verify_all(jobs)
         self.start()
         assert self._pool is not None
-        step = -(-len(jobs) // self.workers)
         try:
-            parts = [self._pool.submit(verify_all, jobs[i : i + step]) for i in range(0, len(jobs), step)]
-            return [ok for part in parts for ok in part.result()]
+            parts = submit_parts(self._pool, jobs, self.workers)
+            return [ok for _, future in parts for ok in future.result()]
         except BrokenProcessPool:
             self._pool = None
             raise

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -24,13 +24,12 @@ from shared.chain import ROTATION, ChainFault, ChainVerifier, rotated_key
 from shared.envelope import GENESIS_HASH, Envelope
 from shared.errors import FieldError
 from shared.receipt import Receipt
-from shared.signing import Job, Verifier, verify_all, worker_pool
+from shared.signing import Job, Pending, Verifier, submit_parts, worker_pool
 
 COLUMNS = ("seq", "hash", "event_id", "type", "schema", "occurred_at", "recorded_at")
 """The archive columns that copy an envelope's fields; each must equal the envelope's own."""
 
 _Cache = dict[tuple[bytes, bytes, bytes], bool]
-_Pending = tuple[list[tuple[bytes, bytes, bytes]], "Future[list[bool]]"]
 
 
 @dataclass(frozen=True, order=True)
@@ -217,7 +216,7 @@ class Audit:
     def run(self, chunks: Iterable[list[Row]], progress: Callable[[int], None] | None = None) -> None:
         """Check every chunk; the signatures of one are verified on the pool (with `workers` > 0)
         while the previous one is walked."""
-        pending: tuple[list[tuple[Row, Envelope | None]], list[_Pending]] | None = None
+        pending: tuple[list[tuple[Row, Envelope | None]], list[Pending]] | None = None
         with _pool(self.workers) as pool:
             for rows in chunks:
                 batch = [(row, self._decode(row)) for row in rows]
@@ -237,7 +236,7 @@ class Audit:
             self.fault(row.node_id, row.seq, f"not a valid envelope ({exc})")
             return None
 
-    def _start(self, pool: Executor, batch: list[tuple[Row, Envelope | None]]) -> list[_Pending]:
+    def _start(self, pool: Executor, batch: list[tuple[Row, Envelope | None]]) -> list[Pending]:
         """Guess each envelope's key by following rotations ahead of the walk; verify on the pool."""
         jobs: list[Job] = []
         for row, env in batch:
@@ -252,9 +251,7 @@ class Audit:
             if env.type == ROTATION:
                 with contextlib.suppress(KeyError, TypeError, ValueError, msgspec.DecodeError):
                     self.guess[row.node_id] = rotated_key(env)
-        step = -(-len(jobs) // self.workers)
-        parts = [jobs[i : i + step] for i in range(0, len(jobs), step)]
-        return [(part, pool.submit(verify_all, part)) for part in parts]
+        return submit_parts(pool, jobs, self.workers)
 
     def _chain(self, node_id: str, seq: int) -> _Chain | None:
         if node_id not in self.chains:
@@ -270,7 +267,7 @@ class Audit:
     def _walk(
         self,
         batch: list[tuple[Row, Envelope | None]],
-        futures: list[_Pending],
+        futures: list[Pending],
         progress: Callable[[int], None] | None,
     ) -> None:
         for part, future in futures:
