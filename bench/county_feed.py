@@ -20,8 +20,8 @@ from bench.county_mix import Item
 from services.branch_node.config import NodeDir
 from services.branch_node.inputs import parse_item
 from shared import envelope
-from shared.subjects import events_subject, msg_id
 from shared.transport import connect
+from shared.wire import events_subject, msg_id
 
 
 class _Chain:

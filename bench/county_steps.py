@@ -32,8 +32,8 @@ from services.county.ingest.consumer import consumer_name
 from services.county.projections.digest import digest
 from services.county.projections.writer import rebuild
 from services.county.registry import enrol
-from shared.subjects import msg_id
 from shared.transport import connect
+from shared.wire import msg_id
 
 Say = Callable[[str], None]
 PROJECT = Path(__file__).resolve().parent.parent

@@ -29,8 +29,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from services.county.db.engine import make_engine
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Incoming, Ingestor, Outcome
-from shared.subjects import STREAM
 from shared.transport import connect
+from shared.wire import STREAM
 
 COUNTY = "jx"
 

@@ -40,8 +40,8 @@ from services.branch_node.inputs import parse_item
 from services.branch_node.service import Node
 from shared.catalog.base import id_check_digit
 from shared.identity import member_id
-from shared.subjects import STREAM, msg_id
 from shared.transport import connect
+from shared.wire import STREAM, msg_id
 from tongxin.natsd import EmbeddedNats, ensure_stream, find_binary, free_port
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ import msgspec
 
 from shared.catalog import EventBody
 from shared.errors import FieldError, from_msgspec
+from shared.ids import SLUG_PATTERN
 from shared.signing import Signer, Verifier
 
 GENESIS_HASH = "0" * 64
@@ -42,7 +43,7 @@ BODY_FIELDS = (
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     """One event as it leaves its node: body fields, then hash, sig and key_id."""
 
-    node_id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    node_id: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]
     seq: Annotated[int, msgspec.Meta(ge=1)]
     event_id: Annotated[
         str, msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -11,12 +11,7 @@ from shared.envelope import Hex64, Timestamp, canonical
 from shared.errors import FieldError, from_msgspec
 from shared.signing import Signer, Verifier
 
-RECEIPTS_STREAM = "TONGXIN_RECEIPTS"
 RECEIPT_FIELDS = ("county_id", "node_id", "seq", "hash", "received_at", "issued_at")
-
-
-def receipts_subject(county_id: str, node_id: str) -> str:
-    return f"tongxin.{county_id}.receipts.{node_id}"
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,4 +73,4 @@ def decode(data: bytes) -> Receipt:
         raise from_msgspec(exc, "receipt") from None
 
 
-__all__ = ["RECEIPTS_STREAM", "FieldError", "Receipt", "decode", "encode", "issue", "receipts_subject"]
+__all__ = ["FieldError", "Receipt", "decode", "encode", "issue"]

@@ -15,9 +15,8 @@ import nats
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from shared.receipt import RECEIPTS_STREAM
-from shared.subjects import DUPLICATE_WINDOW_S, STREAM, STREAM_SUBJECTS
 from shared.transport import connect
+from shared.wire import DUPLICATE_WINDOW_S, RECEIPTS_STREAM, RECEIPTS_SUBJECTS, STREAM, STREAM_SUBJECTS
 
 
 def stream_config(replicas: int = 1) -> StreamConfig:
@@ -35,7 +34,7 @@ def stream_config(replicas: int = 1) -> StreamConfig:
 def receipts_config(replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=RECEIPTS_STREAM,
-        subjects=["tongxin.*.receipts.*"],
+        subjects=RECEIPTS_SUBJECTS,
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
         max_msgs_per_subject=1,

@@ -9,8 +9,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from shared import envelope
 from shared.chain import verify_chain
 from shared.signing import Verifier
-from shared.subjects import STREAM
 from shared.transport import connect
+from shared.wire import STREAM
 from tongxin.natsd import ensure_stream
 
 

@@ -9,12 +9,15 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
 from shared.streams import ensure_stream, stream_config
+from shared.wire import DEFAULT_NATS_URL
 from tongxin.procs import die_with_parent
 
-DEFAULT_PORT = 4223
-"""Tongxin's embedded default; 4222 stays free for a system-wide NATS."""
+DEFAULT_PORT = urlsplit(DEFAULT_NATS_URL).port or 4223
+"""Tongxin's embedded default (the port of `shared.wire.DEFAULT_NATS_URL`); 4222 stays free for a
+system-wide NATS."""
 
 
 class NatsServerError(RuntimeError):

@@ -15,7 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from services.branch_node.application import BatchError
 from services.branch_node.config import (
-    DEFAULT_NATS_URL,
     NodeConfig,
     NodeDir,
     NodeExistsError,
@@ -26,7 +25,9 @@ from services.branch_node.inputs import cell_value, parse_item, read_file, set_d
 from services.branch_node.service import Node
 from shared.catalog import EVENT_TYPES
 from shared.errors import FieldError
+from shared.ids import SLUG_PATTERN
 from shared.signing import Verifier
+from shared.wire import DEFAULT_NATS_URL
 
 app = typer.Typer(
     help="A branch node: record events durably, with or without a network, and forward them to the county.",
@@ -99,8 +100,8 @@ def init(
 
 
 class _Slugs(msgspec.Struct):
-    node_id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-    county_id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    node_id: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]
+    county_id: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]
     nats_url: str
 
 

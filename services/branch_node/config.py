@@ -10,13 +10,13 @@ import msgspec
 from shared.errors import FieldError
 from shared.identity import parse_county_secret
 from shared.signing import Signer
+from shared.wire import DEFAULT_NATS_URL
 
 CONFIG_FILE = "node.json"
 KEY_FILE = "node.key"
 SECRET_FILE = "county.secret"
 LOG_FILE = "log.db"
 KEYS_DIR = "keys"
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
 class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,11 +16,10 @@ from shared.catalog import Event
 from shared.catalog.member import (
     MemberContactLost,
     MemberContactRestored,
-    MemberMoved,
     MemberRegistered,
     MemberReturned,
-    MemberTransferredOut,
 )
+from shared.catalog.status import REGISTERED_STATUS, STATUS_AFTER, Status
 from shared.errors import FieldError
 
 _MEMBER_NS = UUID("6f1c2b1e-6b9c-4b53-9a57-3a3d8e0f7d21")
@@ -49,16 +48,6 @@ class Recorded(msgspec.Struct, frozen=True, kw_only=True):
         return aggregate
 
 
-STATUS_AFTER: dict[type, str] = {
-    MemberReturned: "returned",
-    MemberContactLost: "contact_lost",
-    MemberContactRestored: "out",
-    MemberMoved: "out",
-    MemberTransferredOut: "transferred_out",
-}
-"""A member's status after each event that changes it."""
-
-
 class Member:
     """A member as this node knows them: enough state to refuse impossible transitions."""
 
@@ -66,7 +55,7 @@ class Member:
         self.id = id
         self.version = version
         self.member_id = member_id
-        self.status = "out"
+        self.status: Status = REGISTERED_STATUS
 
     def apply(self, event: Recorded) -> None:
         self.version = event.originator_version
@@ -77,11 +66,11 @@ class Member:
         field = "payload.member_id"
         if isinstance(body, MemberRegistered):
             raise FieldError(field, f"member {self.member_id} is already registered at this node")
-        if self.status == "transferred_out":
+        if self.status is Status.TRANSFERRED_OUT:
             raise FieldError(field, f"member {self.member_id} was transferred out")
-        if isinstance(body, MemberReturned) and self.status == "returned":
+        if isinstance(body, MemberReturned) and self.status is Status.RETURNED:
             raise FieldError(field, f"member {self.member_id} has already returned")
-        if isinstance(body, MemberContactLost) and self.status == "contact_lost":
+        if isinstance(body, MemberContactLost) and self.status is Status.CONTACT_LOST:
             raise FieldError(field, f"member {self.member_id} is already out of contact")
-        if isinstance(body, MemberContactRestored) and self.status != "contact_lost":
+        if isinstance(body, MemberContactRestored) and self.status is not Status.CONTACT_LOST:
             raise FieldError(field, f"member {self.member_id} has not lost contact")

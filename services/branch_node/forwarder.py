@@ -22,9 +22,8 @@ from nats.js.errors import NotFoundError
 
 from services.branch_node.service import Node
 from shared import receipt
-from shared.receipt import RECEIPTS_STREAM, receipts_subject
-from shared.subjects import msg_id
 from shared.transport import connect
+from shared.wire import RECEIPTS_STREAM, msg_id, receipts_subject
 
 log = logging.getLogger("tongxin.node.forwarder")
 

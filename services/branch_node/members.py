@@ -7,9 +7,9 @@ import threading
 import msgspec
 
 from services.branch_node.application import BranchNode
-from services.branch_node.domain import STATUS_AFTER
 from services.branch_node.mapper import decode_recorded
 from shared.catalog.member import MemberRegistered
+from shared.catalog.status import STATUS_AFTER
 
 
 class MemberSummary(msgspec.Struct, kw_only=True):

@@ -20,7 +20,7 @@ from shared import envelope
 from shared.catalog.node import NodeKeyRotated
 from shared.chain import ChainFault, ChainVerifier, single_key
 from shared.signing import Signer, Verifier
-from shared.subjects import events_subject
+from shared.wire import events_subject
 
 
 class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,8 +23,9 @@ from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.writer import rebuild as rebuild_projections
 from services.county.registry import enrol, list_nodes
-from services.county.settings import DEFAULT_NATS_URL, CountySettings
+from services.county.settings import CountySettings
 from shared.errors import FieldError
+from shared.wire import DEFAULT_NATS_URL
 
 app = typer.Typer(help="The county service: ingest, archive, projections, query API.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Messages refused at ingest, kept with their reason.", no_args_is_help=True)

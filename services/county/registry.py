@@ -10,16 +10,18 @@ from sqlalchemy import Connection, select
 from services.county.db import tables as t
 from shared.envelope import format_time
 from shared.errors import FieldError
+from shared.ids import is_slug
 from shared.signing import key_id_of
-
-_SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 def enrol(conn: Connection, node_id: str, public_key_hex: str, note: str = "") -> str:
     """Enrol a node with its first public key (again with the same key: no change); returns the
     key id. Later keys arrive inside the node's chain (`node.key_rotated`), never by enrolment."""
-    if not node_id or not set(node_id) <= _SLUG_CHARS or len(node_id) > 64:
-        raise FieldError("node_id", "must be a slug of lowercase letters, digits, - and _")
+    if not is_slug(node_id):
+        raise FieldError(
+            "node_id",
+            "must be a slug of lowercase letters, digits, - and _ (at most 64, not starting with - or _)",
+        )
     try:
         public = bytes.fromhex(public_key_hex)
     except ValueError:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from services.county.db.engine import DEFAULT_DB_URL
 from services.county.keys import DEFAULT_COUNTY_KEY
-
-DEFAULT_NATS_URL = "nats://127.0.0.1:4223"
+from shared.wire import DEFAULT_NATS_URL
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,10 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from shared.errors import invalid
+from shared.ids import MEMBER_ID_PATTERN
 
-Slug = Annotated[
-    str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="an id such as `dongguan`")
-]
 MemberId = Annotated[
-    str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$", description="keyed hash of the ID number (32 hex)")
+    str, msgspec.Meta(pattern=MEMBER_ID_PATTERN, description="keyed hash of the ID number (32 hex)")
 ]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -66,15 +64,25 @@ class Personal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise invalid("phone", "must be an 11-digit mobile number starting with 1")
 
 
+class Figure(enum.StrEnum):
+    """The county's figures (DESIGN §6) an event type counts in."""
+
+    FUNDS = "funds"  # 五个一点
+    PIONEER = "pioneer"  # 流动先锋 and the township chambers
+    EDUCATION = "education"  # lessons and organisational life
+
+
 class EventBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """Base of every catalog event. Subclasses set a stable dotted `tag` and may set:
 
     SCHEMA: the payload's schema version (grows, never changes meaning);
-    PAST_DATES: date fields that may not lie after the event's `occurred_at`.
+    PAST_DATES: date fields that may not lie after the event's `occurred_at`;
+    FIGURE: the figure the event counts in (`shared.catalog.figures` lists them).
     """
 
     SCHEMA: ClassVar[int] = 1
     PAST_DATES: ClassVar[tuple[str, ...]] = ()
+    FIGURE: ClassVar[Figure | None] = None
 
 
 class OrgKind(enum.StrEnum):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 
-from shared.catalog.base import EventBody, Fen, FenOrZero, Slug, Text
+from shared.catalog.base import EventBody, Fen, FenOrZero, Figure, Text
+from shared.ids import Slug
 
 
 class ChamberMemberKind(enum.StrEnum):
@@ -13,17 +14,20 @@ class ChamberMemberKind(enum.StrEnum):
 
 
 class ChamberMemberJoined(EventBody, frozen=True, kw_only=True, tag="chamber.member_joined"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     member_kind: ChamberMemberKind
     name: Text
 
 
 class ChamberFundsRaised(EventBody, frozen=True, kw_only=True, tag="chamber.funds_raised"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     amount_fen: Fen
 
 
 class ChamberProjectLaunched(EventBody, frozen=True, kw_only=True, tag="chamber.project_launched"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     project: Text
     industry: Text

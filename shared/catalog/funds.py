@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from shared.catalog.base import EventBody, Fen, FundSource, Note, Slug, Text
+from shared.catalog.base import EventBody, Fen, Figure, FundSource, Note, Text
+from shared.ids import Slug
 
 
 class FundReceived(EventBody, frozen=True, kw_only=True, tag="fund.received"):
+    FIGURE = Figure.FUNDS
     org_id: Slug
     source: FundSource
     amount_fen: Fen
@@ -13,6 +15,7 @@ class FundReceived(EventBody, frozen=True, kw_only=True, tag="fund.received"):
 
 
 class FundSpent(EventBody, frozen=True, kw_only=True, tag="fund.spent"):
+    FIGURE = Figure.FUNDS
     org_id: Slug
     amount_fen: Fen
     purpose: Text

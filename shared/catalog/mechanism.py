@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 
-from shared.catalog.base import Attendees, EventBody, MemberId, PositiveCount, Slug, Text
+from shared.catalog.base import Attendees, EventBody, Figure, MemberId, PositiveCount, Text
+from shared.ids import Slug
 
 
 class ReviewSide(enum.StrEnum):
@@ -49,6 +50,7 @@ class RecruitmentReviewed(EventBody, frozen=True, kw_only=True, tag="recruitment
 
 
 class OrglifeHeld(EventBody, frozen=True, kw_only=True, tag="orglife.held"):
+    FIGURE = Figure.EDUCATION
     org_id: Slug
     kind: OrglifeKind
     topic: Text
@@ -64,6 +66,7 @@ class LiaisonBriefing(EventBody, frozen=True, kw_only=True, tag="liaison.briefin
 
 
 class TrainingHeld(EventBody, frozen=True, kw_only=True, tag="training.held"):
+    FIGURE = Figure.EDUCATION
     org_id: Slug
     mode: TrainingMode
     title: Text

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.catalog.base import EventBody, MemberId, Note, Personal, Slug, Text
+from shared.catalog.base import EventBody, MemberId, Note, Personal, Text
 from shared.errors import invalid
+from shared.ids import Slug
 
 
 class MemberRegistered(EventBody, frozen=True, kw_only=True, tag="member.registered"):

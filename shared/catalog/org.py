@@ -8,12 +8,12 @@ from shared.catalog.base import (
     OrgKind,
     OutstationMode,
     PositiveCount,
-    Slug,
     Text,
     VenueKind,
     VenueSource,
 )
 from shared.errors import invalid
+from shared.ids import Slug
 
 
 class OrgRegistered(EventBody, frozen=True, kw_only=True, tag="org.registered"):

@@ -9,13 +9,14 @@ from shared.catalog.base import (
     EventBody,
     Fen,
     FenOrZero,
+    Figure,
     MemberId,
     Note,
     PositiveCount,
-    Slug,
     Text,
 )
 from shared.errors import invalid
+from shared.ids import Slug
 
 
 class LeadKind(enum.StrEnum):
@@ -56,6 +57,7 @@ class ServiceLine(enum.StrEnum):
 
 
 class ReturneeInvested(EventBody, frozen=True, kw_only=True, tag="returnee.invested"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     enterprise: Text
     industry: Text
@@ -68,6 +70,8 @@ class ReturneeInvested(EventBody, frozen=True, kw_only=True, tag="returnee.inves
 class InvestmentLead(EventBody, frozen=True, kw_only=True, tag="investment.lead"):
     """四个一: an information, a project, an industry, households enriched."""
 
+    FIGURE = Figure.PIONEER
+
     org_id: Slug
     kind: LeadKind
     title: Text
@@ -76,17 +80,20 @@ class InvestmentLead(EventBody, frozen=True, kw_only=True, tag="investment.lead"
 
 
 class JobsPosted(EventBody, frozen=True, kw_only=True, tag="jobs.posted"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     notices: PositiveCount
     positions: Count = 0
 
 
 class JobsPlaced(EventBody, frozen=True, kw_only=True, tag="jobs.placed"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     people: PositiveCount
 
 
 class DonationMade(EventBody, frozen=True, kw_only=True, tag="donation.made"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     cause: DonationCause
     cash_fen: FenOrZero = 0
@@ -99,6 +106,7 @@ class DonationMade(EventBody, frozen=True, kw_only=True, tag="donation.made"):
 
 
 class DisputeMediated(EventBody, frozen=True, kw_only=True, tag="dispute.mediated"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     category: DisputeCategory
     outcome: DisputeOutcome
@@ -106,18 +114,21 @@ class DisputeMediated(EventBody, frozen=True, kw_only=True, tag="dispute.mediate
 
 
 class LegalConsulted(EventBody, frozen=True, kw_only=True, tag="legal.consulted"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     people: PositiveCount
     topic: Note = ""
 
 
 class ServiceProvided(EventBody, frozen=True, kw_only=True, tag="service.provided"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     line: ServiceLine
     people: PositiveCount
 
 
 class EnterpriseFounded(EventBody, frozen=True, kw_only=True, tag="enterprise.founded"):
+    FIGURE = Figure.PIONEER
     org_id: Slug
     enterprise: Text
     industry: Text

@@ -17,9 +17,9 @@ import pytest
 
 from services.branch_node.service import Node
 from shared import receipt
-from shared.receipt import receipts_subject
 from shared.signing import Signer
 from shared.transport import connect
+from shared.wire import receipts_subject
 from tests.browser.conftest import Watch
 from tests.browser.outstation_form import fill_registration
 from tests.browser.outstation_server import serve_node

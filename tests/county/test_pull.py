@@ -17,8 +17,8 @@ from services.county.db import tables as t
 from services.county.ingest.consumer import Consumer, consumer_config, consumer_name
 from services.county.ingest.processor import Ingestor, Outcome
 from services.county.ingest.pull import Puller
-from shared.subjects import STREAM
 from shared.transport import connect
+from shared.wire import STREAM
 from tests.county.helpers import count, enrol_nodes, open_node, record
 from tests.county.test_ingest_nats import forward_all
 from tests.samples import fund, registration

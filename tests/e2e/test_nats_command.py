@@ -7,8 +7,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from shared.subjects import DUPLICATE_WINDOW_S, STREAM, STREAM_SUBJECTS
 from shared.transport import connect
+from shared.wire import DUPLICATE_WINDOW_S, STREAM, STREAM_SUBJECTS
 from tests.e2e.conftest import TONGXIN
 from tongxin.natsd import ensure_stream
 

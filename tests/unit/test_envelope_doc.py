@@ -25,7 +25,7 @@ from shared.envelope import GENESIS_HASH, Envelope, body_of, canonical, decode, 
 from shared.errors import FieldError
 from shared.identity import member_id
 from shared.signing import Signer, Verifier
-from shared.subjects import events_subject, msg_id
+from shared.wire import events_subject, msg_id
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "envelope.md"
 EXAMPLE = re.compile(r"<!--\s*example:(?P<name>[\w.-]+)\s*-->\s*\n```\w*\n(?P<body>.*?)\n```", re.S)

@@ -16,9 +16,10 @@ from services.county.audit.replay import Bounds, ReplayCache, is_past
 from services.county.projections.asof import AsOf, parse_point
 from shared.catalog.base import OutstationMode
 from shared.errors import FieldError
+from shared.ids import SLUG_PATTERN
 
-SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-SLUG_OR_UNREGISTERED = r"^(-|[a-z0-9][a-z0-9_-]{0,63})$"
+SLUG = SLUG_PATTERN
+SLUG_OR_UNREGISTERED = rf"^(-|{SLUG_PATTERN[1:-1]})$"
 MEMBER_ID = r"^[0-9a-f]{32}$"
 
 _ERROR_SCHEMA = {

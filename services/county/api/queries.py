@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from services.county.api.queries_alerts import KINDS, AlertKind, alerts
 from services.county.api.queries_common import (
-    ACTIVE,
-    STATUSES,
     UNREGISTERED,
     UNREGISTERED_NAME,
     NotFoundError,
     OrgTree,
-    Status,
     load_tree,
 )
 from services.county.api.queries_figures import FigureFilter, GroupBy, education, funds, pioneer
 from services.county.api.queries_members import list_orgs, member_card, member_management, org_co_managed
 from services.county.api.queries_ops import conflicts, gaps, node_health, projection_digest, quarantine
 from services.county.api.queries_roster import CSV_COLUMNS, roster_csv, roster_members, roster_summary
+from shared.catalog.status import ACTIVE, STATUSES, Status
 
 __all__ = [
     "ACTIVE",

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Connection, exists, select
 
 from services.county.api.queries_common import (
-    ACTIVE,
     OrgTree,
     china_today,
     days_before,
@@ -24,6 +23,7 @@ from services.county.api.queries_common import (
 from services.county.api.queries_roster import roster_where
 from services.county.db import tables as t
 from services.county.projections.asof import AsOf, attendance_as_of, candidates_as_of, members_as_of, valid_at
+from shared.catalog.status import ACTIVE
 
 ORGLIFE_DAYS = 90
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -12,6 +11,7 @@ from sqlalchemy import Column, Connection, String, select
 
 from services.county.db import tables as t
 from shared.catalog.base import CHINA_STANDARD_TIME
+from shared.catalog.status import STATUSES
 from shared.envelope import format_time
 from shared.errors import FieldError
 
@@ -22,20 +22,6 @@ Org ids are slugs, which never start with `-`, so the value cannot clash with a 
 UNREGISTERED_NAME = "(未登记)"
 NONE_NAME = "(无)"
 """The name of a group whose key is absent (a fact's org has no outstation mode or township)."""
-
-
-class Status(enum.StrEnum):
-    """A member's roster status."""
-
-    OUT = "out"
-    RETURNED = "returned"
-    CONTACT_LOST = "contact_lost"
-    TRANSFERRED_OUT = "transferred_out"
-
-
-STATUSES = tuple(s.value for s in Status)
-ACTIVE = (Status.OUT.value, Status.CONTACT_LOST.value)
-"""Statuses of a member still away: co-managed by outstation and host organisation, on the roster."""
 
 
 class NotFoundError(FieldError):

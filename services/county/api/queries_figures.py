@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, literal_column, select
 
 from services.county.api.queries_common import (
-    ACTIVE,
     NONE_NAME,
     UNREGISTERED,
     OrgTree,
@@ -35,24 +34,9 @@ from services.county.db import tables as t
 from services.county.projections.asof import AsOf, members_as_of, valid_at
 from services.county.projections.figures import attendance
 from services.county.projections.writer import fact_from_archive
+from shared.catalog.figures import EDUCATION_TYPES, FUND_TYPES, PIONEER_TYPES
+from shared.catalog.status import ACTIVE
 from shared.errors import FieldError
-
-FUND_TYPES = ("fund.received", "fund.spent")
-PIONEER_TYPES = (
-    "returnee.invested",
-    "investment.lead",
-    "jobs.posted",
-    "jobs.placed",
-    "donation.made",
-    "dispute.mediated",
-    "legal.consulted",
-    "service.provided",
-    "enterprise.founded",
-    "chamber.member_joined",
-    "chamber.funds_raised",
-    "chamber.project_launched",
-)
-EDUCATION_TYPES = ("training.held", "orglife.held")
 
 
 class GroupBy(enum.StrEnum):

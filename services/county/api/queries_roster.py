@@ -24,7 +24,6 @@ from services.county.api.queries_common import (
     UNREGISTERED,
     UNREGISTERED_NAME,
     OrgTree,
-    Status,
     binary,
     by_status,
     load_tree,
@@ -32,6 +31,7 @@ from services.county.api.queries_common import (
 )
 from services.county.db import tables as t
 from services.county.projections.asof import AsOf, roster_rows, valid_at
+from shared.catalog.status import Status
 
 CSV_COLUMNS = (
     "member_id",

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, or_, select
 
 from services.county.db import tables as t
 from shared.errors import FieldError
+from shared.ids import MEMBER_ID_PATTERN, SLUG_PATTERN
 
 
 class Kind(enum.StrEnum):
@@ -20,7 +21,7 @@ class Kind(enum.StrEnum):
     ORG = "org"
 
 
-_ID = {Kind.MEMBER: re.compile(r"^[0-9a-f]{32}$"), Kind.ORG: re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")}
+_ID = {Kind.MEMBER: re.compile(MEMBER_ID_PATTERN), Kind.ORG: re.compile(SLUG_PATTERN)}
 _ID_FORM = {Kind.MEMBER: "32 lowercase hex digits", Kind.ORG: "a slug such as dongguan"}
 ATTENDANCE = ("orglife.held", "training.held")
 """Events that name members in `attendees` rather than in their subject."""

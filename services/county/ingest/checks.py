@@ -15,6 +15,7 @@ from shared.catalog import EVENT_TYPES, EventBody, FutureSchemaError, check_time
 from shared.envelope import format_time
 from shared.errors import FieldError
 from shared.signing import Job, Verifier, verify_all
+from shared.wire import node_of_events_subject
 
 
 class Rejected(Exception):
@@ -164,13 +165,6 @@ class KeyRegistry:
         node[new.key_id] = NodeKey(new, seq + 1, None)
 
 
-def node_of_subject(subject: str, county_id: str) -> str | None:
-    parts = subject.split(".")
-    if len(parts) == 4 and parts[0] == "tongxin" and parts[1] == county_id and parts[2] == "events":
-        return parts[3]
-    return None
-
-
 def check(data: bytes, subject: str, county_id: str, keys: KeyRegistry, pre: Pre | None = None) -> Checked:
     """Everything about one message that does not depend on where its node's chain stands;
     `pre`, the `precheck` of these bytes, saves recomputing its parts."""
@@ -182,7 +176,7 @@ def check(data: bytes, subject: str, county_id: str, keys: KeyRegistry, pre: Pre
     def reject(reason: str, detail: str) -> Rejected:
         return Rejected(reason, detail, env.node_id, env.seq)
 
-    if node_of_subject(subject, county_id) != env.node_id:
+    if node_of_events_subject(subject, county_id) != env.node_id:
         raise reject("subject_mismatch", f"envelope of node {env.node_id} on subject {subject}")
     if not keys.enrolled(env.node_id):
         raise reject("unknown_node", f"node {env.node_id} is not enrolled")

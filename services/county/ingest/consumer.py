@@ -17,11 +17,10 @@ from services.county.ingest.checks import Rejected
 from services.county.ingest.processor import Incoming, Ingestor, quarantine
 from services.county.ingest.pull import Puller
 from shared import envelope, receipt
-from shared.receipt import RECEIPTS_STREAM, receipts_subject
 from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
-from shared.subjects import STREAM
 from shared.transport import connect
+from shared.wire import RECEIPTS_STREAM, STREAM, events_filter, receipts_subject
 
 log = logging.getLogger("tongxin.county.ingest")
 
@@ -51,7 +50,7 @@ def consumer_name(county_id: str) -> str:
 def consumer_config(county_id: str, ack_wait: float) -> ConsumerConfig:
     return ConsumerConfig(
         durable_name=consumer_name(county_id),
-        filter_subject=f"tongxin.{county_id}.events.*",
+        filter_subject=events_filter(county_id),
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=ack_wait,

@@ -30,6 +30,7 @@ from shared import envelope, receipt
 from shared.catalog.node import NodeKeyRotated
 from shared.receipt import Receipt
 from shared.signing import Job, Signer, verify_all
+from shared.wire import events_subject
 
 log = logging.getLogger("tongxin.county.ingest")
 
@@ -292,9 +293,7 @@ class _Run:
             where = (t.held.c.node_id == node_id, t.held.c.seq == seq)
             row = self.conn.execute(select(t.held.c.envelope, t.held.c.received_at).where(*where)).one()
             self.conn.execute(delete(t.held).where(*where))
-            item = Incoming(
-                bytes(row.envelope), f"tongxin.{self.county_id}.events.{node_id}", row.received_at
-            )
+            item = Incoming(bytes(row.envelope), events_subject(self.county_id, node_id), row.received_at)
             try:
                 self._archive(check(item.data, item.subject, self.county_id, self.keys), item, head)
             except Rejected as rej:

@@ -16,16 +16,7 @@ from shared.catalog import member as m
 from shared.catalog.base import VenueKind
 from shared.catalog.mechanism import PostCrossAssigned, RecruitmentReviewed
 from shared.catalog.org import OrgLiaisonAssigned, OrgRegistered, OrgSecretaryAppointed, OrgVenueOpened
-
-STATUS_AFTER: dict[type, str] = {
-    m.MemberMoved: "out",
-    m.MemberReturned: "returned",
-    m.MemberContactLost: "contact_lost",
-    m.MemberContactRestored: "out",
-    m.MemberTransferredOut: "transferred_out",
-}
-ACTIVE = ("out", "contact_lost")
-"""Statuses in which the outstation and host organisation co-manage the member."""
+from shared.catalog.status import ACTIVE, REGISTERED_STATUS, STATUS_AFTER, Status
 
 
 def conflict(kind: str, subject: str, detail: dict[str, Any], facts: Sequence[Fact]) -> dict[str, Any]:
@@ -87,7 +78,7 @@ def derive_member(member_id: str, facts: Sequence[Fact]) -> MemberRows:
         if row is None:
             continue  # before any registration: ignored until one arrives (then re-derived)
         if type(body) in STATUS_AFTER:
-            row["status"] = STATUS_AFTER[type(body)]
+            row["status"] = STATUS_AFTER[type(body)].value
             row["status_since"] = fact.occurred_at
             by_day.setdefault(fact.china_date, []).append(fact)
         if isinstance(body, m.MemberMoved):
@@ -128,7 +119,7 @@ def _registered(member_id: str, fact: Fact, body: m.MemberRegistered) -> dict[st
         "host_location": body.host_location,
         "host_org": body.host_org,
         "occupation": body.occupation,
-        "status": "out",
+        "status": REGISTERED_STATUS.value,
         "status_since": fact.occurred_at,
         "flowed_out_on": body.flowed_out_on.isoformat(),
         "registered_by": fact.node_id,
@@ -139,7 +130,7 @@ def _registered(member_id: str, fact: Fact, body: m.MemberRegistered) -> dict[st
 
 def _co_managers(member_id: str, row: dict[str, Any], posts: dict[str, str]) -> list[dict[str, Any]]:
     """Cross posts while the member belongs here; outstation and host org while they are away."""
-    if row["status"] == "transferred_out":
+    if row["status"] == Status.TRANSFERRED_OUT:
         return []  # the relationship has moved to another organisation
     rows = [
         {"member_id": member_id, "org_id": org, "role": "cross_post", "post": p} for org, p in posts.items()
