@@ -53,6 +53,7 @@ from services.county.audit.replay import Bounds, build
 from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
 from services.county.ingest.processor import Incoming, Ingestor
+from services.county.projections import figures, roster
 from services.county.projections.digest import digest
 from services.county.registry import enrol
 from shared import envelope
@@ -408,7 +409,7 @@ def main() -> None:
         with engine.connect() as conn:
             sizes = {
                 tb.name: int(conn.execute(select(func.count()).select_from(tb)).scalar_one())
-                for tb in (t.archive, t.members, t.member_timeline, t.facts)
+                for tb in (t.archive, roster.members, roster.member_timeline, figures.facts)
             }
         results = {
             "machine": machine(),

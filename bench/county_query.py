@@ -11,8 +11,8 @@ from bench.county_mix import village
 from bench.county_steps import Ctx, Row, count, fresh_engine, pct
 from services.branch_node.service import Node
 from services.county.api.app import create_app
-from services.county.db import tables as t
 from services.county.ingest.processor import Incoming, Ingestor, Outcome
+from services.county.projections import roster
 
 BATCH = 1000
 
@@ -21,7 +21,7 @@ def bench_query(ctx: Ctx, db: str, url: str) -> list[Row]:
     engine = fresh_engine(url, ctx.query_nodes)
     try:
         rows = [build(ctx, db, engine)]
-        members = count(engine, t.members)
+        members = count(engine, roster.members)
         with TestClient(create_app(engine)) as client:
             rows += requests(ctx, db, client, members)
         return rows

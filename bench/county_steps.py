@@ -30,7 +30,7 @@ from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
 from services.county.ingest.consumer import consumer_name
 from services.county.projections.digest import digest
-from services.county.projections.writer import rebuild
+from services.county.projections.rebuild import rebuild
 from services.county.registry import enrol
 from shared.transport import connect
 from shared.wire import msg_id

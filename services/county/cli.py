@@ -21,7 +21,7 @@ from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor, retry_quarantine
 from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
 from services.county.projections.digest import digest as projection_digest
-from services.county.projections.writer import rebuild as rebuild_projections
+from services.county.projections.rebuild import rebuild as rebuild_projections
 from services.county.registry import enrol, list_nodes
 from services.county.settings import CountySettings
 from shared.errors import FieldError

@@ -35,7 +35,7 @@ from services.county.api.app import create_app
 from services.county.api.queries import CSV_COLUMNS
 from services.county.ingest.processor import Incoming, Ingestor, retry_quarantine
 from services.county.projections.digest import digest
-from services.county.projections.writer import rebuild
+from services.county.projections.rebuild import rebuild
 from shared import envelope
 from shared.identity import member_id
 from shared.signing import Signer

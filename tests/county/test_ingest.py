@@ -10,8 +10,9 @@ from sqlalchemy import Engine, select
 
 from services.county.db import tables as t
 from services.county.ingest.processor import Ingestor, Outcome, retry_quarantine
+from services.county.projections import conflicts, figures, roster
 from services.county.projections.digest import digest
-from services.county.projections.writer import rebuild
+from services.county.projections.rebuild import rebuild
 from services.county.registry import enrol
 from shared import envelope
 from shared.errors import FieldError
@@ -39,7 +40,7 @@ def test_each_envelope_is_archived_once_however_often_it_arrives(
     assert set(feed(ingestor, datas, batch=300)) == {Outcome.ARCHIVED}
     assert set(feed(ingestor, datas[100:700], batch=250)) == {Outcome.DUPLICATE}
     assert count(county_engine, t.archive) == 1_200
-    assert count(county_engine, t.members) == 400
+    assert count(county_engine, roster.members) == 400
     live, rebuilt = live_and_rebuilt(county_engine)
     assert live == rebuilt
 
@@ -55,11 +56,11 @@ def test_an_envelope_after_a_gap_is_held_then_projected(county_engine: Engine, t
         "held",
         "held",
     ]
-    assert count(county_engine, t.members) == 2 and count(county_engine, t.held) == 2
+    assert count(county_engine, roster.members) == 2 and count(county_engine, t.held) == 2
     with county_engine.connect() as conn:
         assert conn.execute(select(t.node_heads.c.last_seq)).scalar_one() == 2
     assert feed(ingestor, [datas[4], datas[2]]) == ["duplicate", "archived"]
-    assert count(county_engine, t.members) == 5 and count(county_engine, t.held) == 0
+    assert count(county_engine, roster.members) == 5 and count(county_engine, t.held) == 0
     assert feed(ingestor, [datas[5]]) == ["archived"]
     assert count(county_engine, t.archive) == 6
 
@@ -136,7 +137,7 @@ def test_every_bad_message_is_quarantined_with_its_reason_while_good_ones_flow(
         raw = conn.execute(select(t.quarantine.c.raw).order_by(t.quarantine.c.id)).scalars().first()
     assert reasons == list(bad)
     assert bytes(raw) == b"{not json"  # type: ignore[arg-type]
-    assert count(county_engine, t.archive) == 3 and count(county_engine, t.facts) == 3
+    assert count(county_engine, t.archive) == 3 and count(county_engine, figures.facts) == 3
 
 
 def test_an_unknown_nodes_events_are_projected_after_enrolment_and_retry(
@@ -146,11 +147,11 @@ def test_an_unknown_nodes_events_are_projected_after_enrolment_and_retry(
     datas = record(node, [registration(i, outstation="huadu") for i in range(5)])
     ingestor = Ingestor(county_engine, "jx")
     assert set(feed(ingestor, list(reversed(datas)))) == {"quarantined"}
-    assert count(county_engine, t.members) == 0
+    assert count(county_engine, roster.members) == 0
     assert retry_quarantine(ingestor) == (0, 5)
     enrol_nodes(county_engine, node)
     assert retry_quarantine(ingestor) == (5, 0)
-    assert count(county_engine, t.members) == 5 and count(county_engine, t.archive) == 5
+    assert count(county_engine, roster.members) == 5 and count(county_engine, t.archive) == 5
     assert retry_quarantine(ingestor) == (0, 0)
 
 
@@ -165,9 +166,9 @@ def test_a_double_registration_is_a_conflict_and_the_person_counts_once(
     feed(ingestor, second + first)
     with county_engine.connect() as conn:
         ((kind, detail, events),) = conn.execute(
-            select(t.conflicts.c.kind, t.conflicts.c.detail, t.conflicts.c.events)
+            select(conflicts.conflicts.c.kind, conflicts.conflicts.c.detail, conflicts.conflicts.c.events)
         ).all()
-        members = conn.execute(select(t.members.c.outstation)).scalars().all()
+        members = conn.execute(select(roster.members.c.outstation)).scalars().all()
     assert kind == "double_registration" and detail == '{"nodes": ["dongguan", "huadu"]}'
     assert events == "dongguan:1,huadu:1"
     assert members == ["dongguan"], "the earlier registration (same time: node order) stands"

@@ -15,8 +15,9 @@ from services.branch_node.forwarder import Forwarder
 from services.county.db import tables as t
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Incoming, Ingestor, Outcome
+from services.county.projections import figures, roster
 from services.county.projections.digest import digest
-from services.county.projections.writer import rebuild
+from services.county.projections.rebuild import rebuild
 from shared.signing import VerifyPool
 from shared.transport import connect
 from tests.county.helpers import count, enrol_nodes, open_node, record
@@ -55,10 +56,12 @@ def test_three_nodes_forward_and_the_county_ingests_everything_once(
     forward_all(nats_server.url, *nodes)
     consumer = ingest_once(county_engine, nats_server.url)
     assert consumer.ingestor.counts == {Outcome.ARCHIVED: 240}
-    assert count(county_engine, t.archive) == 240 and count(county_engine, t.members) == 150
+    assert count(county_engine, t.archive) == 240 and count(county_engine, roster.members) == 150
     with county_engine.connect() as conn:
         by_outstation = dict(
-            conn.execute(select(t.members.c.outstation, func.count()).group_by(t.members.c.outstation)).all()
+            conn.execute(
+                select(roster.members.c.outstation, func.count()).group_by(roster.members.c.outstation)
+            ).all()
         )
     assert by_outstation == {"dongguan": 50, "huadu": 50, "hainan": 50}
     live, rebuilt = digests(county_engine)
@@ -161,7 +164,11 @@ def test_raw_publishes_out_of_order_and_garbage_are_held_or_quarantined(
     ) == (1, 1, 1)
     asyncio.run(_publish_raw(nats_server.url, [(subject, datas[3]), (subject, datas[1])]))
     ingest_once(county_engine, nats_server.url)
-    assert (count(county_engine, t.archive), count(county_engine, t.held), count(county_engine, t.facts)) == (
+    assert (
+        count(county_engine, t.archive),
+        count(county_engine, t.held),
+        count(county_engine, figures.facts),
+    ) == (
         4,
         0,
         4,

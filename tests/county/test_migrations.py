@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from services.county.db.engine import alembic_config, migrate
-from services.county.db.tables import metadata
+from services.county.projections.registry import metadata
 
 
 def test_migrations_build_exactly_the_tables_in_code(county_engine: Engine) -> None:

@@ -6,6 +6,7 @@ from sqlalchemy import Engine, select
 
 from services.county.db import tables as t
 from services.county.db.upsert import insert_ignore, upsert
+from services.county.projections import attendance
 
 
 def head(node_id: str, seq: int, **kw: object) -> dict[str, object]:
@@ -33,8 +34,12 @@ def test_a_row_with_no_value_for_a_column_with_a_default_gets_the_default(county
 
 def test_insert_ignore_keeps_the_first_row_of_a_key(county_engine: Engine) -> None:
     with county_engine.begin() as conn:
-        insert_ignore(conn, t.trained, [{"member_id": "m1", "year": 2026}, {"member_id": "m2", "year": 2025}])
-        insert_ignore(conn, t.trained, [{"member_id": "m1", "year": 2026}, {"member_id": "m1", "year": 2024}])
+        insert_ignore(
+            conn, attendance.trained, [{"member_id": "m1", "year": 2026}, {"member_id": "m2", "year": 2025}]
+        )
+        insert_ignore(
+            conn, attendance.trained, [{"member_id": "m1", "year": 2026}, {"member_id": "m1", "year": 2024}]
+        )
     with county_engine.connect() as conn:
-        rows = conn.execute(select(t.trained.c.member_id, t.trained.c.year))
+        rows = conn.execute(select(attendance.trained.c.member_id, attendance.trained.c.year))
         assert sorted(tuple(r) for r in rows) == [("m1", 2024), ("m1", 2026), ("m2", 2025)]

@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from services.county.projections.entities import derive_candidate, derive_member
-from services.county.projections.events import Fact
+from services.county.projections.conflicts import conflicts
+from services.county.projections.dual_management import co_managers
+from services.county.projections.fact import MEMBER, Fact
+from services.county.projections.live import derive_entity
+from services.county.projections.recruitment import derive_candidate
+from services.county.projections.roster import member_timeline, members
 from shared.catalog import convert_payload
 from tests.samples import id_number
 
 MID = "a" * 32
+
+
+@dataclass
+class MemberRows:
+    """A member's rows in every member projection, as the registry derives them."""
+
+    member: dict[str, Any] | None
+    co_managers: list[dict[str, Any]]
+    conflicts: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+
+
+def derive_member(member_id: str, facts: list[Fact]) -> MemberRows:
+    rows = derive_entity(MEMBER, member_id, facts)
+    found = rows.get(members, [])
+    return MemberRows(
+        found[0] if found else None,
+        rows.get(co_managers, []),
+        rows.get(conflicts, []),
+        rows.get(member_timeline, []),
+    )
 
 
 def fact(node: str, seq: int, at: str, type_: str, **payload: Any) -> Fact:

@@ -21,7 +21,7 @@ from services.county.api.queries_common import (
     start_of_china_day,
 )
 from services.county.api.queries_roster import roster_where
-from services.county.db import tables as t
+from services.county.projections import attendance, recruitment, roster
 from services.county.projections.asof import AsOf, attendance_as_of, candidates_as_of, members_as_of, valid_at
 from shared.catalog.status import ACTIVE
 
@@ -82,12 +82,12 @@ def _order(item: dict[str, Any]) -> tuple[bool, str, str]:
 
 def _active(conn: Connection, tree: OrgTree, township: str | None, day: date) -> list[Any]:
     """Members away (out or contact lost) with their latest attendance and whether trained in `day`'s year."""
-    m, a, tr = t.members.c, t.activity.c, t.trained.c
+    m, a, tr = roster.members.c, attendance.activity.c, attendance.trained.c
     trained = exists().where(tr.member_id == m.member_id, tr.year == day.year)
     return list(
         conn.execute(
-            select(t.members, a.last_orglife_at, a.last_trained_at, trained.label("trained"))
-            .join(t.activity, a.member_id == m.member_id, isouter=True)
+            select(roster.members, a.last_orglife_at, a.last_trained_at, trained.label("trained"))
+            .join(attendance.activity, a.member_id == m.member_id, isouter=True)
             .where(m.status.in_(ACTIVE), *roster_where(tree, township=township))
         ).mappings()
     )
@@ -95,15 +95,16 @@ def _active(conn: Connection, tree: OrgTree, township: str | None, day: date) ->
 
 def _active_as_of(conn: Connection, tree: OrgTree, township: str | None, as_of: AsOf) -> list[Any]:
     """The same as `_active`, as of D: timeline rows valid at D, attendance by D."""
-    tl = t.member_timeline.c
+    tl = roster.member_timeline.c
     where = [tl.status.in_(ACTIVE), *roster_where(tree, township=township, as_of=as_of)]
-    rows = [dict(r) for r in conn.execute(select(t.member_timeline).where(*where)).mappings()]
+    rows = [dict(r) for r in conn.execute(select(roster.member_timeline).where(*where)).mappings()]
     attended = attendance_as_of(conn, [r["member_id"] for r in rows], as_of)
     lost = [r["member_id"] for r in rows if r["status"] == "contact_lost"]
     derived = members_as_of(conn, lost, as_of.moment)
     for r in rows:
         got = attended[r["member_id"]]
-        member = derived[r["member_id"]].member if r["member_id"] in derived else None
+        found = derived.get(r["member_id"])
+        member = found.row if found is not None else None
         r.update(
             last_orglife_at=got.last_orglife_at,
             last_trained_at=got.last_trained_at,
@@ -151,11 +152,13 @@ def _awaiting(row: Any) -> bool:
 def _reviews(conn: Connection, as_of: AsOf | None) -> list[Any]:
     """Candidates awaiting the second review, with their name if they are on the roster (as of D)."""
     if as_of is None:
-        r, m = t.recruitment.c, t.members.c
-        query = select(t.recruitment, m.name).join(t.members, m.member_id == r.candidate_id, isouter=True)
+        r, m = recruitment.recruitment.c, roster.members.c
+        query = select(recruitment.recruitment, m.name).join(
+            roster.members, m.member_id == r.candidate_id, isouter=True
+        )
         return [row for row in conn.execute(query).mappings() if _awaiting(row)]
     rows = [row for row in candidates_as_of(conn, as_of.moment) if _awaiting(row)]
-    tl = t.member_timeline.c
+    tl = roster.member_timeline.c
     ids = [row["candidate_id"] for row in rows]
     names = dict(
         conn.execute(select(tl.member_id, tl.name).where(tl.member_id.in_(ids), valid_at(as_of.moment))).all()

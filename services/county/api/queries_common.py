@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, String, select
 
-from services.county.db import tables as t
+from services.county.projections import orgs
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.catalog.status import STATUSES
 from shared.envelope import format_time
@@ -136,8 +136,8 @@ class OrgTree:
 
 
 def load_tree(conn: Connection) -> OrgTree:
-    cols = (t.orgs.c.org_id, t.orgs.c.name, t.orgs.c.kind, t.orgs.c.parent_id, t.orgs.c.mode)
-    rows = conn.execute(select(*cols, t.orgs.c.host_location)).mappings()
+    cols = (orgs.orgs.c.org_id, orgs.orgs.c.name, orgs.orgs.c.kind, orgs.orgs.c.parent_id, orgs.orgs.c.mode)
+    rows = conn.execute(select(*cols, orgs.orgs.c.host_location)).mappings()
     return OrgTree({r["org_id"]: dict(r) for r in rows})
 
 

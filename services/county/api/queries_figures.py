@@ -31,9 +31,10 @@ from services.county.api.queries_common import (
 )
 from services.county.api.queries_figures_spec import Tally, education_section, funds_section, pioneer_section
 from services.county.db import tables as t
+from services.county.projections import attendance, figures, roster
 from services.county.projections.asof import AsOf, members_as_of, valid_at
-from services.county.projections.figures import attendance
-from services.county.projections.writer import fact_from_archive
+from services.county.projections.attendance import attended
+from services.county.projections.fact import fact_from_archive
 from shared.catalog.figures import EDUCATION_TYPES, FUND_TYPES, PIONEER_TYPES
 from shared.catalog.status import ACTIVE
 from shared.errors import FieldError
@@ -103,7 +104,7 @@ def _tallies(
     conn: Connection, tree: OrgTree, types: tuple[str, ...], f: FigureFilter
 ) -> tuple[Tally, dict[Any, tuple[str, Tally]]]:
     """Sum events, money and people by (type, category), overall and per group."""
-    fc = t.facts.c
+    fc = figures.facts.c
     # literal arguments: SELECT and GROUP BY must render the same expression for PostgreSQL
     month = func.substr(fc.occurred_on, literal_column("1"), literal_column("7"))
     query = (
@@ -228,11 +229,11 @@ CHUNK = 500
 def _roster_attendance(conn: Connection, as_of: AsOf | None, year: int) -> list[Attending]:
     """The members on the roster (out or contact lost): live, or as the roster stood at D."""
     if as_of is None:
-        m, tr = t.members.c, t.trained.c
+        m, tr = roster.members.c, attendance.trained.c
         trained_ids = select(tr.member_id).where(tr.year == year)
         query = select(m.home_branch, m.outstation, m.study_account, m.member_id.in_(trained_ids))
         return [(h, o, bool(s), bool(y)) for h, o, s, y in conn.execute(query.where(m.status.in_(ACTIVE)))]
-    tl = t.member_timeline.c
+    tl = roster.member_timeline.c
     on_roster = (valid_at(as_of.moment), tl.status.in_(ACTIVE))
     rows = conn.execute(select(tl.member_id, tl.home_branch, tl.outstation).where(*on_roster)).all()
     ids = [r.member_id for r in rows]
@@ -252,12 +253,12 @@ def _trained_by(conn: Connection, ids: Sequence[str], year: int, as_of: AsOf) ->
     is looked for among that year's training events up to D; a later year has none by D."""
     if year > as_of.day.year:
         return set()
-    tr, ac = t.trained.c, t.activity.c
+    tr, ac = attendance.trained.c, attendance.activity.c
     latest: dict[str, str | None] = {}
     for chunk in _chunks(ids):
         query = (
             select(tr.member_id, ac.last_trained_at)
-            .join(t.activity, ac.member_id == tr.member_id, isouter=True)
+            .join(attendance.activity, ac.member_id == tr.member_id, isouter=True)
             .where(tr.year == year, tr.member_id.in_(chunk))
         )
         latest.update((mid, last) for mid, last in conn.execute(query))
@@ -273,10 +274,10 @@ def _trained_by(conn: Connection, ids: Sequence[str], year: int, as_of: AsOf) ->
 
 def _attended_training(conn: Connection, wanted: set[str], year: int, as_of: AsOf) -> set[str]:
     """Those of `wanted` among the attendees of the training events of `year` that occurred by D."""
-    fc, a = t.facts.c, t.archive.c
+    fc, a = figures.facts.c, t.archive.c
     query = (
         select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope)
-        .join(t.facts, and_(fc.node_id == a.node_id, fc.seq == a.seq))
+        .join(figures.facts, and_(fc.node_id == a.node_id, fc.seq == a.seq))
         .where(
             fc.type == "training.held",
             fc.occurred_on >= f"{year:04d}-01-01",
@@ -286,7 +287,7 @@ def _attended_training(conn: Connection, wanted: set[str], year: int, as_of: AsO
     )
     found: set[str] = set()
     for row in conn.execute(query):
-        _, attendees = attendance(fact_from_archive(*row)) or ("", [])
+        _, attendees = attended(fact_from_archive(*row)) or ("", [])
         found.update(m for m in attendees if m in wanted)
     return found
 
@@ -304,7 +305,7 @@ def _study_accounts_by(conn: Connection, ids: Sequence[str], as_of: AsOf) -> set
         )
         opened.update(subject[2:] for subject in conn.execute(query).scalars())
     derived = members_as_of(conn, sorted(opened), as_of.moment)
-    return {mid for mid, rows in derived.items() if rows.member is not None and rows.member["study_account"]}
+    return {mid for mid, found in derived.items() if found is not None and found.row["study_account"]}
 
 
 def _rates(year: int, values: list[int]) -> dict[str, Any]:

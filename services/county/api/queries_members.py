@@ -21,6 +21,7 @@ from services.county.api.queries_common import (
 )
 from services.county.api.queries_roster import member_row
 from services.county.db import tables as t
+from services.county.projections import attendance, conflicts, dual_management, orgs, recruitment, roster
 from services.county.projections.asof import (
     AsOf,
     attendance_as_of,
@@ -38,11 +39,15 @@ ROLES = ("outstation", "host_org", "cross_post")
 def _member(conn: Connection, member_id: str, as_of: AsOf | None = None) -> Any:
     """The member's live row, or (with `as_of`) their timeline row valid then."""
     if as_of is None:
-        row = conn.execute(select(t.members).where(t.members.c.member_id == member_id)).mappings().first()
+        row = (
+            conn.execute(select(roster.members).where(roster.members.c.member_id == member_id))
+            .mappings()
+            .first()
+        )
         where = ""
     else:
-        tl = t.member_timeline.c
-        query = select(t.member_timeline).where(tl.member_id == member_id, valid_at(as_of.moment))
+        tl = roster.member_timeline.c
+        query = select(roster.member_timeline).where(tl.member_id == member_id, valid_at(as_of.moment))
         row = conn.execute(query).mappings().first()
         where = f" as of {as_of.given}"
     if row is None:
@@ -53,8 +58,8 @@ def _member(conn: Connection, member_id: str, as_of: AsOf | None = None) -> Any:
 def _co_managers(conn: Connection, tree: OrgTree, member_id: str, row: Any = None) -> list[dict[str, Any]]:
     """The live co-managers, or those a timeline `row` gives."""
     if row is None:
-        c = t.co_managers.c
-        query = select(t.co_managers).where(c.member_id == member_id).order_by(c.org_id, c.role)
+        c = dual_management.co_managers.c
+        query = select(dual_management.co_managers).where(c.member_id == member_id).order_by(c.org_id, c.role)
         rows: Iterable[Mapping[Any, Any]] = conn.execute(query).mappings()
     else:
         rows = co_managers(row)
@@ -88,9 +93,15 @@ def member_card(conn: Connection, member_id: str, as_of: AsOf | None = None) -> 
         return _card_as_of(conn, tree, member_id, as_of)
     card = member_row(tree, _member(conn, member_id))
     card["co_managers"] = _co_managers(conn, tree, member_id)
-    act = conn.execute(select(t.activity).where(t.activity.c.member_id == member_id)).mappings().first()
+    act = (
+        conn.execute(select(attendance.activity).where(attendance.activity.c.member_id == member_id))
+        .mappings()
+        .first()
+    )
     years = conn.execute(
-        select(t.trained.c.year).where(t.trained.c.member_id == member_id).order_by(t.trained.c.year)
+        select(attendance.trained.c.year)
+        .where(attendance.trained.c.member_id == member_id)
+        .order_by(attendance.trained.c.year)
     ).scalars()
     card["activity"] = {
         "last_orglife_at": act["last_orglife_at"] if act else None,
@@ -98,12 +109,13 @@ def member_card(conn: Connection, member_id: str, as_of: AsOf | None = None) -> 
         "trained_years": [int(y) for y in years],
     }
     subject = f"m:{member_id}"
-    conflicts = conn.execute(
-        select(t.conflicts).where(t.conflicts.c.subject == subject).order_by(t.conflicts.c.conflict_id)
-    ).mappings()
-    card["conflicts"] = [conflict_row(r) for r in conflicts]
+    c = conflicts.conflicts.c
+    found = conn.execute(select(conflicts.conflicts).where(c.subject == subject).order_by(c.conflict_id))
+    card["conflicts"] = [conflict_row(r) for r in found.mappings()]
     rec = (
-        conn.execute(select(t.recruitment).where(t.recruitment.c.candidate_id == member_id))
+        conn.execute(
+            select(recruitment.recruitment).where(recruitment.recruitment.c.candidate_id == member_id)
+        )
         .mappings()
         .first()
     )
@@ -124,10 +136,10 @@ def _card_as_of(conn: Connection, tree: OrgTree, member_id: str, as_of: AsOf) ->
         "last_trained_at": attended.last_trained_at,
         "trained_years": list(attended.trained_years),
     }
-    conflicts = sorted(derived.conflicts, key=lambda c: str(c["conflict_id"]))
-    card["conflicts"] = [conflict_row(c) for c in conflicts]
-    recruitment = candidates_as_of(conn, as_of.moment, [member_id])
-    card["recruitment"] = recruitment[0] if recruitment else None
+    found = conflicts.member_conflicts(member_id, derived) if derived is not None else []
+    card["conflicts"] = [conflict_row(c) for c in sorted(found, key=lambda c: str(c["conflict_id"]))]
+    reviews = candidates_as_of(conn, as_of.moment, [member_id])
+    card["recruitment"] = reviews[0] if reviews else None
     card["history"] = _history(conn, member_id, as_of.moment)
     return card
 
@@ -157,20 +169,22 @@ def _co_managed_rows(conn: Connection, org_id: str, as_of: AsOf | None) -> list[
     """(role, post, member_id, name, status, home_branch) of the members `org_id` co-manages,
     by role, then name, then member_id: live, or by the timeline rows valid at D."""
     if as_of is None:
-        c, m = t.co_managers.c, t.members.c
+        c, m = dual_management.co_managers.c, roster.members.c
         query = (
             select(c.role, c.post, m.member_id, m.name, m.status, m.home_branch)
-            .join(t.members, m.member_id == c.member_id)
+            .join(roster.members, m.member_id == c.member_id)
             .where(c.org_id == org_id)
             .order_by(c.role, binary(conn, m.name), m.member_id)
         )
         return list(conn.execute(query).mappings())
-    tl = t.member_timeline.c
+    tl = roster.member_timeline.c
     mentions = or_(
         tl.outstation == org_id, tl.host_org == org_id, tl.cross_posts.contains(json.dumps(org_id))
     )
     found = []
-    for row in conn.execute(select(t.member_timeline).where(valid_at(as_of.moment), mentions)).mappings():
+    for row in conn.execute(
+        select(roster.member_timeline).where(valid_at(as_of.moment), mentions)
+    ).mappings():
         for co in co_managers(row):
             if co["org_id"] == org_id:
                 found.append({**{k: row[k] for k in ("member_id", "name", "status", "home_branch")}, **co})
@@ -196,7 +210,7 @@ def org_co_managed(conn: Connection, org_id: str, as_of: AsOf | None = None) -> 
                 "township_name": tree.name(township),
             }
         )
-    table = t.members if as_of is None else t.member_timeline
+    table = roster.members if as_of is None else roster.member_timeline
     where = [table.c.home_branch == org_id] + ([] if as_of is None else [valid_at(as_of.moment)])
     affiliated = int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
     if org_id not in tree.orgs and not affiliated and not any(by_role.values()):
@@ -217,9 +231,9 @@ def org_co_managed(conn: Connection, org_id: str, as_of: AsOf | None = None) -> 
 def list_orgs(conn: Connection, kind: str | None = None) -> dict[str, Any]:
     """The organisation tree as rows (by id), each with its township ancestor."""
     tree = load_tree(conn)
-    query = select(t.orgs).order_by(t.orgs.c.org_id)
+    query = select(orgs.orgs).order_by(orgs.orgs.c.org_id)
     if kind is not None:
-        query = query.where(t.orgs.c.kind == kind)
+        query = query.where(orgs.orgs.c.kind == kind)
     items = []
     for r in conn.execute(query).mappings():
         township = tree.township_of(r["org_id"])

@@ -9,7 +9,10 @@ from sqlalchemy import ColumnElement, Connection, case, func, select
 
 from services.county.api.queries_common import NotFoundError, conflict_row, now_text, seconds_between
 from services.county.db import tables as t
+from services.county.projections import conflicts as conflicts_projection
+from services.county.projections import roster
 from services.county.projections.digest import digest
+from services.county.projections.registry import BUSINESS_TABLES
 
 PREVIEW_BYTES = 64
 PREVIEW_CHARS = 1000
@@ -109,12 +112,14 @@ def _last_receipts(conn: Connection, node_id: str | None) -> dict[str, dict[str,
 
 def conflicts(conn: Connection, kind: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     """Facts that cannot both be true (DESIGN §3.8), with the member's name where it is one."""
-    c = t.conflicts.c
+    c = conflicts_projection.conflicts.c
     where = [c.kind == kind] if kind is not None else []
-    total = conn.execute(select(func.count()).select_from(t.conflicts).where(*where)).scalar_one()
+    total = conn.execute(
+        select(func.count()).select_from(conflicts_projection.conflicts).where(*where)
+    ).scalar_one()
     rows = conn.execute(
-        select(t.conflicts, t.members.c.name)
-        .join(t.members, t.members.c.member_id == func.substr(c.subject, 3), isouter=True)
+        select(conflicts_projection.conflicts, roster.members.c.name)
+        .join(roster.members, roster.members.c.member_id == func.substr(c.subject, 3), isouter=True)
         .where(*where)
         .order_by(c.kind, c.subject, c.conflict_id)
         .limit(limit)
@@ -170,6 +175,6 @@ def projection_digest(conn: Connection) -> dict[str, Any]:
     """The digest of the business projections (equal to a rebuild's, DESIGN §3.5) and row counts."""
     rows = {
         table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-        for table in t.BUSINESS_TABLES
+        for table in BUSINESS_TABLES
     }
     return {"digest": digest(conn), "computed_at": now_text(), "rows": rows}

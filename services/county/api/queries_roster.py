@@ -29,7 +29,7 @@ from services.county.api.queries_common import (
     load_tree,
     sort_key,
 )
-from services.county.db import tables as t
+from services.county.projections import roster
 from services.county.projections.asof import AsOf, roster_rows, valid_at
 from shared.catalog.status import Status
 
@@ -119,7 +119,7 @@ def roster_where(
 
 def roster_table(as_of: AsOf | None) -> Table:
     """Where the roster is read: the live `members`, or the timeline for a business time."""
-    return t.members if as_of is None else t.member_timeline
+    return roster.members if as_of is None else roster.member_timeline
 
 
 def roster_summary(

@@ -9,7 +9,7 @@ Point in time is bitemporal (DESIGN §6), and the two axes are answered differen
   yesterday's report" — with no performance target. Arrival is deliberately not part of the
   business projections (guarantee 4), so it is answered by replay: the archive rows the county
   had by T are fed, in (node_id, seq) order, through the very functions the live rebuild uses
-  (`fact_from_archive`, `Attendance`, `derive_entities`) into a scratch database, and the
+  (`fact_from_archive`, `Rebuilding`, `derive_entities`) into a scratch database, and the
   query runs there. That reproduces exactly what the county knew, including conflicts and
   late arrivals, instead of approximating it with filters on every query.
 
@@ -48,18 +48,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, tuple_
 
 from services.county.db import tables as t
+from services.county.db.bulk import insert_all
 from services.county.db.engine import make_engine, migrate
 from services.county.projections.asof import as_of_digest, roster_counts
-from services.county.projections.bulk import insert_all
 from services.county.projections.digest import digest
-from services.county.projections.writer import (
-    Attendance,
-    add_figures,
-    clear,
-    derive_entities,
-    fact_from_archive,
-    rebuild,
-)
+from services.county.projections.fact import fact_from_archive
+from services.county.projections.rebuild import Rebuilding, clear, derive_entities, rebuild
+from services.county.projections.registry import BUSINESS_TABLES
 from shared.envelope import format_time
 from shared.errors import FieldError
 
@@ -142,7 +137,7 @@ def replay(
     resolved_late = _resolved(src, bounds.known_at)
     expected: dict[str, int] = {}
     cut: set[str] = set()
-    attended = Attendance()
+    folding = Rebuilding(dst)
     a = t.archive.c
     after: tuple[str, int] = ("", 0)
     done = seen = 0
@@ -164,14 +159,14 @@ def replay(
                 expected[node] = seq + 1
             if bounds.as_of is None or row["occurred_at"] <= bounds.as_of:
                 kept.append(dict(row))
-        _project(dst, kept, attended)
+        _project(dst, kept, folding)
         done += len(kept)
         seen += len(rows)
         after = (rows[-1]["node_id"], rows[-1]["seq"])
         if progress is not None:
             progress(seen)
-    derive_entities(dst, attended)
-    attended.insert(dst)
+    derive_entities(dst, folding)
+    folding.finish()
     return done
 
 
@@ -204,7 +199,7 @@ def _copy(scratch: Engine, source: Engine, src: Connection, bounds: Bounds) -> N
         raw.commit()
 
 
-def _project(dst: Connection, rows: list[dict[str, Any]], attended: Attendance) -> None:
+def _project(dst: Connection, rows: list[dict[str, Any]], folding: Rebuilding) -> None:
     """Archive `rows` in `dst` and project them as the live rebuild does: the events about no
     entity now, the entities' (from `dst`'s archive) at the end."""
     if not rows:
@@ -215,13 +210,13 @@ def _project(dst: Connection, rows: list[dict[str, Any]], attended: Attendance) 
         for r in rows
         if r["subject"] is None
     ]
-    add_figures(dst, facts, attended)
+    folding.add(facts)
 
 
 def summarize(conn: Connection, bounds: Bounds, archived: int, replayed: int) -> Replayed:
     rows = {
         table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-        for table in t.BUSINESS_TABLES
+        for table in BUSINESS_TABLES
     }
     return Replayed(
         bounds,

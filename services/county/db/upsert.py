@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.county.projections.bulk import columns_of
+from services.county.db.bulk import columns_of
 
 
 def _insert(conn: Connection, table: Table) -> Any:

@@ -21,11 +21,12 @@ import msgspec
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from services.county.db import tables as t
+from services.county.db.bulk import insert_all
 from services.county.db.upsert import insert_ignore, upsert
 from services.county.ingest.checks import Checked, KeyRegistry, Pre, Rejected, check, precheck
-from services.county.projections.bulk import insert_all
-from services.county.projections.events import Fact, subject_of
-from services.county.projections.writer import project
+from services.county.projections.fact import Fact
+from services.county.projections.live import project
+from services.county.projections.registry import entity_of
 from shared import envelope, receipt
 from shared.catalog.node import NodeKeyRotated
 from shared.receipt import Receipt
@@ -251,7 +252,7 @@ class _Run:
             raise Rejected(
                 "broken_chain", f"prev_hash does not link to seq {head.last_seq}", env.node_id, env.seq
             )
-        subject = subject_of(c.body)
+        subject = entity_of(c.body)
         self.rows.append(
             {
                 "node_id": env.node_id,

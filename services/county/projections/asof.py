@@ -4,7 +4,7 @@ A member is on the roster as of D when a `member_timeline` row has valid_from <=
 (valid_to NULL: still valid); that row gives the status, the placement (home branch, outstation,
 host location, host organisation), the name and the cross posts. What the timeline does not
 version — status_since, occupation, study account, conflicts, a candidate's dual review — is
-re-derived here with the live derivation (`entities`) from the member's archived events that
+re-derived here with the live derivation (`roster.history`) from the member's archived events that
 occurred by D, and attendance from the orglife/training events that occurred by D. So `as_of`
 now equals the live projections by construction, and `as_of` D equals a rebuild from only the
 events that occurred by D (tested through `as_of_digest`).
@@ -25,15 +25,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from services.county.db import tables as t
-from services.county.projections.entities import (
-    MemberRows,
-    _co_managers,
-    derive_candidate,
-    derive_member,
-)
-from services.county.projections.events import Fact
-from services.county.projections.figures import attendance
-from services.county.projections.writer import fact_from_archive
+from services.county.projections import attendance, figures, roster
+from services.county.projections.attendance import attended
+from services.county.projections.dual_management import co_managers_of
+from services.county.projections.fact import Fact, fact_from_archive
+from services.county.projections.recruitment import derive_candidate
+from services.county.projections.roster import MemberHistory, history
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.envelope import canonical, format_time
 from shared.errors import FieldError
@@ -100,7 +97,7 @@ def parse_point(text: str, field: str = "as_of") -> AsOf:
 
 def valid_at(moment: str) -> ColumnElement[bool]:
     """The timeline rows valid at `moment`: valid_from <= D < coalesce(valid_to, ∞)."""
-    tl = t.member_timeline.c
+    tl = roster.member_timeline.c
     return and_(tl.valid_from <= moment, or_(tl.valid_to.is_(None), tl.valid_to > moment))
 
 
@@ -109,7 +106,7 @@ def co_managers(row: Mapping[Any, Any]) -> list[dict[str, Any]]:
     member is out or contact lost, cross posts while not transferred out."""
     posts = {org: post for org, post in json.loads(row["cross_posts"])}
     state = {"status": row["status"], "outstation": row["outstation"], "host_org": row["host_org"]}
-    return _co_managers(row["member_id"], state, posts)
+    return co_managers_of(row["member_id"], state, posts)
 
 
 def _events(conn: Connection, subjects: Sequence[str], moment: str) -> dict[str, list[Fact]]:
@@ -127,16 +124,19 @@ def _events(conn: Connection, subjects: Sequence[str], moment: str) -> dict[str,
     return found
 
 
-def members_as_of(conn: Connection, member_ids: Sequence[str], moment: str) -> dict[str, MemberRows]:
-    """Each member derived (as live) from their events that occurred by `moment`."""
+def members_as_of(
+    conn: Connection, member_ids: Sequence[str], moment: str
+) -> dict[str, MemberHistory | None]:
+    """Each member derived (as live) from their events that occurred by `moment` (None: not
+    registered by then)."""
     facts = _events(conn, [f"m:{m}" for m in member_ids], moment)
-    return {m: derive_member(m, facts.get(f"m:{m}", [])) for m in member_ids}
+    return {m: history(m, facts.get(f"m:{m}", [])) for m in member_ids}
 
 
-def roster_row(timeline_row: Mapping[Any, Any], derived: MemberRows) -> dict[str, Any]:
+def roster_row(timeline_row: Mapping[Any, Any], derived: MemberHistory | None) -> dict[str, Any]:
     """A roster row (the live `members` columns) as of D: the timeline row's state plus the
     unversioned columns of the member derived from their events by D."""
-    member = derived.member or {}
+    member = derived.row if derived is not None else {}
     row = {**timeline_row, **{k: member.get(k) for k in UNVERSIONED}}
     row["study_account"] = bool(row["study_account"])
     return row
@@ -205,7 +205,7 @@ def _china_year(moment: str) -> int:
 def _activity(
     conn: Connection, member_ids: Sequence[str]
 ) -> tuple[dict[str, dict[str, str | None]], dict[str, list[int]]]:
-    ac, tr = t.activity.c, t.trained.c
+    ac, tr = attendance.activity.c, attendance.trained.c
     act: dict[str, dict[str, str | None]] = {}
     years: dict[str, list[int]] = defaultdict(list)
     for i in range(0, len(member_ids), CHUNK):
@@ -222,7 +222,7 @@ def _activity(
 def _search(conn: Connection, pending: dict[str, set[str]], point: AsOf, out: dict[str, Attended]) -> None:
     """Latest attendance by D for the (member, kind) pairs in `pending`: the orglife and training
     events are read newest day first, a few whole days at a time, until nothing is pending."""
-    fc, a = t.facts.c, t.archive.c
+    fc, a = figures.facts.c, t.archive.c
     query = select(fc.occurred_on, fc.node_id, fc.seq).where(
         fc.type.in_(ATTENDED), fc.occurred_on <= point.day.isoformat()
     )
@@ -236,7 +236,7 @@ def _search(conn: Connection, pending: dict[str, set[str]], point: AsOf, out: di
         rows = conn.execute(select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope).where(where))
         facts = [fact_from_archive(*r) for r in rows if r.occurred_at <= point.moment]
         for fact in sorted(facts, key=lambda f: f.order, reverse=True):
-            kind, attendees = attendance(fact) or ("", [])
+            kind, attendees = attended(fact) or ("", [])
             for mid in attendees:
                 if kind in pending.get(mid, ()):
                     setattr(out[mid], kinds[kind], fact.occurred_at)
@@ -273,21 +273,21 @@ def as_of_digest(conn: Connection, moment: str) -> str:
     Equal for the live database read through the timeline and for a rebuild from only the events
     that occurred by D; organisations, activity, conflicts and dual review are not covered."""
     h = hashlib.sha256()
-    tl = t.member_timeline.c
+    tl = roster.member_timeline.c
     query = select(*(tl[k] for k in ROSTER_FIELDS)).where(valid_at(moment))
-    roster = sorted((dict(r) for r in conn.execute(query).mappings()), key=lambda r: r["member_id"])
+    rows = sorted((dict(r) for r in conn.execute(query).mappings()), key=lambda r: r["member_id"])
     h.update(b"table roster_as_of\n")
-    for row in roster:
+    for row in rows:
         h.update(canonical(row) + b"\n")
     h.update(b"table co_managers_as_of\n")
-    for row in roster:
+    for row in rows:
         for co in co_managers(row):
             h.update(canonical(co) + b"\n")
     h.update(b"table facts_as_of\n")
-    fc, a = t.facts.c, t.archive.c
+    fc, a = figures.facts.c, t.archive.c
     node = fc.node_id.collate("C") if conn.dialect.name == "postgresql" else fc.node_id
     facts = (
-        select(*t.facts.columns)
+        select(*figures.facts.columns)
         .join(t.archive, and_(a.node_id == fc.node_id, a.seq == fc.seq))
         .where(a.occurred_at <= moment)
         .order_by(node, fc.seq)
@@ -300,9 +300,9 @@ def as_of_digest(conn: Connection, moment: str) -> str:
 def roster_counts(conn: Connection, moment: str | None) -> dict[str, int]:
     """Members by status: on the live roster, or (with `moment`) as of then."""
     if moment is None:
-        rows = conn.execute(select(t.members.c.status))
+        rows = conn.execute(select(roster.members.c.status))
     else:
-        rows = conn.execute(select(t.member_timeline.c.status).where(valid_at(moment)))
+        rows = conn.execute(select(roster.member_timeline.c.status).where(valid_at(moment)))
     counts: dict[str, int] = defaultdict(int)
     for (status,) in rows:
         counts[status] += 1

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, Connection, String, select
 
-from services.county.db.tables import BUSINESS_TABLES
+from services.county.projections.registry import BUSINESS_TABLES
 from shared.envelope import canonical
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from services.county.db.tables import metadata
+from services.county.projections.registry import metadata
 
 config = context.config
 connection = config.attributes.get("connection")
