@@ -15,9 +15,30 @@ from sqlalchemy import Engine
 
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.service import Node
+from tests.guarantees.proofs import proofs_of, proves
 from tongxin.natsd import EmbeddedNats, ensure_stream
 
 COUNTY_SECRET = "5e" * 32
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--guarantee",
+        type=int,
+        choices=range(1, 9),
+        help="run only the tests that prove guarantee N of DESIGN §3 (listed in tests/guarantees/)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    number = config.getoption("--guarantee")
+    if number is None:
+        return
+    proofs = proofs_of(number)
+    own = f"tests/guarantees/test_g{number}_"
+    keep = [i for i in items if proves(proofs, i.nodeid) or i.nodeid.startswith(own)]
+    config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+    items[:] = keep
 
 
 @pytest.fixture
