@@ -36,7 +36,7 @@ from services.county.audit.export import (
 )
 from services.county.audit.export_verify import verify_export
 from services.county.audit.history import Kind, history
-from services.county.audit.verify import Claim, Fault, Report
+from services.county.audit.report import Claim, Fault, Report
 from services.county.db import tables as t
 from services.county.ingest.processor import Ingestor
 from shared import envelope, receipt

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
-from services.county.audit.verify import COLUMNS, Audit, ChainKey, Claim, Fault, Report, Row
+from services.county.audit.report import COLUMNS, ChainKey, Claim, Fault, Report, Row
+from services.county.audit.verify import Audit
 from services.county.db import tables as t
 from shared.receipt import Receipt
 from shared.signing import Verifier

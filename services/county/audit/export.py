@@ -15,7 +15,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, func, select
 
 from services.county.audit.archive import archive_nodes, chunks, first_keys, key_rows
-from services.county.audit.verify import Anchor
+from services.county.audit.report import Anchor
 from services.county.db import tables as t
 from shared import envelope, receipt
 from shared.catalog.base import CHINA_STANDARD_TIME

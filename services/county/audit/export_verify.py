@@ -12,7 +12,8 @@ from typing import Any
 import msgspec
 
 from services.county.audit.export import FORMAT, VERSION
-from services.county.audit.verify import Anchor, Audit, Claim, Fault, Report, Row
+from services.county.audit.report import Anchor, Claim, Fault, Report, Row
+from services.county.audit.verify import Audit
 from shared import envelope, receipt
 from shared.envelope import GENESIS_HASH, Hex64
 from shared.errors import FieldError
