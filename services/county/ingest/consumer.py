@@ -13,7 +13,7 @@ from typing import Any
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from services.county.ingest.checks import Rejected
+from services.county.ingest.checks import RefusedError
 from services.county.ingest.processor import Incoming, Ingestor, quarantine
 from services.county.ingest.pull import Puller
 from shared import envelope, receipt
@@ -215,6 +215,6 @@ class Consumer:
             await m.ack()
 
     def _quarantine_poison(self, item: Incoming, error: str) -> None:
-        rej = Rejected("processing_error", f"failed {self.max_failures} deliveries: {error}")
+        rej = RefusedError("processing_error", f"failed {self.max_failures} deliveries: {error}")
         with self.ingestor.engine.begin() as conn:
             quarantine(conn, item, rej)

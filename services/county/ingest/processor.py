@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Engine, delete, func, select
 
 from services.county.db import tables as t
 from services.county.db.upsert import insert_ignore, upsert
-from services.county.ingest.checks import Checked, KeyRegistry, Pre, Rejected, check, precheck
+from services.county.ingest.checks import Checked, Pre, RefusedError, check, precheck
+from services.county.ingest.node_keys import KeyRegistry
 from services.county.projections.bulk import insert_all
 from services.county.projections.events import Fact, subject_of
 from services.county.projections.writer import project
@@ -163,7 +164,7 @@ class _Run:
     def place(self, item: Incoming) -> Outcome:
         try:
             return self._place(check(item.data, item.subject, self.county_id, self.keys, item.pre), item)
-        except Rejected as rej:
+        except RefusedError as rej:
             if self._beyond_an_unseen_rotation(rej):
                 return self._hold(envelope.decode(item.data), item)  # checked again when drained
             self.quarantine(item, rej)
@@ -180,7 +181,7 @@ class _Run:
         self._drain_held(env.node_id, head)
         return Outcome.ARCHIVED
 
-    def _beyond_an_unseen_rotation(self, rej: Rejected) -> bool:
+    def _beyond_an_unseen_rotation(self, rej: RefusedError) -> bool:
         """An unknown key past a gap may be the one a not-yet-archived rotation names."""
         return (
             rej.reason == "unknown_key"
@@ -217,7 +218,7 @@ class _Run:
             ).scalar_one()
         )
         if archived != env.hash:
-            raise Rejected(
+            raise RefusedError(
                 "conflicting_duplicate", f"seq {env.seq} is archived with another hash", env.node_id, env.seq
             )
         return Outcome.DUPLICATE
@@ -228,7 +229,7 @@ class _Run:
                 select(t.held.c.envelope).where(t.held.c.node_id == env.node_id, t.held.c.seq == env.seq)
             ).scalar_one()
             if envelope.decode(held).hash != env.hash:
-                raise Rejected(
+                raise RefusedError(
                     "conflicting_duplicate", f"seq {env.seq} is held with another hash", env.node_id, env.seq
                 )
             return Outcome.DUPLICATE
@@ -248,7 +249,7 @@ class _Run:
         """Queue the next envelope of a node for the archive (written in one statement at finish)."""
         env = c.env
         if env.prev_hash != head.last_hash:
-            raise Rejected(
+            raise RefusedError(
                 "broken_chain", f"prev_hash does not link to seq {head.last_seq}", env.node_id, env.seq
             )
         subject = subject_of(c.body)
@@ -296,11 +297,11 @@ class _Run:
             item = Incoming(bytes(row.envelope), events_subject(self.county_id, node_id), row.received_at)
             try:
                 self._archive(check(item.data, item.subject, self.county_id, self.keys), item, head)
-            except Rejected as rej:
+            except RefusedError as rej:
                 self.quarantine(item, rej)
                 return
 
-    def quarantine(self, item: Incoming, rej: Rejected) -> None:
+    def quarantine(self, item: Incoming, rej: RefusedError) -> None:
         quarantine(self.conn, item, rej)
 
     def finish(self) -> None:
@@ -335,7 +336,7 @@ def _head_of(row: Any) -> Head:
     return Head(row["last_seq"], row["last_hash"], dict(row)) if row else Head(0, envelope.GENESIS_HASH)
 
 
-def quarantine(conn: Connection, item: Incoming, rej: Rejected) -> None:
+def quarantine(conn: Connection, item: Incoming, rej: RefusedError) -> None:
     """Keep a refused message with its reason and raw bytes (never drop it)."""
     conn.execute(
         t.quarantine.insert().values(
@@ -380,7 +381,7 @@ def retry_quarantine(ingestor: Ingestor, ids: list[int] | None = None) -> tuple[
             item = Incoming(bytes(row["raw"]), row["nats_subject"], row["received_at"])
             try:
                 run._place(check(item.data, item.subject, ingestor.county_id, ingestor.keys), item)
-            except Rejected as rej:
+            except RefusedError as rej:
                 conn.execute(
                     t.quarantine.update()
                     .where(t.quarantine.c.id == row["id"])
