@@ -12,7 +12,8 @@ from bench.county_steps import Ctx, Row, count, fresh_engine, pct
 from services.branch_node.service import Node
 from services.county.api.app import create_app
 from services.county.db import tables as t
-from services.county.ingest.processor import Incoming, Ingestor, Outcome
+from services.county.ingest.incoming import Incoming, Outcome
+from services.county.ingest.processor import Ingestor
 
 BATCH = 1000
 
