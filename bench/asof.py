@@ -52,7 +52,8 @@ from services.county.api.app import create_app
 from services.county.audit.replay import Bounds, build
 from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
-from services.county.ingest.processor import Incoming, Ingestor
+from services.county.ingest.incoming import Incoming
+from services.county.ingest.processor import Ingestor
 from services.county.projections import figures, roster
 from services.county.projections.digest import digest
 from services.county.registry import enrol

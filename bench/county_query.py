@@ -11,7 +11,8 @@ from bench.county_mix import village
 from bench.county_steps import Ctx, Row, count, fresh_engine, pct
 from services.branch_node.service import Node
 from services.county.api.app import create_app
-from services.county.ingest.processor import Incoming, Ingestor, Outcome
+from services.county.ingest.incoming import Incoming, Outcome
+from services.county.ingest.processor import Ingestor
 from services.county.projections import roster
 
 BATCH = 1000

@@ -28,7 +28,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.county.db.engine import make_engine
 from services.county.ingest.consumer import Consumer
-from services.county.ingest.processor import Incoming, Ingestor, Outcome
+from services.county.ingest.incoming import Incoming, Outcome
+from services.county.ingest.processor import Ingestor
 from shared.transport import connect
 from shared.wire import STREAM
 

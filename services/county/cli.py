@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from services.county.db import tables as t
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.consumer import Consumer
-from services.county.ingest.processor import Ingestor, retry_quarantine
+from services.county.ingest.processor import Ingestor
 from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.rebuild import rebuild as rebuild_projections
@@ -207,5 +207,5 @@ def quarantine_retry(
     ids: Annotated[list[int] | None, typer.Option("--id", help="Only these rows (repeatable).")] = None,
 ) -> None:
     """Re-process open quarantine rows after a fix (e.g. after enrol-node)."""
-    resolved, still = retry_quarantine(Ingestor(_engine(db), county_id), ids)
+    resolved, still = Ingestor(_engine(db), county_id).retry_quarantine(ids)
     out.print(f"resolved {resolved}; still quarantined {still}")

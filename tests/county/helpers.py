@@ -12,7 +12,8 @@ from sqlalchemy import Engine, func, select
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import Node
 from services.county.db import tables as t
-from services.county.ingest.processor import Incoming, Ingestor
+from services.county.ingest.incoming import Incoming
+from services.county.ingest.processor import Ingestor
 from services.county.registry import enrol
 from shared import envelope
 from shared.signing import Signer

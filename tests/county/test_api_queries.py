@@ -33,7 +33,8 @@ from sqlalchemy import Engine
 from services.branch_node.service import Node
 from services.county.api.app import create_app
 from services.county.api.queries import CSV_COLUMNS
-from services.county.ingest.processor import Incoming, Ingestor, retry_quarantine
+from services.county.ingest.incoming import Incoming
+from services.county.ingest.processor import Ingestor
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
 from shared import envelope
@@ -693,7 +694,7 @@ def test_conflicts_and_quarantine(county: County) -> None:
     assert county.ingestor.process([Incoming(data, subject("hainan"))]) == ["quarantined"]
     assert county.get("/api/v1/quarantine", reason="unknown_node")["total"] == 1
     enrol_nodes(county.engine, hainan)
-    assert retry_quarantine(county.ingestor) == (1, 2)
+    assert county.ingestor.retry_quarantine() == (1, 2)
     assert county.get("/api/v1/quarantine")["total"] == 2
     everything = county.get("/api/v1/quarantine", all="true")
     assert everything["total"] == 3

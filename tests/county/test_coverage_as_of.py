@@ -38,7 +38,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from services.county.api.app import create_app
-from services.county.ingest.processor import Incoming, Ingestor
+from services.county.ingest.incoming import Incoming
+from services.county.ingest.processor import Ingestor
 from shared import envelope
 from shared.identity import member_id
 from tests.conftest import COUNTY_SECRET

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from services.county.db import tables as t
-from services.county.ingest.processor import Ingestor, Outcome, retry_quarantine
+from services.county.ingest.incoming import Outcome
+from services.county.ingest.processor import Ingestor
+from services.county.ingest.statistics import Statistics
 from services.county.projections import conflicts, figures, roster
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
@@ -148,11 +150,11 @@ def test_an_unknown_nodes_events_are_projected_after_enrolment_and_retry(
     ingestor = Ingestor(county_engine, "jx")
     assert set(feed(ingestor, list(reversed(datas)))) == {"quarantined"}
     assert count(county_engine, roster.members) == 0
-    assert retry_quarantine(ingestor) == (0, 5)
+    assert ingestor.retry_quarantine() == (0, 5)
     enrol_nodes(county_engine, node)
-    assert retry_quarantine(ingestor) == (5, 0)
+    assert ingestor.retry_quarantine() == (5, 0)
     assert count(county_engine, roster.members) == 5 and count(county_engine, t.archive) == 5
-    assert retry_quarantine(ingestor) == (0, 0)
+    assert ingestor.retry_quarantine() == (0, 0)
 
 
 def test_a_double_registration_is_a_conflict_and_the_person_counts_once(
@@ -221,21 +223,21 @@ def test_postgresql_statistics_are_refreshed_after_the_first_batch_then_rarely(
     ANALYZE_MIN_ROWS events) — also across a restart."""
     if county_engine.dialect.name != "postgresql":
         pytest.skip("ANALYZE is PostgreSQL's")
-    monkeypatch.setattr("services.county.ingest.processor.ANALYZE_MIN_ROWS", 500)
+    monkeypatch.setattr("services.county.ingest.statistics.ANALYZE_MIN_ROWS", 500)
     node = open_node(tmp_path, "dongguan")
     datas = record(node, mixed(1_200))
     enrol_nodes(county_engine, node)
     ingestor = Ingestor(county_engine, "jx")
     analyzed: list[int] = []
-    original = Ingestor._analyze
+    original = Statistics.refresh
 
-    def counting(self: Ingestor) -> None:
+    def counting(self: Statistics) -> None:
         analyzed.append(ingestor.counts[Outcome.ARCHIVED])
         original(self)
         assert self.analyzer is not None
         self.analyzer.join()  # it runs beside the ingest; here each is waited for, to count them
 
-    monkeypatch.setattr(Ingestor, "_analyze", counting)
+    monkeypatch.setattr(Statistics, "refresh", counting)
     feed(ingestor, datas[:1_100], batch=100)
     assert analyzed == [100, 600, 1100]  # first batch; then 500 more each time (archive still small)
     analyzed.clear()

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, func, select
 from services.branch_node.forwarder import Forwarder
 from services.county.db import tables as t
 from services.county.ingest.consumer import Consumer
-from services.county.ingest.processor import Incoming, Ingestor, Outcome
+from services.county.ingest.incoming import Incoming, Outcome
+from services.county.ingest.processor import Ingestor
 from services.county.projections import figures, roster
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild

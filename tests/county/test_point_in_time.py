@@ -38,7 +38,8 @@ from services.branch_node.service import Node
 from services.county.api.app import create_app
 from services.county.audit.cli import app as audit_cli
 from services.county.db.engine import make_engine
-from services.county.ingest.processor import Incoming, Ingestor, retry_quarantine
+from services.county.ingest.incoming import Incoming
+from services.county.ingest.processor import Ingestor
 from services.county.projections.digest import digest
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.identity import member_id
@@ -460,7 +461,7 @@ def test_known_at_counts_held_and_quarantined_envelopes_from_when_they_were_proj
     assert ing.process([Incoming(registered[0], subject("hainan"), arrival(7))]) == ["quarantined"]
     assert ing.process([Incoming(moved, subject("dongguan"), arrival(11))]) == ["archived"]
     enrol_nodes(county.engine, hainan)
-    assert retry_quarantine(ing) == (1, 0)
+    assert ing.retry_quarantine() == (1, 0)
 
     def m1(known: int) -> tuple[str, str]:
         card = county.get(f"/api/v1/members/{M[1]}", known_at=end_of(known))

@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 
 from services.county.db import tables as t
 from services.county.ingest.consumer import Consumer, consumer_config, consumer_name
-from services.county.ingest.processor import Ingestor, Outcome
+from services.county.ingest.incoming import Outcome
+from services.county.ingest.processor import Ingestor
 from services.county.ingest.pull import Puller
 from shared.transport import connect
 from shared.wire import STREAM

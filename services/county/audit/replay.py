@@ -47,6 +47,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, tuple_
 
+from services.county.chain import Standing, standing
 from services.county.db import tables as t
 from services.county.db.bulk import insert_all
 from services.county.db.engine import make_engine, migrate
@@ -135,7 +136,7 @@ def replay(
     that the county had by `bounds.known_at` and that occurred by `bounds.as_of`; returns their number."""
     clear(dst)
     resolved_late = _resolved(src, bounds.known_at)
-    expected: dict[str, int] = {}
+    heads: dict[str, int] = {}
     cut: set[str] = set()
     folding = Rebuilding(dst)
     a = t.archive.c
@@ -153,10 +154,10 @@ def replay(
             node, seq = row["node_id"], row["seq"]
             if bounds.known_at is not None:
                 late = (node, seq, row["received_at"]) in resolved_late
-                if node in cut or late or seq != expected.get(node, 1):
+                if node in cut or late or standing(seq, heads.get(node, 0)) is not Standing.NEXT:
                     cut.add(node)  # the rest of this node's chain was held behind the gap at T
                     continue
-                expected[node] = seq + 1
+                heads[node] = seq
             if bounds.as_of is None or row["occurred_at"] <= bounds.as_of:
                 kept.append(dict(row))
         _project(dst, kept, folding)

@@ -1,25 +1,25 @@
-"""Checks that need no chain position: shape, node and key, hash, signature, type, schema, payload."""
+"""Checks that need no chain position: shape, node and key, hash, signature, type, schema, payload.
+
+Pure functions of a message's bytes and of the node keys they are given (`Keys`: the ingest's
+`KeyRegistry`, which reads the database on a miss); nothing here touches the database itself.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import Protocol
 
-from sqlalchemy import Connection, Engine, select
-
-from services.county.db import tables as t
-from services.county.db.upsert import upsert
 from shared import envelope
 from shared.catalog import EVENT_TYPES, EventBody, FutureSchemaError, check_times, decode_payload
-from shared.envelope import format_time
 from shared.errors import FieldError
 from shared.signing import Job, Verifier, verify_all
 from shared.wire import node_of_events_subject
 
 
-class Rejected(Exception):
-    """A message that goes to quarantine, with a reason code and a detail naming the field."""
+class RefusedError(Exception):
+    """A message refused at ingest: it goes to quarantine, with a reason code and a detail naming
+    the field (and the node and seq, once the envelope decoded)."""
 
     def __init__(self, reason: str, detail: str, node_id: str | None = None, seq: int | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
@@ -27,6 +27,19 @@ class Rejected(Exception):
         self.detail = detail
         self.node_id = node_id
         self.seq = seq
+
+
+class Keys(Protocol):
+    """The enrolled nodes' keys, as `check` and `precheck` ask for them (see `KeyRegistry`)."""
+
+    def known(self, node_id: str, key_id: str) -> Verifier | None:
+        """The key `key_id` of the node as already known (no read: safe from another thread)."""
+
+    def lookup(self, node_id: str, key_id: str, seq: int) -> Verifier | None:
+        """The key `key_id` of the node if it signs at `seq`."""
+
+    def enrolled(self, node_id: str) -> bool:
+        """Whether the node is enrolled."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,7 @@ class Pre:
 
 
 def precheck(
-    batch: Sequence[bytes], keys: KeyRegistry, verify: Callable[[list[Job]], list[bool]] = verify_all
+    batch: Sequence[bytes], keys: Keys, verify: Callable[[list[Job]], list[bool]] = verify_all
 ) -> list[Pre | None]:
     """For each message: decode, hash, verify the signature under the key the registry already
     knows by the envelope's key id, decode the payload. All pure functions of the bytes (and of
@@ -93,88 +106,16 @@ def _body(env: envelope.Envelope) -> EventBody | None:
     return body
 
 
-@dataclass(frozen=True)
-class NodeKey:
-    verifier: Verifier
-    from_seq: int
-    to_seq: int | None
-
-    def covers(self, seq: int) -> bool:
-        return self.from_seq <= seq and (self.to_seq is None or seq <= self.to_seq)
-
-
-class KeyRegistry:
-    """Enrolled nodes and their keys with the seqs each key signs, cached; re-read on a miss.
-
-    A node's first key comes from enrolment; later ones from `node.key_rotated` envelopes as
-    they are archived (see `rotate`), so the registry follows each node's own chain.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.keys: dict[str, dict[str, NodeKey]] = {}
-        self.refresh()
-
-    def refresh(self) -> None:
-        keys: dict[str, dict[str, NodeKey]] = {}
-        c = t.node_keys.c
-        with self.engine.connect() as conn:
-            for (node_id,) in conn.execute(select(t.nodes.c.node_id)):
-                keys[node_id] = {}
-            query = select(c.node_id, c.key_id, c.public_key, c.valid_from_seq, c.valid_to_seq)
-            for node_id, key_id, public, from_seq, to_seq in conn.execute(query):
-                keys.setdefault(node_id, {})[key_id] = NodeKey(Verifier.from_hex(public), from_seq, to_seq)
-        self.keys = keys
-
-    def lookup(self, node_id: str, key_id: str, seq: int) -> Verifier | None:
-        """The key `key_id` of the node if it signs at `seq`."""
-        found = self.keys.get(node_id, {}).get(key_id)
-        if found is None:
-            self.refresh()
-            found = self.keys.get(node_id, {}).get(key_id)
-        return found.verifier if found is not None and found.covers(seq) else None
-
-    def known(self, node_id: str, key_id: str) -> Verifier | None:
-        """The key `key_id` of the node as cached (no database read: safe from another thread)."""
-        found = self.keys.get(node_id, {}).get(key_id)
-        return found.verifier if found is not None else None
-
-    def enrolled(self, node_id: str) -> bool:
-        if node_id not in self.keys:
-            self.refresh()
-        return node_id in self.keys
-
-    def rotate(self, conn: Connection, node_id: str, old_key_id: str, seq: int, new_public_hex: str) -> None:
-        """Archiving a `node.key_rotated` at `seq`: the old key signs up to it, the new one after."""
-        new = Verifier.from_hex(new_public_hex)
-        c = t.node_keys.c
-        conn.execute(
-            t.node_keys.update().where(c.node_id == node_id, c.key_id == old_key_id).values(valid_to_seq=seq)
-        )
-        row = {
-            "key_id": new.key_id,
-            "node_id": node_id,
-            "public_key": new_public_hex,
-            "valid_from": format_time(datetime.now(UTC)),
-            "valid_from_seq": seq + 1,
-        }
-        upsert(conn, t.node_keys, [row])
-        node = self.keys.setdefault(node_id, {})
-        if old_key_id in node:
-            node[old_key_id] = NodeKey(node[old_key_id].verifier, node[old_key_id].from_seq, seq)
-        node[new.key_id] = NodeKey(new, seq + 1, None)
-
-
-def check(data: bytes, subject: str, county_id: str, keys: KeyRegistry, pre: Pre | None = None) -> Checked:
+def check(data: bytes, subject: str, county_id: str, keys: Keys, pre: Pre | None = None) -> Checked:
     """Everything about one message that does not depend on where its node's chain stands;
     `pre`, the `precheck` of these bytes, saves recomputing its parts."""
     try:
         env = envelope.decode(data) if pre is None else pre.env
     except FieldError as exc:
-        raise Rejected("malformed", str(exc)) from None
+        raise RefusedError("malformed", str(exc)) from None
 
-    def reject(reason: str, detail: str) -> Rejected:
-        return Rejected(reason, detail, env.node_id, env.seq)
+    def reject(reason: str, detail: str) -> RefusedError:
+        return RefusedError(reason, detail, env.node_id, env.seq)
 
     if node_of_events_subject(subject, county_id) != env.node_id:
         raise reject("subject_mismatch", f"envelope of node {env.node_id} on subject {subject}")

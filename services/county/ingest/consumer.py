@@ -13,8 +13,10 @@ from typing import Any
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from services.county.ingest.checks import Rejected
-from services.county.ingest.processor import Incoming, Ingestor, quarantine
+from services.county.ingest import quarantine
+from services.county.ingest.checks import RefusedError
+from services.county.ingest.incoming import Incoming
+from services.county.ingest.processor import Ingestor
 from services.county.ingest.pull import Puller
 from shared import envelope, receipt
 from shared.signing import VerifyPool
@@ -215,6 +217,6 @@ class Consumer:
             await m.ack()
 
     def _quarantine_poison(self, item: Incoming, error: str) -> None:
-        rej = Rejected("processing_error", f"failed {self.max_failures} deliveries: {error}")
+        err = RefusedError("processing_error", f"failed {self.max_failures} deliveries: {error}")
         with self.ingestor.engine.begin() as conn:
-            quarantine(conn, item, rej)
+            quarantine.keep(conn, item, err)

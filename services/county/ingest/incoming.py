@@ -1,0 +1,26 @@
+"""A message as it reached ingest (bytes, NATS subject, arrival time), and what became of it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from services.county.ingest.checks import Pre
+from shared import envelope
+
+
+class Outcome(enum.StrEnum):
+    ARCHIVED = "archived"
+    DUPLICATE = "duplicate"
+    HELD = "held"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    data: bytes
+    subject: str
+    received_at: str = field(default_factory=lambda: envelope.format_time(datetime.now(UTC)))
+    pre: Pre | None = field(default=None, compare=False, repr=False)
+    """Its `precheck`, if `Ingestor.prepare` has worked it out ahead."""

@@ -1,0 +1,89 @@
+"""The key registry: enrolled nodes' keys with the seqs each signs, cached for ingest's checks.
+
+Its rows start at enrolment (`services/county/registry.py`, `tongxin county enrol-node`), which
+writes a node's first key; every later key comes only from the node's own chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, select
+
+from services.county.db import tables as t
+from services.county.db.upsert import upsert
+from shared.envelope import format_time
+from shared.signing import Verifier
+
+
+@dataclass(frozen=True)
+class NodeKey:
+    verifier: Verifier
+    from_seq: int
+    to_seq: int | None
+
+    def covers(self, seq: int) -> bool:
+        return self.from_seq <= seq and (self.to_seq is None or seq <= self.to_seq)
+
+
+class KeyRegistry:
+    """Enrolled nodes and their keys with the seqs each key signs, cached; re-read on a miss.
+
+    A node's first key comes from enrolment; later ones from `node.key_rotated` envelopes as
+    they are archived (see `rotate`), so the registry follows each node's own chain.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.keys: dict[str, dict[str, NodeKey]] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        keys: dict[str, dict[str, NodeKey]] = {}
+        c = t.node_keys.c
+        with self.engine.connect() as conn:
+            for (node_id,) in conn.execute(select(t.nodes.c.node_id)):
+                keys[node_id] = {}
+            query = select(c.node_id, c.key_id, c.public_key, c.valid_from_seq, c.valid_to_seq)
+            for node_id, key_id, public, from_seq, to_seq in conn.execute(query):
+                keys.setdefault(node_id, {})[key_id] = NodeKey(Verifier.from_hex(public), from_seq, to_seq)
+        self.keys = keys
+
+    def lookup(self, node_id: str, key_id: str, seq: int) -> Verifier | None:
+        """The key `key_id` of the node if it signs at `seq`."""
+        found = self.keys.get(node_id, {}).get(key_id)
+        if found is None:
+            self.refresh()
+            found = self.keys.get(node_id, {}).get(key_id)
+        return found.verifier if found is not None and found.covers(seq) else None
+
+    def known(self, node_id: str, key_id: str) -> Verifier | None:
+        """The key `key_id` of the node as cached (no database read: safe from another thread)."""
+        found = self.keys.get(node_id, {}).get(key_id)
+        return found.verifier if found is not None else None
+
+    def enrolled(self, node_id: str) -> bool:
+        if node_id not in self.keys:
+            self.refresh()
+        return node_id in self.keys
+
+    def rotate(self, conn: Connection, node_id: str, old_key_id: str, seq: int, new_public_hex: str) -> None:
+        """Archiving a `node.key_rotated` at `seq`: the old key signs up to it, the new one after."""
+        new = Verifier.from_hex(new_public_hex)
+        c = t.node_keys.c
+        conn.execute(
+            t.node_keys.update().where(c.node_id == node_id, c.key_id == old_key_id).values(valid_to_seq=seq)
+        )
+        row = {
+            "key_id": new.key_id,
+            "node_id": node_id,
+            "public_key": new_public_hex,
+            "valid_from": format_time(datetime.now(UTC)),
+            "valid_from_seq": seq + 1,
+        }
+        upsert(conn, t.node_keys, [row])
+        node = self.keys.setdefault(node_id, {})
+        if old_key_id in node:
+            node[old_key_id] = NodeKey(node[old_key_id].verifier, node[old_key_id].from_seq, seq)
+        node[new.key_id] = NodeKey(new, seq + 1, None)
