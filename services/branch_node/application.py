@@ -35,10 +35,13 @@ class BatchError(ValueError):
         super().__init__("; ".join(lines) + more)
 
 
-class BranchNode(Application[UUID]):
+class NodeLog(Application[UUID]):
     """The outstation's log. Its notification ids are the node's gap-free seq numbers."""
 
     name = "BranchNode"
+    """eventsourcing's name for this application, kept from before the class was renamed: it
+    prefixes the environment keys eventsourcing reads (`BRANCHNODE_SQLITE_LOCK_TIMEOUT` …), so
+    settings an existing deployment gave that way still apply."""
 
     def __init__(self, log_path: Path) -> None:
         super().__init__(

@@ -22,7 +22,7 @@ from services.branch_node.config import (
 )
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import cell_value, parse_item, read_file, set_dotted
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from shared.catalog import EVENT_TYPES
 from shared.errors import FieldError
 from shared.ids import SLUG_PATTERN
@@ -53,9 +53,9 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _open(data_dir: Path) -> Node:
+def _open(data_dir: Path) -> NodeService:
     try:
-        return Node(data_dir)
+        return NodeService(data_dir)
     except NodeNotFoundError as exc:
         raise _fail(str(exc)) from None
 
@@ -93,7 +93,7 @@ def init(
         raise _fail(str(exc)) from None
     except (FieldError, msgspec.ValidationError) as exc:
         raise _fail(str(exc)) from None
-    Node(data_dir).close()  # creates the log (WAL, synchronous=FULL)
+    NodeService(data_dir).close()  # creates the log (WAL, synchronous=FULL)
     out.print(f"node {node_id} created in {data_dir}")
     out.print(f"public key: {signer.public_key_hex}")
     out.print(f"key id:     {signer.key_id}")
@@ -246,7 +246,7 @@ def forward(
             asyncio.run(_forward(fwd, once))
     finally:
         node.close()
-    after = Node(data_dir)
+    after = NodeService(data_dir)
     st = after.status()
     after.close()
     out.print(f"forwarded up to seq {st.forwarded_seq} of {st.last_seq}")
@@ -321,10 +321,10 @@ def rotate_key(data_dir: DataDir = Path("tongxin-node")) -> None:
 
 @app.command(epilog="Example: tongxin node verify")
 def verify(data_dir: DataDir = Path("tongxin-node")) -> None:
-    """Check the node's own chain, signatures, and that every seal matches its logged event."""
+    """Check the node's own chain, signatures, and that every envelope matches its logged event."""
     node = _open(data_dir)
     try:
-        node.seal()
+        node.sign_pending()
         report = node.verify()
     finally:
         node.close()

@@ -6,7 +6,7 @@ import logging
 
 import msgspec
 
-from services.branch_node.sealing import SealStore
+from services.branch_node.envelopes import EnvelopeStore
 from shared import envelope, receipt
 from shared.receipt import Receipt
 from shared.signing import Verifier
@@ -33,23 +33,23 @@ class ReceiptStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ReceiptBook:
-    def __init__(self, seals: SealStore, county_key: Verifier | None) -> None:
-        self.seals = seals
+    def __init__(self, envelopes: EnvelopeStore, county_key: Verifier | None) -> None:
+        self.envelopes = envelopes
         self.county_key = county_key
-        with seals.lock:
-            seals.conn.executescript(SCHEMA)
+        with envelopes.lock:
+            envelopes.conn.executescript(SCHEMA)
 
     def accept(self, r: Receipt, node_id: str) -> ReceiptStatus | None:
         """Keep a receipt for this node; None if it is not about this node or already kept."""
         if r.node_id != node_id:
             return None
         verified = self.county_key is not None and r.verify(self.county_key)
-        sealed = self.seals.envelopes_after(r.seq - 1, 1)
-        matches = bool(sealed) and sealed[0][0] == r.seq and envelope.decode(sealed[0][1]).hash == r.hash
+        ours = self.envelopes.after(r.seq - 1, 1)
+        matches = bool(ours) and ours[0][0] == r.seq and envelope.decode(ours[0][1]).hash == r.hash
         if not matches:
             log.error("the county acknowledged a history this node did not record", extra={"seq": r.seq})
-        with self.seals.lock:
-            cur = self.seals.conn.execute(
+        with self.envelopes.lock:
+            cur = self.envelopes.conn.execute(
                 "INSERT OR IGNORE INTO receipts VALUES (?, ?, ?, ?)",
                 (r.seq, receipt.encode(r), verified, matches),
             )
@@ -58,8 +58,8 @@ class ReceiptBook:
         return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=verified, matches=matches)
 
     def last(self) -> ReceiptStatus | None:
-        with self.seals.lock:
-            row = self.seals.conn.execute(
+        with self.envelopes.lock:
+            row = self.envelopes.conn.execute(
                 "SELECT receipt, verified, matches FROM receipts ORDER BY seq DESC LIMIT 1"
             ).fetchone()
         if row is None:
@@ -68,6 +68,6 @@ class ReceiptBook:
         return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=bool(row[1]), matches=bool(row[2]))
 
     def all(self) -> list[Receipt]:
-        with self.seals.lock:
-            rows = self.seals.conn.execute("SELECT receipt FROM receipts ORDER BY seq").fetchall()
+        with self.envelopes.lock:
+            rows = self.envelopes.conn.execute("SELECT receipt FROM receipts ORDER BY seq").fetchall()
         return [receipt.decode(bytes(r[0])) for r in rows]
