@@ -12,6 +12,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Mapper, Notification
 
 from services.branch_node.domain import Member, Recorded, member_aggregate_id
+from services.branch_node.durable_sqlite import DurableSQLiteFactory
 from shared.catalog import EventBody, check_times
 from shared.errors import FieldError
 
@@ -46,7 +47,7 @@ class NodeLog(Application[UUID]):
     def __init__(self, log_path: Path) -> None:
         super().__init__(
             env={
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": DurableSQLiteFactory.TOPIC,
                 "SQLITE_DBNAME": str(log_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }

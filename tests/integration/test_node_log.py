@@ -58,6 +58,25 @@ def test_log_runs_in_wal_with_synchronous_full(node: NodeService) -> None:
     assert node.envelopes.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
 
 
+def test_the_connections_that_write_events_commit_with_synchronous_full(node: NodeService) -> None:
+    """FULL is set on each connection eventsourcing opens, not left to SQLite's compiled default
+    (NORMAL in WAL mode on some builds, where a power cut can lose an append that returned)."""
+    node.record([parse_item(registration(1), node.county_secret)])
+    store = node.log.recorder.datastore
+    with store.transaction(commit=True) as cursor:  # as insert_events takes it: the writer's
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone()[0] == 2  # FULL
+    held = [store.pool.get_connection(is_writer=i == 0) for i in range(3)]  # two of them new
+    try:
+        for conn in held:
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == 2, "every connection of the pool, however many it opens"
+    finally:
+        for conn in held:
+            store.pool.put_connection(conn)
+
+
 @pytest.mark.parametrize("delay", [0.05, 0.25, 0.5])
 def test_kill_during_a_batch_append_leaves_all_or_none(node_dir: Path, delay: float) -> None:
     node = NodeService(node_dir)
