@@ -1,5 +1,5 @@
-"""`tongxin node …`: init, record, import, serve, forward here; status, rotate-key and verify in
-cli_chain."""
+"""`tongxin node …`: init, record, import, serve, forward here; status, rotate-key, verify and
+receipts in cli_chain."""
 
 from __future__ import annotations
 

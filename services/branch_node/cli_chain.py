@@ -1,9 +1,11 @@
-"""`tongxin node status | rotate-key | verify`: the node's chain and its key."""
+"""`tongxin node status | rotate-key | verify | receipts`: the node's chain, its key, and the county's
+receipts it holds."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +14,9 @@ import msgspec
 import typer
 
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
+from services.branch_node.config import LOG_FILE, NodeDir
+from services.branch_node.receipts import read_receipts
+from shared import receipt
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +24,11 @@ def register(app: typer.Typer) -> None:
     app.command(epilog="Example: tongxin node status --json")(status)
     app.command("rotate-key", epilog="Example: tongxin node rotate-key")(rotate_key)
     app.command(epilog="Example: tongxin node verify")(verify)
+    app.command(
+        epilog="Examples:\n\ntongxin node receipts -d ./tongxin-node\n\n"
+        "tongxin node receipts --json -d ./tongxin-node > dongguan-receipts.jsonl   "
+        "# then: tongxin audit verify … --node-receipts dongguan-receipts.jsonl"
+    )(receipts)
 
 
 def status(
@@ -77,3 +87,42 @@ def verify(data_dir: DataDir = Path("tongxin-node")) -> None:
     if not report.ok:
         raise fail(f"{len(report.faults)} fault(s) in {report.checked} envelope(s)", code=1)
     out.print(f"ok: {report.checked} envelope(s), chain and signatures verify")
+
+
+def receipts(
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print each receipt in its wire form, one JSON object per line (JSON Lines), "
+            "as `tongxin audit verify --node-receipts` reads them.",
+        ),
+    ] = False,
+    data_dir: DataDir = Path("tongxin-node"),
+) -> None:
+    """The county's receipts this node holds, in seq order.
+
+    Each is the county's signed word that it had archived this node's chain up to that seq and
+    hash. Reads log.db only, read-only (a copy of a data dir without the node's keys will do);
+    with --json, prints nothing when none is held."""
+    log_path = NodeDir(data_dir).log_path
+    if not log_path.exists():
+        raise fail(f"no node log in {data_dir} (no {LOG_FILE}): pass the node's --data-dir")
+    try:
+        held = read_receipts(log_path)
+    except sqlite3.Error as exc:
+        raise fail(f"{log_path}: {exc}") from None
+    if as_json:
+        sys.stdout.buffer.write(b"".join(receipt.encode(h.receipt) + b"\n" for h in held))
+        return
+    for h in held:
+        r = h.receipt
+        checks = ("verified" if h.verified else "NOT verified") + (
+            ", matches this node's chain" if h.matches else ", DIFFERS from this node's chain"
+        )
+        out.print(
+            f"seq {r.seq}  hash {r.hash[:16]}…  issued {r.issued_at}  county {r.county_id} key {r.key_id}"
+            f"  ({checks})",
+            highlight=False,
+        )
+    out.print(f"{len(held)} receipt(s)", highlight=False)

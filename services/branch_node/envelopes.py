@@ -52,8 +52,14 @@ class Cursor:
     last_ack_at: datetime | None
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection in WAL mode with synchronous=FULL: a committed write survives power loss."""
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode with synchronous=FULL: a committed write survives power loss.
+
+    Read-only, it opens an existing file as it is and can neither create nor change it.
+    """
+    if read_only:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
@@ -63,9 +69,12 @@ def connect(path: Path) -> sqlite3.Connection:
 class EnvelopeStore:
     """The envelopes and the forwarding cursor, on one connection to the node's log.db."""
 
-    def __init__(self, path: Path) -> None:
-        self.conn = connect(path)
-        self.conn.executescript(SCHEMA)
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.read_only = read_only
+        """Opened only to read what an existing log.db holds (its tables are not created)."""
+        self.conn = connect(path, read_only=read_only)
+        if not read_only:
+            self.conn.executescript(SCHEMA)
         self.lock = threading.RLock()
         """One connection serves every thread of the process; transactions take turns."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import msgspec
 
@@ -32,12 +33,21 @@ class ReceiptStatus(msgspec.Struct, frozen=True, kw_only=True):
     """The acknowledged hash is this node's own hash at that seq."""
 
 
+class HeldReceipt(msgspec.Struct, frozen=True, kw_only=True):
+    """A receipt as the node keeps it, with what it found when it was accepted."""
+
+    receipt: Receipt
+    verified: bool
+    matches: bool
+
+
 class ReceiptBook:
     def __init__(self, envelopes: EnvelopeStore, county_key: Verifier | None) -> None:
         self.envelopes = envelopes
         self.county_key = county_key
-        with envelopes.lock:
-            envelopes.conn.executescript(SCHEMA)
+        if not envelopes.read_only:
+            with envelopes.lock:
+                envelopes.conn.executescript(SCHEMA)
 
     def accept(self, r: Receipt, node_id: str) -> ReceiptStatus | None:
         """Keep a receipt for this node; None if it is not about this node or already kept."""
@@ -68,6 +78,28 @@ class ReceiptBook:
         return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=bool(row[1]), matches=bool(row[2]))
 
     def all(self) -> list[Receipt]:
+        return [h.receipt for h in self.held()]
+
+    def held(self) -> list[HeldReceipt]:
+        """Every receipt kept, in seq order."""
         with self.envelopes.lock:
-            rows = self.envelopes.conn.execute("SELECT receipt FROM receipts ORDER BY seq").fetchall()
-        return [receipt.decode(bytes(r[0])) for r in rows]
+            rows = self.envelopes.conn.execute(
+                "SELECT receipt, verified, matches FROM receipts ORDER BY seq"
+            ).fetchall()
+        return [
+            HeldReceipt(receipt=receipt.decode(bytes(r[0])), verified=bool(r[1]), matches=bool(r[2]))
+            for r in rows
+        ]
+
+
+def read_receipts(log_path: Path) -> list[HeldReceipt]:
+    """The receipts kept in a node's log.db, opened read-only: nothing is created or written, and
+    only log.db is needed (not the node's keys), so a copy of a data dir given to an auditor will do.
+
+    Raises sqlite3.Error when the file is missing or holds no receipts table.
+    """
+    store = EnvelopeStore(log_path, read_only=True)
+    try:
+        return ReceiptBook(store, None).held()
+    finally:
+        store.close()

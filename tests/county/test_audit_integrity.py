@@ -439,7 +439,7 @@ def test_a_forged_or_foreign_receipt_is_refused(built: Built) -> None:
 
 
 def test_node_receipts_are_read_from_the_nodes_data_dir_and_from_jsonl(built: Built, tmp_path: Path) -> None:
-    from services.county.audit.commands_integrity import node_receipts
+    from services.county.audit.node_receipts import node_receipts
 
     held = built.dongguan.receipts.all()
     from_dir = node_receipts(built.dongguan.dir.path)
