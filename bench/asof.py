@@ -4,7 +4,7 @@
                          [--events 1000000] [--nodes 20] [--queries 200] [--no-replay] [--json]
 
 Measures and prints; never asserts. Everything goes through the real path: request items parsed
-as the node API parses them, recorded and sealed by real branch nodes (`Node.record`), then
+as the node API parses them, recorded and signed by real branch nodes (`NodeService.record`), then
 ingested by the county's `Ingestor` (verify → archive → project, batches of 500) with explicit
 arrival times. No row is bulk-copied: the archive, `member_timeline` and every projection are
 what ingest wrote.
@@ -47,7 +47,7 @@ from sqlalchemy import Engine, func, select
 
 from bench.node import id_number, machine, new_node
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.api.app import create_app
 from services.county.audit.replay import Bounds, build
 from services.county.db import tables as t
@@ -260,11 +260,11 @@ def record_and_ingest(engine: Engine, root: Path, args: argparse.Namespace) -> d
     return {"record_s": rec, "ingest_s": ing, "events": planned}
 
 
-def ingest(ingestor: Ingestor, node: Node, rng: random.Random) -> float:
+def ingest(ingestor: Ingestor, node: NodeService, rng: random.Random) -> float:
     subject = f"tongxin.jx.events.{node.node_id}"
     last = ""
     took, seq = 0.0, 0
-    while batch := node.seals.envelopes_after(seq, 500):
+    while batch := node.envelopes.after(seq, 500):
         items = []
         for seq, data in batch:  # noqa: B007 (seq: the cursor for the next batch)
             occurred = envelope.decode(data).occurred

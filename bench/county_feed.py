@@ -1,8 +1,8 @@
-"""Remote nodes, simulated: every envelope sealed and published at its due time, as nodes on their
+"""Remote nodes, simulated: every envelope signed and published at its due time, as nodes on their
 own machines would deliver it, without their logs and forwarders sharing this machine's 2 cores.
 
 `python -m bench.county_worker feed --dirs DIR,… --nats URL --count N --rate R --g0 G …` — event e
-belongs to node e % k and is due at start + e / rate; it is sealed then (recorded_at = now, the
+belongs to node e % k and is due at start + e / rate; it is signed then (recorded_at = now, the
 node's key, its chain's seq and prev_hash) and published with its Msg-Id. Prints the CPU used and
 when the last one was published.
 """
@@ -31,9 +31,9 @@ class _Chain:
         self.seq, self.prev_hash = 0, envelope.GENESIS_HASH
         self.subject = events_subject(self.config.county_id, self.config.node_id)
 
-    def seal(self, ev: Any) -> tuple[str, str, bytes]:
+    def sign(self, ev: Any) -> tuple[str, str, bytes]:
         self.seq += 1
-        env = envelope.seal(
+        env = envelope.sign(
             node_id=self.config.node_id,
             seq=self.seq,
             event_id=str(ev.event_id),
@@ -69,7 +69,7 @@ async def _publish(args: Any, due: list[tuple[_Chain, Any]]) -> float:
             delay = args.start + e / args.rate - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            subject, mid, data = chain.seal(ev)
+            subject, mid, data = chain.sign(ev)
             await js.publish_async(subject, data, headers={"Nats-Msg-Id": mid})
         last = time.time()
         await js.publish_async_completed()

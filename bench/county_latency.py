@@ -21,12 +21,12 @@ from bench.county_steps import Ctx, Row, child, consumer_exists, pct, wait_until
 from bench.node import new_node, stream
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.ingest.consumer import consumer_name
 from services.county.registry import enrol
 
 MODES = {
-    "feed": ("remote nodes (fed)", "one feeder process seals and publishes each envelope when due"),
+    "feed": ("remote nodes (fed)", "one feeder process signs and publishes each envelope when due"),
     "nodes": ("node processes here", "each node its own process: records alone (fsync), forwards"),
 }
 
@@ -155,7 +155,7 @@ def node_process(args: Any) -> None:
     """One node of the latency step (`python -m bench.county_worker node …`): records its share
     of the events (event e is node e % nodes' and is due at start + e / rate), each alone, waking
     its forwarder, as `node serve` does for a clerk's request; prints when it recorded the last."""
-    node = Node(Path(args.dir))
+    node = NodeService(Path(args.dir))
     mine = range(args.index, args.count, args.nodes)
     secret = node.county_secret
     items = [
@@ -170,7 +170,7 @@ def node_process(args: Any) -> None:
         wake = partial(loop.call_soon_threadsafe, fwd.wake.set)
         due = [args.start + e / args.rate for e in mine]
         last = await asyncio.to_thread(_produce, node, items, due, wake)
-        while node.seals.cursor().forwarded_seq < node.log.last_seq():
+        while node.envelopes.cursor().forwarded_seq < node.log.last_seq():
             await asyncio.sleep(0.05)
         stop.set()
         await task
@@ -184,7 +184,7 @@ def node_process(args: Any) -> None:
     print(f"{time.process_time() - cpu:.3f} {last:.6f}", flush=True)
 
 
-def _produce(node: Node, items: list[Any], due: list[float], wake: Callable[[], object]) -> float:
+def _produce(node: NodeService, items: list[Any], due: list[float], wake: Callable[[], object]) -> float:
     """Open loop: each item recorded alone at its due time (or at once when late)."""
     for ev, at in zip(items, due, strict=True):
         delay = at - time.time()

@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.node import id_number, new_node
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from shared.identity import member_id
 
 COUNTY = "jx"
@@ -151,8 +151,8 @@ def _pick(mine: list[str], g: int, n: int) -> list[str]:
     return [mine[(g * 31 + j) % len(mine)] for j in range(n)]
 
 
-def record_items(node: Node, items: Iterator[Item] | list[Item], batch: int = 1000) -> int:
-    """Parse (as the API does) and Node.record in batches; returns the node's last seq."""
+def record_items(node: NodeService, items: Iterator[Item] | list[Item], batch: int = 1000) -> int:
+    """Parse (as the API does) and NodeService.record in batches; returns the node's last seq."""
     chunk: list[Item] = []
     for item in items:
         chunk.append(item)

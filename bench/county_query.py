@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from bench.county_mix import village
 from bench.county_steps import Ctx, Row, count, fresh_engine, pct
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.api.app import create_app
 from services.county.ingest.incoming import Incoming, Outcome
 from services.county.ingest.processor import Ingestor
@@ -33,7 +33,7 @@ def bench_query(ctx: Ctx, db: str, url: str) -> list[Row]:
 def build(ctx: Ctx, db: str, engine: Engine) -> Row:
     """Every query node's envelopes into Ingestor.process, 1,000 per call, the nodes taking turns."""
     ingestor = Ingestor(engine, "jx")
-    nodes = [Node(p) for p in ctx.query_nodes]
+    nodes = [NodeService(p) for p in ctx.query_nodes]
     total, other, t0, shown = 0, 0, time.perf_counter(), 0
     stretches: list[float] = []  # events/s of each stretch of 100,000
     last = t0
@@ -41,7 +41,7 @@ def build(ctx: Ctx, db: str, engine: Engine) -> Row:
         after = dict.fromkeys(range(len(nodes)), 0)
         while after:
             for k in list(after):
-                rows = nodes[k].seals.envelopes_after(after[k], BATCH)
+                rows = nodes[k].envelopes.after(after[k], BATCH)
                 if not rows:
                     del after[k]
                     continue

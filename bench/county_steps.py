@@ -24,7 +24,7 @@ from bench.county_mix import COUNTY
 from bench.node import stream
 from services.branch_node.config import NodeDir
 from services.branch_node.forwarder import Forwarder
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.audit.replay import Bounds, build
 from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
@@ -147,7 +147,7 @@ def wait_until(check: Callable[[], bool], proc: Popen[bytes], timeout: float, wh
 class Forwarding(threading.Thread):
     """Every node's Forwarder.run(once=True), concurrently on one event loop in this thread."""
 
-    def __init__(self, nodes: list[Node], url: str) -> None:
+    def __init__(self, nodes: list[NodeService], url: str) -> None:
         super().__init__(daemon=True)
         self.nodes, self.url = nodes, url
         self.done_at: float | None = None
@@ -181,7 +181,7 @@ def e2e(ctx: Ctx, db: str, url: str, engine: Engine) -> tuple[list[Row], float]:
     asyncio.run(stream(ctx.nats, fresh=True))
     log = ctx.root / f"county-ingest-{db}.log"
     cmd = [tongxin(), "county", "ingest", "--county-id", COUNTY, "--db", url, "--nats", ctx.nats]
-    nodes = [Node(run_root / p.name) for p in ctx.e2e_nodes]
+    nodes = [NodeService(run_root / p.name) for p in ctx.e2e_nodes]
     fwd = Forwarding(nodes, ctx.nats)
     try:
         with child(cmd, log) as proc:
@@ -233,13 +233,13 @@ def e2e(ctx: Ctx, db: str, url: str, engine: Engine) -> tuple[list[Row], float]:
 
 
 def envelopes(ctx: Ctx) -> list[tuple[str, str, bytes]]:
-    """Every template node's sealed envelopes with their subject and Msg-Id, node after node."""
+    """Every template node's signed envelopes with their subject and Msg-Id, node after node."""
     out: list[tuple[str, str, bytes]] = []
     for path in ctx.e2e_nodes:
-        node = Node(path)
+        node = NodeService(path)
         try:
             seq = 0
-            while chunk := node.seals.envelopes_after(seq, 10_000):
+            while chunk := node.envelopes.after(seq, 10_000):
                 out += [(node.subject, msg_id(node.node_id, s), d) for s, d in chunk]
                 seq = chunk[-1][0]
         finally:

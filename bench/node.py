@@ -1,4 +1,4 @@
-"""Branch node figures: batched append+seal, backlog forwarding against raw nats-py, idle serve RSS.
+"""Branch node figures: batched append+sign, backlog forwarding against raw nats-py, idle serve RSS.
 
     python -m bench.node [--events N] [--backlog N] [--json]
 
@@ -37,7 +37,7 @@ from rich.table import Table
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from shared.catalog.base import id_check_digit
 from shared.identity import member_id
 from shared.transport import connect
@@ -106,13 +106,13 @@ def make_events(n: int, secret: bytes) -> list[NewEvent]:
     return [parse_item(item(i, secret), secret) for i in range(n)]
 
 
-def new_node(path: Path, node_id: str, secret_hex: str, url: str = "nats://127.0.0.1:4222") -> Node:
+def new_node(path: Path, node_id: str, secret_hex: str, url: str = "nats://127.0.0.1:4222") -> NodeService:
     NodeDir(path).create(NodeConfig(node_id=node_id, county_id="jx", nats_url=url), secret_hex)
-    return Node(path)
+    return NodeService(path)
 
 
-def record_all(node: Node, events: list[NewEvent], batch: int) -> float:
-    """Node.record in batches; returns events/s."""
+def record_all(node: NodeService, events: list[NewEvent], batch: int) -> float:
+    """NodeService.record in batches; returns events/s."""
     t = time.perf_counter()
     for s in range(0, len(events), batch):
         node.record(events[s : s + batch])
@@ -135,17 +135,17 @@ def bench_append(root: Path, url: str, secret_hex: str, args: argparse.Namespace
             t0 = time.perf_counter()
             node.log.append(events[s : s + batch])
             t1 = time.perf_counter()
-            node.seal()
+            node.sign_pending()
             ta, ts = ta + t1 - t0, ts + time.perf_counter() - t1
     finally:
         node.close()
     note, both, ev = f"{n:,} events, batches of {batch:,}", n / (ta + ts), "events/s"
     return [
         Row("parse_item (building the NewEvents)", parse, ev, note="not part of the rates below"),
-        Row("Node.record(batch): append + seal", rec, ev, "≥ 10,000", rec >= 10_000, note),
+        Row("NodeService.record(batch): append + sign", rec, ev, "≥ 10,000", rec >= 10_000, note),
         Row("  log.append only", n / ta, ev, note="same events, fresh node"),
-        Row("  seal only (hash chain + Ed25519)", n / ts, ev),
-        Row("  log.append then seal", both, ev, "≥ 10,000", both >= 10_000),
+        Row("  sign only (hash chain + Ed25519)", n / ts, ev),
+        Row("  log.append then sign", both, ev, "≥ 10,000", both >= 10_000),
     ]
 
 
@@ -162,7 +162,7 @@ async def stream(url: str, *, fresh: bool = False) -> int:
 
 
 async def raw_publish(
-    node: Node, url: str, rows: list[tuple[int, bytes]], window: int, timeout: float
+    node: NodeService, url: str, rows: list[tuple[int, bytes]], window: int, timeout: float
 ) -> tuple[float, int, int]:
     """js.publish_async of the same bytes, subject and Msg-Ids: (msgs/s, stream count, nacks)."""
     await stream(url, fresh=True)
@@ -190,10 +190,10 @@ def bench_forward(root: Path, url: str, secret_hex: str, args: argparse.Namespac
         rows = asyncio.run(forward_and_raw(node, url, args.timeout))
     finally:
         node.close()
-    return [Row(f"  Node.record up to {args.backlog:,}", rate, "events/s", note="the backlog"), *rows]
+    return [Row(f"  NodeService.record up to {args.backlog:,}", rate, "events/s", note="the backlog"), *rows]
 
 
-async def forward_and_raw(node: Node, url: str, timeout: float) -> list[Row]:
+async def forward_and_raw(node: NodeService, url: str, timeout: float) -> list[Row]:
     n = node.log.last_seq()
     await stream(url, fresh=True)
     fwd, stop = Forwarder(node, url), asyncio.Event()
@@ -204,7 +204,7 @@ async def forward_and_raw(node: Node, url: str, timeout: float) -> list[Row]:
     limit.cancel()
     fwd_count = await stream(url)
     rows: list[tuple[int, bytes]] = []
-    while chunk := node.seals.envelopes_after(rows[-1][0] if rows else 0, 10_000):
+    while chunk := node.envelopes.after(rows[-1][0] if rows else 0, 10_000):
         rows += chunk
     size = sum(len(d) for _, d in rows) // max(len(rows), 1)
     raw, raw_count, nacks = await raw_publish(node, url, rows, fwd.window, timeout)
@@ -262,7 +262,7 @@ def bench_serve(root: Path, url: str, secret_hex: str, args: argparse.Namespace)
     init = ["node", "init", "--node-id", "bench", "--county-id", "jx", "--county-secret"]
     opts = [secret_hex, "--data-dir", str(d), "--nats-url", url]
     subprocess.run([exe, *init, *opts], check=True, capture_output=True)
-    node = Node(d)
+    node = NodeService(d)
     try:
         record_all(node, make_events(backlog, node.county_secret), args.batch)
     finally:

@@ -121,7 +121,7 @@ def hash_body(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(body)).hexdigest()
 
 
-def seal(
+def sign(
     *,
     node_id: str,
     seq: int,

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from services.branch_node.config import NodeConfig, NodeDir
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from tests.guarantees.proofs import proofs_of, proves
 from tongxin.natsd import EmbeddedNats, ensure_stream
 
@@ -77,8 +77,8 @@ def node_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def node(node_dir: Path) -> Iterator[Node]:
-    opened = Node(node_dir)
+def node(node_dir: Path) -> Iterator[NodeService]:
+    opened = NodeService(node_dir)
     try:
         yield opened
     finally:

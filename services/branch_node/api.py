@@ -1,4 +1,4 @@
-"""The node's local HTTP API: record events (one or a batch), read sealed envelopes, status, metrics."""
+"""The node's local HTTP API: record events (one or a batch), read signed envelopes, status, metrics."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from services.branch_node.application import BatchError
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.branch_node.web import mount_outstation
 from shared.errors import FieldError
 
@@ -67,7 +67,7 @@ async def _json_body(request: Request) -> Any:
         raise FieldError("body", f"not valid JSON: {exc}") from None
 
 
-def create_app(node: Node, forwarder: Forwarder | None = None) -> FastAPI:
+def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI:
     """The app for one open node; `forwarder` is the live forwarder when serving."""
     metrics = Metrics()
     router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -119,11 +119,11 @@ def create_app(node: Node, forwarder: Forwarder | None = None) -> FastAPI:
         seqs = await _record(node, parsed, metrics, forwarder)
         return {"seqs": seqs}
 
-    @router.get("/events", summary="Sealed envelopes after a seq, in seq order")
+    @router.get("/events", summary="Signed envelopes after a seq, in seq order")
     def events_after(
         after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=5000)] = 100
     ) -> Response:
-        rows = node.seals.envelopes_after(after, limit)
+        rows = node.envelopes.after(after, limit)
         body = b'{"events":[' + b",".join(data for _, data in rows) + b"]}"
         return Response(body, media_type="application/json")
 
@@ -152,7 +152,9 @@ def create_app(node: Node, forwarder: Forwarder | None = None) -> FastAPI:
     return app
 
 
-async def _record(node: Node, events: list[Any], metrics: Metrics, forwarder: Forwarder | None) -> list[int]:
+async def _record(
+    node: NodeService, events: list[Any], metrics: Metrics, forwarder: Forwarder | None
+) -> list[int]:
     seqs = await run_in_threadpool(node.record, events)
     metrics.recorded.inc(len(seqs))
     if forwarder is not None:
@@ -160,7 +162,7 @@ async def _record(node: Node, events: list[Any], metrics: Metrics, forwarder: Fo
     return seqs
 
 
-def _status(node: Node, forwarder: Forwarder | None) -> dict[str, Any]:
+def _status(node: NodeService, forwarder: Forwarder | None) -> dict[str, Any]:
     out: dict[str, Any] = msgspec.to_builtins(node.status())
     if forwarder is not None:
         out["nats_connected"] = forwarder.state.connected

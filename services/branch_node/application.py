@@ -12,6 +12,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Mapper, Notification
 
 from services.branch_node.domain import Member, Recorded, member_aggregate_id
+from services.branch_node.durable_sqlite import DurableSQLiteFactory
 from shared.catalog import EventBody, check_times
 from shared.errors import FieldError
 
@@ -35,15 +36,18 @@ class BatchError(ValueError):
         super().__init__("; ".join(lines) + more)
 
 
-class BranchNode(Application[UUID]):
+class NodeLog(Application[UUID]):
     """The outstation's log. Its notification ids are the node's gap-free seq numbers."""
 
     name = "BranchNode"
+    """eventsourcing's name for this application, kept from before the class was renamed: it
+    prefixes the environment keys eventsourcing reads (`BRANCHNODE_SQLITE_LOCK_TIMEOUT` …), so
+    settings an existing deployment gave that way still apply."""
 
     def __init__(self, log_path: Path) -> None:
         super().__init__(
             env={
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": DurableSQLiteFactory.TOPIC,
                 "SQLITE_DBNAME": str(log_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }

@@ -1,28 +1,24 @@
-"""`tongxin node …`: init, record, import, serve, forward, status, verify."""
+"""`tongxin node …`: init, record, import, serve, forward here; status, rotate-key, verify and
+receipts in cli_chain."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from services.branch_node import cli_chain
 from services.branch_node.application import BatchError
-from services.branch_node.config import (
-    NodeConfig,
-    NodeDir,
-    NodeExistsError,
-    NodeNotFoundError,
-)
+from services.branch_node.cli_base import DataDir, err, fail, open_node, out
+from services.branch_node.config import NodeConfig, NodeDir, NodeExistsError
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import cell_value, parse_item, read_file, set_dotted
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from shared.catalog import EVENT_TYPES
 from shared.errors import FieldError
 from shared.ids import SLUG_PATTERN
@@ -33,31 +29,6 @@ app = typer.Typer(
     help="A branch node: record events durably, with or without a network, and forward them to the county.",
     no_args_is_help=True,
 )
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        "-d",
-        envvar="TONGXIN_NODE_DIR",
-        help="The node's data dir.",
-        show_default=True,
-    ),
-]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def _open(data_dir: Path) -> Node:
-    try:
-        return Node(data_dir)
-    except NodeNotFoundError as exc:
-        raise _fail(str(exc)) from None
 
 
 @app.command(
@@ -82,7 +53,7 @@ def init(
         try:
             Verifier.from_hex(county_public_key)
         except ValueError:
-            raise _fail("--county-public-key: must be 64 hex digits (an Ed25519 public key)") from None
+            raise fail("--county-public-key: must be 64 hex digits (an Ed25519 public key)") from None
     config = NodeConfig(
         node_id=node_id, county_id=county_id, nats_url=nats_url, county_public_key=county_public_key
     )
@@ -90,10 +61,10 @@ def init(
         msgspec.convert(msgspec.to_builtins(config), type=_Slugs)
         signer = NodeDir(data_dir).create(config, county_secret)
     except NodeExistsError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except (FieldError, msgspec.ValidationError) as exc:
-        raise _fail(str(exc)) from None
-    Node(data_dir).close()  # creates the log (WAL, synchronous=FULL)
+        raise fail(str(exc)) from None
+    NodeService(data_dir).close()  # creates the log (WAL, synchronous=FULL)
     out.print(f"node {node_id} created in {data_dir}")
     out.print(f"public key: {signer.public_key_hex}")
     out.print(f"key id:     {signer.key_id}")
@@ -128,13 +99,13 @@ def record(
         try:
             payload = json.loads(json_payload)
         except json.JSONDecodeError as exc:
-            raise _fail(f"--json: not valid JSON: {exc.msg}") from None
+            raise fail(f"--json: not valid JSON: {exc.msg}") from None
     for item in field or []:
         key, sep, value = item.partition("=")
         if not sep:
-            raise _fail(f"--field {item!r}: expected key=value")
+            raise fail(f"--field {item!r}: expected key=value")
         set_dotted(payload, key.strip(), cell_value(value))
-    node = _open(data_dir)
+    node = open_node(data_dir)
     try:
         new = parse_item(
             {"type": type_, "occurred_at": occurred_at, "payload": payload},
@@ -143,7 +114,7 @@ def record(
         )
         (seq,) = node.record([new])
     except (FieldError, BatchError) as exc:
-        raise _fail(_reason(exc)) from None
+        raise fail(_reason(exc)) from None
     finally:
         node.close()
     out.print(f"recorded {type_} as seq {seq} (event {new.event_id})")
@@ -171,9 +142,9 @@ def import_(
 ) -> None:
     """Import a file all-or-nothing: one bad row rejects the file, with line numbers and reasons."""
     if type_ is not None and type_ not in EVENT_TYPES:
-        raise _fail(f"--type: unknown event type {type_!r}")
+        raise fail(f"--type: unknown event type {type_!r}")
     data = file.read_bytes()
-    node = _open(data_dir)
+    node = open_node(data_dir)
     try:
         parsed = read_file(data, file.suffix.lower().lstrip("."), type_, node.county_secret)
         problems = parsed.problems
@@ -190,7 +161,7 @@ def import_(
         for p in problems[:50]:
             err.print(p, highlight=False)
         more = f" (first 50 shown of {len(problems)})" if len(problems) > 50 else ""
-        raise _fail(f"{file}: {len(problems)} bad row(s){more}; nothing was appended")
+        raise fail(f"{file}: {len(problems)} bad row(s){more}; nothing was appended")
     if dry_run:
         out.print(f"{file}: {len(parsed.events)} event(s) are valid; nothing appended (--dry-run)")
     elif seqs:
@@ -211,7 +182,7 @@ def serve(
     from shared.logs import configure
 
     configure()
-    node = _open(data_dir)
+    node = open_node(data_dir)
     try:
         asyncio.run(run(node, host, port, nats or node.config.nats_url))
     finally:
@@ -227,7 +198,7 @@ def forward(
     data_dir: DataDir = Path("tongxin-node"),
 ) -> None:
     """Forward the backlog to the county's JetStream, with a progress bar."""
-    node = _open(data_dir)
+    node = open_node(data_dir)
     status = node.status()
     try:
         with Progress(
@@ -246,12 +217,12 @@ def forward(
             asyncio.run(_forward(fwd, once))
     finally:
         node.close()
-    after = Node(data_dir)
+    after = NodeService(data_dir)
     st = after.status()
     after.close()
     out.print(f"forwarded up to seq {st.forwarded_seq} of {st.last_seq}")
     if once and st.backlog:
-        raise _fail(f"{st.backlog} event(s) not forwarded: {fwd.state.last_error}", code=1)
+        raise fail(f"{st.backlog} event(s) not forwarded: {fwd.state.last_error}", code=1)
 
 
 async def _forward(fwd: Forwarder, once: bool) -> None:
@@ -274,62 +245,4 @@ async def _forward(fwd: Forwarder, once: bool) -> None:
         await fwd.run(stop)
 
 
-@app.command(epilog="Example: tongxin node status --json")
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    data_dir: DataDir = Path("tongxin-node"),
-) -> None:
-    """Last seq, forwarded seq, backlog, last ack time and NATS connectivity."""
-    node = _open(data_dir)
-    try:
-        st = msgspec.to_builtins(node.status())
-        st["nats_url"] = node.config.nats_url
-        st["nats_reachable"] = asyncio.run(_reachable(node.config.nats_url))
-    finally:
-        node.close()
-    if as_json:
-        sys.stdout.write(json.dumps(st, ensure_ascii=False) + "\n")
-        return
-    for key, value in st.items():
-        out.print(f"{key:>15}: {value}", highlight=False)
-
-
-async def _reachable(url: str) -> bool:
-    from shared.transport import connect
-
-    try:
-        nc = await connect(url, timeout=1)
-    except Exception:
-        return False
-    await nc.close()
-    return True
-
-
-@app.command("rotate-key", epilog="Example: tongxin node rotate-key")
-def rotate_key(data_dir: DataDir = Path("tongxin-node")) -> None:
-    """Rotate the signing key inside the chain: a node.key_rotated event, signed by the current
-    key, names a new key (saved under keys/, mode 0600) that signs everything after it."""
-    node = _open(data_dir)
-    try:
-        old = node.signer.key_id
-        new = node.rotate_key()
-    finally:
-        node.close()
-    out.print(f"key {old} → {new.key_id}; public key {new.public_key_hex}")
-    out.print("the county learns the new key from the chain itself: no re-enrolment needed")
-
-
-@app.command(epilog="Example: tongxin node verify")
-def verify(data_dir: DataDir = Path("tongxin-node")) -> None:
-    """Check the node's own chain, signatures, and that every seal matches its logged event."""
-    node = _open(data_dir)
-    try:
-        node.seal()
-        report = node.verify()
-    finally:
-        node.close()
-    for fault in report.faults[:50]:
-        err.print(str(fault), highlight=False)
-    if not report.ok:
-        raise _fail(f"{len(report.faults)} fault(s) in {report.checked} envelope(s)", code=1)
-    out.print(f"ok: {report.checked} envelope(s), chain and signatures verify")
+cli_chain.register(app)

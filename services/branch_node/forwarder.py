@@ -1,4 +1,4 @@
-"""Store-and-forward: publish sealed envelopes to JetStream, advance the cursor only on acks.
+"""Store-and-forward: publish signed envelopes to JetStream, advance the cursor only on acks.
 
 Transport is at-least-once: after any failure the forwarder starts again from its durable
 cursor, and JetStream drops the repeats by `Nats-Msg-Id: <node_id>:<seq>` within its
@@ -20,7 +20,7 @@ from typing import Any
 
 from nats.js.errors import NotFoundError
 
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from shared import receipt
 from shared.transport import connect
 from shared.wire import RECEIPTS_STREAM, msg_id, receipts_subject
@@ -75,7 +75,7 @@ class ForwarderState:
 class Forwarder:
     def __init__(
         self,
-        node: Node,
+        node: NodeService,
         nats_url: str,
         *,
         window: int = 4000,
@@ -196,7 +196,7 @@ class Forwarder:
                     saved = await self._save(acked, last_seq)
                 if len(rows) < self.read_chunk:
                     break  # that was all
-                rows = await asyncio.to_thread(self.node.seals.envelopes_after, rows[-1][0], self.read_chunk)
+                rows = await asyncio.to_thread(self.node.envelopes.after, rows[-1][0], self.read_chunk)
             while inflight:
                 acked = await self._oldest_acked(inflight)
         finally:
@@ -210,18 +210,18 @@ class Forwarder:
         return acked - start
 
     def _first_rows(self) -> tuple[int, int, list[tuple[int, bytes]]]:
-        """Seal what is logged, then (forwarded seq, last seq, the first chunk after it): one
+        """Sign what is logged, then (forwarded seq, last seq, the first chunk after it): one
         trip to a worker thread per round, which costs more than these reads themselves."""
-        self.node.seal()
-        start = self.node.seals.cursor().forwarded_seq
+        self.node.sign_pending()
+        start = self.node.envelopes.cursor().forwarded_seq
         if self._unsaved is not None:
             start = max(start, self._unsaved[0])
-        return start, self.node.log.last_seq(), self.node.seals.envelopes_after(start, self.read_chunk)
+        return start, self.node.log.last_seq(), self.node.envelopes.after(start, self.read_chunk)
 
     async def _fetch_receipt(self, js: Any) -> None:
         """Keep the county's newest receipt for this node, while one is still owed."""
         last = self.node.receipts.last()
-        forwarded = self.node.seals.cursor().forwarded_seq
+        forwarded = self.node.envelopes.cursor().forwarded_seq
         if forwarded == 0 or (last is not None and last.seq >= forwarded):
             return
         subject = receipts_subject(self.node.config.county_id, self.node.node_id)
@@ -249,7 +249,7 @@ class Forwarder:
 
     async def _save(self, acked: int, last_seq: int) -> int:
         now = datetime.now(UTC)
-        await asyncio.to_thread(self.node.seals.advance, acked, now)
+        await asyncio.to_thread(self.node.envelopes.advance, acked, now)
         self._unsaved, self._cursor_due = None, time.monotonic() + CURSOR_EVERY
         self.state.last_ack_at = now
         if self.progress is not None:

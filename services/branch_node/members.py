@@ -6,7 +6,7 @@ import threading
 
 import msgspec
 
-from services.branch_node.application import BranchNode
+from services.branch_node.application import NodeLog
 from services.branch_node.mapper import decode_recorded
 from shared.catalog.member import MemberRegistered
 from shared.catalog.status import STATUS_AFTER
@@ -29,7 +29,7 @@ def id_tail(id_number: str) -> str:
 class MemberIndex:
     """Follows the log from where it last read, so each call reads only what is new."""
 
-    def __init__(self, log: BranchNode, chunk: int = 2000) -> None:
+    def __init__(self, log: NodeLog, chunk: int = 2000) -> None:
         self.log = log
         self.chunk = chunk
         self._seq = 0

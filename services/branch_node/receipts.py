@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import msgspec
 
-from services.branch_node.sealing import SealStore
+from services.branch_node.envelopes import EnvelopeStore
 from shared import envelope, receipt
 from shared.receipt import Receipt
 from shared.signing import Verifier
@@ -32,24 +33,33 @@ class ReceiptStatus(msgspec.Struct, frozen=True, kw_only=True):
     """The acknowledged hash is this node's own hash at that seq."""
 
 
+class HeldReceipt(msgspec.Struct, frozen=True, kw_only=True):
+    """A receipt as the node keeps it, with what it found when it was accepted."""
+
+    receipt: Receipt
+    verified: bool
+    matches: bool
+
+
 class ReceiptBook:
-    def __init__(self, seals: SealStore, county_key: Verifier | None) -> None:
-        self.seals = seals
+    def __init__(self, envelopes: EnvelopeStore, county_key: Verifier | None) -> None:
+        self.envelopes = envelopes
         self.county_key = county_key
-        with seals.lock:
-            seals.conn.executescript(SCHEMA)
+        if not envelopes.read_only:
+            with envelopes.lock:
+                envelopes.conn.executescript(SCHEMA)
 
     def accept(self, r: Receipt, node_id: str) -> ReceiptStatus | None:
         """Keep a receipt for this node; None if it is not about this node or already kept."""
         if r.node_id != node_id:
             return None
         verified = self.county_key is not None and r.verify(self.county_key)
-        sealed = self.seals.envelopes_after(r.seq - 1, 1)
-        matches = bool(sealed) and sealed[0][0] == r.seq and envelope.decode(sealed[0][1]).hash == r.hash
+        ours = self.envelopes.after(r.seq - 1, 1)
+        matches = bool(ours) and ours[0][0] == r.seq and envelope.decode(ours[0][1]).hash == r.hash
         if not matches:
             log.error("the county acknowledged a history this node did not record", extra={"seq": r.seq})
-        with self.seals.lock:
-            cur = self.seals.conn.execute(
+        with self.envelopes.lock:
+            cur = self.envelopes.conn.execute(
                 "INSERT OR IGNORE INTO receipts VALUES (?, ?, ?, ?)",
                 (r.seq, receipt.encode(r), verified, matches),
             )
@@ -58,8 +68,8 @@ class ReceiptBook:
         return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=verified, matches=matches)
 
     def last(self) -> ReceiptStatus | None:
-        with self.seals.lock:
-            row = self.seals.conn.execute(
+        with self.envelopes.lock:
+            row = self.envelopes.conn.execute(
                 "SELECT receipt, verified, matches FROM receipts ORDER BY seq DESC LIMIT 1"
             ).fetchone()
         if row is None:
@@ -68,6 +78,28 @@ class ReceiptBook:
         return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=bool(row[1]), matches=bool(row[2]))
 
     def all(self) -> list[Receipt]:
-        with self.seals.lock:
-            rows = self.seals.conn.execute("SELECT receipt FROM receipts ORDER BY seq").fetchall()
-        return [receipt.decode(bytes(r[0])) for r in rows]
+        return [h.receipt for h in self.held()]
+
+    def held(self) -> list[HeldReceipt]:
+        """Every receipt kept, in seq order."""
+        with self.envelopes.lock:
+            rows = self.envelopes.conn.execute(
+                "SELECT receipt, verified, matches FROM receipts ORDER BY seq"
+            ).fetchall()
+        return [
+            HeldReceipt(receipt=receipt.decode(bytes(r[0])), verified=bool(r[1]), matches=bool(r[2]))
+            for r in rows
+        ]
+
+
+def read_receipts(log_path: Path) -> list[HeldReceipt]:
+    """The receipts kept in a node's log.db, opened read-only: nothing is created or written, and
+    only log.db is needed (not the node's keys), so a copy of a data dir given to an auditor will do.
+
+    Raises sqlite3.Error when the file is missing or holds no receipts table.
+    """
+    store = EnvelopeStore(log_path, read_only=True)
+    try:
+        return ReceiptBook(store, None).held()
+    finally:
+        store.close()

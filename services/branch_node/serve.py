@@ -10,12 +10,12 @@ import uvicorn
 
 from services.branch_node.api import create_app
 from services.branch_node.forwarder import Forwarder
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 
 log = logging.getLogger("tongxin.node")
 
 
-async def serve(node: Node, host: str, port: int, nats_url: str) -> None:
+async def serve(node: NodeService, host: str, port: int, nats_url: str) -> None:
     """Run until SIGINT/SIGTERM, then stop both parts cleanly (the cursor is saved on the way out)."""
     stop = asyncio.Event()
     forwarder = Forwarder(

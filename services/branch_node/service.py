@@ -1,4 +1,4 @@
-"""The node's service layer: record, seal, report status and verify, over one data dir."""
+"""The node's service layer: record, sign, report status and verify, over one data dir."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 import msgspec
 from eventsourcing.persistence import IntegrityError
 
-from services.branch_node.application import BranchNode, NewEvent
+from services.branch_node.application import NewEvent, NodeLog
 from services.branch_node.config import NodeConfig, NodeDir
+from services.branch_node.envelopes import EnvelopeStore
 from services.branch_node.mapper import decode_recorded
 from services.branch_node.receipts import ReceiptBook, ReceiptStatus
-from services.branch_node.sealing import SealStore
 from shared import envelope
 from shared.catalog.node import NodeKeyRotated
 from shared.chain import ChainFault, ChainVerifier, single_key
@@ -28,7 +28,7 @@ class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
     county_id: str
     key_id: str
     last_seq: int
-    sealed_seq: int
+    signed_seq: int
     forwarded_seq: int
     backlog: int
     last_ack_at: datetime | None
@@ -45,20 +45,20 @@ class VerifyReport:
         return not self.faults
 
 
-class Node:
-    """One branch node, opened from its data dir."""
+class NodeService:
+    """One branch node, opened from its data dir: its log, its envelopes, its receipts."""
 
     def __init__(self, path: Path) -> None:
         self.dir = NodeDir(path)
         self.config: NodeConfig = self.dir.config()
         self.first_key = self.dir.signer()
         self.county_secret = self.dir.county_secret()
-        self.log = BranchNode(self.dir.log_path)
-        self.seals = SealStore(self.dir.log_path)
+        self.log = NodeLog(self.dir.log_path)
+        self.envelopes = EnvelopeStore(self.dir.log_path)
         self._append_lock = threading.Lock()
         self._signers: dict[str, Signer] = {}
         county_key = self.config.county_public_key
-        self.receipts = ReceiptBook(self.seals, Verifier.from_hex(county_key) if county_key else None)
+        self.receipts = ReceiptBook(self.envelopes, Verifier.from_hex(county_key) if county_key else None)
 
     @property
     def node_id(self) -> str:
@@ -69,11 +69,11 @@ class Node:
         return events_subject(self.config.county_id, self.config.node_id)
 
     def close(self) -> None:
-        self.seals.close()
+        self.envelopes.close()
         self.log.close()
 
     def record(self, events: Sequence[NewEvent]) -> list[int]:
-        """Append all or none (BatchError), then seal what was appended.
+        """Append all or none (BatchError), then sign what was appended.
 
         Appends within this process take turns; if another process appended for the same
         member in between, the decision is taken again on the fresh history.
@@ -83,16 +83,17 @@ class Node:
                 seqs = self.log.append(events)
             except IntegrityError:
                 seqs = self.log.append(events)
-        self.seal()
+        self.sign_pending()
         return seqs
 
     @property
     def signer(self) -> Signer:
         """The key that signs this node's next envelope."""
-        return self._signer_for(self.seals.signing_key_id(self.first_key.key_id))
+        return self._signer_for(self.envelopes.signing_key_id(self.first_key.key_id))
 
-    def seal(self) -> int:
-        return self.seals.seal_pending(self.log, self._signer_for, self.first_key.key_id, self.node_id)
+    def sign_pending(self) -> int:
+        """Chain and sign every logged event not signed yet; returns how many."""
+        return self.envelopes.sign_pending(self.log, self._signer_for, self.first_key.key_id, self.node_id)
 
     def _signer_for(self, key_id: str) -> Signer:
         """A key this node holds, read from its file once (a key file never changes)."""
@@ -105,23 +106,23 @@ class Node:
         """Rotate the signing key inside the chain: a `node.key_rotated` event, signed by the
         current key, names the new one, which signs every later envelope."""
         with self._append_lock:
-            self.seal()
+            self.sign_pending()
             new = self.dir.add_key()
             body = NodeKeyRotated(new_key_id=new.key_id, new_public_key=new.public_key_hex)
             self.log.append([NewEvent(body=body, occurred_at=datetime.now(UTC))])
-        self.seal()
+        self.sign_pending()
         return new
 
     def status(self) -> NodeStatus:
         last = self.log.last_seq()
-        sealed, _ = self.seals.head()
-        cursor = self.seals.cursor()
+        signed, _ = self.envelopes.head()
+        cursor = self.envelopes.cursor()
         return NodeStatus(
             node_id=self.node_id,
             county_id=self.config.county_id,
             key_id=self.signer.key_id,
             last_seq=last,
-            sealed_seq=sealed,
+            signed_seq=signed,
             forwarded_seq=cursor.forwarded_seq,
             backlog=last - cursor.forwarded_seq,
             last_ack_at=cursor.last_ack_at,
@@ -129,11 +130,11 @@ class Node:
         )
 
     def verify(self, chunk: int = 5000) -> VerifyReport:
-        """Check the sealed chain and signatures, and that each seal matches the logged event."""
+        """Check the signed chain and signatures, and that each envelope matches the logged event."""
         chain = ChainVerifier(self.node_id, single_key(Verifier(self.first_key.public_key)))
         faults: list[ChainFault] = []
         seq = 0
-        while batch := self.seals.envelopes_after(seq, chunk):
+        while batch := self.envelopes.after(seq, chunk):
             notes = {n.id: n for n in self.log.notifications_after(seq, chunk)}
             for seq, data in batch:
                 env = envelope.decode(data)
@@ -148,10 +149,10 @@ class Node:
 
 def _matches_log(env: envelope.Envelope, note: object) -> ChainFault | None:
     if note is None:
-        return ChainFault(env.node_id, env.seq, "sealed but missing from the log")
+        return ChainFault(env.node_id, env.seq, "signed but missing from the log")
     rec = decode_recorded(note.state)  # type: ignore[attr-defined]
     if str(rec.event_id) != env.event_id or envelope.format_time(rec.timestamp) != env.recorded_at:
-        return ChainFault(env.node_id, env.seq, "the log's event differs from its seal")
+        return ChainFault(env.node_id, env.seq, "the log's event differs from its envelope")
     if msgspec.json.decode(env.payload) != msgspec.to_builtins(rec.body):
-        return ChainFault(env.node_id, env.seq, "the log's payload differs from its seal")
+        return ChainFault(env.node_id, env.seq, "the log's payload differs from its envelope")
     return None

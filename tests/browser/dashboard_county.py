@@ -3,8 +3,8 @@
 Townships with village branches, four outstations (one per mode) and a township chamber;
 `members` mobile members registered from January to March 2026, some of whom then move,
 return, lose contact or transfer out; monthly organisational life, training, funds from the
-five sources and pioneer work at each outstation node. Everything goes through `Node.record`
-(the node's own validation, seal and signature) and the county's `Ingestor`, as in production.
+five sources and pioneer work at each outstation node. Everything goes through `NodeService.record`
+(the node's own validation, chaining and signature) and the county's `Ingestor`, as in production.
 """
 
 from __future__ import annotations
@@ -277,13 +277,13 @@ def fill_county(engine: Engine, root: Path, members: int = 60, townships: int = 
         histories[org_id] = outstation_events(org_id, per_station[org_id], rng)
     nodes = {node_id: open_node(root / "nodes", node_id) for node_id in histories}
     try:
-        sealed = {node_id: record(nodes[node_id], items) for node_id, items in histories.items()}
+        signed = {node_id: record(nodes[node_id], items) for node_id, items in histories.items()}
         enrol_nodes(engine, *nodes.values())
     finally:
         for node in nodes.values():
             node.close()
     ingestor = Ingestor(engine, "jx", Signer.generate())
-    for datas in sealed.values():
+    for datas in signed.values():
         feed(ingestor, datas)
 
 

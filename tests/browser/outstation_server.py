@@ -11,11 +11,11 @@ from contextlib import contextmanager
 import uvicorn
 
 from services.branch_node.api import create_app
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 
 
 @contextmanager
-def serve_node(node: Node, start_timeout_s: float = 20.0) -> Iterator[str]:
+def serve_node(node: NodeService, start_timeout_s: float = 20.0) -> Iterator[str]:
     """Serve `create_app(node)` on a free port; yields the base URL; stops and joins the server."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from shared import receipt
 from shared.signing import Signer
 from shared.transport import connect
@@ -37,8 +37,8 @@ HEADER = ["姓名", "身份证号", "手机号", "所属支部", "流入地", "�
 
 
 @pytest.fixture
-def outstation(tmp_path: Path) -> Iterator[tuple[str, Node]]:
-    node = Node(make_node_dir(tmp_path / "node"))
+def outstation(tmp_path: Path) -> Iterator[tuple[str, NodeService]]:
+    node = NodeService(make_node_dir(tmp_path / "node"))
     try:
         with serve_node(node) as url:
             yield url, node
@@ -52,8 +52,8 @@ def open_page(page: Page, url: str) -> None:
     expect(page.locator("#f-personal-name")).to_be_visible()
 
 
-def payloads(node: Node) -> list[dict[str, Any]]:
-    return [msgspec.json.decode(data)["payload"] for _, data in node.seals.envelopes_after(0, 100)]
+def payloads(node: NodeService) -> list[dict[str, Any]]:
+    return [msgspec.json.decode(data)["payload"] for _, data in node.envelopes.after(0, 100)]
 
 
 def roster(path: Path, rows: list[list[Any]]) -> Path:
@@ -246,7 +246,7 @@ def test_node_serve_shows_forwarding_and_the_county_receipt(
         expect(page.locator("#st-receipt")).to_have_text("尚无")
 
         with urllib.request.urlopen(f"{url}/api/v1/events?after=0", timeout=5) as r:
-            (sealed,) = json.loads(r.read())["events"]
+            (signed,) = json.loads(r.read())["events"]
         off_the_loop(
             publish_receipt(
                 nats.url,
@@ -255,7 +255,7 @@ def test_node_serve_shows_forwarding_and_the_county_receipt(
                     county_id="jx",
                     node_id="dongguan",
                     seq=1,
-                    hash=sealed["hash"],
+                    hash=signed["hash"],
                     received_at="2026-03-01T00:00:00.000000Z",
                     issued_at="2026-03-01T00:00:01.000000Z",
                 ),

@@ -1,4 +1,4 @@
-"""Building county test inputs: real branch nodes, their sealed envelopes, crafted bad messages."""
+"""Building county test inputs: real branch nodes, their signed envelopes, crafted bad messages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.db import tables as t
 from services.county.ingest.incoming import Incoming
 from services.county.ingest.processor import Ingestor
@@ -20,15 +20,15 @@ from shared.signing import Signer
 from tests.conftest import make_node_dir
 
 
-def open_node(root: Path, node_id: str) -> Node:
-    return Node(make_node_dir(root / node_id, node_id=node_id))
+def open_node(root: Path, node_id: str) -> NodeService:
+    return NodeService(make_node_dir(root / node_id, node_id=node_id))
 
 
-def record(node: Node, items: list[dict[str, Any]]) -> list[bytes]:
-    """Record items at the node; returns the new sealed envelopes (wire bytes) in seq order."""
+def record(node: NodeService, items: list[dict[str, Any]]) -> list[bytes]:
+    """Record items at the node; returns the new signed envelopes (wire bytes) in seq order."""
     before = node.log.last_seq()
     node.record([parse_item(i, node.county_secret) for i in items])
-    return [data for _, data in node.seals.envelopes_after(before, 1_000_000)]
+    return [data for _, data in node.envelopes.after(before, 1_000_000)]
 
 
 def subject(node_id: str) -> str:
@@ -40,7 +40,7 @@ def incoming(data: bytes, node_id: str | None = None) -> Incoming:
     return Incoming(data, subject(node_id))
 
 
-def enrol_nodes(engine: Engine, *nodes: Node) -> None:
+def enrol_nodes(engine: Engine, *nodes: NodeService) -> None:
     with engine.begin() as conn:
         for node in nodes:
             enrol(conn, node.node_id, node.first_key.public_key_hex)

@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Engine
 
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.api.app import create_app
 from services.county.api.queries import CSV_COLUMNS
 from services.county.ingest.incoming import Incoming
@@ -651,7 +651,7 @@ def test_node_health_shows_the_gap_until_it_fills(county: County) -> None:
     assert listed == {"county": None, "dongguan": filled["last_receipt"]}
     assert county.get("/api/v1/figures/pioneer")["total"]["legal.consulted"] == {"events": 2, "people": 7}
     # a later batch: the latest of the node's receipts
-    node = Node(county.root / "dongguan")
+    node = NodeService(county.root / "dongguan")
     try:
         (more,) = record(node, [ev("legal.consulted", "2026-08-30", org_id="dongguan", people=1)])
     finally:

@@ -24,7 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, insert, select, update
 
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.api.app import create_app
 from services.county.audit.archive import archive_nodes, verify_archive
 from services.county.audit.export import (
@@ -60,8 +60,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class Built:
     engine: Engine
-    dongguan: Node
-    huadu: Node
+    dongguan: NodeService
+    huadu: NodeService
     first_key: Signer
     second_key: Signer
     envelopes: dict[str, list[bytes]]
@@ -75,7 +75,7 @@ def build(engine: Engine, root: Path) -> Built:
     second = dongguan.rotate_key()
     record(dongguan, mixed(DONGGUAN_LENGTH - ROTATED_AT, start=BEFORE_ROTATION))
     record(huadu, mixed(HUADU_LENGTH, start=100))
-    envelopes = {n.node_id: [d for _, d in n.seals.envelopes_after(0, 10_000)] for n in (dongguan, huadu)}
+    envelopes = {n.node_id: [d for _, d in n.envelopes.after(0, 10_000)] for n in (dongguan, huadu)}
     enrol_nodes(engine, dongguan, huadu)
     ingestor = Ingestor(engine, "jx", COUNTY)
     huadu_padded = envelopes["huadu"] + [b""] * (DONGGUAN_LENGTH - HUADU_LENGTH)
@@ -109,7 +109,7 @@ def check(
         )
 
 
-def node_claims(node: Node) -> list[Claim]:
+def node_claims(node: NodeService) -> list[Claim]:
     return [Claim(r, "node") for r in node.receipts.all()]
 
 
@@ -439,7 +439,7 @@ def test_a_forged_or_foreign_receipt_is_refused(built: Built) -> None:
 
 
 def test_node_receipts_are_read_from_the_nodes_data_dir_and_from_jsonl(built: Built, tmp_path: Path) -> None:
-    from services.county.audit.commands_integrity import node_receipts
+    from services.county.audit.node_receipts import node_receipts
 
     held = built.dongguan.receipts.all()
     from_dir = node_receipts(built.dongguan.dir.path)
@@ -465,7 +465,7 @@ def test_an_export_holds_the_documented_files_and_verifies(built: Built, tmp_pat
         keys = json.loads(zf.read("keys.json"))
         for name, file in manifest["files"].items():
             assert hashlib.sha256(zf.read(name)).hexdigest() == file["sha256"]
-    assert lines == built.envelopes["dongguan"] + built.envelopes["huadu"], "node then seq, as sealed"
+    assert lines == built.envelopes["dongguan"] + built.envelopes["huadu"], "node then seq, as signed"
     assert keys["nodes"]["dongguan"] == {
         "key_id": built.first_key.key_id,
         "public_key": built.first_key.public_key_hex,

@@ -135,7 +135,7 @@ def arrival(data: bytes) -> str:
 def county(county_engine: Engine, tmp_path: Path) -> Iterator[County]:
     nodes = {node_id: open_node(tmp_path, node_id) for node_id in HISTORY}
     try:
-        sealed = {node_id: record(nodes[node_id], items) for node_id, items in HISTORY.items()}
+        signed = {node_id: record(nodes[node_id], items) for node_id, items in HISTORY.items()}
     finally:
         for node in nodes.values():
             node.close()
@@ -143,7 +143,7 @@ def county(county_engine: Engine, tmp_path: Path) -> Iterator[County]:
     ingestor = Ingestor(county_engine, "jx")
     arriving = sorted(
         (arrival(data), node_id, seq, data)
-        for node_id, datas in sealed.items()
+        for node_id, datas in signed.items()
         for seq, data in enumerate(datas, 1)
     )
     for received, node_id, _, data in arriving:  # in order of arrival, each node's in seq order

@@ -183,7 +183,7 @@ def test_a_key_rotated_in_the_chain_is_followed_even_when_later_envelopes_come_f
     before = record(node, [fund(i) for i in range(3)])
     enrol_nodes(county_engine, node)
     node.rotate_key()
-    rotation = [d for _, d in node.seals.envelopes_after(3, 1)]
+    rotation = [d for _, d in node.envelopes.after(3, 1)]
     after = record(node, [fund(i) for i in range(3, 6)])
     ingestor = Ingestor(county_engine, "jx")
     assert feed(ingestor, before + after) == ["archived"] * 3 + ["held"] * 3, "new key unknown yet: held"

@@ -34,7 +34,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.api.app import create_app
 from services.county.audit.cli import app as audit_cli
 from services.county.db.engine import make_engine
@@ -443,7 +443,7 @@ def test_known_at_counts_held_and_quarantined_envelopes_from_when_they_were_proj
     contact, day 10) arrived on day 10 and was held behind the gap; and node hainan, not yet
     enrolled, sent m6's registration on day 7: quarantined until it is enrolled and retried (now)."""
     hainan = open_node(tmp_path / "more", "hainan")
-    node = Node(county.root / "dongguan")
+    node = NodeService(county.root / "dongguan")
     try:
         moved, lost = record(
             node,

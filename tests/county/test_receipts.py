@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from services.branch_node.forwarder import Forwarder
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.db import tables as t
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
@@ -22,7 +22,7 @@ from tongxin.natsd import EmbeddedNats
 COUNTY_KEY = Signer.from_seed_hex("c0" * 32)
 
 
-def forward(node: Node, url: str) -> Forwarder:
+def forward(node: NodeService, url: str) -> Forwarder:
     fwd = Forwarder(node, url)
     asyncio.run(fwd.run(asyncio.Event(), once=True))
     return fwd
@@ -31,7 +31,7 @@ def forward(node: Node, url: str) -> Forwarder:
 def test_the_node_keeps_a_verified_receipt_for_its_last_acknowledged_seq(
     nats_server: EmbeddedNats, county_engine: Engine, tmp_path: Path
 ) -> None:
-    node = Node(make_node_dir(tmp_path / "n", county_public_key=COUNTY_KEY.public_key_hex))
+    node = NodeService(make_node_dir(tmp_path / "n", county_public_key=COUNTY_KEY.public_key_hex))
     record(node, [fund(i) for i in range(50)])
     enrol_nodes(county_engine, node)
     forward(node, nats_server.url)
@@ -52,7 +52,7 @@ def test_the_node_keeps_a_verified_receipt_for_its_last_acknowledged_seq(
 
 
 def test_a_receipt_for_another_history_or_from_another_key_is_flagged(tmp_path: Path) -> None:
-    node = Node(make_node_dir(tmp_path / "n", county_public_key=COUNTY_KEY.public_key_hex))
+    node = NodeService(make_node_dir(tmp_path / "n", county_public_key=COUNTY_KEY.public_key_hex))
     record(node, [fund(i) for i in range(3)])
     honest = receipt.issue(
         COUNTY_KEY,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from services.branch_node.forwarder import Forwarder
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.db.engine import make_engine, migrate
 from shared.identity import member_id
 from tests.conftest import COUNTY_SECRET
@@ -56,7 +56,7 @@ def event(type_: str, day: str, **payload: Any) -> dict[str, Any]:
     return {"type": type_, "occurred_at": f"2026-{day}T10:00:00+08:00", "payload": payload}
 
 
-def scenario(root: Path) -> list[Node]:
+def scenario(root: Path) -> list[NodeService]:
     county, dongguan, huadu = (open_node(root, n) for n in ("county", "dongguan", "huadu"))
     record(
         county,

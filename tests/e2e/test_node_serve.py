@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from tests.e2e.conftest import TONGXIN
 from tests.samples import fund, mixed
 from tests.streams import assert_exactly_once, ensure_stream_sync, read_stream, stream_count
@@ -61,7 +61,7 @@ def wait_status(port: int, predicate: Any, timeout: float = 90) -> dict[str, Any
 
 
 def fill(data: Path, n: int) -> bytes:
-    node = Node(data)
+    node = NodeService(data)
     try:
         items = [parse_item(i, node.county_secret) for i in mixed(n)]
         for k in range(0, n, 5_000):
@@ -80,7 +80,7 @@ def test_kill_9_while_forwarding_then_restart_loses_and_doubles_nothing(
         status = wait_status(port, lambda s: s["forwarded_seq"] >= 4_000)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    node = Node(cli_node)
+    node = NodeService(cli_node)
     cursor = node.status().forwarded_seq
     node.close()
     in_stream = stream_count(nats_server.url)

@@ -12,7 +12,7 @@ PROOFS = (
     "tests/unit/test_chain.py::test_reordering_is_reported_without_a_spurious_missing_envelope",
     "tests/unit/test_chain.py::test_a_key_switch_the_chain_did_not_announce_is_caught_even_if_enrolled",
     "tests/unit/test_chain.py::test_deleted_and_reordered_lines_are_detected",
-    "tests/integration/test_node_log.py::test_verify_names_the_seq_of_a_tampered_seal",
+    "tests/integration/test_node_log.py::test_verify_names_the_seq_of_a_tampered_envelope",
     "tests/county/test_audit_integrity.py::test_tampering_with_the_archive_is_named_by_node_seq_and_reason",
     "tests/county/test_audit_integrity.py::test_a_forger_key_slipped_into_node_keys_is_named_even_where_the_chain_holds",
     "tests/county/test_audit_integrity.py::test_an_acknowledged_envelope_altered_and_re_signed_contradicts_its_receipt",

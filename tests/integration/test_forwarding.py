@@ -9,14 +9,14 @@ from pathlib import Path
 
 from services.branch_node.forwarder import Backoff, Forwarder
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from tests.conftest import make_node_dir
 from tests.samples import mixed
 from tests.streams import assert_exactly_once, ensure_stream_sync, read_stream, stream_count
 from tongxin.natsd import EmbeddedNats, free_port
 
 
-def record(node: Node, n: int, batch: int = 2000, start: int = 0) -> None:
+def record(node: NodeService, n: int, batch: int = 2000, start: int = 0) -> None:
     items = [parse_item(item, node.county_secret) for item in mixed(n, start)]
     for i in range(0, n, batch):
         node.record(items[i : i + batch])
@@ -57,7 +57,7 @@ def wait_until(predicate: object, timeout: float = 60.0, what: str = "condition"
 def test_ten_thousand_events_recorded_offline_all_arrive_once(tmp_path: Path) -> None:
     port = free_port()
     server = EmbeddedNats(tmp_path / "nats", port=port)
-    node = Node(make_node_dir(tmp_path / "node", nats_url=server.url))
+    node = NodeService(make_node_dir(tmp_path / "node", nats_url=server.url))
     try:
         record(node, 10_000)
         fwd = Forwarder(node, server.url, backoff=Backoff(base=0.05, cap=0.2))
@@ -86,7 +86,7 @@ class CountingRounds(Forwarder):
 
 
 def test_events_recorded_one_at_a_time_go_in_one_round_each_and_the_cursor_follows(
-    nats_server: EmbeddedNats, node: Node
+    nats_server: EmbeddedNats, node: NodeService
 ) -> None:
     """As `node serve` forwards a clerk's events: each record wakes the forwarder, which sends
     it in one round (not a second one to find nothing), and saves its cursor within a second of
@@ -111,7 +111,7 @@ def test_nats_restarted_mid_forwarding_node_catches_up(tmp_path: Path) -> None:
     server = EmbeddedNats(tmp_path / "nats")
     server.start()
     ensure_stream_sync(server.url)
-    node = Node(make_node_dir(tmp_path / "node", nats_url=server.url))
+    node = NodeService(make_node_dir(tmp_path / "node", nats_url=server.url))
     try:
         record(node, 30_000)
         fwd = Forwarder(
@@ -131,12 +131,14 @@ def test_nats_restarted_mid_forwarding_node_catches_up(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_republishing_after_a_lost_cursor_is_deduplicated(nats_server: EmbeddedNats, node: Node) -> None:
+def test_republishing_after_a_lost_cursor_is_deduplicated(
+    nats_server: EmbeddedNats, node: NodeService
+) -> None:
     """A crash after publishing but before saving the cursor: the repeats are dropped by Msg-Id."""
     record(node, 3_000)
     asyncio.run(Forwarder(node, nats_server.url).run(asyncio.Event(), once=True))
     assert stream_count(nats_server.url) == 3_000
-    node.seals.conn.execute("UPDATE forwarding SET forwarded_seq = 1000")
+    node.envelopes.conn.execute("UPDATE forwarding SET forwarded_seq = 1000")
     record(node, 300, start=3_000)
     fwd = Forwarder(node, nats_server.url)
     asyncio.run(fwd.run(asyncio.Event(), once=True))

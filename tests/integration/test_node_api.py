@@ -8,17 +8,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.branch_node.api import create_app
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from shared import envelope
 from tests.samples import fund, registration
 
 
 @pytest.fixture
-def client(node: Node) -> TestClient:
+def client(node: NodeService) -> TestClient:
     return TestClient(create_app(node))
 
 
-def test_record_one_and_read_it_back_sealed(client: TestClient, node: Node) -> None:
+def test_record_one_and_read_it_back_signed(client: TestClient, node: NodeService) -> None:
     r = client.post("/api/v1/events", json=registration(1))
     assert r.status_code == 201, r.text
     assert r.json()["seq"] == 1
@@ -28,7 +28,7 @@ def test_record_one_and_read_it_back_sealed(client: TestClient, node: Node) -> N
     assert env.seq == 1 and env.type == "member.registered" and envelope.hash_matches(env)
 
 
-def test_batch_is_all_or_nothing_and_names_item_and_field(client: TestClient, node: Node) -> None:
+def test_batch_is_all_or_nothing_and_names_item_and_field(client: TestClient, node: NodeService) -> None:
     bad = fund(2)
     bad["payload"]["amount_fen"] = -5
     r = client.post("/api/v1/events/batch", json={"events": [registration(1), fund(1), bad]})
@@ -81,14 +81,14 @@ def test_batch_is_all_or_nothing_and_names_item_and_field(client: TestClient, no
     ],
 )
 def test_bad_requests_name_the_field_and_leave_the_log_unchanged(
-    client: TestClient, node: Node, body: bytes, status: int, field: str
+    client: TestClient, node: NodeService, body: bytes, status: int, field: str
 ) -> None:
     client.post("/api/v1/events", json=fund(0))
     r = client.post("/api/v1/events", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     assert r.json()["detail"][0]["field"] == field
     assert node.log.last_seq() == 1
-    assert node.seals.head()[0] == 1
+    assert node.envelopes.head()[0] == 1
 
 
 def test_status_health_and_metrics(client: TestClient) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from services.branch_node.application import BatchError
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from shared import envelope
 from shared.chain import single_key, verify_chain
 from shared.signing import Verifier
@@ -25,9 +25,9 @@ CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from services.branch_node.inputs import parse_item
-    from services.branch_node.service import Node
+    from services.branch_node.service import NodeService
     from tests.samples import mixed
-    node = Node(Path(sys.argv[1]))
+    node = NodeService(Path(sys.argv[1]))
     items = [parse_item(i, node.county_secret) for i in mixed(int(sys.argv[2]), int(sys.argv[3]))]
     print("ready", flush=True)
     seqs = node.log.append(items)
@@ -49,18 +49,37 @@ def spawn_append(node_dir: Path, n: int, start: int) -> subprocess.Popen[str]:
     return proc
 
 
-def test_log_runs_in_wal_with_synchronous_full(node: Node) -> None:
+def test_log_runs_in_wal_with_synchronous_full(node: NodeService) -> None:
     with node.log.recorder.datastore.transaction(commit=False) as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
         cursor.execute("PRAGMA synchronous")
         assert cursor.fetchone()[0] == 2  # FULL
-    assert node.seals.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert node.envelopes.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+def test_the_connections_that_write_events_commit_with_synchronous_full(node: NodeService) -> None:
+    """FULL is set on each connection eventsourcing opens, not left to SQLite's compiled default
+    (NORMAL in WAL mode on some builds, where a power cut can lose an append that returned)."""
+    node.record([parse_item(registration(1), node.county_secret)])
+    store = node.log.recorder.datastore
+    with store.transaction(commit=True) as cursor:  # as insert_events takes it: the writer's
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone()[0] == 2  # FULL
+    held = [store.pool.get_connection(is_writer=i == 0) for i in range(3)]  # two of them new
+    try:
+        for conn in held:
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == 2, "every connection of the pool, however many it opens"
+    finally:
+        for conn in held:
+            store.pool.put_connection(conn)
 
 
 @pytest.mark.parametrize("delay", [0.05, 0.25, 0.5])
 def test_kill_during_a_batch_append_leaves_all_or_none(node_dir: Path, delay: float) -> None:
-    node = Node(node_dir)
+    node = NodeService(node_dir)
     node.record([parse_item(registration(999_999), node.county_secret)])
     node.close()
     proc = spawn_append(node_dir, 30_000, 0)
@@ -73,14 +92,14 @@ def test_kill_during_a_batch_append_leaves_all_or_none(node_dir: Path, delay: fl
         finished = proc.stdout is not None and proc.stdout.read().startswith("done")
     finally:
         proc.kill()
-    node = Node(node_dir)
+    node = NodeService(node_dir)
     try:
         # all or none: the kill may also land after the commit but before "done" is printed
         assert node.log.last_seq() in (1, 30_001), "an unfinished append left part of its batch"
         assert not finished or node.log.last_seq() == 30_001, "an append that returned was lost"
         if delay == 0.05:  # 30,000 events take far longer than 50 ms: this kill lands mid-batch
             assert node.log.last_seq() == 1
-        node.seal()
+        node.sign_pending()
         assert node.verify().ok
     finally:
         node.close()
@@ -95,16 +114,16 @@ def test_an_append_that_returned_survives_kill_9(node_dir: Path) -> None:
         proc.wait(10)
     finally:
         proc.kill()
-    node = Node(node_dir)
+    node = NodeService(node_dir)
     try:
         assert node.log.last_seq() == 500
-        assert node.seal() == 500, "the seals were made after restart, in seq order"
+        assert node.sign_pending() == 500, "the envelopes were signed after restart, in seq order"
         assert node.verify().ok and node.verify().checked == 500
     finally:
         node.close()
 
 
-def test_own_history_rules_refuse_impossible_member_events(node: Node) -> None:
+def test_own_history_rules_refuse_impossible_member_events(node: NodeService) -> None:
     reg = parse_item(registration(1), node.county_secret)
     member = reg.body.member_id  # type: ignore[attr-defined]
 
@@ -124,7 +143,7 @@ def test_own_history_rules_refuse_impossible_member_events(node: Node) -> None:
     assert node.log.last_seq() == 4
 
 
-def test_a_batch_with_one_bad_item_appends_nothing(node: Node) -> None:
+def test_a_batch_with_one_bad_item_appends_nothing(node: NodeService) -> None:
     good = parse_item(registration(1), node.county_secret)
     unknown = parse_item({"type": "member.returned", "payload": {"member_id": "0" * 32}}, node.county_secret)
     with pytest.raises(BatchError) as info:
@@ -133,7 +152,7 @@ def test_a_batch_with_one_bad_item_appends_nothing(node: Node) -> None:
     assert node.log.last_seq() == 0
 
 
-def test_verify_names_the_seq_of_a_tampered_seal(node: Node, node_dir: Path) -> None:
+def test_verify_names_the_seq_of_a_tampered_envelope(node: NodeService, node_dir: Path) -> None:
     node.record([parse_item(registration(i), node.county_secret) for i in range(10)])
     assert node.verify().ok
     db = sqlite3.connect(node_dir / "log.db")
@@ -149,7 +168,7 @@ def test_verify_names_the_seq_of_a_tampered_seal(node: Node, node_dir: Path) -> 
     assert "altered" in report.faults[0].reason
 
 
-def test_verify_finds_a_log_event_that_differs_from_its_seal(node: Node, node_dir: Path) -> None:
+def test_verify_finds_a_log_event_that_differs_from_its_envelope(node: NodeService, node_dir: Path) -> None:
     node.record([parse_item(registration(i), node.county_secret) for i in range(5)])
     db = sqlite3.connect(node_dir / "log.db")
     (state,) = db.execute("SELECT state FROM stored_events WHERE rowid = 3").fetchone()
@@ -160,21 +179,23 @@ def test_verify_finds_a_log_event_that_differs_from_its_seal(node: Node, node_di
     db.commit()
     db.close()
     report = node.verify()
-    assert [(f.seq, f.reason) for f in report.faults] == [(3, "the log's payload differs from its seal")]
+    assert [(f.seq, f.reason) for f in report.faults] == [(3, "the log's payload differs from its envelope")]
 
 
-def test_a_key_rotation_is_recorded_in_the_chain_and_later_envelopes_use_the_new_key(node: Node) -> None:
+def test_a_key_rotation_is_recorded_in_the_chain_and_later_envelopes_use_the_new_key(
+    node: NodeService,
+) -> None:
     node.record([parse_item(registration(i), node.county_secret) for i in range(3)])
     first = node.first_key
     new = node.rotate_key()
     node.record([parse_item(registration(i), node.county_secret) for i in range(3, 5)])
-    envs = [envelope.decode(d) for _, d in node.seals.envelopes_after(0, 100)]
+    envs = [envelope.decode(d) for _, d in node.envelopes.after(0, 100)]
     assert [e.key_id for e in envs] == [first.key_id] * 4 + [new.key_id] * 2
     assert envs[3].type == "node.key_rotated"
     assert node.signer.key_id == new.key_id
     assert verify_chain(envs, single_key(Verifier(first.public_key))) == [], "the first key is enough"
     assert node.verify().ok
-    reopened = Node(node.dir.path)
+    reopened = NodeService(node.dir.path)
     try:
         assert reopened.signer.key_id == new.key_id
     finally:

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.branch_node.api import create_app
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from tests.e2e.conftest import tongxin
 from tests.samples import fund, id_number, mixed, registration
 from tests.samples import xlsx as workbook
@@ -20,7 +20,7 @@ HEADER = ["姓名", "身份证号", "手机号", "所属支部", "流入地", "�
 
 
 @pytest.fixture
-def client(node: Node) -> TestClient:
+def client(node: NodeService) -> TestClient:
     return TestClient(create_app(node))
 
 
@@ -47,7 +47,7 @@ def test_the_page_and_every_asset_it_names_are_served(client: TestClient) -> Non
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page.text)  # nothing from a CDN
 
 
-def test_check_names_every_bad_field_and_appends_nothing(client: TestClient, node: Node) -> None:
+def test_check_names_every_bad_field_and_appends_nothing(client: TestClient, node: NodeService) -> None:
     item = registration(1)
     item["payload"]["personal"].update(id_number="431126196001010001", phone="12")
     item["payload"]["flowed_out_on"] = "2019-13-01"
@@ -84,7 +84,9 @@ CASES: dict[str, Any] = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_check_says_ok_exactly_when_recording_would_append(client: TestClient, node: Node, case: str) -> None:
+def test_check_says_ok_exactly_when_recording_would_append(
+    client: TestClient, node: NodeService, case: str
+) -> None:
     client.post("/api/v1/events", json=registration(0))
     (member,) = client.get("/api/v1/members").json()["members"]
     item = CASES[case](member["member_id"])
@@ -110,7 +112,7 @@ def test_members_are_listed_with_status_and_without_personal_data(client: TestCl
 
 
 def test_xlsx_roster_with_a_bad_row_is_previewed_by_line_and_nothing_is_appended(
-    client: TestClient, node: Node
+    client: TestClient, node: NodeService
 ) -> None:
     bad = roster_row(2)
     bad[1] = "431126196001010001"  # wrong check digit
@@ -138,7 +140,7 @@ def test_xlsx_roster_with_a_bad_row_is_previewed_by_line_and_nothing_is_appended
     assert [e["line"] for e in again["errors"]] == [2, 3, 4, 5, 6]  # all already registered
 
 
-def test_csv_roster_from_chinese_excel_and_unreadable_files(client: TestClient, node: Node) -> None:
+def test_csv_roster_from_chinese_excel_and_unreadable_files(client: TestClient, node: NodeService) -> None:
     text = ",".join(HEADER) + "\n" + "\n".join(",".join(map(str, roster_row(i))) for i in (1, 2))
     r = upload(client, "/api/v1/import/preview", "roster.csv", text.encode("gb18030"))
     assert r.json()["ok"] is True and r.json()["rows"][1]["fields"]["personal"]["name"] == "成员2"
@@ -153,7 +155,7 @@ def test_csv_roster_from_chinese_excel_and_unreadable_files(client: TestClient, 
 
 
 def last_seq(node_dir: Path) -> int:
-    node = Node(node_dir)
+    node = NodeService(node_dir)
     try:
         return node.log.last_seq()
     finally:

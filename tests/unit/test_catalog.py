@@ -1,4 +1,4 @@
-"""The event catalog: every type round-trips through a sealed envelope, and bad input is refused
+"""The event catalog: every type round-trips through a signed envelope, and bad input is refused
 with an error that names the offending field."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from shared.envelope import (
     decode,
     encode,
     hash_matches,
-    seal,
+    sign,
     signature_valid,
 )
 from shared.errors import FieldError
@@ -214,9 +214,9 @@ def test_every_event_type_has_a_sample() -> None:
 
 
 @pytest.mark.parametrize("type_", sorted(SAMPLES))
-def test_sample_round_trips_through_a_sealed_envelope(type_: str) -> None:
+def test_sample_round_trips_through_a_signed_envelope(type_: str) -> None:
     body = convert_payload(type_, SAMPLES[type_])
-    env = seal(
+    env = sign(
         node_id="dongguan",
         seq=1,
         event_id="3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
@@ -822,7 +822,7 @@ def test_valid_sample_dates_are_in_the_past() -> None:
 
 
 def test_struct_payload_round_trips_through_builtins() -> None:
-    """What the node seals (`to_builtins`) converts back to the same event."""
+    """What the node signs (`to_builtins`) converts back to the same event."""
     for type_, payload in SAMPLES.items():
         body = convert_payload(type_, payload)
         assert convert_payload(type_, msgspec.to_builtins(body)) == body

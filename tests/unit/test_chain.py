@@ -22,7 +22,7 @@ from shared.envelope import (
     decode,
     encode,
     hash_body,
-    seal,
+    sign,
 )
 from shared.errors import FieldError
 from shared.signing import Signer, Verifier
@@ -52,7 +52,7 @@ def build_chain(node_id: str, signer: Signer, length: int, *, first_amount: int)
             }
             body = convert_payload("fund.received", payload)
         at = START + timedelta(hours=seq)
-        env = seal(
+        env = sign(
             node_id=node_id,
             seq=seq,
             event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{node_id}/{seq}")),

@@ -21,7 +21,7 @@ from nacl.signing import SigningKey
 
 from shared.catalog import convert_payload
 from shared.chain import single_key, verify_chain
-from shared.envelope import GENESIS_HASH, Envelope, body_of, canonical, decode, encode, seal
+from shared.envelope import GENESIS_HASH, Envelope, body_of, canonical, decode, encode, sign
 from shared.errors import FieldError
 from shared.identity import member_id
 from shared.signing import Signer, Verifier
@@ -80,8 +80,8 @@ def one_line(examples: dict[str, str], name: str) -> str:
     return text
 
 
-def sealed_example(inputs: dict[str, Any], seed_hex: str) -> Envelope:
-    return seal(
+def signed_example(inputs: dict[str, Any], seed_hex: str) -> Envelope:
+    return sign(
         node_id=inputs["node_id"],
         seq=inputs["seq"],
         event_id=inputs["event_id"],
@@ -115,7 +115,7 @@ def test_doc_has_every_example(examples: dict[str, str]) -> None:
 
 def test_example_is_what_the_project_code_produces(examples: dict[str, str], inputs: dict[str, Any]) -> None:
     seed = one_line(examples, "seed")
-    env = sealed_example(inputs, seed)
+    env = signed_example(inputs, seed)
     signer = Signer.from_seed_hex(seed)
 
     assert canonical(body_of(env)) == one_line(examples, "canonical").encode("utf-8")
@@ -285,7 +285,7 @@ def build_chain(signer: Signer, length: int, node_id: str = "dongguan") -> list[
     start = datetime.fromisoformat("2026-03-05T02:30:00.000000Z")
     for seq in range(1, length + 1):
         type_, payload = payloads[(seq - 1) % len(payloads)]
-        env = seal(
+        env = sign(
             node_id=node_id,
             seq=seq,
             event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{node_id}/{seq}")),

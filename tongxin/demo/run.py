@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from services.branch_node.config import NodeConfig, NodeDir
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.county.db.engine import make_engine, migrate
 from services.county.keys import load_or_create
 from services.county.registry import enrol
@@ -133,7 +133,7 @@ class Demo:
                 node_id=node_id, county_id=COUNTY_ID, nats_url=nats_url, county_public_key=county_public_key
             )
             node_dir.create(config, self.state.county_secret)
-            Node(node_dir.path).close()
+            NodeService(node_dir.path).close()
         return node_dir.signer().public_key_hex
 
     def _node_args(self, node_id: str, nats_url: str) -> list[str]:

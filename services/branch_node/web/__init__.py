@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.branch_node.web.routes import Record, outstation_router
 
 STATIC = Path(__file__).parent / "static"
 
 
-def mount_outstation(app: FastAPI, node: Node, record: Record) -> None:
+def mount_outstation(app: FastAPI, node: NodeService, record: Record) -> None:
     """Add the page at `/`, its assets at `/static/` and the API it uses under `/api/v1/`."""
     app.include_router(outstation_router(node, record))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

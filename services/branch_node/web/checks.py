@@ -10,14 +10,14 @@ import msgspec
 
 from services.branch_node.application import NewEvent
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from shared.errors import FieldError
 
 STAND_INS = {"payload.personal.id_number": "11010519491231002X"}
 """Valid values put in place of a refused required field, so the other fields are checked too."""
 
 
-def check_item(node: Node, item: Any) -> tuple[NewEvent | None, list[FieldError]]:
+def check_item(node: NodeService, item: Any) -> tuple[NewEvent | None, list[FieldError]]:
     """Every error `parse_item` finds, one field at a time, then the log's own rules.
 
     A refused field is taken out (or replaced by a stand-in) and the item checked again, so
@@ -61,7 +61,7 @@ def _take_out(item: Any, path: str) -> bool:
     return True
 
 
-def dry_run(node: Node, events: Sequence[NewEvent]) -> list[tuple[int, FieldError]]:
+def dry_run(node: NodeService, events: Sequence[NewEvent]) -> list[tuple[int, FieldError]]:
     """What the log would refuse of this batch (times, a member's history here), appending nothing."""
     return node.log.check(events)
 

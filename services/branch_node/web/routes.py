@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from services.branch_node.application import BatchError, NewEvent
 from services.branch_node.inputs import ParsedFile, read_file
 from services.branch_node.members import MemberIndex
-from services.branch_node.service import Node
+from services.branch_node.service import NodeService
 from services.branch_node.web.checks import check_item, dry_run, shown
 from shared.catalog import EVENT_TYPES
 from shared.errors import FieldError
@@ -28,7 +28,7 @@ Upload = Annotated[UploadFile, File(description="A roster as .xlsx (first sheet)
 EventType = Annotated[str, Form(alias="type", description="Event type of rows without a `type` column")]
 
 
-def outstation_router(node: Node, record: Record) -> APIRouter:
+def outstation_router(node: NodeService, record: Record) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["outstation page"])
     members = MemberIndex(node.log)
 
@@ -77,7 +77,7 @@ def outstation_router(node: Node, record: Record) -> APIRouter:
     return router
 
 
-async def _parse(node: Node, file: UploadFile, type_: str) -> ParsedFile:
+async def _parse(node: NodeService, file: UploadFile, type_: str) -> ParsedFile:
     """Read the upload and check it as appending would, every refused line named."""
     if type_ not in EVENT_TYPES:
         return ParsedFile(errors=[(0, FieldError("type", f"unknown event type {type_!r}"))])

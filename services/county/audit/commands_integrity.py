@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -24,11 +23,12 @@ from services.county.audit.archive import archive_count, archive_nodes, verify_a
 from services.county.audit.export import BrokenArchiveError, Selection, SelectionError, write_export
 from services.county.audit.export_verify import ExportFormatError, verify_export
 from services.county.audit.history import Kind, history
-from services.county.audit.verify import Claim, Report
+from services.county.audit.node_receipts import NodeReceiptsError, node_receipts
+from services.county.audit.report import Claim, Report
+from services.county.audit.report_table import print_report
 from services.county.db import tables as t
 from services.county.db.engine import make_engine
 from services.county.keys import DEFAULT_COUNTY_KEY
-from shared import receipt
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.errors import FieldError
 from shared.signing import Signer, Verifier
@@ -112,20 +112,6 @@ def county_verifier(ctx: typer.Context, path: Path, public_hex: str | None) -> V
         raise _fail(f"county key: {exc}") from None
 
 
-def node_receipts(path: Path) -> list[Claim]:
-    """The receipts a node holds: its data dir (log.db, table receipts) or a JSONL file."""
-    source = f"node ({path})"
-    try:
-        if path.is_dir():
-            with sqlite3.connect(f"file:{path / 'log.db'}?mode=ro", uri=True) as db:
-                lines = [bytes(r[0]) for r in db.execute("SELECT receipt FROM receipts ORDER BY seq")]
-        else:
-            lines = [line for line in path.read_bytes().splitlines() if line.strip()]
-        return [Claim(receipt.decode(line), source) for line in lines]
-    except (OSError, sqlite3.Error, FieldError) as exc:
-        raise _fail(f"--node-receipts {path}: {exc}") from None
-
-
 @contextmanager
 def _progress(total: int | None, what: str) -> Iterator[Callable[[int], None]]:
     columns = (TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -144,7 +130,9 @@ def verify(
     node_receipt_paths: Annotated[
         list[Path] | None,
         typer.Option(
-            "--node-receipts", help="A node's data dir or a JSONL file of its receipts (repeatable)."
+            "--node-receipts",
+            help="A JSONL file of a node's receipts (`tongxin node receipts --json`), or the "
+            "node's data dir to run that command on (repeatable).",
         ),
     ] = None,
     county_key: CountyKey = DEFAULT_COUNTY_KEY,
@@ -167,14 +155,17 @@ def verify(
     if export_file is not None and (_on_command_line(ctx, "db") or nodes):
         raise _fail("--export verifies the whole file: give it without --db and --node")
     key = county_verifier(ctx, county_key, county_public_key)
-    claims = [c for path in node_receipt_paths or () for c in node_receipts(path)]
+    try:
+        claims = [c for path in node_receipt_paths or () for c in node_receipts(path)]
+    except NodeReceiptsError as exc:
+        raise _fail(str(exc)) from None
     county_ids = {c.receipt.county_id for c in claims}
     county_id = county_id or (county_ids.pop() if len(county_ids) == 1 else None)
     if export_file is not None:
         report = _verify_export(export_file, key, claims, workers)
     else:
         report = _verify_db(db, nodes, key, county_id, claims, workers)
-    _print_report(report, as_json)
+    print_report(report, as_json, out)
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -222,25 +213,6 @@ def _verify_db(
                 workers=workers,
                 progress=advance,
             )
-
-
-def _print_report(report: Report, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
-        return
-    table = Table("node", "envelopes", "head seq", "head hash", "keys", "receipts", "faults")
-    for s in sorted(report.nodes.values(), key=lambda s: s.node_id):
-        table.add_row(
-            s.node_id, str(s.checked), str(s.head_seq), s.head_hash[:16] + "…", str(len(s.keys)),
-            str(s.receipts), str(s.faults),
-        )  # fmt: skip
-    out.print(table)
-    for note in report.notes:
-        out.print(f"note: {note}", markup=False)
-    for fault in report.faults:
-        out.print(str(fault), markup=False)
-    verdict = "everything verifies" if report.ok else f"{len(report.faults)} fault(s)"
-    out.print(f"checked {report.checked} envelope(s) of {len(report.nodes)} node(s): {verdict}", markup=False)
 
 
 def export(

@@ -247,6 +247,3 @@ class Audit:
                 self.fault(
                     r.node_id, r.seq, f"the county's receipts lack the {claim.source} receipt for seq {r.seq}"
                 )
-
-
-__all__ = ["Anchor", "Audit", "ChainKey", "Claim", "Fault", "NodeSummary", "Report", "Row"]

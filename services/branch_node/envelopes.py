@@ -1,6 +1,7 @@
-"""Seals: each logged event chained and signed, in seq order, with the forwarding cursor beside them.
+"""The node's signed envelopes: each logged event chained and signed, in seq order, with the
+forwarding cursor beside them.
 
-Seals live in the same SQLite file as the eventsourcing log. They are derived from it
+Envelopes live in the same SQLite file as the eventsourcing log. They are derived from it
 deterministically (same log, same key → same bytes) and written once, so a key rotation
 never changes an envelope that may already have left the node.
 """
@@ -15,13 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.branch_node.application import BranchNode
+from services.branch_node.application import NodeLog
 from services.branch_node.mapper import decode_recorded
 from shared import envelope
 from shared.catalog.node import NodeKeyRotated
 from shared.chain import ROTATION, rotated_key
 from shared.signing import Signer
 
+# The envelopes' table keeps the name `seals` it had when envelopes were called seals: every
+# existing data dir's log.db has it (renaming it would need a migration for no gain). In code,
+# "seal" is reserved for sealing personal data (DESIGN).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seals (
     seq INTEGER PRIMARY KEY,
@@ -39,7 +43,7 @@ INSERT OR IGNORE INTO forwarding (id, forwarded_seq, last_ack_at) VALUES (1, 0, 
 
 
 class LogIntegrityError(RuntimeError):
-    """The log is not what seals were made from (a gap or a renumbered row)."""
+    """The log is not what the envelopes were made from (a gap or a renumbered row)."""
 
 
 @dataclass(frozen=True)
@@ -48,18 +52,29 @@ class Cursor:
     last_ack_at: datetime | None
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection in WAL mode with synchronous=FULL: a committed write survives power loss."""
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode with synchronous=FULL: a committed write survives power loss.
+
+    Read-only, it opens an existing file as it is and can neither create nor change it.
+    """
+    if read_only:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     return conn
 
 
-class SealStore:
-    def __init__(self, path: Path) -> None:
-        self.conn = connect(path)
-        self.conn.executescript(SCHEMA)
+class EnvelopeStore:
+    """The envelopes and the forwarding cursor, on one connection to the node's log.db."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.read_only = read_only
+        """Opened only to read what an existing log.db holds (its tables are not created)."""
+        self.conn = connect(path, read_only=read_only)
+        if not read_only:
+            self.conn.executescript(SCHEMA)
         self.lock = threading.RLock()
         """One connection serves every thread of the process; transactions take turns."""
 
@@ -83,7 +98,7 @@ class SealStore:
         return (row[0], row[1]) if row else (0, envelope.GENESIS_HASH)
 
     def signing_key_id(self, first_key_id: str) -> str:
-        """The key that signs the next envelope: the first key, or the one the last sealed
+        """The key that signs the next envelope: the first key, or the one the last signed
         `node.key_rotated` named."""
         with self.lock:
             row = self.conn.execute("SELECT envelope FROM seals ORDER BY seq DESC LIMIT 1").fetchone()
@@ -92,15 +107,15 @@ class SealStore:
         last = envelope.decode(bytes(row[0]))
         return rotated_key(last).key_id if last.type == ROTATION else last.key_id
 
-    def seal_pending(
+    def sign_pending(
         self,
-        log: BranchNode,
+        log: NodeLog,
         keys: Callable[[str], Signer],
         first_key_id: str,
         node_id: str,
         chunk: int = 2000,
     ) -> int:
-        """Seal every logged event not sealed yet, in seq order; returns how many were sealed.
+        """Chain and sign every logged event not signed yet, in seq order; returns how many.
 
         Each is signed by the key the chain designates; after a `node.key_rotated` the next
         one is signed by the key it names.
@@ -110,7 +125,7 @@ class SealStore:
             with self._write() as conn:
                 seq, prev_hash = self.head()
                 notes = log.notifications_after(seq, chunk)
-                if not notes:  # the usual case when forwarding: `record` sealed already
+                if not notes:  # the usual case when forwarding: `record` signed already
                     return total
                 signer = keys(self.signing_key_id(first_key_id))
                 rows = []
@@ -119,7 +134,7 @@ class SealStore:
                     if note.id != seq:
                         raise LogIntegrityError(f"log has seq {note.id} where {seq} was expected")
                     rec = decode_recorded(note.state)
-                    env = envelope.seal(
+                    env = envelope.sign(
                         node_id=node_id,
                         seq=seq,
                         event_id=str(rec.event_id),
@@ -138,7 +153,7 @@ class SealStore:
             if len(notes) < chunk:
                 return total
 
-    def envelopes_after(self, seq: int, limit: int) -> list[tuple[int, bytes]]:
+    def after(self, seq: int, limit: int) -> list[tuple[int, bytes]]:
         with self.lock:
             rows = self.conn.execute(
                 "SELECT seq, envelope FROM seals WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)

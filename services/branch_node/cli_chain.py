@@ -1,0 +1,128 @@
+"""`tongxin node status | rotate-key | verify | receipts`: the node's chain, its key, and the county's
+receipts it holds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+
+from services.branch_node.cli_base import DataDir, err, fail, open_node, out
+from services.branch_node.config import LOG_FILE, NodeDir
+from services.branch_node.receipts import read_receipts
+from shared import receipt
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to `app`."""
+    app.command(epilog="Example: tongxin node status --json")(status)
+    app.command("rotate-key", epilog="Example: tongxin node rotate-key")(rotate_key)
+    app.command(epilog="Example: tongxin node verify")(verify)
+    app.command(
+        epilog="Examples:\n\ntongxin node receipts -d ./tongxin-node\n\n"
+        "tongxin node receipts --json -d ./tongxin-node > dongguan-receipts.jsonl   "
+        "# then: tongxin audit verify … --node-receipts dongguan-receipts.jsonl"
+    )(receipts)
+
+
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    data_dir: DataDir = Path("tongxin-node"),
+) -> None:
+    """Last seq, forwarded seq, backlog, last ack time and NATS connectivity."""
+    node = open_node(data_dir)
+    try:
+        st = msgspec.to_builtins(node.status())
+        st["nats_url"] = node.config.nats_url
+        st["nats_reachable"] = asyncio.run(_reachable(node.config.nats_url))
+    finally:
+        node.close()
+    if as_json:
+        sys.stdout.write(json.dumps(st, ensure_ascii=False) + "\n")
+        return
+    for key, value in st.items():
+        out.print(f"{key:>15}: {value}", highlight=False)
+
+
+async def _reachable(url: str) -> bool:
+    from shared.transport import connect
+
+    try:
+        nc = await connect(url, timeout=1)
+    except Exception:
+        return False
+    await nc.close()
+    return True
+
+
+def rotate_key(data_dir: DataDir = Path("tongxin-node")) -> None:
+    """Rotate the signing key inside the chain: a node.key_rotated event, signed by the current
+    key, names a new key (saved under keys/, mode 0600) that signs everything after it."""
+    node = open_node(data_dir)
+    try:
+        old = node.signer.key_id
+        new = node.rotate_key()
+    finally:
+        node.close()
+    out.print(f"key {old} → {new.key_id}; public key {new.public_key_hex}")
+    out.print("the county learns the new key from the chain itself: no re-enrolment needed")
+
+
+def verify(data_dir: DataDir = Path("tongxin-node")) -> None:
+    """Check the node's own chain, signatures, and that every envelope matches its logged event."""
+    node = open_node(data_dir)
+    try:
+        node.sign_pending()
+        report = node.verify()
+    finally:
+        node.close()
+    for fault in report.faults[:50]:
+        err.print(str(fault), highlight=False)
+    if not report.ok:
+        raise fail(f"{len(report.faults)} fault(s) in {report.checked} envelope(s)", code=1)
+    out.print(f"ok: {report.checked} envelope(s), chain and signatures verify")
+
+
+def receipts(
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print each receipt in its wire form, one JSON object per line (JSON Lines), "
+            "as `tongxin audit verify --node-receipts` reads them.",
+        ),
+    ] = False,
+    data_dir: DataDir = Path("tongxin-node"),
+) -> None:
+    """The county's receipts this node holds, in seq order.
+
+    Each is the county's signed word that it had archived this node's chain up to that seq and
+    hash. Reads log.db only, read-only (a copy of a data dir without the node's keys will do);
+    with --json, prints nothing when none is held."""
+    log_path = NodeDir(data_dir).log_path
+    if not log_path.exists():
+        raise fail(f"no node log in {data_dir} (no {LOG_FILE}): pass the node's --data-dir")
+    try:
+        held = read_receipts(log_path)
+    except sqlite3.Error as exc:
+        raise fail(f"{log_path}: {exc}") from None
+    if as_json:
+        sys.stdout.buffer.write(b"".join(receipt.encode(h.receipt) + b"\n" for h in held))
+        return
+    for h in held:
+        r = h.receipt
+        checks = ("verified" if h.verified else "NOT verified") + (
+            ", matches this node's chain" if h.matches else ", DIFFERS from this node's chain"
+        )
+        out.print(
+            f"seq {r.seq}  hash {r.hash[:16]}…  issued {r.issued_at}  county {r.county_id} key {r.key_id}"
+            f"  ({checks})",
+            highlight=False,
+        )
+    out.print(f"{len(held)} receipt(s)", highlight=False)

@@ -1,0 +1,47 @@
+"""The receipts a node holds, as an audit gets them: through the node's documented command
+`tongxin node receipts --json`, never from the node's database (its storage is its own)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from services.county.audit.report import Claim
+from shared import receipt
+from shared.errors import FieldError
+
+NODE_COMMAND_TIMEOUT = 600
+"""Seconds `tongxin node receipts` may take (it reads one table; this only stops a hang)."""
+
+
+class NodeReceiptsError(ValueError):
+    """A node's receipts could not be read; the message names the path given."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        super().__init__(f"--node-receipts {path}: {reason}")
+
+
+def node_receipts(path: Path) -> list[Claim]:
+    """The receipts a node holds: a JSONL file of them in wire form, as `tongxin node receipts
+    --json` writes it, or a node's data dir, which that command is run on."""
+    try:
+        data = _from_node_command(path) if path.is_dir() else path.read_bytes()
+        lines = [line for line in data.splitlines() if line.strip()]
+        return [Claim(receipt.decode(line), f"node ({path})") for line in lines]
+    except (OSError, FieldError) as exc:
+        raise NodeReceiptsError(path, str(exc)) from None
+
+
+def _from_node_command(data_dir: Path) -> bytes:
+    """What `tongxin node receipts --json --data-dir DIR` prints (it opens log.db read-only)."""
+    command = [sys.executable, "-m", "tongxin", "node", "receipts", "--json", "--data-dir", str(data_dir)]
+    try:
+        done = subprocess.run(command, capture_output=True, check=False, timeout=NODE_COMMAND_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise OSError(f"`tongxin node receipts` did not finish in {NODE_COMMAND_TIMEOUT} s") from None
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip().removeprefix("error:").strip()
+        raise OSError(said or f"`tongxin node receipts` exited with {done.returncode}")
+    return done.stdout
