@@ -32,10 +32,10 @@ from sqlalchemy import Engine
 
 from services.branch_node.service import Node
 from services.county.api.app import create_app
-from services.county.api.queries import CSV_COLUMNS
 from services.county.ingest.processor import Incoming, Ingestor, retry_quarantine
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
+from services.county.queries.roster import CSV_COLUMNS
 from shared import envelope
 from shared.identity import member_id
 from shared.signing import Signer

@@ -15,38 +15,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.county import web
-from services.county.api import (
-    routes_alerts,
-    routes_audit_integrity,
-    routes_audit_time,
-    routes_conflicts,
-    routes_digest,
-    routes_export,
-    routes_figures,
-    routes_members,
-    routes_nodes,
-    routes_orgs,
-    routes_quarantine,
-    routes_roster,
-)
-from services.county.api.queries import NotFoundError, node_health
+from services.county.api.routes import ROUTERS
 from services.county.db import tables as t
+from services.county.queries.common import NotFoundError
+from services.county.queries.ops import node_health
 from shared.errors import FieldError
 
-ROUTERS = (
-    routes_audit_integrity.router,
-    routes_audit_time.router,
-    routes_roster.router,
-    routes_export.router,
-    routes_members.router,
-    routes_orgs.router,
-    routes_alerts.router,
-    routes_figures.router,
-    routes_nodes.router,
-    routes_conflicts.router,
-    routes_quarantine.router,
-    routes_digest.router,
-)
 _LOCATIONS = ("query", "path", "body", "header", "cookie")
 
 DESCRIPTION = """The county's view of its mobile Party members (流动党员) and of its outstations'

@@ -11,10 +11,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Connection, Engine
 
-from services.county.api.queries import FigureFilter, GroupBy, Status
 from services.county.audit.replay import Bounds, ReplayCache, is_past
-from services.county.projections.asof import AsOf, parse_point
+from services.county.queries.asof import AsOf, parse_point
+from services.county.queries.figures import FigureFilter, GroupBy
 from shared.catalog.base import OutstationMode
+from shared.catalog.status import Status
 from shared.errors import FieldError
 from shared.ids import SLUG_PATTERN
 
@@ -91,7 +92,7 @@ _replays_lock = threading.Lock()
 
 
 def get_replays(request: Request) -> ReplayCache:
-    """The app's cache of replays (`known_at`); routes_audit_time closes it at shutdown."""
+    """The app's cache of replays (`known_at`); routes/audit_time.py closes it at shutdown."""
     with _replays_lock:
         cache: ReplayCache | None = getattr(request.app.state, "replays", None)
         if cache is None:

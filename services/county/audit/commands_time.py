@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 
 from services.county.audit.replay import Bounds, Replayed, build
 from services.county.db.engine import DEFAULT_DB_URL, make_engine
-from services.county.projections.asof import as_of_digest, parse_point, roster_counts
 from services.county.projections.digest import digest as projection_digest
+from services.county.queries.asof import as_of_digest, parse_point, roster_counts
 from shared.errors import FieldError
 
 out = Console(soft_wrap=True)

@@ -3,7 +3,7 @@
 Point in time is bitemporal (DESIGN §6), and the two axes are answered differently, on purpose:
 
 - `as_of` (business time) reads the `member_timeline` validity ranges of the live database
-  (`projections/asof.py`): one indexed query, interactive, within the roster's p95 target
+  (`queries/asof.py`): one indexed query, interactive, within the roster's p95 target
   (bench/asof.py). Business history is already in the projections, so nothing is rebuilt.
 - `known_at` (what the county had received by T) is an auditor's question — "reproduce
   yesterday's report" — with no performance target. Arrival is deliberately not part of the
@@ -50,11 +50,11 @@ from sqlalchemy import Connection, Engine, func, select, tuple_
 from services.county.db import tables as t
 from services.county.db.bulk import insert_all
 from services.county.db.engine import make_engine, migrate
-from services.county.projections.asof import as_of_digest, roster_counts
 from services.county.projections.digest import digest
 from services.county.projections.fact import fact_from_archive
 from services.county.projections.rebuild import Rebuilding, clear, derive_entities, rebuild
 from services.county.projections.registry import BUSINESS_TABLES
+from services.county.queries.asof import as_of_digest, roster_counts
 from shared.envelope import format_time
 from shared.errors import FieldError
 

@@ -18,7 +18,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import Connection
 
-from services.county.api import queries as q
+from services.county.queries import figures
+from services.county.queries.roster import roster_csv
+from shared.catalog.status import STATUSES
 
 Cell = str | int | float | bool | None
 Table = list[list[Cell]]
@@ -33,7 +35,7 @@ class Figure(enum.StrEnum):
 
 def roster_table(conn: Connection, **params: Any) -> Table:
     """The roster CSV's header and rows (`roster_csv`'s own output, read back), as a table."""
-    text = q.roster_csv(conn, **params).lstrip("\ufeff")
+    text = roster_csv(conn, **params).lstrip("\ufeff")
     rows: Table = [list(r) for r in csv.reader(io.StringIO(text))]
     for row in rows[1:]:
         for i, value in enumerate(row):
@@ -44,7 +46,7 @@ def roster_table(conn: Connection, **params: Any) -> Table:
 
 def roster_level_table(summary: dict[str, Any]) -> Table:
     """Counts by status at the level and each child level, as `GET /api/v1/roster` gives them."""
-    statuses = list(q.STATUSES)
+    statuses = list(STATUSES)
     rows: Table = [["level", "id", "name", "total", *statuses]]
     for item in [summary, *summary["children"]]:
         counts = item["by_status"]
@@ -66,10 +68,10 @@ def figure_result(
     conn: Connection, figure: Figure, filters: dict[str, Any], year: int | None
 ) -> dict[str, Any]:
     if figure is Figure.FUNDS:
-        return q.funds(conn, **filters)
+        return figures.funds(conn, **filters)
     if figure is Figure.PIONEER:
-        return q.pioneer(conn, **filters)
-    return q.education(conn, year=year, **filters)
+        return figures.pioneer(conn, **filters)
+    return figures.education(conn, year=year, **filters)
 
 
 def figure_table(result: dict[str, Any]) -> Table:

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from services.county.api import queries as q
 from services.county.api.deps import NOT_FOUND, AsOfDep, ConnDep, OrgIdPath, PointConnDep
+from services.county.queries import members as q
 from shared.catalog.base import OrgKind
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["orgs"])

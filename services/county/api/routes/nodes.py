@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from services.county.api import queries as q
 from services.county.api.deps import NOT_FOUND, SLUG, ConnDep
+from services.county.queries import ops as q
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
 

@@ -10,8 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from services.county.api import queries as q
-from services.county.api import queries_export as x
 from services.county.api.deps import (
     AsOfDep,
     ConnDep,
@@ -21,7 +19,9 @@ from services.county.api.deps import (
     Township,
     Village,
 )
-from services.county.api.routes_roster import LEVELS, download
+from services.county.api.routes.roster import LEVELS, download
+from services.county.queries import export as x
+from services.county.queries import roster as q
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"])
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from services.county.api import queries as q
 from services.county.api.deps import NOT_FOUND, AsOfDep, MemberIdPath, PointConnDep
+from services.county.queries import members as q
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
 

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from services.county.api import queries as q
 from services.county.api.deps import AsOfDep, Limit, Offset, PointConnDep, RosterFilters, Township, Village
+from services.county.queries import roster as q
 
 router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
 

@@ -20,7 +20,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, literal_column, select
 
-from services.county.api.queries_common import (
+from services.county.db import tables as t
+from services.county.projections import attendance, figures, roster
+from services.county.projections.attendance import attended
+from services.county.projections.fact import fact_from_archive
+from services.county.queries.asof import AsOf, members_as_of, valid_at
+from services.county.queries.common import (
     NONE_NAME,
     UNREGISTERED,
     OrgTree,
@@ -29,12 +34,7 @@ from services.county.api.queries_common import (
     load_tree,
     sort_key,
 )
-from services.county.api.queries_figures_spec import Tally, education_section, funds_section, pioneer_section
-from services.county.db import tables as t
-from services.county.projections import attendance, figures, roster
-from services.county.projections.asof import AsOf, members_as_of, valid_at
-from services.county.projections.attendance import attended
-from services.county.projections.fact import fact_from_archive
+from services.county.queries.figures_spec import Tally, education_section, funds_section, pioneer_section
 from shared.catalog.figures import EDUCATION_TYPES, FUND_TYPES, PIONEER_TYPES
 from shared.catalog.status import ACTIVE
 from shared.errors import FieldError

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, case, func, select
 
-from services.county.api.queries_common import NotFoundError, conflict_row, now_text, seconds_between
 from services.county.db import tables as t
 from services.county.projections import conflicts as conflicts_projection
 from services.county.projections import roster
 from services.county.projections.digest import digest
 from services.county.projections.registry import BUSINESS_TABLES
+from services.county.queries.common import NotFoundError, conflict_row, now_text, seconds_between
 
 PREVIEW_BYTES = 64
 PREVIEW_CHARS = 1000

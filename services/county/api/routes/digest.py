@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from services.county.api import queries as q
 from services.county.api.deps import ConnDep
+from services.county.queries import ops as q
 
 router = APIRouter(prefix="/api/v1/digest", tags=["digest"])
 

@@ -7,7 +7,7 @@ counted by the same query, so the children of a level always add up to it.
 
 With `as_of` (business time D) the roster is read from `member_timeline`: a member is on it when
 a row is valid at D, and that row gives status, placement and name; the other columns are derived
-from the member's events by D (`projections/asof.py`). The organisation tree is today's.
+from the member's events by D (`queries/asof.py`). The organisation tree is today's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 
-from services.county.api.queries_common import (
+from services.county.projections import roster
+from services.county.queries.asof import AsOf, roster_rows, valid_at
+from services.county.queries.common import (
     UNREGISTERED,
     UNREGISTERED_NAME,
     OrgTree,
@@ -29,8 +31,6 @@ from services.county.api.queries_common import (
     load_tree,
     sort_key,
 )
-from services.county.projections import roster
-from services.county.projections.asof import AsOf, roster_rows, valid_at
 from shared.catalog.status import Status
 
 CSV_COLUMNS = (

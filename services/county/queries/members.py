@@ -12,17 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
-from services.county.api.queries_common import (
-    NotFoundError,
-    OrgTree,
-    binary,
-    conflict_row,
-    load_tree,
-)
-from services.county.api.queries_roster import member_row
 from services.county.db import tables as t
 from services.county.projections import attendance, conflicts, dual_management, orgs, recruitment, roster
-from services.county.projections.asof import (
+from services.county.queries.asof import (
     AsOf,
     attendance_as_of,
     candidates_as_of,
@@ -31,6 +23,14 @@ from services.county.projections.asof import (
     roster_row,
     valid_at,
 )
+from services.county.queries.common import (
+    NotFoundError,
+    OrgTree,
+    binary,
+    conflict_row,
+    load_tree,
+)
+from services.county.queries.roster import member_row
 
 ROLES = ("outstation", "host_org", "cross_post")
 """How an organisation besides the home branch co-manages a member."""

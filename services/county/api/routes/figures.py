@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from services.county.api import queries as q
 from services.county.api.deps import ConnDep, FigureFilters
+from services.county.queries import figures as q
 
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"])
 

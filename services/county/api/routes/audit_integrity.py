@@ -16,11 +16,11 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from services.county.api.deps import NOT_FOUND, SLUG, ConnDep, MemberIdPath, OrgIdPath
-from services.county.api.queries_common import NotFoundError
 from services.county.audit.archive import archive_nodes, verify_archive
 from services.county.audit.export import BrokenArchiveError, Selection, UnknownNodeError, write_export
 from services.county.audit.history import HistoryItem, Kind, history
 from services.county.keys import DEFAULT_COUNTY_KEY
+from services.county.queries.common import NotFoundError
 from shared.signing import Signer, Verifier
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])

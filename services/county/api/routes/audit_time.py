@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 
 from services.county.api.deps import AsOfDep, ConnDep, EngineDep, KnownAtDep, get_replays
-from services.county.api.queries import projection_digest
 from services.county.audit.replay import Bounds, ReplayCache
-from services.county.projections.asof import as_of_digest, roster_counts
+from services.county.queries.asof import as_of_digest, roster_counts
+from services.county.queries.ops import projection_digest
 
 
 @asynccontextmanager

@@ -13,16 +13,16 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, select
 
-from services.county.api.queries_common import (
+from services.county.projections import attendance, recruitment, roster
+from services.county.queries.asof import AsOf, attendance_as_of, candidates_as_of, members_as_of, valid_at
+from services.county.queries.common import (
     OrgTree,
     china_today,
     days_before,
     load_tree,
     start_of_china_day,
 )
-from services.county.api.queries_roster import roster_where
-from services.county.projections import attendance, recruitment, roster
-from services.county.projections.asof import AsOf, attendance_as_of, candidates_as_of, members_as_of, valid_at
+from services.county.queries.roster import roster_where
 from shared.catalog.status import ACTIVE
 
 ORGLIFE_DAYS = 90
