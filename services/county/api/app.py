@@ -9,16 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.county import web
+from services.county.api.metrics import ScrapeCollector
 from services.county.api.routes import ROUTERS
-from services.county.db import tables as t
-from services.county.queries.common import NotFoundError
-from services.county.queries.ops import node_health
+from services.county.queries.common import NotFoundError, ping
 from shared.errors import FieldError
 
 _LOCATIONS = ("query", "path", "body", "header", "cookie")
@@ -29,48 +26,6 @@ figures, node health, conflicts, quarantine and the projection digest.
 
 Times are UTC text (`2026-11-27T01:25:05.000000Z`), dates China dates (`YYYY-MM-DD`), money
 integer fen (分). A refused request gets a 4xx whose `detail` items name the `field`."""
-
-
-class ScrapeCollector(Collector):
-    """Gauges read from the database at scrape time: open quarantine and each node's health."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def collect(self) -> Iterable[Metric]:
-        up = GaugeMetricFamily("tongxin_county_db_up", "1 if the county database answered this scrape")
-        try:
-            with self.engine.connect() as conn:
-                open_q = conn.execute(
-                    select(func.count()).select_from(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
-                ).scalar_one()
-                nodes = node_health(conn)["items"]
-        except SQLAlchemyError:
-            up.add_metric([], 0)
-            yield up
-            return
-        up.add_metric([], 1)
-        yield up
-        quarantined = GaugeMetricFamily("tongxin_county_quarantine_open", "Quarantined messages not resolved")
-        quarantined.add_metric([], int(open_q))
-        yield quarantined
-        gauges = {
-            "lag_s": ("tongxin_county_node_lag_seconds", "Seconds between recording and arrival of the head"),
-            "silent_s": (
-                "tongxin_county_node_silent_seconds",
-                "Seconds since anything arrived from the node",
-            ),
-            "last_seq": ("tongxin_county_node_last_seq", "Highest seq archived without a gap"),
-            "held": ("tongxin_county_node_held", "Envelopes held back behind a gap"),
-            "quarantined": ("tongxin_county_node_quarantined", "Open quarantined messages of the node"),
-            "max_skew_s": ("tongxin_county_node_max_skew_seconds", "Most the node clock was seen ahead"),
-        }
-        for key, (name, doc) in gauges.items():
-            family = GaugeMetricFamily(name, doc, labels=["node_id"])
-            for node in nodes:
-                if node[key] is not None:
-                    family.add_metric([node["node_id"]], float(node[key]))
-            yield family
 
 
 def _field(loc: Iterable[Any]) -> str:
@@ -120,7 +75,7 @@ def create_app(
         extra = health() if health is not None else {}
         try:
             with engine.connect() as conn:
-                conn.execute(select(1))
+                ping(conn)
         except SQLAlchemyError as exc:
             body = {**extra, "status": "unavailable", "database": f"unreachable ({type(exc).__name__})"}
             return JSONResponse(status_code=503, content=body)

@@ -19,7 +19,7 @@ row was resolved; and, as at ingest (guarantee 3), only the gap-free prefix of e
 chain counts: an envelope that arrived by T but waited behind a missing seq until after T was
 held, not projected, at T. With `as_of` as well, only events that occurred by D are replayed
 (business time); the as-of digest then covers the roster rows valid at D
-(`asof.as_of_digest`).
+(`queries/digest.as_of_digest`).
 
 Scratch databases are temporary SQLite files (or `--into URL`), created with `make_engine` and
 `migrate`, kept per (T, D) in a small LRU cache, and removed on eviction, shutdown or exit.
@@ -54,7 +54,7 @@ from services.county.projections.digest import digest
 from services.county.projections.fact import fact_from_archive
 from services.county.projections.rebuild import Rebuilding, clear, derive_entities, rebuild
 from services.county.projections.registry import BUSINESS_TABLES
-from services.county.queries.asof import as_of_digest, roster_counts
+from services.county.queries.digest import as_of_digest, roster_counts
 from shared.envelope import format_time
 from shared.errors import FieldError
 

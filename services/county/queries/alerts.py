@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, exists, select
 
 from services.county.projections import attendance, recruitment, roster
-from services.county.queries.asof import AsOf, attendance_as_of, candidates_as_of, members_as_of, valid_at
+from services.county.queries.asof import AsOf, candidates_as_of, members_as_of, valid_at
+from services.county.queries.attendance import attendance_as_of
 from services.county.queries.common import (
     OrgTree,
     china_today,

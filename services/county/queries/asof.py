@@ -5,19 +5,18 @@ A member is on the roster as of D when a `member_timeline` row has valid_from <=
 host location, host organisation), the name and the cross posts. What the timeline does not
 version — status_since, occupation, study account, conflicts, a candidate's dual review — is
 re-derived here with the live derivation (`roster.history`) from the member's archived events that
-occurred by D, and attendance from the orglife/training events that occurred by D. So `as_of`
-now equals the live projections by construction, and `as_of` D equals a rebuild from only the
-events that occurred by D (tested through `as_of_digest`).
+occurred by D, and attendance from the orglife/training events that occurred by D
+(`attendance.py`). So `as_of` now equals the live projections by construction, and `as_of` D
+equals a rebuild from only the events that occurred by D (tested through `digest.as_of_digest`).
 
 Times are compared as canonical UTC text (`2026-03-01T02:00:00.000000Z`), as stored.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -25,14 +24,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from services.county.db import tables as t
-from services.county.projections import attendance, figures, roster
-from services.county.projections.attendance import attended
+from services.county.projections import roster
 from services.county.projections.dual_management import co_managers_of
 from services.county.projections.fact import Fact, fact_from_archive
 from services.county.projections.recruitment import derive_candidate
 from services.county.projections.roster import MemberHistory, history
 from shared.catalog.base import CHINA_STANDARD_TIME
-from shared.envelope import canonical, format_time
+from shared.envelope import format_time
 from shared.errors import FieldError
 
 CHUNK = 500
@@ -57,7 +55,6 @@ UNVERSIONED = (
     "study_account",
 )
 """Roster columns the timeline does not carry: derived from the member's events up to D."""
-ATTENDED = ("orglife.held", "training.held")
 
 
 @dataclass(frozen=True)
@@ -163,147 +160,3 @@ def candidates_as_of(
     facts = _events(conn, subjects, moment)
     rows = [derive_candidate(s[2:], facts.get(s, [])) for s in subjects]
     return [r for r in rows if r is not None]
-
-
-@dataclass
-class Attended:
-    """A member's latest organisational life and training by D, and the years trained by D."""
-
-    last_orglife_at: str | None = None
-    last_trained_at: str | None = None
-    trained_years: tuple[int, ...] = ()
-
-
-def attendance_as_of(conn: Connection, member_ids: Sequence[str], point: AsOf) -> dict[str, Attended]:
-    """Attendance by D. The `activity` projection keeps only each member's latest attendance;
-    where that is after D, the orglife/training events that occurred by D are searched from the
-    latest back, until every such member is found (or the events run out)."""
-    act, years = _activity(conn, member_ids)
-    out: dict[str, Attended] = {}
-    pending: dict[str, set[str]] = {}
-    for mid in member_ids:
-        last = act.get(mid, {"orglife": None, "training": None})
-        late = {kind for kind, at in last.items() if at is not None and at > point.moment}
-        found = {kind: (None if kind in late else at) for kind, at in last.items()}
-        out[mid] = Attended(found["orglife"], found["training"])
-        if late:
-            pending[mid] = late
-    if pending:
-        _search(conn, pending, point, out)
-    for mid, row in out.items():
-        trained = {y for y in years.get(mid, ()) if y < point.day.year}
-        if row.last_trained_at is not None and _china_year(row.last_trained_at) == point.day.year:
-            trained.add(point.day.year)
-        row.trained_years = tuple(sorted(trained))
-    return out
-
-
-def _china_year(moment: str) -> int:
-    return datetime.fromisoformat(moment).astimezone(CHINA_STANDARD_TIME).year
-
-
-def _activity(
-    conn: Connection, member_ids: Sequence[str]
-) -> tuple[dict[str, dict[str, str | None]], dict[str, list[int]]]:
-    ac, tr = attendance.activity.c, attendance.trained.c
-    act: dict[str, dict[str, str | None]] = {}
-    years: dict[str, list[int]] = defaultdict(list)
-    for i in range(0, len(member_ids), CHUNK):
-        chunk = member_ids[i : i + CHUNK]
-        for mid, orglife, training in conn.execute(
-            select(ac.member_id, ac.last_orglife_at, ac.last_trained_at).where(ac.member_id.in_(chunk))
-        ):
-            act[mid] = {"orglife": orglife, "training": training}
-        for mid, year in conn.execute(select(tr.member_id, tr.year).where(tr.member_id.in_(chunk))):
-            years[mid].append(int(year))
-    return act, years
-
-
-def _search(conn: Connection, pending: dict[str, set[str]], point: AsOf, out: dict[str, Attended]) -> None:
-    """Latest attendance by D for the (member, kind) pairs in `pending`: the orglife and training
-    events are read newest day first, a few whole days at a time, until nothing is pending."""
-    fc, a = figures.facts.c, t.archive.c
-    query = select(fc.occurred_on, fc.node_id, fc.seq).where(
-        fc.type.in_(ATTENDED), fc.occurred_on <= point.day.isoformat()
-    )
-    refs = sorted(conn.execute(query).all(), reverse=True)
-    kinds = {"orglife": "last_orglife_at", "training": "last_trained_at"}
-    for keys in _whole_days(refs):
-        by_node: dict[str, list[int]] = defaultdict(list)
-        for node_id, seq in keys:
-            by_node[node_id].append(seq)
-        where = or_(*(and_(a.node_id == n, a.seq.in_(seqs)) for n, seqs in by_node.items()))
-        rows = conn.execute(select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope).where(where))
-        facts = [fact_from_archive(*r) for r in rows if r.occurred_at <= point.moment]
-        for fact in sorted(facts, key=lambda f: f.order, reverse=True):
-            kind, attendees = attended(fact) or ("", [])
-            for mid in attendees:
-                if kind in pending.get(mid, ()):
-                    setattr(out[mid], kinds[kind], fact.occurred_at)
-                    pending[mid].discard(kind)
-                    if not pending[mid]:
-                        del pending[mid]
-        if not pending:
-            return
-
-
-def _whole_days(refs: Sequence[tuple[Any, Any, Any]], size: int = 2000) -> Iterator[list[tuple[str, int]]]:
-    """(node_id, seq) of `refs` (newest day first) in chunks of about `size` that end with a day, so
-    that every event of a later chunk occurred before every event of an earlier one."""
-    chunk: list[tuple[str, int]] = []
-    day = ""
-    for on, node_id, seq in refs:
-        if len(chunk) >= size and on != day:
-            yield chunk
-            chunk = []
-        chunk.append((node_id, seq))
-        day = on
-    if chunk:
-        yield chunk
-
-
-def as_of_digest(conn: Connection, moment: str) -> str:
-    """SHA-256 over the business projections as of `moment`, canonically sorted:
-
-    - `roster_as_of`: per member with a timeline row valid at D, that row's ROSTER_FIELDS
-      (state only: not valid_from/valid_to, which a rebuild up to D cannot know), by member_id;
-    - `co_managers_as_of`: the co-managers those rows give, by (member_id, org_id, role);
-    - `facts_as_of`: the `facts` rows of events that occurred by D, by (node_id, seq).
-
-    Equal for the live database read through the timeline and for a rebuild from only the events
-    that occurred by D; organisations, activity, conflicts and dual review are not covered."""
-    h = hashlib.sha256()
-    tl = roster.member_timeline.c
-    query = select(*(tl[k] for k in ROSTER_FIELDS)).where(valid_at(moment))
-    rows = sorted((dict(r) for r in conn.execute(query).mappings()), key=lambda r: r["member_id"])
-    h.update(b"table roster_as_of\n")
-    for row in rows:
-        h.update(canonical(row) + b"\n")
-    h.update(b"table co_managers_as_of\n")
-    for row in rows:
-        for co in co_managers(row):
-            h.update(canonical(co) + b"\n")
-    h.update(b"table facts_as_of\n")
-    fc, a = figures.facts.c, t.archive.c
-    node = fc.node_id.collate("C") if conn.dialect.name == "postgresql" else fc.node_id
-    facts = (
-        select(*figures.facts.columns)
-        .join(t.archive, and_(a.node_id == fc.node_id, a.seq == fc.seq))
-        .where(a.occurred_at <= moment)
-        .order_by(node, fc.seq)
-    )
-    for fact in conn.execute(facts).mappings():
-        h.update(canonical(dict(fact)) + b"\n")
-    return h.hexdigest()
-
-
-def roster_counts(conn: Connection, moment: str | None) -> dict[str, int]:
-    """Members by status: on the live roster, or (with `moment`) as of then."""
-    if moment is None:
-        rows = conn.execute(select(roster.members.c.status))
-    else:
-        rows = conn.execute(select(roster.member_timeline.c.status).where(valid_at(moment)))
-    counts: dict[str, int] = defaultdict(int)
-    for (status,) in rows:
-        counts[status] += 1
-    return dict(sorted(counts.items()))

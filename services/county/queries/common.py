@@ -155,3 +155,8 @@ def conflict_row(row: Any) -> dict[str, Any]:
         "detail": json.loads(row["detail"]),
         "events": [e for e in str(row["events"]).split(",") if e],
     }
+
+
+def ping(conn: Connection) -> None:
+    """Ask the database something trivial (/health): raises SQLAlchemyError if it does not answer."""
+    conn.execute(select(1))

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import Connection
 
-from services.county.queries import figures
+from services.county.queries import education, figures
 from services.county.queries.roster import roster_csv
 from shared.catalog.status import STATUSES
 
@@ -71,7 +71,7 @@ def figure_result(
         return figures.funds(conn, **filters)
     if figure is Figure.PIONEER:
         return figures.pioneer(conn, **filters)
-    return figures.education(conn, year=year, **filters)
+    return education.education(conn, year=year, **filters)
 
 
 def figure_table(result: dict[str, Any]) -> Table:

@@ -16,13 +16,13 @@ from services.county.db import tables as t
 from services.county.projections import attendance, conflicts, dual_management, orgs, recruitment, roster
 from services.county.queries.asof import (
     AsOf,
-    attendance_as_of,
     candidates_as_of,
     co_managers,
     members_as_of,
     roster_row,
     valid_at,
 )
+from services.county.queries.attendance import attendance_as_of
 from services.county.queries.common import (
     NotFoundError,
     OrgTree,

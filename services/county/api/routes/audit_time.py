@@ -10,8 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 
 from services.county.api.deps import AsOfDep, ConnDep, EngineDep, KnownAtDep, get_replays
 from services.county.audit.replay import Bounds, ReplayCache
-from services.county.queries.asof import as_of_digest, roster_counts
-from services.county.queries.ops import projection_digest
+from services.county.queries.digest import as_of_summary, projection_digest
 
 
 @asynccontextmanager
@@ -54,9 +53,5 @@ def replay(request: Request, engine: EngineDep, as_of: AsOfDep, known_at: KnownA
     "counts and the roster by status. " + AS_OF_DIGEST,
 )
 def digest(conn: ConnDep, as_of: AsOfDep) -> dict[str, Any]:
-    out = projection_digest(conn)
     moment = as_of.moment if as_of is not None else None
-    out["as_of"] = moment
-    out["as_of_digest"] = as_of_digest(conn, moment) if moment is not None else None
-    out["roster"] = roster_counts(conn, moment)
-    return out
+    return {**projection_digest(conn), **as_of_summary(conn, moment)}

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from services.county.api.deps import ConnDep
-from services.county.queries import ops as q
+from services.county.queries import digest as q
 
 router = APIRouter(prefix="/api/v1/digest", tags=["digest"])
 

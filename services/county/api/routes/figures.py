@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from services.county.api.deps import ConnDep, FigureFilters
+from services.county.queries import education as e
 from services.county.queries import figures as q
 
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"])
@@ -63,4 +64,4 @@ def education(
         Query(ge=2000, le=2100, description="Year of coverage; default the year of `to`, `from`, or today."),
     ] = None,
 ) -> dict[str, Any]:
-    return q.education(conn, year=year, **filters)
+    return e.education(conn, year=year, **filters)

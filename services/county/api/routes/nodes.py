@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from services.county.api.deps import NOT_FOUND, SLUG, ConnDep
-from services.county.queries import ops as q
+from services.county.queries import node_health as q
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
 

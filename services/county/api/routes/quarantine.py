@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from services.county.api.deps import SLUG, ConnDep, Limit, Offset
-from services.county.queries import ops as q
+from services.county.queries import quarantine as q
 
 router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
 

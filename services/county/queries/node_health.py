@@ -1,18 +1,14 @@
-"""What operators and auditors look at: node health, conflicts, quarantine, the projection digest."""
+"""Node health for operators: where each enrolled node's chain stands, what is held back or quarantined."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, select
+from sqlalchemy import Connection, case, func, select
 
 from services.county.db import tables as t
-from services.county.projections import conflicts as conflicts_projection
-from services.county.projections import roster
-from services.county.projections.digest import digest
-from services.county.projections.registry import BUSINESS_TABLES
-from services.county.queries.common import NotFoundError, conflict_row, now_text, seconds_between
+from services.county.queries.common import NotFoundError, now_text, seconds_between
 
 PREVIEW_BYTES = 64
 PREVIEW_CHARS = 1000
@@ -108,73 +104,3 @@ def _last_receipts(conn: Connection, node_id: str | None) -> dict[str, dict[str,
         last, (last.c.node_id == r.node_id) & (last.c.seq == r.seq)
     )
     return {nid: {"seq": int(seq), "issued_at": issued} for nid, seq, issued in conn.execute(query)}
-
-
-def conflicts(conn: Connection, kind: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    """Facts that cannot both be true (DESIGN §3.8), with the member's name where it is one."""
-    c = conflicts_projection.conflicts.c
-    where = [c.kind == kind] if kind is not None else []
-    total = conn.execute(
-        select(func.count()).select_from(conflicts_projection.conflicts).where(*where)
-    ).scalar_one()
-    rows = conn.execute(
-        select(conflicts_projection.conflicts, roster.members.c.name)
-        .join(roster.members, roster.members.c.member_id == func.substr(c.subject, 3), isouter=True)
-        .where(*where)
-        .order_by(c.kind, c.subject, c.conflict_id)
-        .limit(limit)
-        .offset(offset)
-    ).mappings()
-    items = [{**conflict_row(r), "member_name": r["name"]} for r in rows]
-    return {"total": int(total), "limit": limit, "offset": offset, "items": items}
-
-
-def quarantine(
-    conn: Connection,
-    *,
-    include_resolved: bool = False,
-    node_id: str | None = None,
-    reason: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> dict[str, Any]:
-    """Refused messages (open ones unless `include_resolved`), oldest first, without their raw
-    bytes: their length and a preview as hex and as UTF-8 text instead."""
-    q = t.quarantine.c
-    where: list[ColumnElement[bool]] = []
-    if not include_resolved:
-        where.append(q.resolved_at.is_(None))
-    if node_id is not None:
-        where.append(q.node_id == node_id)
-    if reason is not None:
-        where.append(q.reason == reason)
-    total = conn.execute(select(func.count()).select_from(t.quarantine).where(*where)).scalar_one()
-    rows = conn.execute(select(t.quarantine).where(*where).order_by(q.id).limit(limit).offset(offset))
-    items = []
-    for r in rows.mappings():
-        raw = bytes(r["raw"])
-        items.append(
-            {
-                "id": r["id"],
-                "received_at": r["received_at"],
-                "nats_subject": r["nats_subject"],
-                "node_id": r["node_id"],
-                "seq": r["seq"],
-                "reason": r["reason"],
-                "detail": r["detail"],
-                "resolved_at": r["resolved_at"],
-                "raw_length": len(raw),
-                "preview_hex": raw[:PREVIEW_BYTES].hex(),
-                "preview_text": raw.decode("utf-8", errors="replace")[:PREVIEW_CHARS],
-            }
-        )
-    return {"total": int(total), "limit": limit, "offset": offset, "items": items}
-
-
-def projection_digest(conn: Connection) -> dict[str, Any]:
-    """The digest of the business projections (equal to a rebuild's, DESIGN §3.5) and row counts."""
-    rows = {
-        table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-        for table in BUSINESS_TABLES
-    }
-    return {"digest": digest(conn), "computed_at": now_text(), "rows": rows}
