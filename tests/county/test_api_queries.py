@@ -502,7 +502,7 @@ def test_funds_by_source_balance_and_groups(county: County) -> None:
         "received_total": 980_000,
         "spent": 170_000,
         "balance": 810_000,
-        "receipts": 6,
+        "received_events": 6,
         "spendings": 2,
     }
 

@@ -73,8 +73,11 @@ def pioneer_section(tally: Tally) -> dict[str, Any]:
 
 
 def funds_section(tally: Tally) -> dict[str, Any]:
+    """Fen received per source, spent and the balance; `received_events` and `spendings` count the
+    `fund.received` and `fund.spent` events (until 2026-12 the former was called `receipts`, a word
+    that names the county's signed receipts everywhere else)."""
     received = {s.value: tally.get(("fund.received", s.value), [0, 0, 0])[1] for s in FundSource}
-    receipts = sum(v[0] for (ty, _), v in tally.items() if ty == "fund.received")
+    received_events = sum(v[0] for (ty, _), v in tally.items() if ty == "fund.received")
     spent_events, spent, _ = tally.get(("fund.spent", ""), [0, 0, 0])
     total = sum(received.values())
     return {
@@ -82,7 +85,7 @@ def funds_section(tally: Tally) -> dict[str, Any]:
         "received_total": total,
         "spent": spent,
         "balance": total - spent,
-        "receipts": receipts,
+        "received_events": received_events,
         "spendings": spent_events,
     }
 
