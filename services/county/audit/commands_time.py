@@ -17,7 +17,7 @@ from services.county.audit.replay import Bounds, Replayed, build
 from services.county.db.engine import DEFAULT_DB_URL, make_engine
 from services.county.projections.digest import digest as projection_digest
 from services.county.queries.archive import holds_archive
-from services.county.queries.asof import parse_point
+from services.county.queries.asof import KNOWN_AT, parse_point
 from services.county.queries.digest import as_of_summary
 from shared.errors import FieldError
 
@@ -41,8 +41,7 @@ KnownAtOpt = Annotated[
     str | None,
     typer.Option(
         "--known-at",
-        help="Arrival time T (a time with a zone, or a date: end of that China day). Only what the "
-        "county had received by T is replayed (a node's chain up to its first gap at T).",
+        help=KNOWN_AT + " Only that part of the archive is replayed.",
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]

@@ -92,6 +92,16 @@ def parse_point(text: str, field: str = "as_of") -> AsOf:
         raise FieldError(field, "expected a date (YYYY-MM-DD) or a time with a zone (RFC 3339)") from None
 
 
+KNOWN_AT = (
+    "Arrival time T: the answer as the county's projections held it at T — from each node, its chain "
+    "up to the first envelope still missing at T (one that arrived by T but waited behind that gap "
+    "counts from when the gap filled), a quarantined message from when it was resolved. A time with "
+    "a zone, or a date (the end of that China day)."
+)
+"""The one meaning of `known_at`, for every route and command that takes it (DESIGN §6): what
+`audit/replay.py` replays, and so what every query answers over its scratch database."""
+
+
 def valid_at(moment: str) -> ColumnElement[bool]:
     """The timeline rows valid at `moment`: valid_from <= D < coalesce(valid_to, ∞)."""
     tl = roster.member_timeline.c

@@ -50,11 +50,6 @@ def start_of_china_day(day: date) -> str:
     return format_time(datetime.combine(day, time.min, CHINA_STANDARD_TIME))
 
 
-def canonical_time(moment: datetime, field: str) -> str:
-    """A timezone-aware query time as canonical UTC text; a naive one is refused naming `field`."""
-    return format_time(moment, field)
-
-
 def seconds_between(later: str | None, earlier: str | None) -> int | None:
     if later is None or earlier is None:
         return None

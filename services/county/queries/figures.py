@@ -4,7 +4,12 @@
 Every figure can be limited to a period (`date_from`/`date_to` on the China date the event
 occurred), an organisation, an outstation mode (of the fact's organisation) and a township
 (the township committee at or above the fact's organisation), and grouped by org, mode,
-township or month. `known_at` keeps only what the county had received by then (DESIGN §6).
+township or month.
+
+`known_at` (arrival time T) is not a filter here: as for every query, the connection given is then
+a replay of what the county's projections held at T (`asof.KNOWN_AT`), so the facts table holds
+only the events projected by T. Until 2026-12 figures filtered `received_at <= T` instead, which
+counted an envelope that had arrived by T while it still waited behind a gap (or in quarantine).
 """
 
 from __future__ import annotations
@@ -12,19 +17,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, literal_column, select
+from sqlalchemy import Connection, func, literal_column, select
 
-from services.county.db import tables as t
 from services.county.projections import figures
 from services.county.queries.asof import AsOf
 from services.county.queries.common import (
     NONE_NAME,
     UNREGISTERED,
     OrgTree,
-    canonical_time,
     load_tree,
     sort_key,
 )
@@ -48,7 +51,8 @@ class FigureFilter:
     mode: str | None = None
     township: str | None = None
     group_by: GroupBy | None = None
-    known_at: datetime | None = None
+    known_at: str | None = None
+    """Echoed only (canonical UTC text): the connection is already the replay up to it."""
     as_of: AsOf | None = None
     """Business time D: `date_to` is already at most D's China date; coverage reads the roster at D."""
 
@@ -60,7 +64,7 @@ class FigureFilter:
             "mode": str(self.mode) if self.mode else None,
             "township": self.township,
             "group_by": str(self.group_by) if self.group_by else None,
-            "known_at": canonical_time(self.known_at, "known_at") if self.known_at else None,
+            "known_at": self.known_at,
             "as_of": self.as_of.given if self.as_of else None,
         }
 
@@ -113,11 +117,6 @@ def _tallies(
         query = query.where(fc.occurred_on <= f.date_to.isoformat())
     if f.org is not None:
         query = query.where(fc.org_id == f.org)
-    if f.known_at is not None:
-        a = t.archive.c
-        query = query.join(t.archive, and_(a.node_id == fc.node_id, a.seq == fc.seq)).where(
-            a.received_at <= canonical_time(f.known_at, "known_at")
-        )
     total: Tally = {}
     groups: dict[Any, tuple[str, Tally]] = {}
     for type_, org_id, category, mon, n, amount, people in conn.execute(query):

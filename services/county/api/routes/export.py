@@ -12,7 +12,6 @@ from fastapi.responses import Response
 
 from services.county.api.deps import (
     AsOfDep,
-    ConnDep,
     FigureFilters,
     PointConnDep,
     RosterFilters,
@@ -67,7 +66,7 @@ def roster_xlsx(
     responses={200: {"content": {x.XLSX_TYPE: {}}, "description": "An .xlsx workbook"}},
 )
 def figures_xlsx(
-    conn: ConnDep,
+    conn: PointConnDep,
     filters: FigureFilters,
     year: Year = None,
     figure: Annotated[list[x.Figure] | None, Query(description="Only these figures (repeatable).")] = None,
@@ -87,7 +86,7 @@ def figures_xlsx(
     responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header row"}},
 )
 def figures_csv(
-    conn: ConnDep,
+    conn: PointConnDep,
     filters: FigureFilters,
     figure: Annotated[x.Figure, Query(description="Which figure: funds, pioneer or education.")],
     year: Year = None,

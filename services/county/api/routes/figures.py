@@ -6,17 +6,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from services.county.api.deps import ConnDep, FigureFilters
+from services.county.api.deps import KNOWN_AT_NOTE, FigureFilters, PointConnDep
 from services.county.queries import education as e
 from services.county.queries import figures as q
 
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"])
 
-FILTERS = """Filters: `from`/`to` (inclusive China dates the events occurred), `org`, `mode`
+FILTERS = (
+    """Filters: `from`/`to` (inclusive China dates the events occurred), `org`, `mode`
 (outstation mode of the fact's organisation), `township` (the township committee at or above
-the fact's organisation; `-` for none), `known_at` (only events the county had received by
-then). `group_by` (`org`, `mode`, `township`, `month`) adds `groups`, each with `key`, `name`
-and the same figures as `total`; a group whose key is absent has key `null`. Money is in fen."""
+the fact's organisation; `-` for none). `group_by` (`org`, `mode`, `township`, `month`) adds
+`groups`, each with `key`, `name` and the same figures as `total`; a group whose key is absent
+has key `null`. Money is in fen. """
+    + KNOWN_AT_NOTE
+)
 
 
 @router.get(
@@ -25,7 +28,7 @@ and the same figures as `total`; a group whose key is absent has key `null`. Mon
     description="Sources: fiscal, dues_rebate, member_donation, org_raised, host_subsidy; "
     "`balance` = `received_total` − `spent`. " + FILTERS,
 )
-def funds(conn: ConnDep, filters: FigureFilters) -> dict[str, Any]:
+def funds(conn: PointConnDep, filters: FigureFilters) -> dict[str, Any]:
     return q.funds(conn, **filters)
 
 
@@ -40,7 +43,7 @@ def funds(conn: ConnDep, filters: FigureFilters) -> dict[str, Any]:
     "`chamber.member_joined` by kind; `chamber.funds_raised` and `chamber.project_launched` "
     "amount_fen. " + FILTERS,
 )
-def pioneer(conn: ConnDep, filters: FigureFilters) -> dict[str, Any]:
+def pioneer(conn: PointConnDep, filters: FigureFilters) -> dict[str, Any]:
     return q.pioneer(conn, **filters)
 
 
@@ -54,10 +57,11 @@ def pioneer(conn: ConnDep, filters: FigureFilters) -> dict[str, Any]:
     "`township` to the member's township; month groups carry no coverage. With `as_of` (business "
     "time D) coverage and study accounts are those of the roster as it stood at D (the member "
     "timeline), training attended by D and accounts opened by D; `as_of` acts as `to`, so `year` "
-    "defaults to D's. `known_at` limits the sessions, not the roster coverage is counted over. " + FILTERS,
+    "defaults to D's. With `known_at`, the sessions and the roster coverage is counted over are "
+    "both those the projections held then. " + FILTERS,
 )
 def education(
-    conn: ConnDep,
+    conn: PointConnDep,
     filters: FigureFilters,
     year: Annotated[
         int | None,
