@@ -24,27 +24,6 @@ SLUG_OR_UNREGISTERED = rf"^(-|{SLUG_PATTERN[1:-1]})$"
 MEMBER_ID = r"^[0-9a-f]{32}$"
 
 
-_ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "detail": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                "required": ["field", "message"],
-            },
-        }
-    },
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {
-        "description": "Nothing with that id; `detail[0].field` names the parameter",
-        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
-    }
-}
-
-
 def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine

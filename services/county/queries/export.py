@@ -24,7 +24,6 @@ from shared.catalog.status import STATUSES
 
 Cell = str | int | float | bool | None
 Table = list[list[Cell]]
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class Figure(enum.StrEnum):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.county.api.deps import AsOfDep, Limit, Offset, PointConnDep, Township
+from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, Limit, Offset, PointConnDep, Township
+from services.county.api.models.alerts import Alerts
+from services.county.api.responses import Json, ok
 from services.county.queries import alerts as q
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -28,7 +30,9 @@ on or after the day 90 days before `as_of`;
 then name, then member id. Without `as_of`, alerts read the live projections and judge by
 today. With `as_of` (business time D), they read the roster as it stood at D (members registered
 by then, their status and outstation then), attendance by D and the dual review by D; D's China
-date places the 90-day window and picks the year. `known_at`: as the county knew it then.""",
+date places the 90-day window and picks the year. """
+    + KNOWN_AT_NOTE,
+    responses=ok(Alerts),
 )
 def list_alerts(
     *,
@@ -38,5 +42,5 @@ def list_alerts(
     township: Township = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> dict[str, Any]:
-    return q.alerts(conn, kind=kind, township=township, as_of=as_of, limit=limit, offset=offset)
+) -> Json:
+    return Json(q.alerts(conn, kind=kind, township=township, as_of=as_of, limit=limit, offset=offset))

@@ -9,13 +9,16 @@ import shutil
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from services.county.api.deps import NOT_FOUND, SLUG, ConnDep, MemberIdPath, OrgIdPath
+from services.county.api.deps import SLUG, ConnDep, MemberIdPath, OrgIdPath
+from services.county.api.errors import NOT_FOUND, refused
+from services.county.api.models.audit import History, Verified
+from services.county.api.responses import ZIP_TYPE, Json, file, ok
 from services.county.audit.archive import archive_nodes, verify_archive
 from services.county.audit.export import BrokenArchiveError, Selection, UnknownNodeError, write_export
 from services.county.audit.history import HistoryItem, Kind, history
@@ -46,26 +49,26 @@ def county_identity(request: Request) -> tuple[str | None, Verifier | None]:
     "designates, and the county's receipts against the archive and the county key. `ok` is true "
     "only when nothing is wrong; each fault names node, seq and reason. What could not be checked "
     "(no county key or id configured) is listed in `notes`.",
-    responses=NOT_FOUND,
+    responses={**ok(Verified), **NOT_FOUND},
 )
 def verify(
     conn: ConnDep,
     request: Request,
     node: Annotated[list[str] | None, Query(description="Only these nodes (repeatable).")] = None,
-) -> dict[str, Any]:
+) -> Json:
     known = archive_nodes(conn)
     for name in node or ():
         if name not in known:
             raise NotFoundError("node", f"unknown node {name!r}")
     county_id, key = county_identity(request)
-    return verify_archive(conn, node or known, county_key=key, county_id=county_id).to_dict()
+    return Json(verify_archive(conn, node or known, county_key=key, county_id=county_id).to_dict())
 
 
-def _history(conn: ConnDep, kind: Kind, entity_id: str) -> dict[str, Any]:
+def _history(conn: ConnDep, kind: Kind, entity_id: str) -> Json:
     items: list[HistoryItem] = history(conn, kind, entity_id)
     if not items:
         raise NotFoundError(f"{kind.value}_id", f"no archived event about {kind.value} {entity_id}")
-    return {"kind": kind.value, "id": entity_id, "items": [i.to_dict() for i in items]}
+    return Json({"kind": kind.value, "id": entity_id, "items": [i.to_dict() for i in items]})
 
 
 HISTORY = (
@@ -79,9 +82,9 @@ HISTORY = (
     "/history/member/{member_id}",
     summary="A member's history from the archive",
     description=HISTORY + " Includes the member as recruitment candidate and as attendee.",
-    responses=NOT_FOUND,
+    responses={**ok(History), **NOT_FOUND},
 )
-def member_history(conn: ConnDep, member_id: MemberIdPath) -> dict[str, Any]:
+def member_history(conn: ConnDep, member_id: MemberIdPath) -> Json:
     return _history(conn, Kind.MEMBER, member_id)
 
 
@@ -89,9 +92,9 @@ def member_history(conn: ConnDep, member_id: MemberIdPath) -> dict[str, Any]:
     "/history/org/{org_id}",
     summary="An organisation's history from the archive",
     description=HISTORY + " Includes every event whose payload names the organisation.",
-    responses=NOT_FOUND,
+    responses={**ok(History), **NOT_FOUND},
 )
-def org_history(conn: ConnDep, org_id: OrgIdPath) -> dict[str, Any]:
+def org_history(conn: ConnDep, org_id: OrgIdPath) -> Json:
     return _history(conn, Kind.ORG, org_id)
 
 
@@ -102,7 +105,11 @@ def org_history(conn: ConnDep, org_id: OrgIdPath) -> dict[str, Any]:
     "(format in docs/audit.md). Choose a seq range or a date range (China dates of the node's "
     "clock), not both; a range after seq 1 carries its anchor in the manifest.",
     response_class=FileResponse,
-    responses={**NOT_FOUND, 409: {"description": "The archive's chain is broken before the range"}},
+    responses={
+        **file(ZIP_TYPE, "A zip of envelopes.jsonl, keys.json, receipts.jsonl and manifest.json"),
+        **NOT_FOUND,
+        **refused(409, "The archive's chain is broken before the range"),
+    },
 )
 def export(
     conn: ConnDep,
@@ -142,7 +149,7 @@ def export(
         raise
     return FileResponse(
         path,
-        media_type="application/zip",
+        media_type=ZIP_TYPE,
         filename=path.name,
         background=BackgroundTask(shutil.rmtree, folder),
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 
-from services.county.api.deps import AsOfDep, ConnDep, EngineDep, KnownAtDep, get_replays
+from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, ConnDep, EngineDep, KnownAtDep, get_replays
+from services.county.api.models.audit import AuditDigest, Replayed
+from services.county.api.responses import Json, ok
 from services.county.audit.replay import Bounds, ReplayCache
 from services.county.queries.digest import as_of_summary, projection_digest
 
@@ -38,12 +39,13 @@ that occurred by D."""
     "had received by then (an envelope held behind a gap, or quarantined until later, counts from "
     "when it was projected); with `as_of`, only events that occurred by then. Without either, a full "
     "replay, whose `digest` equals GET /api/v1/audit/digest (DESIGN §3.5). Slow on a large archive "
-    "(a replay per request; settled `known_at` replays are cached). " + AS_OF_DIGEST,
+    "(a replay per request; settled `known_at` replays are cached). " + AS_OF_DIGEST + " " + KNOWN_AT_NOTE,
+    responses=ok(Replayed),
 )
-def replay(request: Request, engine: EngineDep, as_of: AsOfDep, known_at: KnownAtDep) -> dict[str, Any]:
+def replay(request: Request, engine: EngineDep, as_of: AsOfDep, known_at: KnownAtDep) -> Json:
     bounds = Bounds(known_at=known_at, as_of=as_of.moment if as_of is not None else None)
     with get_replays(request).use(engine, bounds) as scratch:
-        return scratch.result.to_dict()
+        return Json(scratch.result.to_dict())
 
 
 @router.get(
@@ -51,7 +53,8 @@ def replay(request: Request, engine: EngineDep, as_of: AsOfDep, known_at: KnownA
     summary="The live projection digest (and, with `as_of`, the as-of digest)",
     description="SHA-256 over every business projection's canonically sorted rows, with row "
     "counts and the roster by status. " + AS_OF_DIGEST,
+    responses=ok(AuditDigest),
 )
-def digest(conn: ConnDep, as_of: AsOfDep) -> dict[str, Any]:
+def digest(conn: ConnDep, as_of: AsOfDep) -> Json:
     moment = as_of.moment if as_of is not None else None
-    return {**projection_digest(conn), **as_of_summary(conn, moment)}
+    return Json({**projection_digest(conn), **as_of_summary(conn, moment)})

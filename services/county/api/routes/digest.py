@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from services.county.api.deps import ConnDep
+from services.county.api.models.ops import Digest
+from services.county.api.responses import Json, ok
 from services.county.queries import digest as q
 
 router = APIRouter(prefix="/api/v1/digest", tags=["digest"])
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/api/v1/digest", tags=["digest"])
     summary="Digest of the business projections",
     description="SHA-256 over every business projection's canonically sorted rows: equal to the "
     "digest after rebuilding from the archive, on SQLite and PostgreSQL alike.",
+    responses=ok(Digest),
 )
-def projection_digest(conn: ConnDep) -> dict[str, Any]:
-    return q.projection_digest(conn)
+def projection_digest(conn: ConnDep) -> Json:
+    return Json(q.projection_digest(conn))

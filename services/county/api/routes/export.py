@@ -10,15 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from services.county.api.deps import (
-    AsOfDep,
-    FigureFilters,
-    PointConnDep,
-    RosterFilters,
-    Township,
-    Village,
-)
-from services.county.api.routes.roster import LEVELS, download
+from services.county.api.deps import AsOfDep, FigureFilters, PointConnDep, RosterFilters, Township, Village
+from services.county.api.responses import CSV_TYPE, XLSX_TYPE, download, file
+from services.county.api.routes.figures import FILTERS
+from services.county.api.routes.roster import LEVELS
 from services.county.queries import export as x
 from services.county.queries import roster as q
 
@@ -31,7 +26,7 @@ Year = Annotated[
 FIGURES = """One row per metric — the dotted path of the number in the figure's JSON (`received.fiscal`,
 `training.by_mode.cloud.attendances`) — with a `total` column and, with `group_by`, one column per
 group named by the group's name (a month such as `2026-03`). Money is integer fen. The filters are
-those of `GET /api/v1/figures/…`, `as_of` included."""
+those of `GET /api/v1/figures/…`, `as_of` included: """
 
 
 @router.get(
@@ -41,7 +36,7 @@ those of `GET /api/v1/figures/…`, `as_of` included."""
     "`GET /api/v1/roster/members.csv`; sheet `levels`: the counts by status at the level and each "
     "child, as `GET /api/v1/roster`. The same filters. " + LEVELS,
     response_class=Response,
-    responses={200: {"content": {x.XLSX_TYPE: {}}, "description": "An .xlsx workbook"}},
+    responses=file(XLSX_TYPE, "An .xlsx workbook"),
 )
 def roster_xlsx(
     conn: PointConnDep,
@@ -54,16 +49,16 @@ def roster_xlsx(
     members = x.roster_table(conn, **params)
     levels = x.roster_level_table(q.roster_summary(conn, **params))
     body = x.to_xlsx({"roster": members, "levels": levels})
-    return download(body, x.XLSX_TYPE, "roster.xlsx")
+    return download(body, XLSX_TYPE, "roster.xlsx")
 
 
 @router.get(
     "/figures.xlsx",
     summary="Funds, pioneer and education figures as an Excel workbook",
     description="One sheet per figure (all three unless `figure` names some) and a sheet "
-    "`filters` echoing the filters applied. " + FIGURES,
+    "`filters` echoing the filters applied. " + FIGURES + FILTERS,
     response_class=Response,
-    responses={200: {"content": {x.XLSX_TYPE: {}}, "description": "An .xlsx workbook"}},
+    responses=file(XLSX_TYPE, "An .xlsx workbook"),
 )
 def figures_xlsx(
     conn: PointConnDep,
@@ -75,15 +70,15 @@ def figures_xlsx(
     results = {f: x.figure_result(conn, f, filters, year) for f in chosen}
     sheets = {f.value: x.figure_table(r) for f, r in results.items()}
     sheets["filters"] = x.filters_table(results[chosen[0]], chosen)
-    return download(x.to_xlsx(sheets), x.XLSX_TYPE, "figures.xlsx")
+    return download(x.to_xlsx(sheets), XLSX_TYPE, "figures.xlsx")
 
 
 @router.get(
     "/figures.csv",
     summary="One figure as CSV (for Excel)",
-    description="UTF-8 with a byte-order mark. " + FIGURES,
+    description="UTF-8 with a byte-order mark. " + FIGURES + FILTERS,
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header row"}},
+    responses=file(CSV_TYPE, "CSV with a header row"),
 )
 def figures_csv(
     conn: PointConnDep,
@@ -92,4 +87,4 @@ def figures_csv(
     year: Year = None,
 ) -> Response:
     table = x.figure_table(x.figure_result(conn, figure, filters, year))
-    return download(x.to_csv(table), "text/csv; charset=utf-8", f"{figure.value}.csv")
+    return download(x.to_csv(table), CSV_TYPE, f"{figure.value}.csv")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from services.county.api.deps import KNOWN_AT_NOTE, FigureFilters, PointConnDep
+from services.county.api.models.figures import EducationFigures, FundsFigures, PioneerFigures
+from services.county.api.responses import Json, ok
 from services.county.queries import education as e
 from services.county.queries import figures as q
 
@@ -26,10 +28,12 @@ has key `null`. Money is in fen. """
     "/funds",
     summary="Funds received by source, spent, and the balance",
     description="Sources: fiscal, dues_rebate, member_donation, org_raised, host_subsidy; "
-    "`balance` = `received_total` − `spent`. " + FILTERS,
+    "`balance` = `received_total` − `spent`; `received_events` and `spendings` count the "
+    "`fund.received` and `fund.spent` events. " + FILTERS,
+    responses=ok(FundsFigures),
 )
-def funds(conn: PointConnDep, filters: FigureFilters) -> dict[str, Any]:
-    return q.funds(conn, **filters)
+def funds(conn: PointConnDep, filters: FigureFilters) -> Json:
+    return Json(q.funds(conn, **filters))
 
 
 @router.get(
@@ -42,9 +46,10 @@ def funds(conn: PointConnDep, filters: FigureFilters) -> dict[str, Any]:
     "`service.provided` people by line; `enterprise.founded` households by industry; "
     "`chamber.member_joined` by kind; `chamber.funds_raised` and `chamber.project_launched` "
     "amount_fen. " + FILTERS,
+    responses=ok(PioneerFigures),
 )
-def pioneer(conn: PointConnDep, filters: FigureFilters) -> dict[str, Any]:
-    return q.pioneer(conn, **filters)
+def pioneer(conn: PointConnDep, filters: FigureFilters) -> Json:
+    return Json(q.pioneer(conn, **filters))
 
 
 @router.get(
@@ -59,6 +64,7 @@ def pioneer(conn: PointConnDep, filters: FigureFilters) -> dict[str, Any]:
     "timeline), training attended by D and accounts opened by D; `as_of` acts as `to`, so `year` "
     "defaults to D's. With `known_at`, the sessions and the roster coverage is counted over are "
     "both those the projections held then. " + FILTERS,
+    responses=ok(EducationFigures),
 )
 def education(
     conn: PointConnDep,
@@ -67,5 +73,5 @@ def education(
         int | None,
         Query(ge=2000, le=2100, description="Year of coverage; default the year of `to`, `from`, or today."),
     ] = None,
-) -> dict[str, Any]:
-    return e.education(conn, year=year, **filters)
+) -> Json:
+    return Json(e.education(conn, year=year, **filters))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from services.county.api.deps import NOT_FOUND, SLUG, ConnDep
+from services.county.api.deps import SLUG, ConnDep
+from services.county.api.errors import NOT_FOUND
+from services.county.api.models.ops import NodeHealth, Nodes
+from services.county.api.responses import Json, ok
 from services.county.queries import node_health as q
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
@@ -19,14 +22,16 @@ the node, and `silent_s`, the seconds since; `last_receipt`, the latest receipt 
 signed for the node (`seq`, `issued_at`), `null` if none. Times are UTC."""
 
 
-@router.get("", summary="Every enrolled node and its health", description=HEALTH)
-def list_nodes(conn: ConnDep) -> dict[str, Any]:
-    return q.node_health(conn)
+@router.get("", summary="Every enrolled node and its health", description=HEALTH, responses=ok(Nodes))
+def list_nodes(conn: ConnDep) -> Json:
+    return Json(q.node_health(conn))
 
 
-@router.get("/{node_id}", summary="One node's health", description=HEALTH, responses=NOT_FOUND)
-def node(
-    conn: ConnDep, node_id: Annotated[str, Path(pattern=SLUG, description="The node id.")]
-) -> dict[str, Any]:
-    found: dict[str, Any] = q.node_health(conn, node_id)["items"][0]
-    return found
+@router.get(
+    "/{node_id}",
+    summary="One node's health",
+    description=HEALTH,
+    responses={**ok(NodeHealth), **NOT_FOUND},
+)
+def node(conn: ConnDep, node_id: Annotated[str, Path(pattern=SLUG, description="The node id.")]) -> Json:
+    return Json(q.node_health(conn, node_id)["items"][0])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from services.county.api.deps import SLUG, ConnDep, Limit, Offset
+from services.county.api.models.ops import Quarantine
+from services.county.api.responses import Json, ok
 from services.county.queries import quarantine as q
 
 router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
@@ -18,6 +20,7 @@ router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
     description="Open ones unless `all=true`; oldest first. The raw bytes are not returned: "
     "`raw_length` and a preview: `preview_hex` (the first 64 bytes) and `preview_text` (the "
     "first 1,000 characters as UTF-8, undecodable bytes replaced).",
+    responses=ok(Quarantine),
 )
 def list_quarantine(
     *,
@@ -29,7 +32,8 @@ def list_quarantine(
     ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> dict[str, Any]:
-    return q.quarantine(
+) -> Json:
+    found = q.quarantine(
         conn, include_resolved=all, node_id=node_id, reason=reason, limit=limit, offset=offset
     )
+    return Json(found)

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from services.county.api.deps import AsOfDep, Limit, Offset, PointConnDep, RosterFilters, Township, Village
+from services.county.api.deps import (
+    KNOWN_AT_NOTE,
+    AsOfDep,
+    Limit,
+    Offset,
+    PointConnDep,
+    RosterFilters,
+    Township,
+    Village,
+)
+from services.county.api.models.roster import RosterLevel, RosterMembers
+from services.county.api.responses import CSV_TYPE, Json, download, file, ok
 from services.county.queries import roster as q
 
 router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
 
-
-def download(body: bytes, media_type: str, filename: str) -> Response:
-    """A file for the browser to save (Content-Disposition: attachment)."""
-    return Response(
-        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
-
-
-LEVELS = """Without `township` or `village` the level is the county and the children are its
+LEVELS = (
+    """Without `township` or `village` the level is the county and the children are its
 townships (every registered one, zeros included); with `township` the children are its village
 branches; with `village` there are no children. A member's village is their home branch (the
 one affiliation) and its township the township committee above it; members whose branch or
@@ -29,13 +31,16 @@ The children of a level always add up to it.
 
 Point in time: `as_of` gives the roster as it stood at that business time (a member is on it
 from their registration; status, outstation, host organisation and name are those valid then);
-`known_at` gives it as the county knew it then (only what it had received); both combine."""
+both combine with `known_at`. """
+    + KNOWN_AT_NOTE
+)
 
 
 @router.get(
     "",
     summary="Roster counts at one level, by status, and for each child level",
     description=LEVELS,
+    responses=ok(RosterLevel),
 )
 def roster_summary(
     conn: PointConnDep,
@@ -43,14 +48,15 @@ def roster_summary(
     as_of: AsOfDep,
     township: Township = None,
     village: Village = None,
-) -> dict[str, Any]:
-    return q.roster_summary(conn, township, village, as_of=as_of, **filters)
+) -> Json:
+    return Json(q.roster_summary(conn, township, village, as_of=as_of, **filters))
 
 
 @router.get(
     "/members",
     summary="Members at a level of the roster, one page at a time",
     description="The same filters as the counts; ordered by name, then member_id. " + LEVELS,
+    responses=ok(RosterMembers),
 )
 def roster_members(
     *,
@@ -61,17 +67,18 @@ def roster_members(
     village: Village = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> dict[str, Any]:
-    return q.roster_members(conn, township, village, limit=limit, offset=offset, as_of=as_of, **filters)
+) -> Json:
+    found = q.roster_members(conn, township, village, limit=limit, offset=offset, as_of=as_of, **filters)
+    return Json(found)
 
 
 @router.get(
     "/members.csv",
     summary="The same members as CSV (for Excel)",
     description="Every matching member (no paging), UTF-8 with a byte-order mark so that Excel "
-    "shows Chinese names; times are UTC (`…Z`).",
+    "shows Chinese names; times are UTC (`…Z`). The same filters as the members. " + KNOWN_AT_NOTE,
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header row"}},
+    responses=file(CSV_TYPE, "CSV with a header row"),
 )
 def roster_csv(
     conn: PointConnDep,
@@ -81,4 +88,4 @@ def roster_csv(
     village: Village = None,
 ) -> Response:
     text = q.roster_csv(conn, township, village, as_of=as_of, **filters)
-    return download(text.encode("utf-8"), "text/csv; charset=utf-8", "roster.csv")
+    return download(text.encode("utf-8"), CSV_TYPE, "roster.csv")
