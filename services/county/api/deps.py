@@ -45,8 +45,12 @@ AS_OF = (
     "with a zone (`2026-03-05T10:00:00+08:00`). The answer as it stood at D, read from the members' "
     "timeline; absent: now (the live projections)."
 )
-
-
+KNOWN_AT_PARAM = (
+    KNOWN_AT + " Answered by replaying that part of the archive into a scratch database (slow on a "
+    "large archive; settled times are cached); at or after now, the live projections."
+)
+"""The `known_at` parameter's description: its one meaning (`queries/asof.KNOWN_AT`), and how the
+API answers it."""
 KNOWN_AT_NOTE = (
     "`known_at` T, here as on every route that takes it: the answer as the county's projections held "
     "it at T — each node's chain up to its first envelope still missing at T, a quarantined message "
@@ -59,12 +63,6 @@ def as_of_param(
     as_of: Annotated[str | None, Query(description=AS_OF, examples=["2026-03-05"])] = None,
 ) -> AsOf | None:
     return None if as_of is None else parse_point(as_of, "as_of")
-
-
-KNOWN_AT_PARAM = (
-    KNOWN_AT + " Answered by replaying that part of the archive into a scratch database (slow on a "
-    "large archive; settled times are cached); at or after now, the live projections."
-)
 
 
 def known_at_param(
