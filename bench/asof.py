@@ -19,7 +19,10 @@ order, 1–120 minutes after they occurred, 3 % of them 1–10 days late.
 
 Queries run in-process through the FastAPI app (`TestClient`), D uniform over 2024-06 … 2026-11:
 the township roster counts (`GET /api/v1/roster?township=town-a&as_of=D`, the p95 ≤ 200 ms
-target), a members page (limit 100), the township CSV, and the live (no `as_of`) counts.
+target), a members page (limit 100), the township CSV, and the live (no `as_of`) counts; alerts;
+the figures (funds by month, pioneer by township, education by org, live; education as of D).
+With `--db URL --reuse` the queries run against an archive an earlier run built there (to compare
+two versions of the code on one archive: build once, then run each with `--reuse --no-replay`).
 Replay: `audit.replay.build` of the whole archive (and of half of it by arrival) into a
 temporary SQLite file; events/s, and whether the full replay's digest equals the live one.
 """
@@ -326,6 +329,21 @@ def queries(engine: Engine, args: argparse.Namespace) -> list[dict[str, Any]]:
             lambda k: town | {"as_of": days[k]},
         ),
         ("live alerts, town-a", "/api/v1/alerts", max(5, args.queries // 20), lambda k: town),
+        ("live members page (100), town-a", "/api/v1/roster/members", args.queries, lambda k: town),
+        ("live funds by month", "/api/v1/figures/funds", args.queries, lambda k: {"group_by": "month"}),
+        (
+            "live pioneer by township",
+            "/api/v1/figures/pioneer",
+            args.queries,
+            lambda k: {"group_by": "township"},
+        ),
+        ("live education by org", "/api/v1/figures/education", args.queries, lambda k: {"group_by": "org"}),
+        (
+            "as_of education, town-a",
+            "/api/v1/figures/education",
+            max(5, args.queries // 20),
+            lambda k: town | {"as_of": days[k]},
+        ),
     ]
     rows = []
     for name, url, runs, params in cases:

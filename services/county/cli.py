@@ -13,15 +13,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from services.county.db import tables as t
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
 from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.rebuild import rebuild as rebuild_projections
+from services.county.queries.archive import archived_events
+from services.county.queries.quarantine import quarantine
 from services.county.registry import enrol, list_nodes
 from services.county.settings import CountySettings
 from shared.errors import FieldError
@@ -152,7 +153,7 @@ def rebuild(db: Db = DEFAULT_DB_URL) -> None:
     """Drop every projection and rebuild it from the archive (one transaction), with progress."""
     engine = _engine(db)
     with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(t.archive)).scalar_one()
+        total = archived_events(conn)
     with Progress(TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
         task = bar.add_task("rebuild", total=total)
         with engine.begin() as conn:
@@ -182,12 +183,9 @@ def quarantine_list(
     show_all: Annotated[bool, typer.Option("--all", help="Include resolved.")] = False,
 ) -> None:
     """Quarantined messages with their reasons."""
-    query = select(t.quarantine).order_by(t.quarantine.c.id)
-    if not show_all:
-        query = query.where(t.quarantine.c.resolved_at.is_(None))
     table = Table("id", "received", "node", "seq", "reason", "detail", "resolved")
     with _engine(db).connect() as conn:
-        for r in conn.execute(query).mappings():
+        for r in quarantine(conn, include_resolved=show_all, limit=None)["items"]:
             table.add_row(
                 str(r["id"]),
                 r["received_at"],

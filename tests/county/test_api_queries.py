@@ -32,11 +32,11 @@ from sqlalchemy import Engine
 
 from services.branch_node.service import NodeService
 from services.county.api.app import create_app
-from services.county.api.queries import CSV_COLUMNS
 from services.county.ingest.incoming import Incoming
 from services.county.ingest.processor import Ingestor
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
+from services.county.queries.roster import CSV_COLUMNS
 from shared import envelope
 from shared.identity import member_id
 from shared.signing import Signer
@@ -503,7 +503,7 @@ def test_funds_by_source_balance_and_groups(county: County) -> None:
         "received_total": 980_000,
         "spent": 170_000,
         "balance": 810_000,
-        "receipts": 6,
+        "received_events": 6,
         "spendings": 2,
     }
 

@@ -20,9 +20,9 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select, tuple_
 
 from services.county.api.app import create_app
-from services.county.api.queries import CSV_COLUMNS
 from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
+from services.county.queries.roster import CSV_COLUMNS
 from tests.browser.dashboard_county import REGISTERED_BY, fill_county
 from tests.conftest import postgres_database
 

@@ -473,6 +473,43 @@ def test_known_at_counts_held_and_quarantined_envelopes_from_when_they_were_proj
     assert county.get("/api/v1/roster")["total"] == 6
 
 
+def test_figures_known_at_mean_what_the_projections_held_then_like_every_query(county: County) -> None:
+    """dongguan's seq 11 (m1 moved, day 10) reaches the county on day 11; seq 12, a fund of
+    4,000 fen (day 10), arrived on day 10 and was held behind the gap. Received by the end of day
+    10, the fund was not projected then: figures known at day 10 leave it out, as the roster leaves
+    out the move; by day 11 both count. (Filtering `received_at <= T` would count the fund on day 10.)"""
+    node = NodeService(county.root / "dongguan")
+    try:
+        moved, fund = record(
+            node,
+            [
+                ev("member.moved", 10, "10:00", member_id=M[1], outstation="huadu", host_location="广东花都"),
+                ev("fund.received", 10, "11:00", org_id="dongguan", source="fiscal", amount_fen=4_000),
+            ],
+        )
+    finally:
+        node.close()
+    assert county.ingestor.process([Incoming(fund, subject("dongguan"), arrival(10))]) == ["held"]
+    assert county.ingestor.process([Incoming(moved, subject("dongguan"), arrival(11))]) == ["archived"]
+
+    def known(n: int) -> tuple[int, str]:
+        funds = county.get("/api/v1/figures/funds", known_at=end_of(n))
+        m1 = county.get(f"/api/v1/members/{M[1]}", known_at=end_of(n))
+        return funds["total"]["received_total"], m1["outstation"]
+
+    assert known(9) == (3_000, "dongguan")
+    assert known(10) == (3_000, "dongguan")  # the fund arrived on day 10, held behind seq 11
+    assert known(11) == (7_000, "huadu")
+    assert county.get("/api/v1/figures/funds")["total"]["received_total"] == 7_000
+    funds = county.get("/api/v1/figures/funds", known_at=day(10), group_by="month")
+    assert funds["filters"]["known_at"] == "2026-03-10T15:59:59.999999Z"  # a date: the end of that China day
+    assert [(g["key"], g["received_total"]) for g in funds["groups"]] == [("2026-03", 3_000)]
+    csv_text = county.client.get(
+        "/api/v1/export/figures.csv", params={"figure": "funds", "known_at": end_of(10)}
+    ).text
+    assert "received_total,3000\r\n" in csv_text
+
+
 def test_scratch_databases_are_cached_per_time_and_removed_at_shutdown(county_engine: Engine) -> None:
     with TestClient(create_app(county_engine)) as client:
         for known in ("2026-03-01", "2026-03-02", "2026-03-01T23:59:59.999999+08:00"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from services.county.api.queries_figures_spec import PIONEER
 from services.county.projections.figures import ROWS
 from services.county.projections.projection import EntityProjection
 from services.county.projections.registry import (
@@ -14,6 +13,7 @@ from services.county.projections.registry import (
     PROJECTIONS,
     entity_of,
 )
+from services.county.queries.figures_spec import PIONEER
 from shared.catalog import EVENT_TYPES, convert_payload
 from shared.catalog.figures import EDUCATION_TYPES, FUND_TYPES, PIONEER_TYPES
 

@@ -2,52 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.county import web
-from services.county.api import (
-    routes_alerts,
-    routes_audit_integrity,
-    routes_audit_time,
-    routes_conflicts,
-    routes_digest,
-    routes_export,
-    routes_figures,
-    routes_members,
-    routes_nodes,
-    routes_orgs,
-    routes_quarantine,
-    routes_roster,
-)
-from services.county.api.queries import NotFoundError, node_health
-from services.county.db import tables as t
-from shared.errors import FieldError
-
-ROUTERS = (
-    routes_audit_integrity.router,
-    routes_audit_time.router,
-    routes_roster.router,
-    routes_export.router,
-    routes_members.router,
-    routes_orgs.router,
-    routes_alerts.router,
-    routes_figures.router,
-    routes_nodes.router,
-    routes_conflicts.router,
-    routes_quarantine.router,
-    routes_digest.router,
-)
-_LOCATIONS = ("query", "path", "body", "header", "cookie")
+from services.county.api.errors import declare_refusals, handle_refusals
+from services.county.api.metrics import ScrapeCollector
+from services.county.api.models.ops import Health
+from services.county.api.responses import Json, file, ok
+from services.county.api.routes import ROUTERS
+from services.county.queries.common import ping
 
 DESCRIPTION = """The county's view of its mobile Party members (流动党员) and of its outstations'
 work: the three-level roster, dual management and its alerts, pioneer, fund and education
@@ -55,55 +25,6 @@ figures, node health, conflicts, quarantine and the projection digest.
 
 Times are UTC text (`2026-11-27T01:25:05.000000Z`), dates China dates (`YYYY-MM-DD`), money
 integer fen (分). A refused request gets a 4xx whose `detail` items name the `field`."""
-
-
-class ScrapeCollector(Collector):
-    """Gauges read from the database at scrape time: open quarantine and each node's health."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def collect(self) -> Iterable[Metric]:
-        up = GaugeMetricFamily("tongxin_county_db_up", "1 if the county database answered this scrape")
-        try:
-            with self.engine.connect() as conn:
-                open_q = conn.execute(
-                    select(func.count()).select_from(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
-                ).scalar_one()
-                nodes = node_health(conn)["items"]
-        except SQLAlchemyError:
-            up.add_metric([], 0)
-            yield up
-            return
-        up.add_metric([], 1)
-        yield up
-        quarantined = GaugeMetricFamily("tongxin_county_quarantine_open", "Quarantined messages not resolved")
-        quarantined.add_metric([], int(open_q))
-        yield quarantined
-        gauges = {
-            "lag_s": ("tongxin_county_node_lag_seconds", "Seconds between recording and arrival of the head"),
-            "silent_s": (
-                "tongxin_county_node_silent_seconds",
-                "Seconds since anything arrived from the node",
-            ),
-            "last_seq": ("tongxin_county_node_last_seq", "Highest seq archived without a gap"),
-            "held": ("tongxin_county_node_held", "Envelopes held back behind a gap"),
-            "quarantined": ("tongxin_county_node_quarantined", "Open quarantined messages of the node"),
-            "max_skew_s": ("tongxin_county_node_max_skew_seconds", "Most the node clock was seen ahead"),
-        }
-        for key, (name, doc) in gauges.items():
-            family = GaugeMetricFamily(name, doc, labels=["node_id"])
-            for node in nodes:
-                if node[key] is not None:
-                    family.add_metric([node["node_id"]], float(node[key]))
-            yield family
-
-
-def _field(loc: Iterable[Any]) -> str:
-    parts = [str(p) for p in loc]
-    if len(parts) > 1 and parts[0] in _LOCATIONS:
-        parts = parts[1:]
-    return ".".join(parts)
 
 
 def create_app(
@@ -114,39 +35,24 @@ def create_app(
 ) -> FastAPI:
     """The query API over `engine` (which the caller owns); `health` adds to /health and
     `metrics_registry` (e.g. the ingest loop's) to /metrics."""
-    app = FastAPI(title="Tongxin county", version="1", description=DESCRIPTION)
+    app = FastAPI(title="Tongxin county", version="1", description=DESCRIPTION, default_response_class=Json)
     app.state.engine = engine
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(ScrapeCollector(engine))
+    handle_refusals(app)
+    declare_refusals(app)
 
-    @app.exception_handler(NotFoundError)
-    async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": [exc.to_dict()]})
-
-    @app.exception_handler(FieldError)
-    async def field_error(_: Request, exc: FieldError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": [exc.to_dict()]})
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        """FastAPI's own 422, with `field` and `message` added so that every error reads alike."""
-        detail = [
-            {
-                "field": _field(e.get("loc", ())),
-                "message": str(e.get("msg", "")),
-                "loc": [str(p) for p in e.get("loc", ())],
-                "type": e.get("type"),
-            }
-            for e in exc.errors()
-        ]
-        return JSONResponse(status_code=422, content={"detail": detail})
-
-    @app.get("/health", tags=["ops"], summary="Database reachable (and the caller's own checks)")
+    @app.get(
+        "/health",
+        tags=["ops"],
+        summary="Database reachable (and the caller's own checks)",
+        responses={**ok(Health), 503: {"model": Health, "description": "The database did not answer"}},
+    )
     def health_check() -> JSONResponse:
         extra = health() if health is not None else {}
         try:
             with engine.connect() as conn:
-                conn.execute(select(1))
+                ping(conn)
         except SQLAlchemyError as exc:
             body = {**extra, "status": "unavailable", "database": f"unreachable ({type(exc).__name__})"}
             return JSONResponse(status_code=503, content=body)
@@ -159,6 +65,7 @@ def create_app(
         description="Open quarantine and per-node lag, silence, held-back envelopes and skew, read "
         "at scrape time, plus the metrics of the registry the app was given.",
         response_class=Response,
+        responses=file(CONTENT_TYPE_LATEST, "The Prometheus text format"),
     )
     def metrics() -> Response:
         text = generate_latest(scrape)

@@ -5,42 +5,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import fields
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Connection, Engine
 
-from services.county.api.queries import FigureFilter, GroupBy, Status
 from services.county.audit.replay import Bounds, ReplayCache, is_past
-from services.county.projections.asof import AsOf, parse_point
+from services.county.queries.asof import KNOWN_AT, AsOf, parse_point
+from services.county.queries.figures import FigureFilter, GroupBy
 from shared.catalog.base import OutstationMode
+from shared.catalog.status import Status
 from shared.errors import FieldError
 from shared.ids import SLUG_PATTERN
 
 SLUG = SLUG_PATTERN
 SLUG_OR_UNREGISTERED = rf"^(-|{SLUG_PATTERN[1:-1]})$"
 MEMBER_ID = r"^[0-9a-f]{32}$"
-
-_ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "detail": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                "required": ["field", "message"],
-            },
-        }
-    },
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {
-        "description": "Nothing with that id; `detail[0].field` names the parameter",
-        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
-    }
-}
 
 
 def get_engine(request: Request) -> Engine:
@@ -64,11 +45,18 @@ AS_OF = (
     "with a zone (`2026-03-05T10:00:00+08:00`). The answer as it stood at D, read from the members' "
     "timeline; absent: now (the live projections)."
 )
-KNOWN_AT = (
-    "What the county had received by then: a time with a zone, or a date (the end of that China "
-    "day). Answered by replaying the archive received by then into a scratch database (slow on a "
-    "large archive, cached per time); at or after now, the live projections."
+KNOWN_AT_PARAM = (
+    KNOWN_AT + " Answered by replaying that part of the archive into a scratch database (slow on a "
+    "large archive; settled times are cached); at or after now, the live projections."
 )
+"""The `known_at` parameter's description: its one meaning (`queries/asof.KNOWN_AT`), and how the
+API answers it."""
+KNOWN_AT_NOTE = (
+    "`known_at` T, here as on every route that takes it: the answer as the county's projections held "
+    "it at T — each node's chain up to its first envelope still missing at T, a quarantined message "
+    "from when it was resolved (details on the parameter)."
+)
+"""The sentence every route taking `known_at` ends its description with: one meaning everywhere."""
 
 
 def as_of_param(
@@ -79,7 +67,7 @@ def as_of_param(
 
 def known_at_param(
     known_at: Annotated[
-        str | None, Query(description=KNOWN_AT, examples=["2026-03-05T18:00:00+08:00"])
+        str | None, Query(description=KNOWN_AT_PARAM, examples=["2026-03-05T18:00:00+08:00"])
     ] = None,
 ) -> str | None:
     return None if known_at is None else parse_point(known_at, "known_at").moment
@@ -91,7 +79,7 @@ _replays_lock = threading.Lock()
 
 
 def get_replays(request: Request) -> ReplayCache:
-    """The app's cache of replays (`known_at`); routes_audit_time closes it at shutdown."""
+    """The app's cache of replays (`known_at`); routes/audit_time.py closes it at shutdown."""
     with _replays_lock:
         cache: ReplayCache | None = getattr(request.app.state, "replays", None)
         if cache is None:
@@ -100,7 +88,7 @@ def get_replays(request: Request) -> ReplayCache:
 
 
 def get_point_conn(request: Request, engine: EngineDep, known_at: KnownAtDep) -> Iterator[Connection]:
-    """The live database; with a past `known_at`, a replay of what the county had received by then."""
+    """The live database; with a past `known_at` T, a replay of what the projections held at T."""
     if known_at is None or not is_past(known_at):
         yield from get_conn(engine)
         return
@@ -168,10 +156,7 @@ def figure_filter(
         ),
     ] = None,
     group_by: Annotated[GroupBy | None, Query(description="Also give the figures per group.")] = None,
-    known_at: Annotated[
-        datetime | None,
-        Query(description="Only what the county had received by then (RFC 3339 with a zone)."),
-    ] = None,
+    known_at: KnownAtDep = None,
     as_of: Annotated[
         str | None,
         Query(

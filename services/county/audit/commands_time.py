@@ -10,13 +10,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from services.county.audit.replay import Bounds, Replayed, build
 from services.county.db.engine import DEFAULT_DB_URL, make_engine
-from services.county.projections.asof import as_of_digest, parse_point, roster_counts
 from services.county.projections.digest import digest as projection_digest
+from services.county.queries.archive import holds_archive
+from services.county.queries.asof import KNOWN_AT, parse_point
+from services.county.queries.digest import as_of_summary
 from shared.errors import FieldError
 
 out = Console(soft_wrap=True)
@@ -39,8 +41,7 @@ KnownAtOpt = Annotated[
     str | None,
     typer.Option(
         "--known-at",
-        help="Arrival time T (a time with a zone, or a date: end of that China day). Only what the "
-        "county had received by T is replayed (a node's chain up to its first gap at T).",
+        help=KNOWN_AT + " Only that part of the archive is replayed.",
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -57,7 +58,7 @@ def _source(db: str) -> Engine:
         raise _fail(f"no database at {db}")
     engine = make_engine(db)
     try:
-        has_archive = inspect(engine).has_table("archive")
+        has_archive = holds_archive(engine)
     except OperationalError as exc:
         engine.dispose()
         raise _fail(f"cannot open {db}: {exc.orig}") from None
@@ -156,12 +157,7 @@ def register(app: typer.Typer) -> None:
         source = _source(db)
         try:
             with source.connect() as conn:
-                found: dict[str, Any] = {
-                    "digest": projection_digest(conn),
-                    "as_of": moment,
-                    "as_of_digest": as_of_digest(conn, moment) if moment is not None else None,
-                    "roster": roster_counts(conn, moment),
-                }
+                found: dict[str, Any] = {"digest": projection_digest(conn), **as_of_summary(conn, moment)}
         finally:
             source.dispose()
         if as_json:

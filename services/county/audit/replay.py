@@ -3,7 +3,7 @@
 Point in time is bitemporal (DESIGN §6), and the two axes are answered differently, on purpose:
 
 - `as_of` (business time) reads the `member_timeline` validity ranges of the live database
-  (`projections/asof.py`): one indexed query, interactive, within the roster's p95 target
+  (`queries/asof.py`): one indexed query, interactive, within the roster's p95 target
   (bench/asof.py). Business history is already in the projections, so nothing is rebuilt.
 - `known_at` (what the county had received by T) is an auditor's question — "reproduce
   yesterday's report" — with no performance target. Arrival is deliberately not part of the
@@ -19,7 +19,7 @@ row was resolved; and, as at ingest (guarantee 3), only the gap-free prefix of e
 chain counts: an envelope that arrived by T but waited behind a missing seq until after T was
 held, not projected, at T. With `as_of` as well, only events that occurred by D are replayed
 (business time); the as-of digest then covers the roster rows valid at D
-(`asof.as_of_digest`).
+(`queries/digest.as_of_digest`).
 
 Scratch databases are temporary SQLite files (or `--into URL`), created with `make_engine` and
 `migrate`, kept per (T, D) in a small LRU cache, and removed on eviction, shutdown or exit.
@@ -51,11 +51,11 @@ from services.county.chain import Standing, standing
 from services.county.db import tables as t
 from services.county.db.bulk import insert_all
 from services.county.db.engine import make_engine, migrate
-from services.county.projections.asof import as_of_digest, roster_counts
 from services.county.projections.digest import digest
 from services.county.projections.fact import fact_from_archive
 from services.county.projections.rebuild import Rebuilding, clear, derive_entities, rebuild
 from services.county.projections.registry import BUSINESS_TABLES
+from services.county.queries.digest import as_of_digest, roster_counts
 from shared.envelope import format_time
 from shared.errors import FieldError
 

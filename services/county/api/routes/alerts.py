@@ -1,0 +1,46 @@
+"""/api/v1/alerts: members and candidates that need attention under dual management."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, Limit, Offset, PointConnDep, Township
+from services.county.api.models.alerts import Alerts
+from services.county.api.responses import Json, ok
+from services.county.queries import alerts as q
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+
+@router.get(
+    "",
+    summary="Alerts: counts per kind and one page of items",
+    description="""Kinds:
+`no_orglife_90d` — a member who is away (out or contact lost) with no organisational life
+on or after the day 90 days before `as_of`;
+`untrained_this_year` — a member who is away with no training in the year of `as_of`;
+`contact_lost` — a member out of contact;
+`recruitment_awaiting_second_review` — a candidate approved by one side of the dual review
+(outstation or home) while the other side has not decided;
+`no_outstation` — a member who is away and attached to no outstation.
+
+`counts` covers every kind (within `township`); `items` only `kind` if given, ordered by kind,
+then name, then member id. Without `as_of`, alerts read the live projections and judge by
+today. With `as_of` (business time D), they read the roster as it stood at D (members registered
+by then, their status and outstation then), attendance by D and the dual review by D; D's China
+date places the 90-day window and picks the year. """
+    + KNOWN_AT_NOTE,
+    responses=ok(Alerts),
+)
+def list_alerts(
+    *,
+    conn: PointConnDep,
+    as_of: AsOfDep,
+    kind: Annotated[q.AlertKind | None, Query(description="Only items of this kind.")] = None,
+    township: Township = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Json:
+    return Json(q.alerts(conn, kind=kind, township=township, as_of=as_of, limit=limit, offset=offset))

@@ -1,0 +1,31 @@
+"""/api/v1/conflicts: facts that cannot both be true (DESIGN §3.8), listed for people to resolve."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.county.api.deps import ConnDep, Limit, Offset
+from services.county.api.models.ops import Conflicts
+from services.county.api.responses import Json, ok
+from services.county.queries import conflicts as q
+
+router = APIRouter(prefix="/api/v1/conflicts", tags=["conflicts"])
+
+
+@router.get(
+    "",
+    summary="Facts that cannot both be true",
+    description="Kinds: `double_registration` (one person registered by two nodes), "
+    "`contradictory_status` (two nodes changed a member's status differently on one day). "
+    "Conflicts are listed, never resolved silently; `events` name the archived `node:seq`.",
+    responses=ok(Conflicts),
+)
+def list_conflicts(
+    conn: ConnDep,
+    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$", description="Only this kind.")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Json:
+    return Json(q.conflicts(conn, kind, limit, offset))

@@ -1,0 +1,42 @@
+"""/api/v1/orgs: the organisation tree and the members each organisation co-manages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, ConnDep, OrgIdPath, PointConnDep
+from services.county.api.errors import NOT_FOUND
+from services.county.api.models.members import OrgCoManaged, Orgs
+from services.county.api.responses import Json, ok
+from services.county.queries import members as q
+from shared.catalog.base import OrgKind
+
+router = APIRouter(prefix="/api/v1/orgs", tags=["orgs"])
+
+
+@router.get(
+    "",
+    summary="Registered organisations",
+    description="Every organisation of the tree (county committee, township committees, village "
+    "branches, outstations, host-location organisations, township chambers) with its township.",
+    responses=ok(Orgs),
+)
+def list_orgs(
+    conn: ConnDep,
+    kind: Annotated[OrgKind | None, Query(description="Only organisations of this kind.")] = None,
+) -> Json:
+    return Json(q.list_orgs(conn, kind.value if kind else None))
+
+
+@router.get(
+    "/{org_id}/co-managed",
+    summary="Dual management of an organisation: the members it co-manages, by role",
+    description="Roles: `outstation`, `host_org`, `cross_post`; `counts.affiliated` is how many "
+    "members have this organisation as their home branch. With `as_of`, by the members' state at "
+    "that business time. " + KNOWN_AT_NOTE,
+    responses={**ok(OrgCoManaged), **NOT_FOUND},
+)
+def org_co_managed(conn: PointConnDep, org_id: OrgIdPath, as_of: AsOfDep) -> Json:
+    return Json(q.org_co_managed(conn, org_id, as_of))

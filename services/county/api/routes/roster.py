@@ -1,0 +1,91 @@
+"""/api/v1/roster: the three-level dynamic roster (county → township → village → member)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from services.county.api.deps import (
+    KNOWN_AT_NOTE,
+    AsOfDep,
+    Limit,
+    Offset,
+    PointConnDep,
+    RosterFilters,
+    Township,
+    Village,
+)
+from services.county.api.models.roster import RosterLevel, RosterMembers
+from services.county.api.responses import CSV_TYPE, Json, download, file, ok
+from services.county.queries import roster as q
+
+router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
+
+LEVELS = (
+    """Without `township` or `village` the level is the county and the children are its
+townships (every registered one, zeros included); with `township` the children are its village
+branches; with `village` there are no children. A member's village is their home branch (the
+one affiliation) and its township the township committee above it; members whose branch or
+township is not registered yet are counted under id `null`, name "(未登记)", selected with `-`.
+The children of a level always add up to it.
+
+Point in time: `as_of` gives the roster as it stood at that business time (a member is on it
+from their registration; status, outstation, host organisation and name are those valid then);
+both combine with `known_at`. """
+    + KNOWN_AT_NOTE
+)
+
+
+@router.get(
+    "",
+    summary="Roster counts at one level, by status, and for each child level",
+    description=LEVELS,
+    responses=ok(RosterLevel),
+)
+def roster_summary(
+    conn: PointConnDep,
+    filters: RosterFilters,
+    as_of: AsOfDep,
+    township: Township = None,
+    village: Village = None,
+) -> Json:
+    return Json(q.roster_summary(conn, township, village, as_of=as_of, **filters))
+
+
+@router.get(
+    "/members",
+    summary="Members at a level of the roster, one page at a time",
+    description="The same filters as the counts; ordered by name, then member_id. " + LEVELS,
+    responses=ok(RosterMembers),
+)
+def roster_members(
+    *,
+    conn: PointConnDep,
+    filters: RosterFilters,
+    as_of: AsOfDep,
+    township: Township = None,
+    village: Village = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Json:
+    found = q.roster_members(conn, township, village, limit=limit, offset=offset, as_of=as_of, **filters)
+    return Json(found)
+
+
+@router.get(
+    "/members.csv",
+    summary="The same members as CSV (for Excel)",
+    description="Every matching member (no paging), UTF-8 with a byte-order mark so that Excel "
+    "shows Chinese names; times are UTC (`…Z`). The same filters as the members. " + KNOWN_AT_NOTE,
+    response_class=Response,
+    responses=file(CSV_TYPE, "CSV with a header row"),
+)
+def roster_csv(
+    conn: PointConnDep,
+    filters: RosterFilters,
+    as_of: AsOfDep,
+    township: Township = None,
+    village: Village = None,
+) -> Response:
+    text = q.roster_csv(conn, township, village, as_of=as_of, **filters)
+    return download(text.encode("utf-8"), CSV_TYPE, "roster.csv")

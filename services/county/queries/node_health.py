@@ -1,0 +1,106 @@
+"""Node health for operators: where each enrolled node's chain stands, what is held back or quarantined."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, case, func, select
+
+from services.county.db import tables as t
+from services.county.queries.common import NotFoundError, now_text, seconds_between
+
+PREVIEW_BYTES = 64
+PREVIEW_CHARS = 1000
+"""Enough to show a whole typical envelope (payload included) as text."""
+
+
+def gaps(last_seq: int, held: list[int]) -> list[dict[str, int]]:
+    """The missing seq ranges between the archived head and each held-back seq."""
+    out, expected = [], last_seq + 1
+    for seq in sorted(held):
+        if seq > expected:
+            out.append({"from": expected, "to": seq - 1, "missing": seq - expected})
+        expected = max(expected, seq + 1)
+    return out
+
+
+def node_health(conn: Connection, node_id: str | None = None, now: str | None = None) -> dict[str, Any]:
+    """Every enrolled node (or one): where its chain stands, what is held back or quarantined,
+    its gaps, worst clock skew and lag (seconds between its head being recorded and arriving).
+
+    `last_seen` is when the archived head arrived; `last_heard` is the latest arrival of anything
+    from the node (archived, held or quarantined), and `silent_s` the seconds since then;
+    `last_receipt` the latest county receipt for the node (seq, issued_at), None if none.
+    """
+    now = now or now_text()
+    n, h = t.nodes.c, t.node_heads.c
+    query = select(t.nodes, t.node_heads).join(t.node_heads, h.node_id == n.node_id, isouter=True)
+    if node_id is not None:
+        query = query.where(n.node_id == node_id)
+    nodes = conn.execute(query.order_by(n.node_id)).mappings().all()
+    if node_id is not None and not nodes:
+        raise NotFoundError("node_id", f"no enrolled node {node_id!r}")
+    held: dict[str, list[int]] = defaultdict(list)
+    held_at: dict[str, str] = {}
+    for nid, seq, received in conn.execute(select(t.held.c.node_id, t.held.c.seq, t.held.c.received_at)):
+        held[nid].append(int(seq))
+        held_at[nid] = max(held_at.get(nid, ""), received)
+    q = t.quarantine.c
+    quarantined = {
+        nid: (int(open_ or 0), last)
+        for nid, open_, last in conn.execute(
+            select(
+                q.node_id,
+                func.sum(case((q.resolved_at.is_(None), 1), else_=0)),
+                func.max(q.received_at),
+            ).group_by(q.node_id)
+        )
+    }
+    receipts = _last_receipts(conn, node_id)
+    keys: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    k = t.node_keys.c
+    for r in conn.execute(select(t.node_keys).order_by(k.node_id, k.valid_from, k.key_id)).mappings():
+        keys[r["node_id"]].append(
+            {"key_id": r["key_id"], "valid_from": r["valid_from"], "valid_to": r["valid_to"]}
+        )
+    items = []
+    for r in nodes:
+        nid = r["node_id"]
+        last_seq = int(r["last_seq"] or 0)
+        open_q, q_at = quarantined.get(nid, (0, None))
+        heard = max((x for x in (r["last_seen"], held_at.get(nid), q_at) if x), default=None)
+        items.append(
+            {
+                "node_id": nid,
+                "enrolled_at": r["enrolled_at"],
+                "note": r["note"],
+                "keys": keys.get(nid, []),
+                "last_seq": last_seq,
+                "last_seen": r["last_seen"],
+                "last_recorded_at": r["last_recorded_at"],
+                "last_heard": heard,
+                "held": len(held.get(nid, [])),
+                "gaps": gaps(last_seq, held.get(nid, [])),
+                "quarantined": open_q,
+                "max_skew_s": int(r["max_skew_s"] or 0),
+                "lag_s": seconds_between(r["last_seen"], r["last_recorded_at"]),
+                "silent_s": seconds_between(now, heard),
+                "last_receipt": receipts.get(nid),
+            }
+        )
+    unattributed = quarantined.get(None, (0, None))[0]
+    return {"as_of": now, "items": items, "unattributed_quarantined": unattributed}
+
+
+def _last_receipts(conn: Connection, node_id: str | None) -> dict[str, dict[str, Any]]:
+    """Each node's latest county receipt (the highest seq the county signed for it)."""
+    r = t.receipts.c
+    latest = select(r.node_id, func.max(r.seq).label("seq")).group_by(r.node_id)
+    if node_id is not None:
+        latest = latest.where(r.node_id == node_id)
+    last = latest.subquery()
+    query = select(r.node_id, r.seq, r.issued_at).join(
+        last, (last.c.node_id == r.node_id) & (last.c.seq == r.seq)
+    )
+    return {nid: {"seq": int(seq), "issued_at": issued} for nid, seq, issued in conn.execute(query)}

@@ -1,0 +1,246 @@
+"""The three-level dynamic roster: county → township → village branch → member, with CSV export.
+
+A member's village is `members.home_branch`; its township is the township committee at or
+above that branch in the organisation tree. Members whose branch or township is not (yet)
+registered are grouped under id None, name "(未登记)" (filter value `-`). Every level is
+counted by the same query, so the children of a level always add up to it.
+
+With `as_of` (business time D) the roster is read from `member_timeline`: a member is on it when
+a row is valid at D, and that row gives status, placement and name; the other columns are derived
+from the member's events by D (`queries/asof.py`). The organisation tree is today's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, func, select
+
+from services.county.projections import roster
+from services.county.queries.asof import AsOf, roster_rows, valid_at
+from services.county.queries.common import (
+    UNREGISTERED,
+    UNREGISTERED_NAME,
+    OrgTree,
+    binary,
+    by_status,
+    load_tree,
+    sort_key,
+)
+from shared.catalog.status import Status
+
+CSV_COLUMNS = (
+    "member_id",
+    "name",
+    "status",
+    "status_since",
+    "township",
+    "township_name",
+    "village",
+    "village_name",
+    "outstation",
+    "outstation_name",
+    "host_location",
+    "host_org",
+    "host_org_name",
+    "occupation",
+    "flowed_out_on",
+    "study_account",
+    "registered_by",
+    "registered_at",
+)
+
+
+def member_row(tree: OrgTree, row: Any) -> dict[str, Any]:
+    """A member's roster row with the names of its township, village, outstation and host org."""
+    village, township = tree.place(row["home_branch"])
+    return {
+        "member_id": row["member_id"],
+        "name": row["name"],
+        "status": row["status"],
+        "status_since": row["status_since"],
+        "home_branch": row["home_branch"],
+        "township": township,
+        "township_name": tree.name(township),
+        "village": village,
+        "village_name": tree.name(village),
+        "outstation": row["outstation"],
+        "outstation_name": tree.name(row["outstation"]) if row["outstation"] else None,
+        "host_location": row["host_location"],
+        "host_org": row["host_org"],
+        "host_org_name": tree.name(row["host_org"]) if row["host_org"] else None,
+        "occupation": row["occupation"],
+        "flowed_out_on": row["flowed_out_on"],
+        "study_account": bool(row["study_account"]),
+        "registered_by": row["registered_by"],
+        "registered_at": row["registered_at"],
+    }
+
+
+def roster_where(
+    tree: OrgTree,
+    *,
+    township: str | None = None,
+    village: str | None = None,
+    outstation: str | None = None,
+    host_location: str | None = None,
+    status: Status | str | None = None,
+    as_of: AsOf | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a roster filter (on `roster_table(as_of)`); township and village ids
+    are checked first."""
+    m = roster_table(as_of).c
+    where: list[ColumnElement[bool]] = [] if as_of is None else [valid_at(as_of.moment)]
+    if township is not None:
+        tree.check(township, "township", "township_committee")
+        if township == UNREGISTERED:
+            placed = [o for o, tw in tree.townships.items() if tw is not None]
+            where.append(m.home_branch.not_in(placed))
+        else:
+            where.append(m.home_branch.in_(tree.branches_in(township)))
+    if village is not None:
+        tree.check(village, "village")
+        if village == UNREGISTERED:
+            where.append(m.home_branch.not_in(list(tree.orgs)))
+        else:
+            where.append(m.home_branch == village)
+    if outstation is not None:
+        where.append(m.outstation == outstation)
+    if host_location is not None:
+        where.append(m.host_location == host_location)
+    if status is not None:
+        where.append(m.status == str(status))
+    return where
+
+
+def roster_table(as_of: AsOf | None) -> Table:
+    """Where the roster is read: the live `members`, or the timeline for a business time."""
+    return roster.members if as_of is None else roster.member_timeline
+
+
+def roster_summary(
+    conn: Connection,
+    township: str | None = None,
+    village: str | None = None,
+    as_of: AsOf | None = None,
+    **filters: Any,
+) -> dict[str, Any]:
+    """Counts by status at one level (county, a township or a village) and for each child below it.
+
+    `filters`: outstation, host_location, status. Children are the townships at county level
+    (every registered one, zeros included) and the villages at township level.
+    """
+    tree = load_tree(conn)
+    where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
+    m = roster_table(as_of).c
+    rows = conn.execute(
+        select(m.home_branch, m.status, func.count()).where(*where).group_by(m.home_branch, m.status)
+    ).all()
+    per_township: dict[str | None, Counter[str]] = {}
+    per_village: dict[str | None, Counter[str]] = {}
+    total: Counter[str] = Counter()
+    for home_branch, status, n in rows:
+        vil, tw = tree.place(home_branch)
+        per_township.setdefault(tw, Counter())[status] += n
+        per_village.setdefault(vil, Counter())[status] += n
+        total[status] += n
+    county_id, county_name = tree.county()
+    path = [{"level": "county", "id": county_id, "name": county_name}]
+    children: list[dict[str, Any]] = []
+    if village is not None:
+        above = township or (tree.township_of(village) if village != UNREGISTERED else None)
+        path.append(_node("township", above or UNREGISTERED, tree))
+        level = _node("village", village, tree)
+    elif township is not None:
+        level = _node("township", township, tree)
+        registered = [o for o in tree.branches_in(township) if tree.orgs[o]["kind"] == "village_branch"]
+        keys: set[str | None] = {*registered, *per_village}
+        children = [_child("village", k, tree, per_village.get(k)) for k in sorted(keys, key=sort_key)]
+    else:
+        level = {"level": "county", "id": county_id, "name": county_name}
+        keys = {*tree.of_kind("township_committee"), *per_township}
+        children = [_child("township", k, tree, per_township.get(k)) for k in sorted(keys, key=sort_key)]
+    if level["level"] != "county":
+        path.append(level)
+    return {
+        **level,
+        "total": sum(total.values()),
+        "by_status": by_status(dict(total)),
+        "children": children,
+        "path": path,
+    }
+
+
+def _node(level: str, org_id: str, tree: OrgTree) -> dict[str, Any]:
+    key = None if org_id == UNREGISTERED else org_id
+    return {"level": level, "id": key, "name": tree.name(key)}
+
+
+def _child(level: str, key: str | None, tree: OrgTree, counts: Counter[str] | None) -> dict[str, Any]:
+    counts = counts or Counter()
+    return {
+        "id": key,
+        "name": tree.name(key) if key is not None else UNREGISTERED_NAME,
+        "level": level,
+        "total": sum(counts.values()),
+        "by_status": by_status(dict(counts)),
+    }
+
+
+def _member_query(conn: Connection, where: list[ColumnElement[bool]], as_of: AsOf | None) -> Any:
+    table = roster_table(as_of)
+    return select(table).where(*where).order_by(binary(conn, table.c.name), table.c.member_id)
+
+
+def _rows(conn: Connection, query: Any, as_of: AsOf | None) -> Iterable[Any]:
+    if as_of is None:
+        return conn.execute(query).mappings()
+    return roster_rows(conn, conn.execute(query).mappings().all(), as_of.moment)
+
+
+def roster_members(
+    conn: Connection,
+    township: str | None = None,
+    village: str | None = None,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    as_of: AsOf | None = None,
+    **filters: Any,
+) -> dict[str, Any]:
+    """The members at a level of the roster, by name then member_id, one page at a time."""
+    tree = load_tree(conn)
+    where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
+    count = select(func.count()).select_from(roster_table(as_of)).where(*where)
+    total = conn.execute(count).scalar_one()
+    rows = _rows(conn, _member_query(conn, where, as_of).limit(limit).offset(offset), as_of)
+    return {
+        "total": int(total),
+        "limit": limit,
+        "offset": offset,
+        "items": [member_row(tree, r) for r in rows],
+    }
+
+
+def roster_csv(
+    conn: Connection,
+    township: str | None = None,
+    village: str | None = None,
+    as_of: AsOf | None = None,
+    **filters: Any,
+) -> str:
+    """The same rows as `roster_members`, all of them, as CSV (UTF-8 with a BOM, for Excel)."""
+    tree = load_tree(conn)
+    where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for r in _rows(conn, _member_query(conn, where, as_of), as_of):
+        row = member_row(tree, r)
+        row["study_account"] = "true" if row["study_account"] else "false"
+        writer.writerow(row)
+    return "\ufeff" + out.getvalue()
