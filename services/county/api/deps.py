@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Connection, Engine
 
-from services.county.audit.replay import Bounds, ReplayCache, is_past
+from services.county.audit.replay import Bounds
+from services.county.audit.replay_cache import ReplayCache, is_past
 from services.county.queries.asof import KNOWN_AT, AsOf, parse_point
 from services.county.queries.figures import FigureFilter, GroupBy
 from shared.catalog.base import OutstationMode

@@ -10,7 +10,8 @@ from fastapi import APIRouter, FastAPI, Request
 from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, ConnDep, EngineDep, KnownAtDep, get_replays
 from services.county.api.models.audit import AuditDigest, Replayed
 from services.county.api.responses import Json, ok
-from services.county.audit.replay import Bounds, ReplayCache
+from services.county.audit.replay import Bounds
+from services.county.audit.replay_cache import ReplayCache
 from services.county.queries.digest import as_of_summary, projection_digest
 
 
