@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from services.county.db import tables as t
 from services.county.ingest.checks import RefusedError
@@ -30,15 +30,6 @@ def keep(conn: Connection, item: Incoming, err: RefusedError) -> None:
             detail=err.detail,
             raw=item.data,
         )
-    )
-
-
-def open_count(conn: Connection) -> int:
-    """The quarantine rows not resolved yet."""
-    return int(
-        conn.execute(
-            select(func.count()).select_from(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
-        ).scalar_one()
     )
 
 
