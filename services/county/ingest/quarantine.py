@@ -1,4 +1,4 @@
-"""Quarantine (DESIGN §3.7): a refused message is kept with its reason, retried after a fix, counted.
+"""Quarantine (DESIGN §3.7): a refused message is kept with its reason and retried after a fix.
 
 Nothing refused is ever dropped: the raw bytes stay in the quarantine table beside the reason
 and the detail naming the field, until a retry archives (or holds) them and marks the row
