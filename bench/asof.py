@@ -63,6 +63,7 @@ from services.county.registry import enrol
 from shared import envelope
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.identity import member_id
+from shared.wire import events_subject
 
 err = Console(stderr=True)
 SECRET = "5e" * 32
@@ -264,7 +265,7 @@ def record_and_ingest(engine: Engine, root: Path, args: argparse.Namespace) -> d
 
 
 def ingest(ingestor: Ingestor, node: NodeService, rng: random.Random) -> float:
-    subject = f"tongxin.jx.events.{node.node_id}"
+    subject = events_subject("jx", node.node_id)
     last = ""
     took, seq = 0.0, 0
     while batch := node.envelopes.after(seq, 500):

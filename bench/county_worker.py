@@ -31,7 +31,7 @@ from services.county.ingest.consumer import Consumer
 from services.county.ingest.incoming import Incoming, Outcome
 from services.county.ingest.processor import Ingestor
 from shared.transport import connect
-from shared.wire import STREAM
+from shared.wire import STREAM, events_filter
 
 COUNTY = "jx"
 
@@ -82,14 +82,14 @@ async def raw(args: argparse.Namespace) -> None:
         js = nc.jetstream()
         config = ConsumerConfig(
             durable_name="bench-raw",
-            filter_subject=f"tongxin.{COUNTY}.events.*",
+            filter_subject=events_filter(COUNTY),
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=30,
             max_ack_pending=20_000,
         )
         sub = await js.pull_subscribe(
-            f"tongxin.{COUNTY}.events.*", durable="bench-raw", stream=STREAM, config=config
+            events_filter(COUNTY), durable="bench-raw", stream=STREAM, config=config
         )
         print("ready", flush=True)
         acked, last = 0, 0.0

@@ -17,6 +17,7 @@ from services.county.ingest.processor import Ingestor
 from services.county.registry import enrol
 from shared import envelope
 from shared.signing import Signer
+from shared.wire import events_subject
 from tests.conftest import make_node_dir
 
 
@@ -32,7 +33,7 @@ def record(node: NodeService, items: list[dict[str, Any]]) -> list[bytes]:
 
 
 def subject(node_id: str) -> str:
-    return f"tongxin.jx.events.{node_id}"
+    return events_subject("jx", node_id)
 
 
 def incoming(data: bytes, node_id: str | None = None) -> Incoming:
