@@ -9,9 +9,9 @@ from sqlalchemy import Connection, Table, select
 
 from services.county.db import tables as t
 from services.county.db.bulk import insert_all
-from services.county.projections.fact import Fact, fact_from_archive, split_entity
+from services.county.projections.fact import Fact, entity_key, fact_from_archive, split_entity
 from services.county.projections.projection import Row
-from services.county.projections.registry import ENTITY_PROJECTIONS, FOLD_PROJECTIONS, HISTORY
+from services.county.projections.registry import FOLD_PROJECTIONS, HISTORY, OF_KIND
 
 CHUNK = 500
 
@@ -69,8 +69,8 @@ def write_entities(
         kind, entity_id = split_entity(key)
         by_kind[kind][entity_id] = facts
     for kind, group in by_kind.items():
-        projections = [p for p in ENTITY_PROJECTIONS if p.kind == kind]
-        old = [i for i in group if replace is None or f"{kind}:{i}" in replace]
+        projections = OF_KIND[kind]
+        old = [i for i in group if replace is None or entity_key(kind, i) in replace]
         if old:
             for p in projections:
                 p.forget(conn, old)
@@ -88,7 +88,6 @@ def derive_entity(kind: str, entity_id: str, facts: Sequence[Fact]) -> dict[Tabl
     history = HISTORY.get(kind)
     state = history(entity_id, facts) if history is not None else None
     rows: dict[Table, list[Row]] = {}
-    for p in ENTITY_PROJECTIONS:
-        if p.kind == kind:
-            rows.update(p.rows(entity_id, facts, state))
+    for p in OF_KIND[kind]:
+        rows.update(p.rows(entity_id, facts, state))
     return rows

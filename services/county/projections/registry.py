@@ -27,7 +27,7 @@ from services.county.projections import (
     recruitment,
     roster,
 )
-from services.county.projections.fact import MEMBER, Fact, entity_key
+from services.county.projections.fact import CANDIDATE, MEMBER, ORG, Fact, entity_key
 from services.county.projections.projection import EntityProjection, FoldProjection, Projection
 from shared.catalog import EventBody
 
@@ -48,6 +48,10 @@ ARCHIVE_ONLY: dict[str, str] = {
 """Event types no projection claims, on purpose, with the reason."""
 
 ENTITY_PROJECTIONS = tuple(p for p in PROJECTIONS if isinstance(p, EntityProjection))
+OF_KIND: dict[str, tuple[EntityProjection, ...]] = {
+    kind: tuple(p for p in ENTITY_PROJECTIONS if p.kind == kind) for kind in (MEMBER, ORG, CANDIDATE)
+}
+"""The entity projections of each kind of entity."""
 FOLD_PROJECTIONS = tuple(p for p in PROJECTIONS if isinstance(p, FoldProjection))
 
 BUSINESS_TABLES: tuple[Table, ...] = tuple(table for p in PROJECTIONS for table in p.tables)
@@ -59,7 +63,7 @@ HISTORY: dict[str, Callable[[str, Sequence[Fact]], Any]] = {MEMBER: roster.histo
 KIND_OF_TYPE: dict[str, str] = {t: p.kind for p in ENTITY_PROJECTIONS for t in p.claims}
 """Which kind of entity an event type is about (each type belongs to at most one kind)."""
 
-_ID_FIELD = {"m": "member_id", "o": "org_id", "c": "candidate_id"}
+_ID_FIELD = {MEMBER: "member_id", ORG: "org_id", CANDIDATE: "candidate_id"}
 
 metadata: MetaData = _metadata
 """The county's whole schema: the archive's tables and, once this module is imported, every
