@@ -12,6 +12,7 @@ import msgspec
 from sqlalchemy import Connection, func, or_, select
 
 from services.county.db import tables as t
+from services.county.projections.fact import CANDIDATE, MEMBER, ORG, entity_key
 from shared.errors import FieldError
 from shared.ids import MEMBER_ID_PATTERN, SLUG_PATTERN
 
@@ -58,9 +59,9 @@ def history(conn: Connection, kind: Kind, entity_id: str) -> list[HistoryItem]:
     check_id(kind, entity_id)
     a = t.archive.c
     if kind is Kind.MEMBER:
-        subjects = {f"m:{entity_id}": "subject", f"c:{entity_id}": "candidate"}
+        subjects = {entity_key(MEMBER, entity_id): "subject", entity_key(CANDIDATE, entity_id): "candidate"}
     else:
-        subjects = {f"o:{entity_id}": "subject"}
+        subjects = {entity_key(ORG, entity_id): "subject"}
     found: dict[tuple[str, int], tuple[Any, str]] = {}
     for row in conn.execute(_columns().where(a.subject.in_(subjects))):
         found[(row.node_id, row.seq)] = (row, subjects[row.subject])

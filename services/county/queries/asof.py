@@ -26,7 +26,14 @@ from sqlalchemy import ColumnElement, Connection, and_, or_, select
 from services.county.db import tables as t
 from services.county.projections import roster
 from services.county.projections.dual_management import co_managers_of
-from services.county.projections.fact import Fact, fact_from_archive
+from services.county.projections.fact import (
+    CANDIDATE,
+    MEMBER,
+    Fact,
+    entity_key,
+    fact_from_archive,
+    split_entity,
+)
 from services.county.projections.recruitment import derive_candidate
 from services.county.projections.roster import MemberHistory, history
 from shared.catalog.base import CHINA_STANDARD_TIME
@@ -136,8 +143,8 @@ def members_as_of(
 ) -> dict[str, MemberHistory | None]:
     """Each member derived (as live) from their events that occurred by `moment` (None: not
     registered by then)."""
-    facts = _events(conn, [f"m:{m}" for m in member_ids], moment)
-    return {m: history(m, facts.get(f"m:{m}", [])) for m in member_ids}
+    facts = _events(conn, [entity_key(MEMBER, m) for m in member_ids], moment)
+    return {m: history(m, facts.get(entity_key(MEMBER, m), [])) for m in member_ids}
 
 
 def roster_row(timeline_row: Mapping[Any, Any], derived: MemberHistory | None) -> dict[str, Any]:
@@ -166,7 +173,7 @@ def candidates_as_of(
         query = select(a.subject).where(a.subject >= "c:", a.subject < "c;", a.occurred_at <= moment)
         subjects = sorted(set(conn.execute(query).scalars()))
     else:
-        subjects = [f"c:{c}" for c in candidate_ids]
+        subjects = [entity_key(CANDIDATE, c) for c in candidate_ids]
     facts = _events(conn, subjects, moment)
-    rows = [derive_candidate(s[2:], facts.get(s, [])) for s in subjects]
+    rows = [derive_candidate(split_entity(s)[1], facts.get(s, [])) for s in subjects]
     return [r for r in rows if r is not None]

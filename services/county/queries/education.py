@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, select
 from services.county.db import tables as t
 from services.county.projections import attendance, figures, roster
 from services.county.projections.attendance import attended
-from services.county.projections.fact import fact_from_archive
+from services.county.projections.fact import MEMBER, entity_key, fact_from_archive, split_entity
 from services.county.queries.asof import AsOf, members_as_of, valid_at
 from services.county.queries.common import NONE_NAME, UNREGISTERED, OrgTree, china_today, load_tree, sort_key
 from services.county.queries.figures import FigureFilter, GroupBy, group_key, tallied
@@ -156,9 +156,9 @@ def _study_accounts_by(conn: Connection, ids: Sequence[str], as_of: AsOf) -> set
         query = select(a.subject).where(
             a.type == "member.study_account_opened",
             a.occurred_at <= as_of.moment,
-            a.subject.in_([f"m:{mid}" for mid in chunk]),
+            a.subject.in_([entity_key(MEMBER, mid) for mid in chunk]),
         )
-        opened.update(subject[2:] for subject in conn.execute(query).scalars())
+        opened.update(split_entity(subject)[1] for subject in conn.execute(query).scalars())
     derived = members_as_of(conn, sorted(opened), as_of.moment)
     return {mid for mid, found in derived.items() if found is not None and found.row["study_account"]}
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, or_, select
 
 from services.county.db import tables as t
 from services.county.projections import attendance, conflicts, dual_management, orgs, recruitment, roster
+from services.county.projections.fact import MEMBER, entity_key
 from services.county.queries.asof import (
     AsOf,
     candidates_as_of,
@@ -78,7 +79,7 @@ def _co_managers(conn: Connection, tree: OrgTree, member_id: str, row: Any = Non
 def _history(conn: Connection, member_id: str, moment: str | None = None) -> list[dict[str, Any]]:
     a = t.archive.c
     query = select(a.node_id, a.seq, a.type, a.occurred_at, a.recorded_at, a.received_at).where(
-        a.subject == f"m:{member_id}"
+        a.subject == entity_key(MEMBER, member_id)
     )
     if moment is not None:
         query = query.where(a.occurred_at <= moment)
@@ -108,7 +109,7 @@ def member_card(conn: Connection, member_id: str, as_of: AsOf | None = None) -> 
         "last_trained_at": act["last_trained_at"] if act else None,
         "trained_years": [int(y) for y in years],
     }
-    subject = f"m:{member_id}"
+    subject = entity_key(MEMBER, member_id)
     c = conflicts.conflicts.c
     found = conn.execute(select(conflicts.conflicts).where(c.subject == subject).order_by(c.conflict_id))
     card["conflicts"] = [conflict_row(r) for r in found.mappings()]
