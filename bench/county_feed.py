@@ -44,7 +44,7 @@ class _Chain:
             signer=self.signer,
         )
         self.prev_hash = env.hash
-        return self.subject, msg_id(self.config.node_id, self.seq), envelope.encode(env)
+        return self.subject, msg_id(self.config.node_id, self.seq, env.hash), envelope.encode(env)
 
 
 def feed_process(args: Any) -> None:

@@ -239,8 +239,8 @@ def envelopes(ctx: Ctx) -> list[tuple[str, str, bytes]]:
         node = NodeService(path)
         try:
             seq = 0
-            while chunk := node.envelopes.after(seq, 10_000):
-                out += [(node.subject, msg_id(node.node_id, s), d) for s, d in chunk]
+            while chunk := node.envelopes.rows_after(seq, 10_000):
+                out += [(node.subject, msg_id(node.node_id, s, h), d) for s, h, d in chunk]
                 seq = chunk[-1][0]
         finally:
             node.close()

@@ -162,7 +162,7 @@ async def stream(url: str, *, fresh: bool = False) -> int:
 
 
 async def raw_publish(
-    node: NodeService, url: str, rows: list[tuple[int, bytes]], window: int, timeout: float
+    node: NodeService, url: str, rows: list[tuple[int, str, bytes]], window: int, timeout: float
 ) -> tuple[float, int, int]:
     """js.publish_async of the same bytes, subject and Msg-Ids: (msgs/s, stream count, nacks)."""
     await stream(url, fresh=True)
@@ -172,8 +172,8 @@ async def raw_publish(
         subject, node_id = node.subject, node.node_id
         t = time.perf_counter()
         futs = [
-            await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id(node_id, seq)})
-            for seq, data in rows
+            await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id(node_id, seq, hash)})
+            for seq, hash, data in rows
         ]
         await asyncio.wait_for(js.publish_async_completed(), timeout)
         rate = len(rows) / (time.perf_counter() - t)
@@ -203,10 +203,10 @@ async def forward_and_raw(node: NodeService, url: str, timeout: float) -> list[R
     fwd_rate = n / (time.perf_counter() - t)
     limit.cancel()
     fwd_count = await stream(url)
-    rows: list[tuple[int, bytes]] = []
-    while chunk := node.envelopes.after(rows[-1][0] if rows else 0, 10_000):
+    rows: list[tuple[int, str, bytes]] = []
+    while chunk := node.envelopes.rows_after(rows[-1][0] if rows else 0, 10_000):
         rows += chunk
-    size = sum(len(d) for _, d in rows) // max(len(rows), 1)
+    size = sum(len(d) for _, _, d in rows) // max(len(rows), 1)
     raw, raw_count, nacks = await raw_publish(node, url, rows, fwd.window, timeout)
     ratio = fwd_rate / raw
     fwd_note = f"{n:,} envelopes of ~{size} B; stream has {fwd_count:,}"
@@ -274,7 +274,7 @@ def bench_serve(root: Path, url: str, secret_hex: str, args: argparse.Namespace)
         proc = Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         up = wait_for(lambda: get(base + "/health")["status"] == "ok", proc, 60, "/health")
-        fwd = wait_for(lambda: get(base + "/api/v1/status")["backlog"] == 0, proc, 300, "backlog 0")
+        fwd = wait_for(lambda: get(base + "/api/v1/status")["waiting"] == 0, proc, 300, "waiting 0")
         time.sleep(idle)
         own = rss_kib(proc.pid)
         kids = descendants(proc.pid)

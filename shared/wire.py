@@ -17,12 +17,24 @@ STREAM_SUBJECTS = ["tongxin.*.events.*"]
 RECEIPTS_STREAM = "TONGXIN_RECEIPTS"
 """The latest county receipt per node (one message per subject)."""
 RECEIPTS_SUBJECTS = ["tongxin.*.receipts.*"]
+STREAM_MAX_BYTES = 8 * 1024**3
+"""The events stream's size limit (8 GiB, about eight million envelopes): past it publishes are
+refused (discard new), never old envelopes dropped; the county archives everything it consumed,
+so the stream needs to hold only what the county has not read yet plus a margin."""
+STREAM_MAX_AGE_S = 90 * 24 * 3600.0
+"""How long the events stream keeps an envelope (90 days): longer than any county outage we plan
+for; what ages out unread is re-sent from the node's log (receipt-driven repair)."""
+MAX_ENVELOPE_BYTES = 1024 * 1024
+"""The largest message the events stream accepts (1 MiB, NATS's default max_payload)."""
 DUPLICATE_WINDOW_S = 7 * 24 * 3600.0
 """De-duplication window: a week, longer than any retry of a node's unacknowledged publish."""
 
 _ROOT = "tongxin"
 _EVENTS = "events"
 _RECEIPTS = "receipts"
+_REQUESTS = "requests"
+_ARCHIVE = "archive"
+_KINDS = (_EVENTS, _RECEIPTS, _REQUESTS, _ARCHIVE)
 
 
 def events_subject(county_id: str, node_id: str) -> str:
@@ -40,9 +52,24 @@ def receipts_subject(county_id: str, node_id: str) -> str:
     return f"{_ROOT}.{county_id}.{_RECEIPTS}.{node_id}"
 
 
+def requests_subject(county_id: str, node_id: str) -> str:
+    """The subject the county asks a node on to re-send a range of its chain (core NATS)."""
+    return f"{_ROOT}.{county_id}.{_REQUESTS}.{node_id}"
+
+
+def archive_subject(county_id: str, node_id: str) -> str:
+    """The subject a node asks the county on for its own archived envelopes (request-reply)."""
+    return f"{_ROOT}.{county_id}.{_ARCHIVE}.{node_id}"
+
+
+def archive_filter(county_id: str) -> str:
+    """Every node's archive subject of one county (the county's responder subscribes to it)."""
+    return archive_subject(county_id, "*")
+
+
 @dataclass(frozen=True)
 class Subject:
-    """A parsed Tongxin subject: which county, which kind (`events` or `receipts`), which node."""
+    """A parsed Tongxin subject: its county, its kind (events, receipts, requests, archive), its node."""
 
     county_id: str
     kind: str
@@ -50,9 +77,9 @@ class Subject:
 
 
 def parse_subject(subject: str) -> Subject | None:
-    """`tongxin.<county>.<events|receipts>.<node>` parsed; None for anything else."""
+    """`tongxin.<county>.<kind>.<node>` parsed; None for anything else."""
     parts = subject.split(".")
-    if len(parts) != 4 or parts[0] != _ROOT or parts[2] not in (_EVENTS, _RECEIPTS):
+    if len(parts) != 4 or parts[0] != _ROOT or parts[2] not in _KINDS:
         return None
     if not parts[1] or not parts[3]:
         return None
@@ -61,12 +88,36 @@ def parse_subject(subject: str) -> Subject | None:
 
 def node_of_events_subject(subject: str, county_id: str) -> str | None:
     """The node whose events subject of `county_id` this is; None if it is not one."""
+    return _node_of(subject, county_id, _EVENTS)
+
+
+def node_of_archive_subject(subject: str, county_id: str) -> str | None:
+    """The node whose archive subject of `county_id` this is; None if it is not one."""
+    return _node_of(subject, county_id, _ARCHIVE)
+
+
+def _node_of(subject: str, county_id: str, kind: str) -> str | None:
     parsed = parse_subject(subject)
-    if parsed is None or parsed.kind != _EVENTS or parsed.county_id != county_id:
+    if parsed is None or parsed.kind != kind or parsed.county_id != county_id:
         return None
     return parsed.node_id
 
 
-def msg_id(node_id: str, seq: int) -> str:
-    """The `Nats-Msg-Id` of a node's envelope (JetStream de-duplicates on it)."""
-    return f"{node_id}:{seq}"
+def msg_id(node_id: str, seq: int, hash: str) -> str:
+    """The `Nats-Msg-Id` of a node's envelope: `<node_id>:<seq>:<hash>`.
+
+    JetStream de-duplicates on it, so it commits to the envelope's content: a message that
+    claims the id before the real envelope would have to know its hash, which depends on the
+    envelope's own event id and times, so only the same envelope is ever de-duplicated.
+    """
+    return f"{node_id}:{seq}:{hash}"
+
+
+def resend_msg_id(node_id: str, seq: int, hash: str, attempt: str) -> str:
+    """The Msg-Id of an envelope sent again by repair: `<node_id>:<seq>:<hash>:<attempt>`.
+
+    A purge or a loss inside JetStream does not clear the duplicate window, so a re-send under
+    the id the envelope had would be acknowledged as a duplicate and dropped; each re-send has
+    its own id (`attempt`, unique per re-send), and the county is idempotent on (node, seq, hash).
+    """
+    return f"{node_id}:{seq}:{hash}:{attempt}"

@@ -10,7 +10,7 @@ from shared import envelope
 from shared.chain import verify_chain
 from shared.signing import Verifier
 from shared.transport import connect
-from shared.wire import STREAM
+from shared.wire import STREAM, msg_id
 from tongxin.natsd import ensure_stream
 
 
@@ -63,8 +63,10 @@ def assert_exactly_once(
     ids = [mid for mid, _ in messages]
     assert len(ids) == len(set(ids)) == total, "no envelope twice"
     by_seq = sorted(messages, key=lambda m: int(m[0].split(":")[1]))
-    assert [mid for mid, _ in by_seq] == [f"{node_id}:{seq}" for seq in range(1, total + 1)]
     envs = [envelope.decode(data) for _, data in by_seq]
-    assert [e.seq for e in envs] == list(range(1, total + 1)), "Msg-Id and envelope agree"
+    assert [e.seq for e in envs] == list(range(1, total + 1))
+    assert [mid for mid, _ in by_seq] == [msg_id(node_id, e.seq, e.hash) for e in envs], (
+        "Msg-Id commits to content"
+    )
     verifier = Verifier(public_key)
     assert verify_chain(envs, lambda _n, k: verifier if k == verifier.key_id else None) == []

@@ -160,6 +160,14 @@ class EnvelopeStore:
             ).fetchall()
         return [(r[0], bytes(r[1])) for r in rows]
 
+    def rows_after(self, seq: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """(seq, hash, envelope) after `seq`, in seq order: what the forwarder publishes."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT seq, hash, envelope FROM seals WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            ).fetchall()
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
+
     def cursor(self) -> Cursor:
         with self.lock:
             seq, ack = self.conn.execute("SELECT forwarded_seq, last_ack_at FROM forwarding").fetchone()

@@ -182,11 +182,11 @@ class Forwarder:
         acked = saved = start
         try:
             while rows and not stop.is_set():
-                for seq, data in rows:
+                for seq, hash, data in rows:
                     if len(inflight) >= self.window:
                         acked = await self._oldest_acked(inflight)
                     fut = await js.publish_async(
-                        self.node.subject, data, headers={"Nats-Msg-Id": msg_id(self.node.node_id, seq)}
+                        self.node.subject, data, headers={"Nats-Msg-Id": msg_id(self.node.node_id, seq, hash)}
                     )
                     inflight.append((seq, fut))
                     self.state.published += 1
@@ -196,7 +196,7 @@ class Forwarder:
                     saved = await self._save(acked, last_seq)
                 if len(rows) < self.read_chunk:
                     break  # that was all
-                rows = await asyncio.to_thread(self.node.envelopes.after, rows[-1][0], self.read_chunk)
+                rows = await asyncio.to_thread(self.node.envelopes.rows_after, rows[-1][0], self.read_chunk)
             while inflight:
                 acked = await self._oldest_acked(inflight)
         finally:
@@ -209,14 +209,14 @@ class Forwarder:
                     self._unsaved = (acked, max(last_seq, acked))
         return acked - start
 
-    def _first_rows(self) -> tuple[int, int, list[tuple[int, bytes]]]:
+    def _first_rows(self) -> tuple[int, int, list[tuple[int, str, bytes]]]:
         """Sign what is logged, then (forwarded seq, last seq, the first chunk after it): one
         trip to a worker thread per round, which costs more than these reads themselves."""
         self.node.sign_pending()
         start = self.node.envelopes.cursor().forwarded_seq
         if self._unsaved is not None:
             start = max(start, self._unsaved[0])
-        return start, self.node.log.last_seq(), self.node.envelopes.after(start, self.read_chunk)
+        return start, self.node.log.last_seq(), self.node.envelopes.rows_after(start, self.read_chunk)
 
     async def _fetch_receipt(self, js: Any) -> None:
         """Keep the county's newest receipt for this node, while one is still owed."""

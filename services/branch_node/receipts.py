@@ -1,4 +1,11 @@
-"""The county's receipts as this node keeps them: proof of what the county acknowledged."""
+"""The county's receipts as this node keeps them: proof of what the county acknowledged.
+
+The node trusts the newest-issued receipt, not the highest: after the county's database is
+restored from a backup, the county announces its real heads with fresh receipts that are lower
+than the ones it issued before, and the node must believe them (and re-send what the county
+lost). A receipt names a seq and a hash; when the newest one names a seq this node's log does not
+hold, or holds with another hash, the two histories have forked (`Fork`).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,8 @@ CREATE TABLE IF NOT EXISTS receipts (
     matches INTEGER NOT NULL
 );
 """
+ISSUED_AT = "ALTER TABLE receipts ADD COLUMN issued_at TEXT"
+"""Added to log.db files made before receipts were ordered by issue time (filled in on open)."""
 
 
 class ReceiptStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +40,15 @@ class ReceiptStatus(msgspec.Struct, frozen=True, kw_only=True):
     """Signed by the county key this node was given (False if it was given none)."""
     matches: bool
     """The acknowledged hash is this node's own hash at that seq."""
+
+
+class Fork(msgspec.Struct, frozen=True, kw_only=True):
+    """The county holds a history of this node that its log does not: forwarding stops until
+    `tongxin node recover` has fetched the county's copy back."""
+
+    seq: int
+    """The seq of the newest receipt, which names what the county holds."""
+    reason: str
 
 
 class HeldReceipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,34 +66,81 @@ class ReceiptBook:
         if not envelopes.read_only:
             with envelopes.lock:
                 envelopes.conn.executescript(SCHEMA)
+                _add_issued_at(envelopes)
+
+    def trusts(self, r: Receipt) -> bool:
+        """Whether a receipt counts: signed by the county key this node was given (any receipt,
+        if it was given none)."""
+        return self.county_key is None or r.verify(self.county_key)
 
     def accept(self, r: Receipt, node_id: str) -> ReceiptStatus | None:
-        """Keep a receipt for this node; None if it is not about this node or already kept."""
+        """Keep a receipt for this node; None if it is not about this node, not newer than the one
+        kept for its seq, or not signed by the county key this node was given."""
         if r.node_id != node_id:
             return None
         verified = self.county_key is not None and r.verify(self.county_key)
-        ours = self.envelopes.after(r.seq - 1, 1)
-        matches = bool(ours) and ours[0][0] == r.seq and envelope.decode(ours[0][1]).hash == r.hash
-        if not matches:
-            log.error("the county acknowledged a history this node did not record", extra={"seq": r.seq})
+        if self.county_key is not None and not verified:
+            log.warning("a receipt not signed by the county's key was ignored", extra={"seq": r.seq})
+            return None
+        matches = self._hash_at(r.seq) == r.hash
         with self.envelopes.lock:
             cur = self.envelopes.conn.execute(
-                "INSERT OR IGNORE INTO receipts VALUES (?, ?, ?, ?)",
-                (r.seq, receipt.encode(r), verified, matches),
+                "INSERT INTO receipts (seq, receipt, verified, matches, issued_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (seq) DO UPDATE SET receipt = excluded.receipt, verified = excluded.verified,"
+                " matches = excluded.matches, issued_at = excluded.issued_at"
+                " WHERE excluded.issued_at > coalesce(receipts.issued_at, '')",
+                (r.seq, receipt.encode(r), verified, matches, r.issued_at),
             )
         if cur.rowcount == 0:
             return None
         return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=verified, matches=matches)
 
+    def _hash_at(self, seq: int) -> str | None:
+        ours = self.envelopes.after(seq - 1, 1)
+        return envelope.decode(ours[0][1]).hash if ours and ours[0][0] == seq else None
+
     def last(self) -> ReceiptStatus | None:
+        """The newest-issued receipt (the county's latest word, even if lower than an older one)."""
+        newest = self._newest()
+        if newest is None:
+            return None
+        r, verified, matches = newest
+        return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=verified, matches=matches)
+
+    def _newest(self) -> tuple[Receipt, bool, bool] | None:
         with self.envelopes.lock:
             row = self.envelopes.conn.execute(
-                "SELECT receipt, verified, matches FROM receipts ORDER BY seq DESC LIMIT 1"
+                "SELECT receipt, verified, matches FROM receipts ORDER BY issued_at DESC, seq DESC LIMIT 1"
             ).fetchone()
-        if row is None:
+        return None if row is None else (receipt.decode(bytes(row[0])), bool(row[1]), bool(row[2]))
+
+    def confirmed(self) -> int:
+        """How far the county holds this node's chain by its newest receipt, checked against the
+        log as it is now; when they have forked, the highest receipt that still matches."""
+        newest = self._newest()
+        if newest is None:
+            return 0
+        r = newest[0]
+        if self._hash_at(r.seq) == r.hash:
+            return r.seq
+        for held in reversed(self.held()):
+            if held.receipt.seq < r.seq and self._hash_at(held.receipt.seq) == held.receipt.hash:
+                return held.receipt.seq
+        return 0
+
+    def fork(self) -> Fork | None:
+        """Whether the newest receipt names a history this node's log does not hold."""
+        newest = self._newest()
+        if newest is None:
             return None
-        r = receipt.decode(bytes(row[0]))
-        return ReceiptStatus(seq=r.seq, issued_at=r.issued_at, verified=bool(row[1]), matches=bool(row[2]))
+        r = newest[0]
+        ours = self._hash_at(r.seq)
+        if ours is None:
+            last = self.envelopes.head()[0]
+            return Fork(seq=r.seq, reason=f"the county holds seq {r.seq}; this node's log ends at {last}")
+        if ours != r.hash:
+            return Fork(seq=r.seq, reason=f"the county holds seq {r.seq} with another hash than this node's")
+        return None
 
     def all(self) -> list[Receipt]:
         return [h.receipt for h in self.held()]
@@ -90,6 +155,18 @@ class ReceiptBook:
             HeldReceipt(receipt=receipt.decode(bytes(r[0])), verified=bool(r[1]), matches=bool(r[2]))
             for r in rows
         ]
+
+
+def _add_issued_at(envelopes: EnvelopeStore) -> None:
+    columns = {row[1] for row in envelopes.conn.execute("PRAGMA table_info(receipts)")}
+    if "issued_at" in columns:
+        return
+    envelopes.conn.execute(ISSUED_AT)
+    rows = envelopes.conn.execute("SELECT seq, receipt FROM receipts").fetchall()
+    envelopes.conn.executemany(
+        "UPDATE receipts SET issued_at = ? WHERE seq = ?",
+        [(receipt.decode(bytes(data)).issued_at, seq) for seq, data in rows],
+    )
 
 
 def read_receipts(log_path: Path) -> list[HeldReceipt]:

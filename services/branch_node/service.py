@@ -15,7 +15,7 @@ from services.branch_node.application import NewEvent, NodeLog
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.envelopes import EnvelopeStore
 from services.branch_node.mapper import decode_recorded
-from services.branch_node.receipts import ReceiptBook, ReceiptStatus
+from services.branch_node.receipts import Fork, ReceiptBook, ReceiptStatus
 from shared import envelope
 from shared.catalog.node import NodeKeyRotated
 from shared.chain import ChainFault, ChainVerifier, single_key
@@ -24,15 +24,27 @@ from shared.wire import events_subject
 
 
 class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the node's log stands against the county: "forwarded" means confirmed by a receipt.
+
+    `last_seq` events are logged; JetStream acknowledged them up to `forwarded_seq` (sent); the
+    county's newest receipt confirms them up to `confirmed_seq`. `waiting` = last − forwarded (not
+    sent yet), `unconfirmed` = forwarded − confirmed (sent, the county's word still owed),
+    `backlog` = last − confirmed (what the county does not hold yet): 0 means all reported.
+    `fork` says why forwarding stopped, when the county holds a history this log does not."""
+
     node_id: str
     county_id: str
     key_id: str
     last_seq: int
     signed_seq: int
     forwarded_seq: int
+    confirmed_seq: int
+    waiting: int
+    unconfirmed: int
     backlog: int
     last_ack_at: datetime | None
     last_receipt: ReceiptStatus | None = None
+    fork: Fork | None = None
 
 
 @dataclass(frozen=True)
@@ -117,16 +129,22 @@ class NodeService:
         last = self.log.last_seq()
         signed, _ = self.envelopes.head()
         cursor = self.envelopes.cursor()
+        sent = min(cursor.forwarded_seq, last)
+        confirmed = min(self.receipts.confirmed(), last)
         return NodeStatus(
             node_id=self.node_id,
             county_id=self.config.county_id,
             key_id=self.signer.key_id,
             last_seq=last,
             signed_seq=signed,
-            forwarded_seq=cursor.forwarded_seq,
-            backlog=last - cursor.forwarded_seq,
+            forwarded_seq=sent,
+            confirmed_seq=confirmed,
+            waiting=last - sent,
+            unconfirmed=max(sent - confirmed, 0),
+            backlog=last - confirmed,
             last_ack_at=cursor.last_ack_at,
             last_receipt=self.receipts.last(),
+            fork=self.receipts.fork(),
         )
 
     def verify(self, chunk: int = 5000) -> VerifyReport:

@@ -74,6 +74,8 @@ def test_a_receipt_for_another_history_or_from_another_key_is_flagged(tmp_path: 
         received_at="2026-03-01T00:00:00.000000Z",
         issued_at="2026-03-01T00:00:01.000000Z",
     )
-    status = node.receipts.accept(forged, "dongguan")
-    assert status is not None and status.verified is False
+    assert node.receipts.accept(forged, "dongguan") is None, "a receipt the county key did not sign is not kept"
+    assert node.receipts.last() == status, "the forged one counts for nothing"
+    fork = node.receipts.fork()
+    assert fork is not None and fork.seq == 2, "the county's history differs at seq 2: a fork"
     assert node.receipts.accept(honest, "huadu") is None, "another node's receipt is not kept"

@@ -87,7 +87,7 @@ def test_kill_9_while_forwarding_then_restart_loses_and_doubles_nothing(
     assert status["forwarded_seq"] <= cursor < total, "killed in the middle of the backlog"
     assert in_stream >= cursor, "the cursor never runs ahead of what JetStream acknowledged"
     with serving(cli_node, nats_server.url) as (proc, port):
-        wait_status(port, lambda s: s["backlog"] == 0)
+        wait_status(port, lambda s: s["waiting"] == 0)
     assert_exactly_once(read_stream(nats_server.url), "dongguan", total, public_key)
 
 
@@ -109,7 +109,7 @@ def test_serve_records_while_nats_is_down_and_stops_cleanly_on_sigterm(
             assert status["backlog"] == 20 and status["nats_connected"] is False
             server.start()
             ensure_stream_sync(server.url)
-            wait_status(port, lambda s: s["backlog"] == 0 and s["nats_connected"])
+            wait_status(port, lambda s: s["waiting"] == 0 and s["nats_connected"])
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(15) == 0
             assert proc.stderr is not None

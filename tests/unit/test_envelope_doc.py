@@ -200,9 +200,9 @@ def test_member_id_example(examples: dict[str, str]) -> None:
 
 def test_transport_names_in_the_doc(doc: str) -> None:
     assert f"`{events_subject('jx', 'dongguan')}`" in doc
-    assert f"`Nats-Msg-Id: {msg_id('dongguan', 1)}`" in doc
     assert "`tongxin.<county>.events.<node_id>`" in doc
-    assert "`Nats-Msg-Id: <node_id>:<seq>`" in doc
+    assert "`Nats-Msg-Id: <node_id>:<seq>:<hash>`" in doc
+    assert msg_id("dongguan", 1, "ab" * 32) == "dongguan:1:" + "ab" * 32
 
 
 def test_the_doc_names_the_canonical_encoding_exactly(doc: str) -> None:
