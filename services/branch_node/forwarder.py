@@ -69,6 +69,14 @@ class ForwarderState:
     failures: int = 0
     last_ack_at: datetime | None = None
     last_receipt_seq: int = 0
+    resent: int = 0
+    """Envelopes published again by repair (the county had not confirmed them, or asked)."""
+    repairs: int = 0
+    """Repair incidents: each stretch of unconfirmed envelopes re-sent, or a range the county asked for."""
+    requests: int = 0
+    """Re-send requests received from the county."""
+    forked: str | None = None
+    """Why forwarding stopped (the county holds a history this log does not), until `node recover`."""
     started_at: float = field(default_factory=time.monotonic)
 
 
