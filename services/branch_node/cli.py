@@ -1,5 +1,5 @@
 """`tongxin node …`: init, record, import, serve, forward here; status, rotate-key, verify and
-receipts in cli_chain."""
+receipts in cli_chain; backup and restore in cli_backup."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import msgspec
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from services.branch_node import cli_chain
+from services.branch_node import cli_backup, cli_chain
 from services.branch_node.application import BatchError
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
 from services.branch_node.config import NodeConfig, NodeDir, NodeExistsError
@@ -246,3 +246,4 @@ async def _forward(fwd: Forwarder, once: bool) -> None:
 
 
 cli_chain.register(app)
+cli_backup.register(app)
