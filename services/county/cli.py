@@ -1,4 +1,5 @@
-"""`tongxin county …`: serve, ingest, enrol-node, nodes, rebuild, quarantine, digest, migrate."""
+"""`tongxin county …`: serve, ingest, enrol-node, nodes, rebuild, quarantine, digest, migrate; backup and
+restore in cli_backup."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
+from services.county import cli_backup
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
@@ -207,3 +209,6 @@ def quarantine_retry(
     """Re-process open quarantine rows after a fix (e.g. after enrol-node)."""
     resolved, still = Ingestor(_engine(db), county_id).retry_quarantine(ids)
     out.print(f"resolved {resolved}; still quarantined {still}")
+
+
+cli_backup.register(app)
