@@ -19,7 +19,7 @@ from sqlalchemy import Connection, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from services.county.backup_pg import dump, is_empty, restore_dump
+from services.county.backup_pg import dump, is_empty, restore_dump, tool
 from services.county.db import tables as t
 from services.county.db.engine import make_engine
 from services.county.ingest.consumer import consumer_name
@@ -134,6 +134,8 @@ def backup(db_url: str, out: Path, county_key: Path | None, county_id: str | Non
     if county_key is not None and not county_key.is_file():
         raise b.BackupError(f"no county receipt key at {county_key} (pass --county-key)")
     path = sqlite_path(db_url)
+    if path is None:
+        tool("pg_dump")  # before anything is made
     with b.new_backup_dir(out) as building:
         if path is not None:
             kind, database = "sqlite", SQLITE_FILE
@@ -213,6 +215,7 @@ def restore(source: Path, db_url: str, county_key: Path | None, *, force: bool =
     if path is not None:
         replaced += _restore_sqlite(source / SQLITE_FILE, path, manifest, force)
     else:
+        tool("pg_restore")
         if not force and not is_empty(db_url):
             raise b.BackupError(
                 "the database already holds tables; pass --force to drop and re-create the backup's "

@@ -1,0 +1,334 @@
+"""`tongxin node backup | restore` and `tongxin county backup | restore` run as processes, as county IT
+runs them: a node backed up while it records, restored in place or beside; a county on SQLite and on
+PostgreSQL restored to exactly what was backed up; a changed byte found before anything is restored."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from services.branch_node.inputs import parse_item
+from services.branch_node.service import NodeService
+from services.county.db import tables as t
+from services.county.db.engine import make_engine, migrate
+from services.county.ingest.processor import Ingestor
+from services.county.keys import load_or_create
+from shared import envelope
+from shared.backup import MANIFEST, check_files
+from shared.backup import BackupFile as File
+from tests.conftest import make_node_dir, postgres_database
+from tests.county.helpers import count, enrol_nodes, feed, open_node, record
+from tests.e2e.conftest import TONGXIN, tongxin
+from tests.samples import fund, mixed
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def logged(data: Path) -> int:
+    """The last seq in a node's log.db, read beside whoever is writing it."""
+    db = sqlite3.connect(data / "log.db", timeout=30)
+    try:
+        return int(db.execute("SELECT coalesce(max(rowid), 0) FROM stored_events").fetchone()[0])
+    finally:
+        db.close()
+
+
+def manifest_of(backup: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((backup / MANIFEST).read_text())
+    return loaded
+
+
+def files_of(manifest: dict[str, Any]) -> list[File]:
+    return [File(**f) for f in manifest["files"]]
+
+
+def flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def rotated_node(tmp_path: Path) -> Iterator[NodeService]:
+    """A node that has rotated its key once (so keys/ holds a key) and recorded a few events."""
+    node = NodeService(make_node_dir(tmp_path / "node"))
+    try:
+        node.record([parse_item(fund(i), node.county_secret) for i in range(5)])
+        node.rotate_key()
+        node.record([parse_item(fund(i), node.county_secret) for i in range(5, 10)])
+        yield node
+    finally:
+        node.close()
+
+
+def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
+    rotated_node: NodeService, tmp_path: Path
+) -> None:
+    node, data = rotated_node, rotated_node.dir.path
+    stop = threading.Event()
+
+    def keep_recording() -> None:
+        i = 100
+        while not stop.is_set():
+            node.record([parse_item(fund(i + k), node.county_secret) for k in range(20)])
+            i += 20
+
+    # a reader that keeps its snapshot keeps the WAL from being checkpointed past it: log.db's own
+    # file then lacks everything recorded since, and only a copy that reads through the WAL has it
+    reader = sqlite3.connect(data / "log.db", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM seals").fetchone()
+    writer = threading.Thread(target=keep_recording)
+    writer.start()
+    taken = []
+    try:
+        for n in range(3):
+            before = logged(data)
+            r = tongxin("node", "backup", "-d", str(data), "--out", str(tmp_path / f"backup-{n}"))
+            taken.append((before, logged(data), r))
+    finally:
+        stop.set()
+        writer.join()
+        reader.close()
+    final = logged(data)
+    assert any(after > before for before, after, _ in taken), "the node kept recording during the backups"
+    for n, (before, after, r) in enumerate(taken):
+        backup = tmp_path / f"backup-{n}"
+        assert r.returncode == 0, r.stderr
+        assert "backed up node dongguan" in r.stdout and "log.db" in r.stdout
+        m = manifest_of(backup)
+        assert m["node_id"] == "dongguan" and m["county_id"] == "jx"
+        assert before <= m["last_seq"] <= after <= final
+        assert f"seq {m['last_seq']}" in r.stdout
+        check_files(backup, files_of(m))  # the manifest's hashes are the files'
+        assert mode(backup) == 0o700
+        assert mode(backup / "node.key") == mode(backup / "county.secret") == 0o600
+        assert mode(backup / "keys") == 0o700
+        [key] = (backup / "keys").iterdir()
+        assert mode(key) == 0o600 and key.name == f"{node.signer.key_id}.key"
+        assert {f["path"] for f in m["files"]} == {
+            "log.db",
+            "node.json",
+            "node.key",
+            "county.secret",
+            f"keys/{key.name}",
+        }
+        assert not list(backup.glob("log.db-*")), "the copy is one self-contained file"
+        opened = tmp_path / f"opened-{n}"  # a backup is restored, not opened: open a copy of it
+        shutil.copytree(backup, opened)
+        copy = NodeService(opened)
+        try:
+            assert copy.log.last_seq() == m["last_seq"]
+            assert copy.envelopes.head() == (m["signed_seq"], m["head_hash"])
+            copy.sign_pending()  # an event logged but not yet signed when the copy was taken
+            report = copy.verify()
+            assert report.ok, report.faults
+            assert report.checked == m["last_seq"]
+        finally:
+            copy.close()
+
+
+def test_a_node_restored_beside_or_in_place_of_the_node_holds_the_backup_and_nothing_is_deleted(
+    rotated_node: NodeService, tmp_path: Path
+) -> None:
+    node, data = rotated_node, rotated_node.dir.path
+    backup = tmp_path / "backup"
+    assert tongxin("node", "backup", "-d", str(data), "--out", str(backup)).returncode == 0
+    node.record([parse_item(fund(i), node.county_secret) for i in range(10, 15)])
+    node.close()
+    assert logged(data) == 16  # 10 funds, the rotation, 5 more after the backup
+
+    beside = tmp_path / "restored"
+    r = tongxin("node", "restore", "--from", str(backup), "-d", str(beside))
+    assert r.returncode == 0, r.stderr
+    assert "restored node dongguan" in r.stdout and "tongxin node recover" in r.stdout
+    assert logged(beside) == 11 and mode(beside / "node.key") == 0o600 and mode(beside / "keys") == 0o700
+    assert tongxin("node", "verify", "-d", str(beside)).stdout.startswith("ok: 11 envelope(s)")
+
+    r = tongxin("node", "restore", "--from", str(backup), "-d", str(data))
+    assert r.returncode == 2 and "holds a node" in r.stderr and "--force" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert logged(data) == 16, "refused: the node is untouched"
+
+    r = tongxin("node", "restore", "--from", str(backup), "-d", str(data), "--force")
+    assert r.returncode == 0, r.stderr
+    [aside] = tmp_path.glob("node.replaced-*")
+    assert str(aside) in r.stdout and logged(aside) == 16, "the replaced node is kept, whole"
+    assert (
+        logged(data) == 11 and (data / "county.secret").read_text() == (aside / "county.secret").read_text()
+    )
+    for name in ("node.key", "county.secret", "node.json", "log.db"):
+        assert mode(data / name) == mode(aside / name)
+    assert mode(data / "keys") == 0o700 and mode(next((data / "keys").iterdir())) == 0o600
+    status = json.loads(tongxin("node", "status", "--json", "-d", str(data)).stdout)
+    assert status["last_seq"] == 11
+
+
+def test_a_node_backup_refuses_an_existing_out_dir_and_a_dir_without_a_node(
+    rotated_node: NodeService, tmp_path: Path
+) -> None:
+    (tmp_path / "taken").mkdir()
+    r = tongxin("node", "backup", "-d", str(rotated_node.dir.path), "--out", str(tmp_path / "taken"))
+    assert r.returncode == 2 and "already exists" in r.stderr and "Traceback" not in r.stderr
+    r = tongxin("node", "backup", "-d", str(tmp_path / "nothing"), "--out", str(tmp_path / "b"))
+    assert r.returncode == 2 and "no node in" in r.stderr and not (tmp_path / "b").exists()
+    r = tongxin("node", "restore", "--from", str(tmp_path / "taken"), "-d", str(tmp_path / "n"))
+    assert r.returncode == 2 and "no backup.json" in r.stderr and not (tmp_path / "n").exists()
+
+
+def _heads(engine: Engine) -> list[dict[str, Any]]:
+    h = t.node_heads.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(h.node_id, h.last_seq, h.last_hash).order_by(h.node_id)).all()
+    return [{"node_id": r[0], "last_seq": r[1], "last_hash": r[2]} for r in rows]
+
+
+def _digest(db: str) -> str:
+    r = tongxin("audit", "digest", "--db", db)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_a_county_restored_from_its_backup_holds_exactly_the_backed_up_heads_and_digest(
+    county_db_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(county_db_url)
+    migrate(engine)
+    key = tmp_path / "county.key"
+    signer = load_or_create(key)
+    dongguan, huadu = open_node(tmp_path, "dongguan"), open_node(tmp_path, "huadu")
+    d_envs, h_envs = record(dongguan, mixed(30)), record(huadu, [fund(i, "huadu") for i in range(10)])
+    enrol_nodes(engine, dongguan, huadu)
+    feed(Ingestor(engine, "jx", signer), d_envs[:20] + h_envs[:6])
+    at_backup = _digest(county_db_url)
+    backed_up = _heads(engine)
+    assert [(h["node_id"], h["last_seq"]) for h in backed_up] == [("dongguan", 20), ("huadu", 6)]
+
+    out = tmp_path / "county-backup"
+    r = tongxin(
+        "county",
+        "backup",
+        "--db",
+        county_db_url,
+        "--out",
+        str(out),
+        "--county-key",
+        str(key),
+        "--county-id",
+        "jx",
+    )
+    assert r.returncode == 0, r.stderr
+    m = manifest_of(out)
+    assert m["heads"] == backed_up and m["archive_rows"] == 26 and m["alembic_revision"]
+    assert m["heads"][0]["last_hash"] == envelope.decode(d_envs[19]).hash
+    assert m["nats"]["events_stream"] == "TONGXIN" and m["nats"]["consumer"] == "county-jx"
+    assert m["db_kind"] == ("sqlite" if county_db_url.startswith("sqlite") else "postgresql")
+    check_files(out, files_of(m))
+    assert mode(out) == 0o700 and mode(out / "county.key") == 0o600
+    assert "dongguan" in r.stdout and "26 envelope(s)" in r.stdout
+
+    feed(Ingestor(engine, "jx", signer), d_envs[20:] + h_envs[6:])  # the county moved on
+    assert _digest(county_db_url) != at_backup
+    engine.dispose()
+
+    r = tongxin("county", "restore", "--from", str(out), "--db", county_db_url, "--county-key", str(key))
+    assert r.returncode == 2 and "--force" in r.stderr and "Traceback" not in r.stderr
+    restored_key = tmp_path / "restored" / "county.key"
+    r = tongxin(
+        "county",
+        "restore",
+        "--from",
+        str(out),
+        "--db",
+        county_db_url,
+        "--county-key",
+        str(restored_key),
+        "--force",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "re-sends what the restored database lacks" in r.stdout
+    assert restored_key.read_bytes() == key.read_bytes() and mode(restored_key) == 0o600
+    engine = make_engine(county_db_url)
+    try:
+        assert _heads(engine) == backed_up and count(engine, t.archive) == 26
+        assert _digest(county_db_url) == at_backup
+        if county_db_url.startswith("sqlite"):
+            [aside] = tmp_path.glob("county.db.replaced-*")
+            kept = make_engine(f"sqlite:///{aside}")
+            assert count(kept, t.archive) == 40, "the replaced database is kept, whole"
+            kept.dispose()
+        # what the restored database lacks, sent again, is archived again
+        assert set(feed(Ingestor(engine, "jx", signer), d_envs[20:] + h_envs[6:])) == {"archived"}
+        assert count(engine, t.archive) == 40
+    finally:
+        engine.dispose()
+    if county_db_url.startswith("postgresql"):
+        with postgres_database() as empty:  # into an empty database, no --force needed
+            r = tongxin("county", "restore", "--from", str(out), "--db", empty, "--county-key", str(key))
+            assert r.returncode == 0, r.stderr
+            assert _digest(empty) == at_backup
+
+
+@pytest.mark.parametrize("side", ["node", "county"])
+def test_a_changed_byte_in_a_backup_is_found_and_nothing_is_restored(
+    side: str, rotated_node: NodeService, tmp_path: Path
+) -> None:
+    out = tmp_path / "backup"
+    if side == "node":
+        r = tongxin("node", "backup", "-d", str(rotated_node.dir.path), "--out", str(out))
+        damaged, target = "log.db", tmp_path / "restored"
+        restore = ["node", "restore", "--from", str(out), "-d", str(target)]
+    else:
+        db = f"sqlite:///{tmp_path / 'county.db'}"
+        migrate(make_engine(db))
+        load_or_create(tmp_path / "county.key")
+        r = tongxin(
+            "county", "backup", "--db", db, "--out", str(out), "--county-key", str(tmp_path / "county.key")
+        )
+        damaged, target = "county.db", tmp_path / "restored.db"
+        restore = ["county", "restore", "--from", str(out), "--db", f"sqlite:///{target}"]
+        restore += ["--county-key", str(tmp_path / "restored.key")]
+    assert r.returncode == 0, r.stderr
+    flip_a_byte(out / damaged)
+    r = tongxin(*restore)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"{damaged}: its SHA-256 is not the one in backup.json" in r.stderr
+    assert not target.exists() and not (tmp_path / "restored.key").exists()
+
+
+def test_county_backup_and_restore_refuse_clearly(rotated_node: NodeService, tmp_path: Path) -> None:
+    no_tools = {**os.environ, "PATH": str(tmp_path / "empty")}
+    load_or_create(tmp_path / "k")
+    unreachable = "postgresql://county@127.0.0.1:1/tongxin"
+    args = ["county", "backup", "--db", unreachable, "--out", str(tmp_path / "b"), "--county-key"]
+    r = subprocess.run(
+        [TONGXIN, *args, str(tmp_path / "k")],
+        capture_output=True,
+        text=True,
+        env=no_tools,
+        check=False,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "pg_dump not found" in r.stderr and not (tmp_path / "b").exists()
+    r = tongxin("county", "backup", "--db", f"sqlite:///{tmp_path / 'c.db'}", "--out", str(tmp_path / "b"))
+    assert r.returncode == 2 and "no county receipt key" in r.stderr
+    node_backup = tmp_path / "node-backup"
+    assert (
+        tongxin("node", "backup", "-d", str(rotated_node.dir.path), "--out", str(node_backup)).returncode == 0
+    )
+    r = tongxin("county", "restore", "--from", str(node_backup), "--db", f"sqlite:///{tmp_path / 'c.db'}")
+    assert r.returncode == 2 and "holds a node backup, not a county backup" in r.stderr
+    assert not (tmp_path / "c.db").exists()
