@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from services.branch_node.config import (
     NodeDir,
     NodeNotFoundError,
 )
+from services.branch_node.lock import NodeBusyError, exclusive
 from shared import backup as b
 from shared.envelope import GENESIS_HASH
 from shared.errors import FieldError
@@ -143,8 +145,9 @@ def restore(source: Path, data_dir: Path, *, force: bool = False) -> Restored:
     """Put a node backup back into `data_dir`, every file checked against the manifest first.
 
     A data dir that is not empty is refused, unless `force`: it is then moved aside to
-    `<data dir>.replaced-<time>`, never deleted. The new data dir is built beside it and renamed
-    into place, so it is either the whole backup or untouched."""
+    `<data dir>.replaced-<time>`, never deleted, holding the data dir's lock (so never while
+    `node serve` runs on it). The new data dir is built beside it and renamed into place, so it is
+    either the whole backup or untouched."""
     manifest = read(source)
     occupied = data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir()))
     if occupied and not force:
@@ -153,22 +156,31 @@ def restore(source: Path, data_dir: Path, *, force: bool = False) -> Restored:
             f"{data_dir} {what}; pass --force to move it aside ({data_dir.name}.replaced-<time>, "
             "nothing is deleted) and restore the backup in its place"
         )
-    with b.staging_beside(data_dir) as staging:
-        built = staging / "node"
-        built.mkdir(mode=b.PRIVATE_DIR)
-        if KEYS_DIR in manifest.dirs or any(f.path.startswith(f"{KEYS_DIR}/") for f in manifest.files):
-            mode = int(manifest.dirs.get(KEYS_DIR, "0700"), 8)
-            (built / KEYS_DIR).mkdir(mode=mode)
-            os.chmod(built / KEYS_DIR, mode)
-        for entry in manifest.files:
-            b.copy_file(source / entry.path, built / entry.path, int(entry.mode, 8))
-        b.check_files(built, manifest.files)
-        b.to_wal(built / LOG_FILE)
-        os.chmod(built, int(manifest.dirs.get(".", "0700"), 8))
-        replaced = None
-        if occupied:
-            replaced = b.move_aside(data_dir)
-        elif data_dir.exists():
-            data_dir.rmdir()  # empty
-        os.rename(built, data_dir)
+    lock = exclusive(data_dir, "restore") if occupied and data_dir.is_dir() else nullcontext()
+    try:
+        with lock, b.staging_beside(data_dir) as staging:
+            built = staging / "node"
+            _build(source, manifest, built)
+            replaced = None
+            if occupied:
+                replaced = b.move_aside(data_dir)
+            elif data_dir.exists():
+                data_dir.rmdir()  # empty
+            os.rename(built, data_dir)
+    except NodeBusyError as exc:
+        raise b.BackupError(str(exc)) from None
     return Restored(manifest=manifest, data_dir=data_dir, replaced=replaced)
+
+
+def _build(source: Path, manifest: NodeManifest, built: Path) -> None:
+    """The backup's files, with their modes, in the new directory `built`, checked again there."""
+    built.mkdir(mode=b.PRIVATE_DIR)
+    if KEYS_DIR in manifest.dirs or any(f.path.startswith(f"{KEYS_DIR}/") for f in manifest.files):
+        mode = int(manifest.dirs.get(KEYS_DIR, "0700"), 8)
+        (built / KEYS_DIR).mkdir(mode=mode)
+        os.chmod(built / KEYS_DIR, mode)
+    for entry in manifest.files:
+        b.copy_file(source / entry.path, built / entry.path, int(entry.mode, 8))
+    b.check_files(built, manifest.files)
+    b.to_wal(built / LOG_FILE)
+    os.chmod(built, int(manifest.dirs.get(".", "0700"), 8))

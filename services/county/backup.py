@@ -5,7 +5,7 @@ a transaction whose snapshot the dump shares (`--snapshot`), so the manifest's h
 are those of the dump exactly. The manifest records where each node's chain stood (node_heads),
 the archive's row count, the Alembic revision and each file's SHA-256, and the names of what the
 county keeps in NATS: its streams and durable consumer are not in the backup, the county creates
-them again itself when it starts (shared/streams.py, services/county/ingest/consumer.py).
+them again itself when it starts (shared/streams.py, services/county/ingest/durable.py).
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
-from sqlalchemy import Connection, create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy import Connection, create_engine, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
-from services.county.backup_pg import dump, is_empty, restore_dump, tool
+from services.county.backup_db import dump, is_empty, restore_dump, sqlite_path, tool
 from services.county.db import tables as t
 from services.county.db.engine import make_engine
-from services.county.ingest.consumer import consumer_name
+from services.county.ingest.durable import consumer_name
+from services.county.ingest.position import read as position_of
 from shared import backup as b
 from shared.wire import RECEIPTS_STREAM, RECEIPTS_SUBJECTS, STREAM, STREAM_SUBJECTS, events_filter
 
@@ -66,6 +66,9 @@ class CountyManifest(msgspec.Struct, frozen=True, kw_only=True):
     """The database's file in the backup: county.db (SQLite) or county.dump (pg_dump, custom format)."""
     alembic_revision: str | None
     archive_rows: int
+    stream_position: int | None
+    """The highest events-stream seq the archive had ingested (ingest_position): on its next start
+    the county re-reads the stream after it. None for a schema older than that table."""
     heads: list[Head]
     county_key: str | None
     """The receipt key's file in the backup (mode 0600), or None if none was backed up."""
@@ -91,38 +94,28 @@ def nats_names(county_id: str | None) -> NatsNames:
         consumer=consumer_name(county_id) if county_id else consumer_name("<county id>"),
         consumer_filter=events_filter(county_id) if county_id else None,
         note="not in this backup: the county creates the streams and its consumer again when it starts "
-        "(shared/streams.py, services/county/ingest/consumer.py)",
+        "(shared/streams.py, services/county/ingest/durable.py)",
     )
 
 
-def sqlite_path(db_url: str) -> Path | None:
-    """The file of a SQLite URL; None for PostgreSQL; BackupError for anything else."""
-    try:
-        url = make_url(db_url)
-    except ArgumentError:
-        raise b.BackupError(f"--db: not a database URL: {db_url!r}") from None
-    backend = url.get_backend_name()
-    if backend == "postgresql":
-        return None
-    if backend != "sqlite":
-        raise b.BackupError(f"--db: the county runs on SQLite or PostgreSQL, not {backend}")
-    if not url.database or url.database == ":memory:":
-        raise b.BackupError("--db: a SQLite database in memory has no file to back up or restore")
-    return Path(url.database)
+class Summary(msgspec.Struct, frozen=True, kw_only=True):
+    heads: list[Head]
+    archive_rows: int
+    alembic_revision: str | None
+    stream_position: int | None
 
 
-def summary(conn: Connection) -> tuple[list[Head], int, str | None]:
-    """(heads, archive rows, Alembic revision) of a county database."""
+def summary(conn: Connection) -> Summary:
+    """What a county database holds, as its manifest records it."""
     try:
         rows = conn.execute(select(t.node_heads.c.node_id, t.node_heads.c.last_seq, t.node_heads.c.last_hash))
         heads = sorted((Head(node_id=r[0], last_seq=int(r[1]), last_hash=r[2]) for r in rows), key=_node)
         archived = int(conn.execute(select(func.count()).select_from(t.archive)).scalar_one())
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+        position = position_of(conn, STREAM) if inspect(conn).has_table(t.ingest_position.name) else None
     except DBAPIError as exc:
-        raise b.BackupError(
-            f"not a county database ({exc.orig}); is the schema there (`county migrate`)?"
-        ) from None
-    return heads, archived, revision
+        raise b.BackupError(f"not a county database: {exc.orig}") from None
+    return Summary(heads=heads, archive_rows=archived, alembic_revision=revision, stream_position=position)
 
 
 def _node(head: Head) -> str:
@@ -143,12 +136,12 @@ def backup(db_url: str, out: Path, county_key: Path | None, county_id: str | Non
             copy = create_engine(f"sqlite:///{building / SQLITE_FILE}")
             try:
                 with copy.connect() as conn:
-                    heads, archived, revision = summary(conn)
+                    found = summary(conn)
             finally:
                 copy.dispose()
         else:
             kind, database = "postgresql", DUMP_FILE
-            heads, archived, revision = _dump_postgres(db_url, building / DUMP_FILE)
+            found = _dump_postgres(db_url, building / DUMP_FILE)
         names = [database]
         if county_key is not None:
             b.copy_file(county_key, building / KEY_FILE, county_key.stat().st_mode)
@@ -157,9 +150,10 @@ def backup(db_url: str, out: Path, county_key: Path | None, county_id: str | Non
             created_at=b.now(),
             db_kind=kind,
             database=database,
-            alembic_revision=revision,
-            archive_rows=archived,
-            heads=heads,
+            alembic_revision=found.alembic_revision,
+            archive_rows=found.archive_rows,
+            stream_position=found.stream_position,
+            heads=found.heads,
             county_key=KEY_FILE if county_key is not None else None,
             nats=nats_names(county_id),
             files=[b.describe(building, name) for name in names],
@@ -168,7 +162,7 @@ def backup(db_url: str, out: Path, county_key: Path | None, county_id: str | Non
     return manifest
 
 
-def _dump_postgres(db_url: str, target: Path) -> tuple[list[Head], int, str | None]:
+def _dump_postgres(db_url: str, target: Path) -> Summary:
     """pg_dump of the database, sharing the snapshot in which heads and row count are read."""
     engine = make_engine(db_url)
     try:
@@ -284,11 +278,11 @@ def _check_restored(db_url: str, manifest: CountyManifest) -> None:
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            heads, archived, _ = summary(conn)
+            found = summary(conn)
     finally:
         engine.dispose()
-    if heads != manifest.heads or archived != manifest.archive_rows:
+    if found.heads != manifest.heads or found.archive_rows != manifest.archive_rows:
         raise b.BackupError(
-            f"the restored database holds {archived} archived row(s) and {len(heads)} head(s), "
-            f"the backup says {manifest.archive_rows} and {len(manifest.heads)}"
+            f"the restored database holds {found.archive_rows} archived row(s) and the heads of "
+            f"{len(found.heads)} node(s); the backup says {manifest.archive_rows} and {len(manifest.heads)}"
         )

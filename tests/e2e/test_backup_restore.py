@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from services.branch_node.inputs import parse_item
+from services.branch_node.lock import exclusive
 from services.branch_node.service import NodeService
 from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
@@ -95,10 +96,11 @@ def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
     writer.start()
     taken = []
     try:
-        for n in range(3):
-            before = logged(data)
-            r = tongxin("node", "backup", "-d", str(data), "--out", str(tmp_path / f"backup-{n}"))
-            taken.append((before, logged(data), r))
+        with exclusive(data, "serve"):  # as `node serve` holds it while it runs: a backup needs no lock
+            for n in range(3):
+                before = logged(data)
+                r = tongxin("node", "backup", "-d", str(data), "--out", str(tmp_path / f"backup-{n}"))
+                taken.append((before, logged(data), r))
     finally:
         stop.set()
         writer.join()
@@ -162,6 +164,11 @@ def test_a_node_restored_beside_or_in_place_of_the_node_holds_the_backup_and_not
     assert r.returncode == 2 and "holds a node" in r.stderr and "--force" in r.stderr
     assert "Traceback" not in r.stderr
     assert logged(data) == 16, "refused: the node is untouched"
+
+    with exclusive(data, "serve"):  # a node serving from the data dir
+        r = tongxin("node", "restore", "--from", str(backup), "-d", str(data), "--force")
+    assert r.returncode == 2 and "is `tongxin node serve` running" in r.stderr
+    assert logged(data) == 16 and not list(tmp_path.glob("node.replaced-*"))
 
     r = tongxin("node", "restore", "--from", str(backup), "-d", str(data), "--force")
     assert r.returncode == 0, r.stderr
@@ -233,6 +240,7 @@ def test_a_county_restored_from_its_backup_holds_exactly_the_backed_up_heads_and
     assert r.returncode == 0, r.stderr
     m = manifest_of(out)
     assert m["heads"] == backed_up and m["archive_rows"] == 26 and m["alembic_revision"]
+    assert isinstance(m["stream_position"], int)
     assert m["heads"][0]["last_hash"] == envelope.decode(d_envs[19]).hash
     assert m["nats"]["events_stream"] == "TONGXIN" and m["nats"]["consumer"] == "county-jx"
     assert m["db_kind"] == ("sqlite" if county_db_url.startswith("sqlite") else "postgresql")

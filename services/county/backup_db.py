@@ -1,6 +1,7 @@
-"""PostgreSQL's own client tools as a county backup runs them: `pg_dump --format=custom` and
-`pg_restore`, given the database of a SQLAlchemy URL in libpq's form (the password through
-PGPASSWORD, never on a command line), and failing with their own message."""
+"""The county database as its backup sees it: the kind a URL names (a SQLite file or PostgreSQL),
+and PostgreSQL's own client tools, `pg_dump --format=custom` and `pg_restore`, given the database
+of a SQLAlchemy URL in libpq's form (the password through PGPASSWORD, never on a command line) and
+failing with their own message."""
 
 from __future__ import annotations
 
@@ -15,6 +16,22 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from services.county.db.engine import make_engine
 from shared.backup import BackupError
+
+
+def sqlite_path(db_url: str) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL; BackupError for anything else."""
+    try:
+        url = make_url(db_url)
+    except ArgumentError:
+        raise BackupError(f"--db: not a database URL: {db_url!r}") from None
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return None
+    if backend != "sqlite":
+        raise BackupError(f"--db: the county runs on SQLite or PostgreSQL, not {backend}")
+    if not url.database or url.database == ":memory:":
+        raise BackupError("--db: a SQLite database in memory has no file to back up or restore")
+    return Path(url.database)
 
 
 def libpq(db_url: str) -> tuple[str, dict[str, str]]:
