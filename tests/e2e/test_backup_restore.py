@@ -4,6 +4,7 @@ PostgreSQL restored to exactly what was backed up; a changed byte found before a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import sqlite3
 import stat
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -288,6 +290,59 @@ def test_a_county_restored_from_its_backup_holds_exactly_the_backed_up_heads_and
             r = tongxin("county", "restore", "--from", str(out), "--db", empty, "--county-key", str(key))
             assert r.returncode == 0, r.stderr
             assert _digest(empty) == at_backup
+
+
+def test_a_county_backed_up_while_it_ingests_is_one_consistent_moment(
+    county_db_url: str, tmp_path: Path
+) -> None:
+    """The archive, the heads and the projections of the copy are of one moment: every archived
+    envelope under its node's head, and the projections those of the archive (a rebuild of the
+    restored copy gives the digest it came with)."""
+    engine = make_engine(county_db_url)
+    migrate(engine)
+    key = tmp_path / "county.key"
+    signer = load_or_create(key)
+    node = open_node(tmp_path, "dongguan")
+    envs = record(node, mixed(4000))
+    enrol_nodes(engine, node)
+    ingestor, fed, stop = Ingestor(engine, "jx", signer), [0], threading.Event()
+
+    def keep_ingesting() -> None:
+        while not stop.is_set() and fed[0] < len(envs):
+            feed(ingestor, envs[fed[0] : fed[0] + 10])
+            fed[0] += 10
+            time.sleep(0.005)
+
+    ingesting = threading.Thread(target=keep_ingesting)
+    ingesting.start()
+    try:
+        while fed[0] == 0:
+            time.sleep(0.01)
+        before = fed[0]
+        out = tmp_path / "backup"
+        r = tongxin("county", "backup", "--db", county_db_url, "--out", str(out), "--county-key", str(key))
+        after = fed[0]
+    finally:
+        stop.set()
+        ingesting.join()
+        engine.dispose()
+    assert r.returncode == 0, r.stderr
+    assert after > before, "the county kept ingesting during the backup"
+    m = manifest_of(out)
+    assert before <= m["archive_rows"] <= after
+    assert [h["last_seq"] for h in m["heads"]] == [m["archive_rows"]]
+    with contextlib.ExitStack() as stack:
+        if county_db_url.startswith("sqlite"):
+            target = f"sqlite:///{tmp_path / 'restored.db'}"
+        else:
+            target = stack.enter_context(postgres_database())
+        restored_key = str(tmp_path / "restored.key")
+        r = tongxin("county", "restore", "--from", str(out), "--db", target, "--county-key", restored_key)
+        assert r.returncode == 0, r.stderr
+        live = _digest(target).split()[1]
+        r = tongxin("county", "rebuild", "--db", target)
+        assert r.returncode == 0, r.stderr
+        assert f"rebuilt from {m['archive_rows']} archived event(s); digest {live}" in r.stdout
 
 
 @pytest.mark.parametrize("side", ["node", "county"])
