@@ -82,7 +82,8 @@ def restore(
     out.print(
         "next: the county may hold more of this node's chain than this backup does (what the node "
         "recorded after the backup). Before recording anything new at this node, run "
-        f"`tongxin node recover -d {data_dir}`: it fetches the county's copy back. A node that "
+        f"`tongxin node recover -d {data_dir}` (`node serve` stopped, the county reachable): it fetches "
+        "the county's copy back, or says there is nothing to recover. A node that "
         "forwards meanwhile learns it from the county's receipts: `tongxin node status` shows a "
         "fork and forwarding stops until the recovery.",
         highlight=False,
