@@ -33,7 +33,9 @@ from shared.backup import BackupFile as File
 from tests.conftest import make_node_dir, postgres_database
 from tests.county.helpers import count, enrol_nodes, feed, open_node, record
 from tests.e2e.conftest import TONGXIN, tongxin
-from tests.samples import fund, mixed
+from tests.repair.site import COUNTY_KEY, site, wait_until
+from tests.samples import fund, mixed, registration
+from tongxin.natsd import EmbeddedNats
 
 
 def mode(path: Path) -> int:
@@ -395,3 +397,61 @@ def test_county_backup_and_restore_refuse_clearly(rotated_node: NodeService, tmp
     r = tongxin("county", "restore", "--from", str(node_backup), "--db", f"sqlite:///{tmp_path / 'c.db'}")
     assert r.returncode == 2 and "holds a node backup, not a county backup" in r.stderr
     assert not (tmp_path / "c.db").exists()
+
+
+def test_restored_by_the_commands_a_county_and_a_node_get_back_everything(
+    nats_server: EmbeddedNats, county_engine: Engine, county_db_url: str, tmp_path: Path
+) -> None:
+    """The whole drill with the commands, against a real nats-server: both sides backed up while
+    they run, both restored from those older backups, and every node's archive equals its log again
+    (the county re-reads and announces, the nodes re-send; the restored node forks, then recovers)."""
+    key = tmp_path / "county.key"
+    COUNTY_KEY.save(key)
+    with site(tmp_path, nats_server.url, county_engine, ("dongguan", "huadu")) as s:
+        s.start_county()
+        for n in s.nodes:
+            s.start_node(n)
+        s.record("dongguan", [registration(i) for i in range(4)])
+        s.record("huadu", [fund(i, org="huadu") for i in range(3)])
+        s.wait_converged()
+        node_backup, county_backup = tmp_path / "dongguan-backup", tmp_path / "county-backup"
+        assert (
+            tongxin("node", "backup", "-d", str(tmp_path / "dongguan"), "--out", str(node_backup)).returncode
+            == 0
+        )
+        r = tongxin(
+            "county", "backup", "--db", county_db_url, "--out", str(county_backup), "--county-key", str(key)
+        )
+        assert r.returncode == 0, r.stderr
+        s.record("dongguan", [fund(i) for i in range(3)])  # 5–7: archived, then lost with both restores
+        s.record("huadu", [fund(10 + i, org="huadu") for i in range(2)])
+        s.wait_converged()
+
+        s.stop_county()
+        county_engine.dispose()
+        r = tongxin("county", "restore", "--from", str(county_backup), "--db", county_db_url, "--force")
+        assert r.returncode == 0, r.stderr
+        assert [seq for seq, _ in s.archive_of("dongguan")] == [1, 2, 3, 4]
+        s.start_county()
+        s.wait_converged()  # re-read from the restored position, announced, re-sent
+
+        s.stop_node("dongguan")
+        r = tongxin(
+            "node", "restore", "--from", str(node_backup), "-d", str(tmp_path / "dongguan"), "--force"
+        )
+        assert r.returncode == 0, r.stderr
+        node = s.reopen("dongguan")
+        assert node.status().last_seq == 4
+        fwd = s.start_node("dongguan")
+        wait_until(lambda: fwd.state.forked is not None, 30, "the fork noticed")
+        s.stop_node("dongguan")
+        node.close()
+        r = tongxin("node", "recover", "--yes", "-d", str(tmp_path / "dongguan"))
+        assert r.returncode == 0, r.stderr
+        s.reopen("dongguan")
+        s.start_node("dongguan")
+        s.wait_converged()
+        assert [seq for seq, _ in s.archive_of("dongguan")] == list(range(1, 9))  # 8: node.recovered
+        [(_, _, last)] = s.nodes["dongguan"].envelopes.rows_after(7, 10)
+        assert envelope.decode(last).type == "node.recovered"
+        assert [seq for seq, _ in s.archive_of("huadu")] == list(range(1, 6))
