@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.service import NodeStatus
+from shared.transport import connect
 
 CONFIRM_POLL = 1.0
 """Seconds between asking for the county's receipt while --wait-confirmed waits for it."""
@@ -64,6 +65,8 @@ def forward(
     node = open_node(data_dir)
     try:
         start = node.status()
+        if start.fork is not None:  # the county's receipts already held say so: send nothing
+            raise fail(_forked(start.fork.reason) + "; nothing was sent", code=3)
         with Progress(
             TextColumn("forwarding"),
             BarColumn(),
@@ -94,7 +97,7 @@ def _report(st: NodeStatus, fwd: Forwarder, once: bool, wait_confirmed: float | 
     )
     fork = st.fork.reason if st.fork is not None else fwd.state.forked
     if fork is not None:
-        raise fail(f"forwarding stopped on a fork: {fork}; see `tongxin node status`", code=3)
+        raise fail(_forked(fork), code=3)
     if not st.backlog:
         out.print("all reported: the county's receipt covers the last seq", highlight=False)
     if once and st.waiting:
@@ -105,6 +108,10 @@ def _report(st: NodeStatus, fwd: Forwarder, once: bool, wait_confirmed: float | 
             f" within {wait_confirmed:g}s",
             code=1,
         )
+
+
+def _forked(reason: str) -> str:
+    return f"forwarding stopped on a fork: {reason}; see `tongxin node status`, then `tongxin node recover`"
 
 
 async def _forward(fwd: Forwarder, once: bool, wait_confirmed: float | None) -> None:
@@ -128,10 +135,11 @@ async def _forward(fwd: Forwarder, once: bool, wait_confirmed: float | None) -> 
 
 
 async def _wait_confirmed(fwd: Forwarder, stop: asyncio.Event, seconds: float) -> None:
-    """Until the county's receipt covers the head (or a fork, or `seconds`): a `once` run every
-    CONFIRM_POLL, which sends anything logged meanwhile and then fetches the newest receipt."""
+    """Until the county's receipt covers the head (or a fork, or `seconds`): ask for the newest
+    receipt every CONFIRM_POLL over one connection (made again when it is lost)."""
     timer = asyncio.get_running_loop().call_later(seconds, stop.set)
     said = None
+    nc: Any = None
     try:
         while not stop.is_set():
             st = fwd.node.status()
@@ -146,7 +154,22 @@ async def _wait_confirmed(fwd: Forwarder, stop: asyncio.Event, seconds: float) -
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), CONFIRM_POLL)
-            if not stop.is_set():
-                await fwd.run(stop, once=True)
+            if stop.is_set():
+                return
+            try:
+                if nc is None or not nc.is_connected:
+                    nc = await connect(fwd.nats_url)
+                await fwd.fetch_receipt(nc.jetstream())
+            except Exception as exc:
+                fwd.state.last_error = f"receipt: {exc!r}"
+                await _close(nc)
+                nc = None
     finally:
         timer.cancel()
+        await _close(nc)
+
+
+async def _close(nc: Any) -> None:
+    if nc is not None:
+        with contextlib.suppress(Exception):
+            await nc.close()

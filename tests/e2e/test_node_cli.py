@@ -280,6 +280,8 @@ def test_status_tells_confirmed_from_sent_and_exits_3_on_a_fork(cli_node: Path) 
     assert status["fork"]["seq"] == 3 and status["confirmed_seq"] == 2 and status["backlog"] == 1
     help_text = tongxin("node", "status", "--help").stdout
     assert "3 on a fork" in help_text
+    r = tongxin("node", "forward", "--once", "-d", str(cli_node))
+    assert r.returncode == 3 and "forwarding stopped on a fork" in r.stderr and "nothing was sent" in r.stderr
 
 
 def test_forward_once_without_nats_fails_clearly(cli_node: Path) -> None:
