@@ -98,10 +98,8 @@ class GapWatcher:
         """Each node's first missing range: (from_seq, to_seq)."""
         h = t.held.c
         with self.engine.connect() as conn:
-            heads = dict(conn.execute(select(t.node_heads.c.node_id, t.node_heads.c.last_seq)).tuples().all())
-            first_held = dict(
-                conn.execute(select(h.node_id, func.min(h.seq)).group_by(h.node_id)).tuples().all()
-            )
+            heads = dict(conn.execute(select(t.node_heads.c.node_id, t.node_heads.c.last_seq)).all())
+            first_held = dict(conn.execute(select(h.node_id, func.min(h.seq)).group_by(h.node_id)).all())
         out: dict[str, tuple[int, int]] = {}
         for node_id in set(first_held) | set(tails):
             head = int(heads.get(node_id, 0))
