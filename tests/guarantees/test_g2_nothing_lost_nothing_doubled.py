@@ -35,6 +35,9 @@ PROOFS = (
     "tests/repair/test_archive_reply.py::test_only_the_node_itself_gets_its_envelopes_back",
     "tests/repair/test_stream_limits.py::test_a_full_stream_refuses_publishes_loudly_and_the_node_keeps_its_backlog",
     "tests/repair/test_stream_limits.py::test_the_stream_denies_delete_and_purge_and_runs_with_its_limits",
+    "tests/e2e/test_backup_restore.py::test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes",
+    "tests/e2e/test_backup_restore.py::test_a_county_backed_up_while_it_ingests_is_one_consistent_moment",
+    "tests/e2e/test_backup_restore.py::test_restored_by_the_commands_a_county_and_a_node_get_back_everything",
     "tests/unit/test_repair.py::test_nothing_is_re_sent_while_the_county_confirms_or_within_the_grace_period",
     "tests/unit/test_repair.py::test_requests_not_from_the_county_just_now_for_this_node_are_refused",
 )
