@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from services.county.db import tables as t
+from services.county.ingest import position
 from services.county.ingest.durable import consumer_name
 from services.county.ingest.incoming import Outcome
 from services.county.queries.node_health import node_health
@@ -128,12 +129,41 @@ def test_stream_data_lost_while_the_county_was_not_pulling_is_re_sent(
             server.stop()  # … so the loss is the disk's: the server's store is gone
             shutil.rmtree(server.store_dir)
             server.start()
-            s.start_county()
+            consumer = s.start_county()
+            wait_until(lambda: consumer.state.connected, 10, "the county connected")
+            assert asyncio.run(_start_of_durable(server.url)) in (0, 1), "read the new stream from its start"
             s.wait_converged()
             assert fwd.state.resent >= 5 and fwd.state.repairs >= 1
             assert _health(county_engine, "hainan")["last_seq"] == 15
+            with county_engine.connect() as conn:
+                held = position.read(conn, STREAM)
+            assert 0 < held <= asyncio.run(_last_seq(server.url)), (
+                "the position follows the new stream's seqs"
+            )
     finally:
         server.stop()
+
+
+async def _start_of_durable(url: str) -> int:
+    nc = await connect(url)
+    try:
+        for _ in range(100):
+            try:
+                info = await nc.jetstream().consumer_info(STREAM, consumer_name("jx"))
+                return int(info.config.opt_start_seq or 0)
+            except Exception:
+                await asyncio.sleep(0.1)
+        return -1
+    finally:
+        await nc.close()
+
+
+async def _last_seq(url: str) -> int:
+    nc = await connect(url)
+    try:
+        return int((await nc.jetstream().stream_info(STREAM)).state.last_seq)
+    finally:
+        await nc.close()
 
 
 async def _ensure(url: str) -> None:

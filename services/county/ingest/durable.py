@@ -45,6 +45,15 @@ async def ensure_consumer(js: Any, engine: Engine, county_id: str, ack_wait: flo
     what was done ("kept", "created", "recreated")."""
     name = consumer_name(county_id)
     held = position.read_from(engine, STREAM)
+    last = int((await js.stream_info(STREAM)).state.last_seq or 0)
+    if held > last:  # the stream was lost and made again: its seqs started over
+        log.warning(
+            "the events stream holds fewer messages than the archive read from it (lost and made again?): "
+            "reading it from its start",
+            extra={"stream_seq": held, "stream_last_seq": last},
+        )
+        position.reset(engine, STREAM)
+        held = 0
     try:
         info = await js.consumer_info(STREAM, name)
     except NotFoundError:

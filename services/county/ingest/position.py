@@ -40,3 +40,9 @@ def read(conn: Connection, stream: str) -> int:
 def read_from(engine: Engine, stream: str) -> int:
     with engine.connect() as conn:
         return read(conn, stream)
+
+
+def reset(engine: Engine, stream: str) -> None:
+    """Forget the position of `stream` (it was lost and made again: its seqs started over)."""
+    with engine.begin() as conn:
+        conn.execute(t.ingest_position.delete().where(t.ingest_position.c.stream == stream))
