@@ -125,6 +125,8 @@ class Forwarder:
             requests_subject(self.node.config.county_id, self.node.node_id), cb=self._on_request
         )
         self.repair.reset_clock(time.monotonic())
+        fork = await asyncio.to_thread(self.node.receipts.fork)  # known from before: send nothing first
+        self.state.forked = None if fork is None else fork.reason
         self._receipt_due = 0.0
         try:
             while not stop.is_set():
