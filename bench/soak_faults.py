@@ -87,12 +87,14 @@ class Chaos:
         self.backups = 0
 
     async def run(self, seconds: float, gap: float) -> None:
-        """Inject faults until `seconds` have passed since the chaos began."""
+        """Inject faults until `seconds` have passed since the chaos began — and every kind was
+        injected once at least (a short soak runs on until its first round is complete)."""
         self.began = self.last_end = time.monotonic()
         order: list[str] = []
         while self.kinds:
             pause = self.rng.uniform(0.5 * gap, 1.5 * gap)
-            if time.monotonic() + pause - self.began >= seconds:
+            covered = {f.kind for f in self.log} >= set(self.kinds)
+            if covered and time.monotonic() + pause - self.began >= seconds:
                 return
             await asyncio.sleep(pause)
             if not order:
@@ -200,7 +202,7 @@ class Chaos:
                 sub = await js.pull_subscribe_bind(consumer_name(COUNTY), STREAM)
             except NotFoundError:
                 return "consumer", "no consumer to steal from (it is being recreated)"
-            deadline = time.monotonic() + 8.0
+            deadline = time.monotonic() + 5.0
             while stolen < want and time.monotonic() < deadline:
                 msgs: list[Any] = []
                 with contextlib.suppress(nats.errors.TimeoutError):
