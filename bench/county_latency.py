@@ -22,7 +22,7 @@ from bench.node import new_node, stream
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
-from services.county.ingest.consumer import consumer_name
+from services.county.ingest.durable import consumer_name
 from services.county.registry import enrol
 
 MODES = {

@@ -28,7 +28,7 @@ from services.branch_node.service import NodeService
 from services.county.audit.replay import Bounds, build
 from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
-from services.county.ingest.consumer import consumer_name
+from services.county.ingest.durable import consumer_name
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
 from services.county.registry import enrol

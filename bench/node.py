@@ -41,7 +41,7 @@ from services.branch_node.service import NodeService
 from shared.catalog.base import id_check_digit
 from shared.identity import member_id
 from shared.transport import connect
-from shared.wire import STREAM, msg_id
+from shared.wire import STREAM, resend_msg_id
 from tongxin.natsd import EmbeddedNats, ensure_stream, find_binary, free_port
 
 if TYPE_CHECKING:
@@ -150,12 +150,12 @@ def bench_append(root: Path, url: str, secret_hex: str, args: argparse.Namespace
 
 
 async def stream(url: str, *, fresh: bool = False) -> int:
-    """Messages in the TONGXIN stream; with fresh, delete and recreate it first."""
+    """Messages in the TONGXIN stream; with fresh, make sure it exists first (it denies delete
+    and purge, so a run after another counts what it added: see `raw_publish`)."""
+    if fresh:
+        await ensure_stream(url)
     nc = await connect(url)
     try:
-        if fresh:
-            await nc.jetstream().delete_stream(STREAM)
-            await ensure_stream(url)
         return int((await nc.jetstream().stream_info(STREAM)).state.messages)
     finally:
         await nc.close()
@@ -164,22 +164,26 @@ async def stream(url: str, *, fresh: bool = False) -> int:
 async def raw_publish(
     node: NodeService, url: str, rows: list[tuple[int, str, bytes]], window: int, timeout: float
 ) -> tuple[float, int, int]:
-    """js.publish_async of the same bytes, subject and Msg-Ids: (msgs/s, stream count, nacks)."""
-    await stream(url, fresh=True)
+    """js.publish_async of the same bytes and subject, each under a Msg-Id of its own (the
+    forwarder's are in the duplicate window already: a repair re-send's ids, as `resend_msg_id`
+    makes them): (msgs/s, messages it added to the stream, nacks)."""
+    before = await stream(url, fresh=True)
     nc = await connect(url, pending_size=64 * 1024 * 1024)  # as the forwarder connects
     try:
         js = nc.jetstream(publish_async_max_pending=window)
-        subject, node_id = node.subject, node.node_id
+        subject, node_id, attempt = node.subject, node.node_id, f"raw{time.time_ns()}"
         t = time.perf_counter()
         futs = [
-            await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id(node_id, seq, hash)})
+            await js.publish_async(
+                subject, data, headers={"Nats-Msg-Id": resend_msg_id(node_id, seq, hash, attempt)}
+            )
             for seq, hash, data in rows
         ]
         await asyncio.wait_for(js.publish_async_completed(), timeout)
         rate = len(rows) / (time.perf_counter() - t)
     finally:
         await nc.close()
-    return rate, await stream(url), sum(1 for f in futs if f.exception() is not None)
+    return rate, await stream(url) - before, sum(1 for f in futs if f.exception() is not None)
 
 
 def bench_forward(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
@@ -195,14 +199,14 @@ def bench_forward(root: Path, url: str, secret_hex: str, args: argparse.Namespac
 
 async def forward_and_raw(node: NodeService, url: str, timeout: float) -> list[Row]:
     n = node.log.last_seq()
-    await stream(url, fresh=True)
+    before = await stream(url, fresh=True)
     fwd, stop = Forwarder(node, url), asyncio.Event()
     limit = asyncio.get_running_loop().call_later(timeout, stop.set)  # cancelling it would not do
     t = time.perf_counter()
     await fwd.run(stop, once=True)
     fwd_rate = n / (time.perf_counter() - t)
     limit.cancel()
-    fwd_count = await stream(url)
+    fwd_count = await stream(url) - before
     rows: list[tuple[int, str, bytes]] = []
     while chunk := node.envelopes.rows_after(rows[-1][0] if rows else 0, 10_000):
         rows += chunk

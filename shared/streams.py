@@ -1,13 +1,19 @@
 """The JetStream streams Tongxin runs on, created or updated idempotently.
 
-TONGXIN carries events (file storage, an explicit duplicate window for Nats-Msg-Id);
-TONGXIN_RECEIPTS keeps the latest county receipt per node (one message per subject).
+TONGXIN carries events (file storage, an explicit duplicate window for Nats-Msg-Id). It
+denies delete and purge (no client can make the county lose what it has not read; both
+settings are one-way in JetStream), and has limits — bytes, age, message size — past which a
+publish is refused (discard new), so a full stream makes the nodes keep their backlog rather
+than JetStream dropping old envelopes. TONGXIN_RECEIPTS keeps the latest county receipt per node
+(one message per subject). `ensure_streams_on` checks at start that the stream runs with these
+settings and says what it changed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 
@@ -16,17 +22,36 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.errors import NotFoundError
 
 from shared.transport import connect
-from shared.wire import DUPLICATE_WINDOW_S, RECEIPTS_STREAM, RECEIPTS_SUBJECTS, STREAM, STREAM_SUBJECTS
+from shared.wire import (
+    DUPLICATE_WINDOW_S,
+    MAX_ENVELOPE_BYTES,
+    RECEIPTS_STREAM,
+    RECEIPTS_SUBJECTS,
+    STREAM,
+    STREAM_MAX_AGE_S,
+    STREAM_MAX_BYTES,
+    STREAM_SUBJECTS,
+)
+
+log = logging.getLogger("tongxin.streams")
+
+CHECKED = ("deny_delete", "deny_purge", "discard", "max_bytes", "max_age", "max_msg_size", "duplicate_window")
+"""The events stream's settings that `ensure_streams_on` checks after creating or updating it."""
 
 
-def stream_config(replicas: int = 1) -> StreamConfig:
+def stream_config(replicas: int = 1, max_bytes: int = STREAM_MAX_BYTES) -> StreamConfig:
     return StreamConfig(
         name=STREAM,
         subjects=STREAM_SUBJECTS,
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
-        discard=DiscardPolicy.OLD,
+        discard=DiscardPolicy.NEW,
+        max_bytes=max_bytes,
+        max_age=STREAM_MAX_AGE_S,
+        max_msg_size=MAX_ENVELOPE_BYTES,
         duplicate_window=DUPLICATE_WINDOW_S,
+        deny_delete=True,
+        deny_purge=True,
         num_replicas=replicas,
     )
 
@@ -42,23 +67,44 @@ def receipts_config(replicas: int = 1) -> StreamConfig:
     )
 
 
-async def ensure_streams_on(js: Any, replicas: int = 1, timeout: float = 15.0) -> None:
-    """Create both streams, or bring existing ones to this config, over a JetStream context."""
+async def ensure_streams_on(
+    js: Any, replicas: int = 1, timeout: float = 15.0, max_bytes: int = STREAM_MAX_BYTES
+) -> None:
+    """Create both streams, or bring existing ones to this config, over a JetStream context;
+    raises RuntimeError if the events stream does not end up with the protections and limits."""
     deadline = time.monotonic() + timeout
-    for config in (stream_config(replicas), receipts_config(replicas)):
+    for config in (stream_config(replicas, max_bytes), receipts_config(replicas)):
         while True:
             try:
                 try:
-                    await js.stream_info(config.name)
+                    before = await js.stream_info(config.name)
                 except NotFoundError:
-                    await js.add_stream(config)
+                    after = await js.add_stream(config)
                 else:
-                    await js.update_stream(config)
+                    after = await js.update_stream(config)
+                    if config.name == STREAM:
+                        _changed(before.config, after.config)
+                if config.name == STREAM:
+                    _check(config, after.config)
                 break
             except nats.errors.NoRespondersError:  # JetStream still starting
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.1)
+
+
+def _changed(before: StreamConfig, after: StreamConfig) -> None:
+    changed = {
+        k: (getattr(before, k), getattr(after, k)) for k in CHECKED if getattr(before, k) != getattr(after, k)
+    }
+    if changed:
+        log.warning("the events stream's settings were changed", extra={"changed": str(changed)})
+
+
+def _check(wanted: StreamConfig, got: StreamConfig) -> None:
+    wrong = [k for k in CHECKED if getattr(wanted, k) != getattr(got, k)]
+    if wrong:
+        raise RuntimeError(f"stream {STREAM} runs without the settings it needs: {', '.join(wrong)}")
 
 
 async def ensure_stream(url: str, replicas: int = 1, timeout: float = 15.0) -> None:

@@ -14,6 +14,7 @@ from eventsourcing.persistence import Mapper, Notification
 from services.branch_node.domain import Member, Recorded, member_aggregate_id
 from services.branch_node.durable_sqlite import DurableSQLiteFactory
 from shared.catalog import EventBody, check_times
+from shared.catalog.member import MemberRegistered
 from shared.errors import FieldError
 
 
@@ -34,6 +35,14 @@ class BatchError(ValueError):
         lines = [f"item {i}: {e}" for i, e in errors[:10]]
         more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
         super().__init__("; ".join(lines) + more)
+
+
+def member_of(body: EventBody) -> str | None:
+    """The member whose aggregate a `member.*` event belongs to (None for any other event): its
+    stored event is that aggregate's next version; any other event is an aggregate of its own."""
+    tag = type(body).__struct_config__.tag
+    member_id = getattr(body, "member_id", None)
+    return member_id if isinstance(tag, str) and tag.startswith("member.") and member_id else None
 
 
 class NodeLog(Application[UUID]):
@@ -90,15 +99,14 @@ class NodeLog(Application[UUID]):
 
     def _decide(self, new: NewEvent, now: datetime, members: dict[UUID, Member]) -> Recorded:
         check_times(new.body, new.occurred_at, now)
-        tag = type(new.body).__struct_config__.tag
-        member_id = getattr(new.body, "member_id", None)
-        if not (isinstance(tag, str) and tag.startswith("member.") and member_id):
+        member_id = member_of(new.body)
+        if member_id is None:
             return self._recorded(new, now, new.event_id, 1)
         agg_id = member_aggregate_id(member_id)
         member = members.get(agg_id) or self._member(agg_id)
         if member is not None:
             member.check(new.body)
-        elif tag != "member.registered":
+        elif not isinstance(new.body, MemberRegistered):
             raise FieldError("payload.member_id", f"member {member_id} is not registered at this node")
         event = self._recorded(new, now, agg_id, (member.version if member else 0) + 1)
         member = event.mutate(member)

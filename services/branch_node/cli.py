@@ -12,12 +12,13 @@ import msgspec
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from services.branch_node import cli_chain
+from services.branch_node import cli_chain, cli_recover
 from services.branch_node.application import BatchError
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
 from services.branch_node.config import NodeConfig, NodeDir, NodeExistsError
-from services.branch_node.forwarder import Forwarder
+from services.branch_node.forwarder import REPAIR_GRACE, Forwarder
 from services.branch_node.inputs import cell_value, parse_item, read_file, set_dotted
+from services.branch_node.lock import NodeBusyError, exclusive
 from services.branch_node.service import NodeService
 from shared.catalog import EVENT_TYPES
 from shared.errors import FieldError
@@ -175,6 +176,15 @@ def serve(
     host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8710,
     nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
+    repair_grace: Annotated[
+        float,
+        typer.Option(
+            "--repair-grace",
+            min=0.1,
+            help="Seconds the county's receipt may stand still while some sent are unconfirmed "
+            "before those are sent again.",
+        ),
+    ] = REPAIR_GRACE,
     data_dir: DataDir = Path("tongxin-node"),
 ) -> None:
     """Serve the local HTTP API and forward to the county until stopped (Ctrl-C / SIGTERM)."""
@@ -184,7 +194,10 @@ def serve(
     configure()
     node = open_node(data_dir)
     try:
-        asyncio.run(run(node, host, port, nats or node.config.nats_url))
+        with exclusive(data_dir, "serve"):
+            asyncio.run(run(node, host, port, nats or node.config.nats_url, repair_grace))
+    except NodeBusyError as exc:
+        raise fail(str(exc)) from None
     finally:
         node.close()
 
@@ -246,3 +259,4 @@ async def _forward(fwd: Forwarder, once: bool) -> None:
 
 
 cli_chain.register(app)
+cli_recover.register(app)

@@ -82,7 +82,8 @@ class EnvelopeStore:
         self.conn.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on log.db (BEGIN IMMEDIATE … COMMIT, rolled back on an error)."""
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -122,7 +123,7 @@ class EnvelopeStore:
         """
         total = 0
         while True:
-            with self._write() as conn:
+            with self.write() as conn:
                 seq, prev_hash = self.head()
                 notes = log.notifications_after(seq, chunk)
                 if not notes:  # the usual case when forwarding: `record` signed already
@@ -176,7 +177,7 @@ class EnvelopeStore:
     def advance(self, seq: int, acked_at: datetime | None = None) -> None:
         """Move the forwarding cursor forward (never back) to `seq`."""
         at = (acked_at or datetime.now(UTC)).isoformat()
-        with self._write() as conn:
+        with self.write() as conn:
             conn.execute(
                 "UPDATE forwarding SET forwarded_seq = max(forwarded_seq, ?), last_ack_at = ?",
                 (seq, at),

@@ -1,8 +1,12 @@
 """Store-and-forward: publish signed envelopes to JetStream, advance the cursor only on acks.
 
 Transport is at-least-once: after any failure the forwarder starts again from its durable
-cursor, and JetStream drops the repeats by `Nats-Msg-Id: <node_id>:<seq>` within its
-duplicate window. The cursor only ever moves to the highest *contiguous* acknowledged seq.
+cursor, and JetStream drops the repeats by `Nats-Msg-Id: <node_id>:<seq>:<hash>` within its
+duplicate window (the id commits to the content, so only the same envelope is dropped). The
+cursor only ever moves to the highest *contiguous* acknowledged seq: that is "sent". What counts
+is the county's receipt ("confirmed"): what it does not confirm is re-sent (`repair`), and when
+its receipt names a history this log does not hold (a fork) forwarding stops until
+`tongxin node recover`.
 """
 
 from __future__ import annotations
@@ -10,20 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from nats.js.errors import NotFoundError
-
+from services.branch_node.confirm import Confirmations
+from services.branch_node.forwarding_state import Backoff, ForwarderState
+from services.branch_node.repair import Repair
 from services.branch_node.service import NodeService
-from shared import receipt
+from shared.signing import Verifier
 from shared.transport import connect
-from shared.wire import RECEIPTS_STREAM, msg_id, receipts_subject
+from shared.wire import msg_id, requests_subject, resend_msg_id
 
 log = logging.getLogger("tongxin.node.forwarder")
 
@@ -32,8 +35,9 @@ CURSOR_EVERY = 1.0
 a save is a synchronous commit, and one lost to a crash only means envelopes published again,
 which JetStream's Msg-Id window and the county's archive both recognise as duplicates."""
 
-RECEIPT_EVERY = 1.0
-"""Seconds between asking for the county's newest receipt (and at the end of a `once` run)."""
+REPAIR_GRACE = 60.0
+"""Seconds the county's receipt may stand still while some sent are unconfirmed before those are
+re-sent (the county may just be busy with a backlog: its receipts then move, and nothing is)."""
 
 Progress = Callable[[int, int], None]
 """(forwarded_seq, last_seq) after each stretch of acknowledgements."""
@@ -41,43 +45,6 @@ Progress = Callable[[int, int], None]
 
 class ForwardError(RuntimeError):
     pass
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with full jitter: sleep a random time up to base·2^attempt, capped."""
-
-    base: float = 0.5
-    cap: float = 30.0
-    attempt: int = 0
-
-    def next_delay(self) -> float:
-        delay = random.uniform(0, min(self.cap, self.base * 2**self.attempt))
-        self.attempt = min(self.attempt + 1, 30)
-        return delay
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
-@dataclass
-class ForwarderState:
-    connected: bool = False
-    last_error: str | None = None
-    published: int = 0
-    acked: int = 0
-    failures: int = 0
-    last_ack_at: datetime | None = None
-    last_receipt_seq: int = 0
-    resent: int = 0
-    """Envelopes published again by repair (the county had not confirmed them, or asked)."""
-    repairs: int = 0
-    """Repair incidents: each stretch of unconfirmed envelopes re-sent, or a range the county asked for."""
-    requests: int = 0
-    """Re-send requests received from the county."""
-    forked: str | None = None
-    """Why forwarding stopped (the county holds a history this log does not), until `node recover`."""
-    started_at: float = field(default_factory=time.monotonic)
 
 
 class Forwarder:
@@ -92,6 +59,7 @@ class Forwarder:
         cursor_every: int = 2000,
         backoff: Backoff | None = None,
         progress: Progress | None = None,
+        repair_grace: float = REPAIR_GRACE,
     ) -> None:
         self.node = node
         self.nats_url = nats_url
@@ -102,6 +70,11 @@ class Forwarder:
         self.backoff = backoff or Backoff()
         self.progress = progress
         self.state = ForwarderState()
+        key = node.config.county_public_key
+        self.repair = Repair(
+            node.node_id, node.config.county_id, Verifier.from_hex(key) if key else None, repair_grace
+        )
+        self.confirmations = Confirmations(node, self.repair, self.state)
         self.wake = asyncio.Event()
         self._receipt_due = 0.0
         self._cursor_due = 0.0
@@ -148,25 +121,33 @@ class Forwarder:
         # no stream for our subject yet (a county still setting up): wait, rather than publish
         # into nothing and have later envelopes overtake the first ones once it appears
         await js.find_stream_name_by_subject(self.node.subject)
+        requests = await nc.subscribe(
+            requests_subject(self.node.config.county_id, self.node.node_id), cb=self._on_request
+        )
+        self.repair.reset_clock(time.monotonic())
+        self._receipt_due = 0.0
         try:
             while not stop.is_set():
                 if nc.is_closed or not nc.is_connected:
                     raise ForwardError("connection lost")
                 # a record commits, then wakes us: one logged after this clear sets it again
                 self.wake.clear()
-                sent = await self._pump(js, stop)
+                sent = 0 if self.state.forked else await self._pump(js, stop)
                 if sent:
                     self.backoff.reset()
                 if once and not sent:
-                    await self._fetch_receipt(js)
+                    await self.fetch_receipt(js)
                     return
                 if time.monotonic() >= self._receipt_due:  # receipts are cumulative: one will do
-                    await self._fetch_receipt(js)
-                    self._receipt_due = time.monotonic() + RECEIPT_EVERY
+                    await self.fetch_receipt(js)
+                if not self.state.forked and not once:
+                    await self._repair(js)
                 if once or self.wake.is_set():
                     continue  # a round found everything logged before it: another only if woken
                 await self._idle(idle_poll)
         finally:
+            with contextlib.suppress(Exception):
+                await requests.unsubscribe()
             if self._unsaved is not None and (stop.is_set() or once):
                 await self._save(*self._unsaved)
 
@@ -226,21 +207,49 @@ class Forwarder:
             start = max(start, self._unsaved[0])
         return start, self.node.log.last_seq(), self.node.envelopes.rows_after(start, self.read_chunk)
 
-    async def _fetch_receipt(self, js: Any) -> None:
-        """Keep the county's newest receipt for this node, while one is still owed."""
-        last = self.node.receipts.last()
-        forwarded = self.node.envelopes.cursor().forwarded_seq
-        if forwarded == 0 or (last is not None and last.seq >= forwarded):
-            return
-        subject = receipts_subject(self.node.config.county_id, self.node.node_id)
-        try:
-            msg = await js.get_last_msg(RECEIPTS_STREAM, subject)
-        except NotFoundError:
-            return  # none issued yet
-        kept = self.node.receipts.accept(receipt.decode(msg.data), self.node.node_id)
-        if kept is not None:
-            self.state.last_receipt_seq = kept.seq
-            log.info("receipt", extra={"seq": kept.seq, "verified": kept.verified, "matches": kept.matches})
+    async def _on_request(self, msg: Any) -> None:
+        if self.repair.request(msg.data):
+            self.state.requests = self.repair.counters.requests
+            self.wake.set()
+
+    async def fetch_receipt(self, js: Any) -> None:
+        """Ask for the county's newest receipt now (public for `node forward --wait-confirmed`)."""
+        every = await self.confirmations.fetch(js)
+        self._receipt_due = time.monotonic() + every
+
+    async def _repair(self, js: Any) -> None:
+        """Re-send what the repair finds due (see `services.branch_node.repair`)."""
+        confirmed = await asyncio.to_thread(self.node.receipts.confirmed)
+        sent = self.node.envelopes.cursor().forwarded_seq
+        due = self.repair.due(time.monotonic(), confirmed, sent)
+        if due is not None:
+            await self._resend(js, *due)
+        self.state.repairs, self.state.requests = self.repair.counters.repairs, self.repair.counters.requests
+
+    async def _resend(self, js: Any, first: int, last: int) -> None:
+        """Publish seqs first..last again, byte for byte, each under a Msg-Id of its own."""
+        attempt = f"r{time.time_ns():x}"
+        seq = first - 1
+        while seq < last:
+            rows = await asyncio.to_thread(
+                self.node.envelopes.rows_after, seq, min(self.read_chunk, last - seq)
+            )
+            if not rows:
+                return
+            futs = [
+                await js.publish_async(
+                    self.node.subject,
+                    data,
+                    headers={"Nats-Msg-Id": resend_msg_id(self.node.node_id, s, h, attempt)},
+                )
+                for s, h, data in rows
+            ]
+            try:
+                await asyncio.wait_for(asyncio.gather(*futs), self.ack_timeout)
+            except TimeoutError:
+                raise ForwardError(f"no acknowledgement of a re-send within {self.ack_timeout}s") from None
+            self.state.resent += len(rows)
+            seq = rows[-1][0]
 
     async def _oldest_acked(self, inflight: deque[tuple[int, asyncio.Future[Any]]]) -> int:
         """Wait for the oldest in-flight publish to be acknowledged; its seq is then forwarded."""

@@ -9,19 +9,22 @@ import signal
 import uvicorn
 
 from services.branch_node.api import create_app
-from services.branch_node.forwarder import Forwarder
+from services.branch_node.forwarder import REPAIR_GRACE, Forwarder
 from services.branch_node.service import NodeService
 
 log = logging.getLogger("tongxin.node")
 
 
-async def serve(node: NodeService, host: str, port: int, nats_url: str) -> None:
+async def serve(
+    node: NodeService, host: str, port: int, nats_url: str, repair_grace: float = REPAIR_GRACE
+) -> None:
     """Run until SIGINT/SIGTERM, then stop both parts cleanly (the cursor is saved on the way out)."""
     stop = asyncio.Event()
     forwarder = Forwarder(
         node,
         nats_url,
         progress=lambda done, last: log.info("forwarded", extra={"forwarded_seq": done, "last_seq": last}),
+        repair_grace=repair_grace,
     )
     app = create_app(node, forwarder)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))

@@ -41,6 +41,14 @@ Nats = Annotated[str, typer.Option("--nats", envvar="TONGXIN_NATS_URL", help="NA
 CountyId = Annotated[
     str, typer.Option("--county-id", envvar="TONGXIN_COUNTY_ID", help="The county's id, e.g. jx.")
 ]
+RepairGrace = Annotated[
+    float,
+    typer.Option(
+        "--repair-grace",
+        min=0.1,
+        help="Seconds a gap in a node's chain may stand before the county asks the node to re-send it.",
+    ),
+]
 CountyKey = Annotated[
     Path,
     typer.Option(
@@ -75,13 +83,15 @@ def serve(
     host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8700,
     county_key: CountyKey = DEFAULT_COUNTY_KEY,
+    repair_grace: RepairGrace = 15.0,
 ) -> None:
     """Ingest from JetStream and serve the query API until Ctrl-C / SIGTERM."""
     from services.county.serve import serve as run
     from shared.logs import configure
 
     configure()
-    asyncio.run(run(_engine(db), CountySettings(county_id, db, nats, county_key), host, port))
+    settings = CountySettings(county_id, db, nats, county_key, repair_grace)
+    asyncio.run(run(_engine(db), settings, host, port))
 
 
 @app.command(epilog="Example: tongxin county ingest --county-id jx --once")
@@ -94,13 +104,16 @@ def ingest(
         float, typer.Option(help="Seconds before JetStream redelivers an unacked message.")
     ] = 30.0,
     county_key: CountyKey = DEFAULT_COUNTY_KEY,
+    repair_grace: RepairGrace = 15.0,
 ) -> None:
-    """Ingest from JetStream without the API (exactly once: commit, then ack)."""
+    """Ingest from JetStream without the API (exactly once: commit, then ack); without --once it
+    also asks nodes to re-send the gaps it holds."""
     from shared.logs import configure
 
     configure()
     engine = _engine(db)
-    consumer = Consumer(Ingestor(engine, county_id, load_or_create(county_key)), nats, ack_wait=ack_wait)
+    ingestor = Ingestor(engine, county_id, load_or_create(county_key))
+    consumer = Consumer(ingestor, nats, ack_wait=ack_wait, repair_grace=repair_grace)
     with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("ingest", total=None)
         consumer.on_batch.append(lambda n: bar.advance(task, n))

@@ -35,7 +35,7 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
     stop = asyncio.Event()
     county_key = load_or_create(settings.county_key)
     ingestor = Ingestor(engine, settings.county_id, county_key)
-    consumer = Consumer(ingestor, settings.nats_url)
+    consumer = Consumer(ingestor, settings.nats_url, repair_grace=settings.repair_grace)
     started = time.time()
 
     def health() -> dict[str, Any]:

@@ -16,3 +16,5 @@ class CountySettings:
     db_url: str = DEFAULT_DB_URL
     nats_url: str = DEFAULT_NATS_URL
     county_key: Path = DEFAULT_COUNTY_KEY
+    repair_grace: float = 15.0
+    """Seconds a gap in a node's chain may stand before the county asks the node to re-send it."""

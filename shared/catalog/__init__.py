@@ -27,7 +27,7 @@ from shared.catalog.member import (
     MemberStudyAccountOpened,
     MemberTransferredOut,
 )
-from shared.catalog.node import NodeKeyRotated
+from shared.catalog.node import NodeKeyRotated, NodeRecovered
 from shared.catalog.org import (
     OrgLiaisonAssigned,
     OrgRegistered,
@@ -80,6 +80,7 @@ Event = (
     | ChamberFundsRaised
     | ChamberProjectLaunched
     | NodeKeyRotated
+    | NodeRecovered
 )
 
 EVENT_TYPES: dict[str, type[EventBody]] = {cls.__struct_config__.tag: cls for cls in Event.__args__}

@@ -622,7 +622,7 @@ def test_education_sessions_coverage_and_study_accounts(county: County) -> None:
 
 def test_node_health_shows_the_gap_until_it_fills(county: County) -> None:
     nodes = county.get("/api/v1/nodes")
-    assert nodes["unattributed_quarantined"] == 1  # the garbage message names no node
+    assert nodes["unattributed_quarantined"] == 0  # the garbage came on the county node's subject
     home, dongguan = nodes["items"]
     assert (home["node_id"], home["last_seq"], home["held"], home["gaps"]) == (
         "county",
@@ -630,7 +630,7 @@ def test_node_health_shows_the_gap_until_it_fills(county: County) -> None:
         0,
         [],
     )
-    assert (home["quarantined"], home["lag_s"], home["max_skew_s"]) == (1, 5, 0)
+    assert (home["quarantined"], home["lag_s"], home["max_skew_s"]) == (2, 5, 0)  # garbage counts too
     assert (dongguan["last_seq"], dongguan["held"], dongguan["quarantined"]) == (1, 1, 0)
     assert dongguan["gaps"] == [{"from": 2, "to": 2, "missing": 1}]
     assert (dongguan["max_skew_s"], dongguan["lag_s"]) == (120, -120)  # its clock runs 2 minutes ahead
@@ -679,7 +679,7 @@ def test_conflicts_and_quarantine(county: County) -> None:
     open_ = county.get("/api/v1/quarantine")
     assert open_["total"] == 2
     garbage, altered = open_["items"]
-    assert (garbage["reason"], garbage["node_id"], garbage["raw_length"]) == ("malformed", None, 15)
+    assert (garbage["reason"], garbage["node_id"], garbage["raw_length"]) == ("malformed", "county", 15)
     assert garbage["preview_text"] == "not an envelope" and garbage["preview_hex"] == b"not an envelope".hex()
     assert (altered["reason"], altered["node_id"], altered["seq"]) == ("altered", "county", 3)
     assert "北乡镇党委" in altered["preview_text"] and "raw" not in altered
@@ -699,7 +699,7 @@ def test_conflicts_and_quarantine(county: County) -> None:
     everything = county.get("/api/v1/quarantine", all="true")
     assert everything["total"] == 3
     assert [q["resolved_at"] is not None for q in everything["items"]] == [False, False, True]
-    assert county.get("/api/v1/quarantine", node_id="county")["total"] == 1
+    assert county.get("/api/v1/quarantine", node_id="county")["total"] == 2, "the garbage on its subject too"
 
 
 def test_digest_health_metrics_and_openapi(county: County) -> None:

@@ -74,7 +74,7 @@ def test_a_receipt_for_another_history_or_from_another_key_is_flagged(tmp_path: 
         received_at="2026-03-01T00:00:00.000000Z",
         issued_at="2026-03-01T00:00:01.000000Z",
     )
-    assert node.receipts.accept(forged, "dongguan") is None, "a receipt the county key did not sign is not kept"
+    assert node.receipts.accept(forged, "dongguan") is None, "not signed by the county key: not kept"
     assert node.receipts.last() == status, "the forged one counts for nothing"
     fork = node.receipts.fork()
     assert fork is not None and fork.seq == 2, "the county's history differs at seq 2: a fork"

@@ -188,6 +188,19 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "amount_fen": 30_000_000,
     },
     "node.key_rotated": {"new_key_id": "0123456789abcdef", "new_public_key": "ab" * 32},
+    "node.recovered": {
+        "recovered_to_seq": 7,
+        "collided_from_seq": 6,
+        "collided_to_seq": 6,
+        "collided": [
+            {
+                "seq": 6,
+                "hash": "cd" * 32,
+                "event_id": "3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+                "type": "fund.received",
+            }
+        ],
+    },
 }
 
 OCCURRED = datetime(2026, 3, 5, 2, 30, tzinfo=UTC)
@@ -210,7 +223,7 @@ def sample(type_: str, **changes: Any) -> dict[str, Any]:
 
 def test_every_event_type_has_a_sample() -> None:
     assert set(SAMPLES) == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 32  # DESIGN §5 (31) and node.key_rotated
+    assert len(EVENT_TYPES) == 33  # DESIGN §5 (31), node.key_rotated and node.recovered
 
 
 @pytest.mark.parametrize("type_", sorted(SAMPLES))

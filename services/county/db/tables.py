@@ -112,5 +112,35 @@ quarantine = Table(
     Column("detail", Text, nullable=False),
     Column("raw", LargeBinary, nullable=False),
     Column("resolved_at", String(32)),
+    Column("digest", String(64)),
     Index("ix_quarantine_open", "resolved_at"),
+    Index("ux_quarantine_digest", "digest", unique=True),
 )
+"""Messages refused at ingest, with the reason; `digest` (SHA-256 of subject and bytes) keys them
+by content, so a redelivered bad message is kept once."""
+
+# --- repair: where ingest stands in the stream, the gaps the county asked nodes to re-send -----
+
+ingest_position = Table(
+    "ingest_position",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("stream_seq", BigInteger, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+"""The highest stream seq a committed batch handled: a recreated consumer resumes after it."""
+
+repairs = Table(
+    "repairs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("node_id", String(64), nullable=False),
+    Column("from_seq", BigInteger, nullable=False),
+    Column("to_seq", BigInteger, nullable=False),
+    Column("found_at", String(32), nullable=False),
+    Column("requested_at", String(32)),
+    Column("requests", Integer, nullable=False, server_default="0"),
+    Column("resolved_at", String(32)),
+    Index("ix_repairs_open", "node_id", "resolved_at"),
+)
+"""Each gap the county held in a node's chain past the grace period, and its re-send requests."""

@@ -10,19 +10,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
-
-from services.county.ingest import quarantine
+from services.county.ingest import position, quarantine
 from services.county.ingest.checks import RefusedError
+from services.county.ingest.durable import consumer_name, ensure_consumer
 from services.county.ingest.incoming import Incoming
 from services.county.ingest.processor import Ingestor
 from services.county.ingest.pull import Puller
+from services.county.repair.announce import announce
+from services.county.repair.archive_reply import serve_archive
+from services.county.repair.gaps import GapWatcher
 from shared import envelope, receipt
 from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
 from shared.transport import connect
-from shared.wire import RECEIPTS_STREAM, STREAM, events_filter, receipts_subject
+from shared.wire import RECEIPTS_STREAM, STREAM, receipts_subject
 
 log = logging.getLogger("tongxin.county.ingest")
 
@@ -45,26 +46,10 @@ class ConsumerState:
     last_error: str | None = None
 
 
-def consumer_name(county_id: str) -> str:
-    return f"county-{county_id}"
-
-
-def consumer_config(county_id: str, ack_wait: float) -> ConsumerConfig:
-    return ConsumerConfig(
-        durable_name=consumer_name(county_id),
-        filter_subject=events_filter(county_id),
-        ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
-        ack_wait=ack_wait,
-        max_deliver=-1,
-        max_ack_pending=20_000,
-    )
-
-
 def incoming(msgs: list[Any]) -> list[Incoming]:
     """A fetched batch as `Incoming`s, all stamped with one arrival time (they came together)."""
     received_at = envelope.format_time(datetime.now(UTC))
-    return [Incoming(m.data, m.subject, received_at) for m in msgs]
+    return [Incoming(m.data, m.subject, received_at, m.metadata.sequence.stream) for m in msgs]
 
 
 class Consumer:
@@ -77,6 +62,7 @@ class Consumer:
         ack_wait: float = 30.0,
         max_failures: int = MAX_FAILURES,
         verify_workers: int = 1,
+        repair_grace: float | None = None,
     ) -> None:
         self.ingestor = ingestor
         self.nats_url = nats_url
@@ -86,6 +72,13 @@ class Consumer:
         self.verify = VerifyPool(verify_workers)
         """Checks each batch's signatures ahead of its transaction (0 workers: in the thread)."""
         self.state = ConsumerState()
+        signer = ingestor.signer
+        self.gaps = (
+            GapWatcher(ingestor.engine, ingestor.county_id, signer, repair_grace)
+            if signer is not None and repair_grace is not None
+            else None
+        )
+        """Asks nodes to re-send the gaps held longer than `repair_grace` (None: never asks)."""
         self._js: Any = None
         self.on_batch: list[Any] = []
 
@@ -131,10 +124,15 @@ class Consumer:
         self._js = js
         cid = self.ingestor.county_id
         name = consumer_name(cid)
-        try:
-            await js.consumer_info(STREAM, name)
-        except NotFoundError:
-            await js.add_consumer(STREAM, config=consumer_config(cid, self.ack_wait))
+        await ensure_consumer(js, self.ingestor.engine, cid, self.ack_wait)
+        await self._announce()
+        archive = await serve_archive(nc, self.ingestor.engine, cid)
+        ended = asyncio.Event()
+        watching = None
+        if self.gaps is not None and not once:
+            watching = asyncio.ensure_future(
+                self.gaps.run(ended, nc.publish, js, lambda: self._drained(js, name))
+            )
         puller = Puller(nc, STREAM, name, batch=self.batch)
         await puller.start()
         handling: asyncio.Future[None] | None = None  # the batch being committed, then acked
@@ -156,11 +154,26 @@ class Consumer:
                     await handling
                 handling = asyncio.ensure_future(self.handle(msgs, items))
         finally:
+            ended.set()
+            if watching is not None:
+                await watching
+            with contextlib.suppress(Exception):
+                await archive.unsubscribe()
             await puller.stop()
             if handling is not None:
                 with contextlib.suppress(Exception):  # unacked messages are redelivered
                     await handling
         return False
+
+    async def _announce(self) -> None:
+        """Fresh receipts at every archived head (after a restore, lower than the old ones)."""
+        signer = self.ingestor.signer
+        if signer is None:
+            return
+        self.ingestor.outbox += await asyncio.to_thread(
+            announce, self.ingestor.engine, signer, self.ingestor.county_id
+        )
+        await self._publish_receipts()
 
     @staticmethod
     async def _drained(js: Any, name: str) -> bool:
@@ -220,3 +233,4 @@ class Consumer:
         err = RefusedError("processing_error", f"failed {self.max_failures} deliveries: {error}")
         with self.ingestor.engine.begin() as conn:
             quarantine.keep(conn, item, err)
+            position.advance(conn, STREAM, item.stream_seq)

@@ -22,5 +22,7 @@ class Incoming:
     data: bytes
     subject: str
     received_at: str = field(default_factory=lambda: envelope.format_time(datetime.now(UTC)))
+    stream_seq: int = 0
+    """Its seq in the events stream (0 when it did not come from the stream)."""
     pre: Pre | None = field(default=None, compare=False, repr=False)
     """Its `precheck`, if `Ingestor.prepare` has worked it out ahead."""

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from services.county.db import tables as t
 from services.county.db.bulk import insert_all
-from services.county.ingest import quarantine, receipts
+from services.county.ingest import position, quarantine, receipts
 from services.county.ingest.checks import Checked, precheck
 from services.county.ingest.incoming import Incoming, Outcome
 from services.county.ingest.node_keys import KeyRegistry
@@ -29,6 +29,7 @@ from services.county.projections.registry import entity_of
 from shared import envelope
 from shared.receipt import Receipt
 from shared.signing import Job, Signer, verify_all
+from shared.wire import STREAM
 
 
 class Ingestor:
@@ -63,6 +64,7 @@ class Ingestor:
                 chains.preload({item.pre.env.node_id for item in batch if item.pre is not None})
                 outcomes = [chains.admit(item) for item in batch]
                 issued = self._archive_and_project(conn, chains, self.signer)
+                position.advance(conn, STREAM, max((item.stream_seq for item in batch), default=0))
         except BaseException:
             self.keys.refresh()  # forget key rotations of the rolled-back batch
             raise

@@ -2,35 +2,47 @@
 
 Nothing refused is ever dropped: the raw bytes stay in the quarantine table beside the reason
 and the detail naming the field, until a retry archives (or holds) them and marks the row
-resolved.
+resolved. A row is keyed by its content (`digest_of` subject and bytes), so a message delivered
+again — redelivery, a consumer re-reading the stream — is kept once. A message on a node's events
+subject counts against that node even when nothing in it can be read.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
 from services.county.db import tables as t
+from services.county.db.upsert import insert_ignore
 from services.county.ingest.checks import RefusedError
 from services.county.ingest.incoming import Incoming
 from shared import envelope
+from shared.wire import parse_subject
+
+
+def digest_of(subject: str, raw: bytes) -> str:
+    """What keys a quarantined message: SHA-256 of its subject, a NUL and its bytes."""
+    return hashlib.sha256(subject.encode() + b"\0" + raw).hexdigest()
 
 
 def keep(conn: Connection, item: Incoming, err: RefusedError) -> None:
-    """Keep a refused message with its reason and raw bytes (never drop it)."""
-    conn.execute(
-        t.quarantine.insert().values(
-            received_at=item.received_at,
-            nats_subject=item.subject,
-            node_id=err.node_id,
-            seq=err.seq,
-            reason=err.reason,
-            detail=err.detail,
-            raw=item.data,
-        )
-    )
+    """Keep a refused message with its reason and raw bytes (never drop it), once per content."""
+    parsed = parse_subject(item.subject)
+    node_id = err.node_id or (parsed.node_id if parsed is not None else None)
+    row = {
+        "received_at": item.received_at,
+        "nats_subject": item.subject,
+        "node_id": node_id,
+        "seq": err.seq,
+        "reason": err.reason,
+        "detail": err.detail,
+        "raw": item.data,
+        "digest": digest_of(item.subject, item.data),
+    }
+    insert_ignore(conn, t.quarantine, [row])
 
 
 def retry(
@@ -59,7 +71,9 @@ def retry(
             conn.execute(
                 t.quarantine.update()
                 .where(t.quarantine.c.id == row["id"])
-                .values(reason=err.reason, detail=err.detail, node_id=err.node_id, seq=err.seq)
+                .values(
+                    reason=err.reason, detail=err.detail, node_id=err.node_id or row["node_id"], seq=err.seq
+                )
             )
             still += 1
             continue

@@ -44,6 +44,7 @@ PROJECTIONS: tuple[Projection, ...] = (
 
 ARCHIVE_ONLY: dict[str, str] = {
     "node.key_rotated": "changes which key signs a node's chain: the ingest's key registry applies it",
+    "node.recovered": "records a node's recovery after a restore: the audit trail shows it",
 }
 """Event types no projection claims, on purpose, with the reason."""
 

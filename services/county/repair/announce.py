@@ -1,0 +1,30 @@
+"""The county's real heads, announced with fresh receipts when it starts.
+
+After the county database is restored from a backup, the receipts stream still holds the old,
+higher receipts; nodes trust the newest-issued receipt, so a fresh one at each real head tells
+every node how far the county truly holds its chain, and each re-sends what the county lost.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, and_, select
+
+from services.county.db import tables as t
+from services.county.ingest import receipts
+from services.county.ingest.placement import Head
+from shared.receipt import Receipt
+from shared.signing import Signer
+
+
+def announce(engine: Engine, signer: Signer, county_id: str) -> list[Receipt]:
+    """A receipt, issued now, for the archived head of every node (stored, to be published)."""
+    h, a = t.node_heads.c, t.archive.c
+    query = select(h.node_id, h.last_seq, h.last_hash, a.received_at).join(
+        t.archive, and_(a.node_id == h.node_id, a.seq == h.last_seq)
+    )
+    with engine.begin() as conn:
+        heads = {
+            row.node_id: Head(int(row.last_seq), row.last_hash, received_at=row.received_at)
+            for row in conn.execute(query)
+        }
+        return receipts.issue(conn, signer, county_id, heads)
