@@ -243,7 +243,7 @@ class Chaos:
             unconfirmed = await self._until_confirmed(node, 30.0)
             await self.c.stop_child(self.c.nodes[node])
             await self._cli("node", "restore", "--from", str(backup), "--data-dir", str(data), "--force")
-            await self._cli("node", "recover", "--data-dir", str(data))
+            await self._cli("node", "recover", "--yes", "--data-dir", str(data))
             await self.c.restart(self.c.nodes[node])
         finally:
             if not self.c.nodes[node].alive:  # a step failed: the node serves again as it is

@@ -54,12 +54,12 @@ def test_a_short_soak_converges_with_nothing_lost_or_doubled(db: str, tmp_path: 
         left = strays(work)
     assert not left, f"processes left running: {left}"
     said = _summary(result, lines)
-    assert result["unavailable"] == {}, f"fault kinds this build cannot inject:\n{said}"
-    assert set(result["faults"]) == set(KINDS) and not result["faults_failed"], said
     assert result["converged"], f"not converged within {SHORT.converge_timeout:.0f} s:\n{said}"
     assert (result["lost"], result["doubled"]) == (0, 0), said
     assert (result["mismatched"], result["ack_missing"]) == (0, 0), said
     assert result["nodes_equal"] == SHORT.nodes, said
     assert result["recorded"] == result["archived"] > 0, said
     assert result["digest"]["equal"], said
+    assert result["unavailable"] == {}, f"fault kinds this build cannot inject:\n{said}"
+    assert set(result["faults"]) == set(KINDS) and not result["faults_failed"], said
     assert result["verdict"] == "PASS", said
