@@ -35,7 +35,7 @@ from nats.js.errors import NotFoundError
 from bench.county_mix import COUNTY
 from bench.soak_cluster import Cluster, Say, run_tongxin
 from bench.soak_load import Load
-from services.county.ingest.consumer import consumer_name
+from services.county.ingest.durable import consumer_name
 from shared.wire import STREAM, events_subject, msg_id
 
 KINDS = (
@@ -240,17 +240,24 @@ class Chaos:
         self.load.paused.add(node)
         try:
             after = len(self.load.acknowledged[node]) - at_backup
+            waited = time.monotonic()
             unconfirmed = await self._until_confirmed(node, 30.0)
+            waited = time.monotonic() - waited
             await self.c.stop_child(self.c.nodes[node])
             await self._cli("node", "restore", "--from", str(backup), "--data-dir", str(data), "--force")
+            recovering = time.monotonic()
             await self._cli("node", "recover", "--yes", "--data-dir", str(data))
+            recovering = time.monotonic() - recovering
             await self.c.restart(self.c.nodes[node])
         finally:
             if not self.c.nodes[node].alive:  # a step failed: the node serves again as it is
                 await self.c.restart(self.c.nodes[node])
             self.load.paused.discard(node)
-        left = f", {unconfirmed} still unconfirmed at the stop" if unconfirmed else ""
-        return node, f"restored the backup; {after} events recorded after it{left}; recovered"
+        left = f"{unconfirmed} still unconfirmed" if unconfirmed else "all confirmed"
+        return node, (
+            f"backup, {after} events recorded after it, {left} after {waited:.1f} s; stopped, "
+            f"restored, recovered in {recovering:.1f} s, started"
+        )
 
     async def _until_confirmed(self, node: str, timeout: float) -> int:
         """Wait until the county confirmed the node's whole log; returns its backlog then."""
