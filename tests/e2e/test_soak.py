@@ -23,12 +23,12 @@ from bench.soak_db import postgres_up
 from bench.soak_faults import KINDS
 
 SHORT = Settings(
-    minutes=0.9,
+    minutes=0.75,
     nodes=4,
     seed=12,
     rate=2.0,
     faults=KINDS,
-    gap=2.0,
+    gap=1.5,
     repair_grace=3.0,
     converge_timeout=60.0,
 )
