@@ -1,8 +1,9 @@
 """The JetStream streams Tongxin runs on, created or updated idempotently.
 
 TONGXIN carries events (file storage, an explicit duplicate window for Nats-Msg-Id). It
-denies delete and purge (no client can make the county lose what it has not read; both
-settings are one-way in JetStream), and has limits — bytes, age, message size — past which a
+denies deleting messages and purging (one-way settings in JetStream: no client can take out what
+the county has not read; deleting the whole stream is kept from clients by NATS permissions, and
+what a lost stream held the nodes re-send), and has limits — bytes, age, message size — past which a
 publish is refused (discard new), so a full stream makes the nodes keep their backlog rather
 than JetStream dropping old envelopes. TONGXIN_RECEIPTS keeps the latest county receipt per node
 (one message per subject). `ensure_streams_on` checks at start that the stream runs with these

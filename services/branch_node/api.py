@@ -1,4 +1,9 @@
-"""The node's local HTTP API: record events (one or a batch), read signed envelopes, status, metrics."""
+"""The node's local HTTP API: record events (one or a batch), read signed envelopes, status, metrics.
+
+"Forwarded" means the county has it: status, health and metrics tell what the county's receipts
+confirm (`confirmed_seq`) from what was sent and is still unconfirmed and what waits to be sent;
+a fork (the county holds a history this log does not) turns `/health` into 503 "forked".
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from services.branch_node.application import BatchError
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
-from services.branch_node.service import NodeService
+from services.branch_node.service import NodeService, NodeStatus
 from services.branch_node.web import mount_outstation
 from shared.errors import FieldError
 
@@ -41,16 +46,53 @@ class Metrics:
         self.last_seq = Gauge("tongxin_node_last_seq", "Highest seq in the log", registry=self.registry)
         self.forwarded = Gauge(
             "tongxin_node_forwarded_seq",
-            "Highest seq acknowledged by JetStream",
+            "Highest seq sent: acknowledged by JetStream (not yet the county's word)",
             registry=self.registry,
         )
-        self.backlog = Gauge("tongxin_node_backlog", "Events waiting to be forwarded", registry=self.registry)
+        self.confirmed = Gauge(
+            "tongxin_node_confirmed_seq",
+            "Highest seq the county's newest receipt confirms, checked against the log",
+            registry=self.registry,
+        )
+        self.unconfirmed = Gauge(
+            "tongxin_node_unconfirmed",
+            "Events sent but not yet confirmed by a county receipt (forwarded - confirmed)",
+            registry=self.registry,
+        )
+        self.waiting = Gauge(
+            "tongxin_node_waiting", "Events not sent yet (last - forwarded)", registry=self.registry
+        )
+        self.backlog = Gauge(
+            "tongxin_node_backlog",
+            "Events the county has not confirmed yet (last - confirmed); 0 means all reported",
+            registry=self.registry,
+        )
+        self.forked = Gauge(
+            "tongxin_node_forked",
+            "1 while forwarding is stopped: the county's receipts and this log disagree",
+            registry=self.registry,
+        )
         self.connected = Gauge(
             "tongxin_node_nats_connected", "1 while connected to NATS", registry=self.registry
         )
         self.failures = Gauge(
             "tongxin_node_forward_failures",
             "Forwarding interruptions so far",
+            registry=self.registry,
+        )
+        self.resent = Gauge(
+            "tongxin_node_resent_total",
+            "Envelopes published again by repair since the node started",
+            registry=self.registry,
+        )
+        self.repairs = Gauge(
+            "tongxin_node_repairs_total",
+            "Repair incidents (a stretch re-sent, or a range the county asked for) since the node started",
+            registry=self.registry,
+        )
+        self.requests = Gauge(
+            "tongxin_node_resend_requests_total",
+            "Re-send requests received from the county since the node started",
             registry=self.registry,
         )
 
@@ -127,24 +169,39 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
         body = b'{"events":[' + b",".join(data for _, data in rows) + b"]}"
         return Response(body, media_type="application/json")
 
-    @router.get("/status", summary="Log, forwarding and connectivity")
+    @router.get(
+        "/status", summary="Log; what the county confirmed, what is sent and waits; connectivity; a fork"
+    )
     def status() -> dict[str, Any]:
         return _status(node, forwarder)
 
-    @app.get("/health", tags=["ops"])
-    def health() -> dict[str, str]:
-        node.log.last_seq()
-        return {"status": "ok"}
+    @app.get(
+        "/health",
+        tags=["ops"],
+        responses={503: {"description": 'Forwarding stopped: {"status": "forked", "fork": {seq, reason}}'}},
+    )
+    def health() -> Response:
+        fork = _fork(node.status(), forwarder)
+        if fork is not None:
+            return JSONResponse(status_code=503, content={"status": "forked", "fork": fork})
+        return JSONResponse({"status": "ok"})
 
     @app.get("/metrics", tags=["ops"])
     def prometheus() -> Response:
         st = node.status()
         metrics.last_seq.set(st.last_seq)
         metrics.forwarded.set(st.forwarded_seq)
+        metrics.confirmed.set(st.confirmed_seq)
+        metrics.unconfirmed.set(st.unconfirmed)
+        metrics.waiting.set(st.waiting)
         metrics.backlog.set(st.backlog)
+        metrics.forked.set(0 if _fork(st, forwarder) is None else 1)
         if forwarder is not None:
             metrics.connected.set(1 if forwarder.state.connected else 0)
             metrics.failures.set(forwarder.state.failures)
+            metrics.resent.set(forwarder.state.resent)
+            metrics.repairs.set(forwarder.state.repairs)
+            metrics.requests.set(forwarder.state.requests)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
@@ -163,8 +220,23 @@ async def _record(
 
 
 def _status(node: NodeService, forwarder: Forwarder | None) -> dict[str, Any]:
+    """NodeStatus as JSON; when serving, the forwarder's connection, repair counters and whether it
+    has stopped (`forked`, its reason) too."""
     out: dict[str, Any] = msgspec.to_builtins(node.status())
     if forwarder is not None:
-        out["nats_connected"] = forwarder.state.connected
-        out["last_error"] = forwarder.state.last_error
+        state = forwarder.state
+        out["nats_connected"] = state.connected
+        out["last_error"] = state.last_error
+        out.update(resent=state.resent, repairs=state.repairs, requests=state.requests, forked=state.forked)
     return out
+
+
+def _fork(st: NodeStatus, forwarder: Forwarder | None) -> dict[str, Any] | None:
+    """Why forwarding is stopped, or None: the log and the newest receipt disagree (`st.fork`), or
+    the forwarder itself has stopped (seq None when only it knows why)."""
+    if st.fork is not None:
+        fork: dict[str, Any] = msgspec.to_builtins(st.fork)
+        return fork
+    if forwarder is not None and forwarder.state.forked is not None:
+        return {"seq": None, "reason": forwarder.state.forked}
+    return None

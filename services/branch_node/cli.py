@@ -1,5 +1,5 @@
-"""`tongxin node …`: init, record, import, serve, forward here; status, rotate-key, verify and
-receipts in cli_chain."""
+"""`tongxin node …`: init, record, import, serve here; status, rotate-key, verify and receipts in
+cli_chain; forward in cli_forward; recover in cli_recover."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from typing import Annotated, Any
 
 import msgspec
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from services.branch_node import cli_chain, cli_recover
+from services.branch_node import cli_chain, cli_forward, cli_recover
 from services.branch_node.application import BatchError
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
 from services.branch_node.config import NodeConfig, NodeDir, NodeExistsError
-from services.branch_node.forwarder import REPAIR_GRACE, Forwarder
+from services.branch_node.forwarder import REPAIR_GRACE
 from services.branch_node.inputs import cell_value, parse_item, read_file, set_dotted
 from services.branch_node.lock import NodeBusyError, exclusive
 from services.branch_node.service import NodeService
@@ -202,61 +201,6 @@ def serve(
         node.close()
 
 
-@app.command(epilog="Example: tongxin node forward --once")
-def forward(
-    once: Annotated[
-        bool, typer.Option(help="Forward the backlog, then exit (exit 1 if NATS is unreachable).")
-    ] = False,
-    nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
-    data_dir: DataDir = Path("tongxin-node"),
-) -> None:
-    """Forward the backlog to the county's JetStream, with a progress bar."""
-    node = open_node(data_dir)
-    status = node.status()
-    try:
-        with Progress(
-            TextColumn("forwarding"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-        ) as bar:
-            task = bar.add_task("forward", total=status.last_seq, completed=status.forwarded_seq)
-            fwd = Forwarder(
-                node,
-                nats or node.config.nats_url,
-                progress=lambda d, last: bar.update(task, completed=d, total=last),
-            )
-            asyncio.run(_forward(fwd, once))
-    finally:
-        node.close()
-    after = NodeService(data_dir)
-    st = after.status()
-    after.close()
-    out.print(f"forwarded up to seq {st.forwarded_seq} of {st.last_seq}")
-    if once and st.backlog:
-        raise fail(f"{st.backlog} event(s) not forwarded: {fwd.state.last_error}", code=1)
-
-
-async def _forward(fwd: Forwarder, once: bool) -> None:
-    import signal
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    if once:
-        fwd.backoff.cap = 2.0
-        task = asyncio.create_task(fwd.run(stop, once=True))
-        limit = loop.time() + 10
-        while not task.done():
-            await asyncio.sleep(0.1)
-            if fwd.state.failures and loop.time() > limit:
-                stop.set()
-        await task
-    else:
-        await fwd.run(stop)
-
-
 cli_chain.register(app)
+cli_forward.register(app)
 cli_recover.register(app)

@@ -16,12 +16,15 @@ import typer
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
 from services.branch_node.config import LOG_FILE, NodeDir
 from services.branch_node.receipts import read_receipts
+from services.branch_node.service import NodeStatus
 from shared import receipt
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
-    app.command(epilog="Example: tongxin node status --json")(status)
+    app.command(epilog="Examples:\n\ntongxin node status\n\ntongxin node status --json | jq .confirmed_seq")(
+        status
+    )
     app.command("rotate-key", epilog="Example: tongxin node rotate-key")(rotate_key)
     app.command(epilog="Example: tongxin node verify")(verify)
     app.command(
@@ -32,22 +35,63 @@ def register(app: typer.Typer) -> None:
 
 
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (every field, the fork too).")] = False,
     data_dir: DataDir = Path("tongxin-node"),
 ) -> None:
-    """Last seq, forwarded seq, backlog, last ack time and NATS connectivity."""
+    """What the county has confirmed (its receipts), what is sent but unconfirmed, what waits to be
+    sent; the last receipt, the last ack and whether NATS is reachable.
+
+    Exit status: 0, or 3 on a fork, after printing the status all the same:
+    the node's log and the county's receipts disagree, and forwarding
+    has stopped until `tongxin node recover`."""
     node = open_node(data_dir)
     try:
-        st = msgspec.to_builtins(node.status())
-        st["nats_url"] = node.config.nats_url
-        st["nats_reachable"] = asyncio.run(_reachable(node.config.nats_url))
+        st = node.status()
+        reachable = asyncio.run(_reachable(node.config.nats_url))
     finally:
         node.close()
     if as_json:
-        sys.stdout.write(json.dumps(st, ensure_ascii=False) + "\n")
-        return
-    for key, value in st.items():
-        out.print(f"{key:>15}: {value}", highlight=False)
+        shown = msgspec.to_builtins(st)
+        shown.update(nats_url=node.config.nats_url, nats_reachable=reachable)
+        sys.stdout.write(json.dumps(shown, ensure_ascii=False) + "\n")
+    else:
+        for label, value in _readable(st, node.config.nats_url, reachable):
+            out.print(f"{label:>19}: {value}", highlight=False)
+    if st.fork is not None:
+        raise fail(
+            f"forked at seq {st.fork.seq}: {st.fork.reason}; forwarding has stopped"
+            " — ask the county's operators, then run `tongxin node recover`",
+            code=3,
+        )
+
+
+def _readable(st: NodeStatus, nats_url: str, reachable: bool) -> list[tuple[str, str]]:
+    """The status as lines a person reads: what the county has, then what it does not yet."""
+    r = st.last_receipt
+    receipt_line = "none yet"
+    if r is not None:
+        checks = ("verified" if r.verified else "not verified") + (
+            "" if r.matches else ", DIFFERS from this log"
+        )
+        receipt_line = f"seq {r.seq}, issued {r.issued_at} ({checks})"
+    backlog = (
+        "0 (all reported)" if not st.backlog and st.fork is None else f"{st.backlog} (not in the county yet)"
+    )
+    lines = [
+        ("node", f"{st.node_id} (county {st.county_id}, key {st.key_id})"),
+        ("logged", f"up to seq {st.last_seq} (signed up to {st.signed_seq})"),
+        ("confirmed by county", f"up to seq {st.confirmed_seq}"),
+        ("sent", f"up to seq {st.forwarded_seq} (acknowledged by JetStream)"),
+        ("backlog", backlog),
+        ("sent, unconfirmed", str(st.unconfirmed)),
+        ("waiting to be sent", str(st.waiting)),
+        ("last ack", str(st.last_ack_at or "never")),
+        ("last receipt", receipt_line),
+        ("nats", f"{nats_url} ({'reachable' if reachable else 'unreachable'})"),
+    ]
+    if st.fork is not None:
+        lines.append(("FORKED", f"at seq {st.fork.seq}: {st.fork.reason}"))
+    return lines
 
 
 async def _reachable(url: str) -> bool:

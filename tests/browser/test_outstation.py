@@ -1,4 +1,4 @@
-"""The outstation page in headless Chromium against a real node: record, refuse, import, status."""
+"""The outstation page in headless Chromium against a real node: record, refuse, import, status, a fork."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from shared import receipt
 from shared.signing import Signer
@@ -24,8 +26,10 @@ from tests.browser.conftest import Watch
 from tests.browser.outstation_form import fill_registration
 from tests.browser.outstation_server import serve_node
 from tests.conftest import make_node_dir
+from tests.county_receipts import COUNTY_KEY as RECEIPT_KEY
+from tests.county_receipts import accept
 from tests.e2e.test_node_serve import serving
-from tests.samples import id_number, xlsx
+from tests.samples import fund, id_number, xlsx
 from tongxin.natsd import EmbeddedNats, ensure_stream
 
 pytest.importorskip("playwright")
@@ -73,6 +77,7 @@ def test_page_loads_with_every_request_answered(watched_page: tuple[Page, Watch]
     expect(page.locator("#st-link")).to_contain_text("仅本地")
     expect(page.locator("#tabs button")).to_have_count(13)
     expect(page.locator("#f-outstation")).to_have_value("dongguan")
+    expect(page.locator("#fork-banner")).to_be_hidden()
     watch.assert_clean()
 
 
@@ -241,7 +246,10 @@ def test_node_serve_shows_forwarding_and_the_county_receipt(
         fill_registration(page, "赵六", id_number(11))
         page.click("#submit")
         expect(page.locator("#form-result")).to_contain_text("序号 1")
-        expect(page.locator("#st-backlog")).to_have_text("0（已全部上报）", timeout=30_000)
+        expect(page.locator("#st-waiting")).to_have_text("0", timeout=30_000)  # sent ...
+        expect(page.locator("#st-unconfirmed")).to_have_text("1")  # ... but not the county's yet
+        expect(page.locator("#st-backlog")).to_have_text("1")
+        expect(page.locator("#st-confirmed")).to_have_text("0")
         expect(page.locator("#st-ack")).not_to_have_text("尚无")
         expect(page.locator("#st-receipt")).to_have_text("尚无")
 
@@ -261,11 +269,65 @@ def test_node_serve_shows_forwarding_and_the_county_receipt(
                 ),
             )
         )
-        page.click("button[data-form=fund]")  # the next event wakes the forwarder, which fetches it
+        # the forwarder asks for the county's receipt while one is owed: all reported once it has it
+        expect(page.locator("#st-backlog")).to_have_text("0（已全部上报）", timeout=30_000)
+        expect(page.locator("#st-confirmed")).to_have_text("1")
+        expect(page.locator("#st-unconfirmed")).to_have_text("0")
+        expect(page.locator("#st-receipt")).to_have_text("至序号 1 · 2026-03-01 08:00 · 已验签")
+        page.click("button[data-form=fund]")
         page.select_option("#f-source", "fiscal")
         page.fill("#f-amount_fen", "100")
         page.click("#submit")
-        expect(page.locator("#st-receipt")).to_have_text(
-            "至序号 1 · 2026-03-01 08:00 · 已验签", timeout=30_000
-        )
+        expect(page.locator("#form-result")).to_contain_text("序号 2")
+        expect(page.locator("#st-unconfirmed")).to_have_text("1", timeout=30_000)
+        expect(page.locator("#st-backlog")).to_have_text("1")
+        expect(page.locator("#fork-banner")).to_be_hidden()
+    watch.assert_clean()
+
+
+def health(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_confirmed_sent_and_waiting_then_a_fork_stops_reporting_with_a_red_banner(
+    watched_page: tuple[Page, Watch], tmp_path: Path
+) -> None:
+    """What the county confirmed, what is only sent, what waits; then the county's newest receipt
+    names another history than this node's, and the page says plainly that reporting stopped."""
+    page, watch = watched_page
+    node = NodeService(make_node_dir(tmp_path / "node", county_public_key=RECEIPT_KEY.public_key_hex))
+    try:
+        node.record([parse_item(fund(i), node.county_secret) for i in range(5)])
+        node.envelopes.advance(4)  # JetStream acknowledged 1..4
+        accept(node, 2)  # the county holds 1..2
+        with serve_node(node) as url:
+            open_page(page, url)
+            expect(page.locator("#st-recorded")).to_have_text("5")
+            expect(page.locator("#st-confirmed")).to_have_text("2")
+            expect(page.locator("#st-backlog")).to_have_text("3")
+            expect(page.locator("#st-unconfirmed")).to_have_text("2")
+            expect(page.locator("#st-waiting")).to_have_text("1")
+            expect(page.locator("#fork-banner")).to_be_hidden()
+            assert health(url) == (200, {"status": "ok"})
+
+            accept(node, 4, hash="ab" * 32)  # the county's newest word: another history at seq 4
+            banner = page.locator("#fork-banner")
+            expect(banner).to_be_visible(timeout=10_000)  # the panel's next refresh
+            expect(page.locator("#fork-text")).to_have_text(
+                "上报已停止：县里保存的本站记录与本机不一致（第 4 条）。"
+                "请联系县里运维，运行 tongxin node recover 恢复。"
+            )
+            expect(page.locator("#fork-reason")).to_have_text(
+                "原因：县里保存的第 4 条与本机的第 4 条内容不同。"
+            )
+            expect(page.locator("#st-link")).to_have_text("上报已停止")
+            expect(page.locator("#st-backlog")).not_to_contain_text("全部上报")
+            status, body = health(url)
+            assert status == 503 and body["status"] == "forked" and body["fork"]["seq"] == 4
+    finally:
+        node.close()
     watch.assert_clean()

@@ -1,14 +1,24 @@
-"""`tongxin node …` from the shell: exit codes, messages that name the field, files left alone."""
+"""`tongxin node …` from the shell: exit codes, messages that name the field, files left alone;
+what status and forward say the county has confirmed, and a fork."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import stat
+import subprocess
+import time
 from pathlib import Path
 
-from tests.e2e.conftest import tongxin
+from services.branch_node.service import NodeService
+from shared import receipt
+from shared.transport import connect
+from shared.wire import receipts_subject
+from tests.county_receipts import accept, county_receipt
+from tests.e2e.conftest import TONGXIN, tongxin
 from tests.samples import fund, id_number, registration
+from tongxin.natsd import EmbeddedNats
 
 
 def last_seq(data: Path) -> int:
@@ -205,8 +215,8 @@ def test_import_jsonl_reports_bad_json_and_own_history_refusals(cli_node: Path, 
     assert last_seq(cli_node) == 0
 
 
-def test_status_and_verify(cli_node: Path) -> None:
-    tongxin(
+def record_fund(data: Path) -> None:
+    r = tongxin(
         "node",
         "record",
         "fund.received",
@@ -217,31 +227,115 @@ def test_status_and_verify(cli_node: Path) -> None:
         "-f",
         "amount_fen=5",
         "-d",
-        str(cli_node),
+        str(data),
     )
+    assert r.returncode == 0, r.stderr
+
+
+def test_status_and_verify(cli_node: Path) -> None:
+    record_fund(cli_node)
     r = tongxin("node", "status", "--json", "-d", str(cli_node))
+    assert r.returncode == 0, r.stderr
     status = json.loads(r.stdout)
     assert status["last_seq"] == 1 and status["backlog"] == 1 and status["nats_reachable"] is False
+    assert (status["waiting"], status["unconfirmed"], status["confirmed_seq"], status["fork"]) == (
+        1,
+        0,
+        0,
+        None,
+    )
+    r = tongxin("node", "status", "-d", str(cli_node))
+    assert r.returncode == 0 and "waiting to be sent: 1" in r.stdout and "FORKED" not in r.stdout
     r = tongxin("node", "verify", "-d", str(cli_node))
     assert r.returncode == 0 and "1 envelope(s)" in r.stdout
 
 
+def test_status_tells_confirmed_from_sent_and_exits_3_on_a_fork(cli_node: Path) -> None:
+    for _ in range(3):
+        record_fund(cli_node)
+    node = NodeService(cli_node)
+    try:
+        node.envelopes.advance(3)  # JetStream acknowledged all three
+        accept(node, 2)  # the county holds 1..2
+    finally:
+        node.close()
+    r = tongxin("node", "status", "-d", str(cli_node))
+    assert r.returncode == 0, r.stderr
+    assert "confirmed by county: up to seq 2" in r.stdout
+    assert "sent, unconfirmed: 1" in r.stdout and "waiting to be sent: 0" in r.stdout
+    assert "backlog: 1 (not in the county yet)" in r.stdout
+
+    node = NodeService(cli_node)
+    try:
+        accept(node, 3, hash="ab" * 32)  # the county's newest word names another history at seq 3
+    finally:
+        node.close()
+    r = tongxin("node", "status", "-d", str(cli_node))
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert "FORKED: at seq 3" in r.stdout
+    assert "forked at seq 3" in r.stderr and "tongxin node recover" in r.stderr
+    r = tongxin("node", "status", "--json", "-d", str(cli_node))
+    assert r.returncode == 3
+    status = json.loads(r.stdout)
+    assert status["fork"]["seq"] == 3 and status["confirmed_seq"] == 2 and status["backlog"] == 1
+    help_text = tongxin("node", "status", "--help").stdout
+    assert "3 on a fork" in help_text
+    r = tongxin("node", "forward", "--once", "-d", str(cli_node))
+    assert r.returncode == 3 and "forwarding stopped on a fork" in r.stderr and "nothing was sent" in r.stderr
+
+
 def test_forward_once_without_nats_fails_clearly(cli_node: Path) -> None:
-    tongxin(
-        "node",
-        "record",
-        "fund.received",
-        "-f",
-        "org_id=dongguan",
-        "-f",
-        "source=fiscal",
-        "-f",
-        "amount_fen=5",
-        "-d",
-        str(cli_node),
-    )
+    record_fund(cli_node)
     r = tongxin("node", "forward", "--once", "--nats", "nats://127.0.0.1:1", "-d", str(cli_node))
-    assert r.returncode == 1 and "not forwarded" in r.stderr
+    assert r.returncode == 1 and "1 event(s) not forwarded" in r.stderr
+    assert "sent up to seq 0 of 1" in r.stdout
+
+
+def test_forward_once_succeeds_when_sent_and_waits_for_the_countys_receipt_on_request(
+    cli_node: Path, nats_server: EmbeddedNats
+) -> None:
+    for _ in range(2):
+        record_fund(cli_node)
+    nats = ["--nats", nats_server.url, "-d", str(cli_node)]
+    r = tongxin("node", "forward", "--once", *nats)
+    assert r.returncode == 0, r.stderr
+    assert (
+        "sent up to seq 2 of 2; the county has confirmed up to seq 0 (2 sent, not confirmed yet)" in r.stdout
+    )
+    assert "all reported" not in r.stdout
+    r = tongxin("node", "forward", "--wait-confirmed", "1", *nats)  # no county: no receipt comes
+    assert r.returncode == 1 and "has not confirmed seq 1..2 within 1s" in r.stderr, r.stderr
+
+    waiting = subprocess.Popen(
+        [TONGXIN, "node", "forward", "--wait-confirmed", "60", *nats],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(2)  # it is waiting by now: the receipt comes after it started
+        assert waiting.poll() is None, waiting.communicate()
+        node = NodeService(cli_node)
+        try:
+            issued = county_receipt(node, 2)
+        finally:
+            node.close()
+        asyncio.run(publish_receipt(nats_server.url, issued))
+        stdout, stderr = waiting.communicate(timeout=60)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+    assert waiting.returncode == 0, stderr
+    assert "the county has confirmed up to seq 2" in stdout and "all reported" in stdout
+    assert "waiting up to 60s for the county's receipt" in stderr
+
+
+async def publish_receipt(nats_url: str, r: receipt.Receipt) -> None:
+    nc = await connect(nats_url)
+    try:
+        await nc.jetstream().publish(receipts_subject(r.county_id, r.node_id), receipt.encode(r))
+    finally:
+        await nc.close()
 
 
 def test_help_has_examples() -> None:

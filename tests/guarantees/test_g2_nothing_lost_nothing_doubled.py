@@ -1,6 +1,7 @@
 """Guarantee 2 — nothing lost, nothing doubled, end to end: every event recorded at a node is in the
-county archive exactly once, however often the link drops, a side restarts or NATS redelivers;
-"forwarded" means confirmed by a county receipt."""
+county archive exactly once, however often the link drops, a side restarts, NATS redelivers, loses
+or is fed hostile messages, and whichever side is restored from a backup; "forwarded" means
+confirmed by a county receipt, and what the transport lost is re-sent from the node's log."""
 
 from __future__ import annotations
 
@@ -25,6 +26,17 @@ PROOFS = (
     "tests/county/test_audit_integrity.py::test_a_county_that_drops_acknowledged_events_and_its_receipts_is_caught_by_the_nodes_receipts",
     "tests/e2e/test_audit_cli.py::test_the_nodes_receipts_catch_a_county_that_dropped_its_acknowledged_tail",
     "tests/e2e/test_demo.py::test_demo_lives_on_and_an_offline_node_catches_up",
+    "tests/repair/test_transport_losses.py::test_msg_ids_pre_empted_with_garbage_swallow_nothing",
+    "tests/repair/test_transport_losses.py::test_a_foreign_client_on_the_county_durable_steals_nothing_for_good",
+    "tests/repair/test_transport_losses.py::test_stream_data_lost_while_the_county_was_not_pulling_is_re_sent",
+    "tests/repair/test_transport_losses.py::test_a_deleted_consumer_resumes_from_the_archive_and_quarantine_keeps_one_row",
+    "tests/repair/test_restores.py::test_a_node_restored_from_an_older_backup_forks_then_recovers_everything",
+    "tests/repair/test_restores.py::test_the_county_database_restored_from_an_older_backup_gets_back_what_it_lost",
+    "tests/repair/test_archive_reply.py::test_only_the_node_itself_gets_its_envelopes_back",
+    "tests/repair/test_stream_limits.py::test_a_full_stream_refuses_publishes_loudly_and_the_node_keeps_its_backlog",
+    "tests/repair/test_stream_limits.py::test_the_stream_denies_delete_and_purge_and_runs_with_its_limits",
+    "tests/unit/test_repair.py::test_nothing_is_re_sent_while_the_county_confirms_or_within_the_grace_period",
+    "tests/unit/test_repair.py::test_requests_not_from_the_county_just_now_for_this_node_are_refused",
 )
 
 

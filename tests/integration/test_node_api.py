@@ -1,15 +1,22 @@
-"""The node's HTTP API on a real SQLite log: 4xx naming the field, nothing half-written."""
+"""The node's HTTP API on a real SQLite log: 4xx naming the field, nothing half-written; status,
+health and metrics telling what the county confirmed from what was only sent, and a fork."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.branch_node.api import create_app
+from services.branch_node.forwarder import Forwarder
+from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from shared import envelope
+from tests.conftest import make_node_dir
+from tests.county_receipts import COUNTY_KEY, accept
 from tests.samples import fund, registration
 
 
@@ -91,11 +98,102 @@ def test_bad_requests_name_the_field_and_leave_the_log_unchanged(
     assert node.envelopes.head()[0] == 1
 
 
+def metric(client: TestClient, name: str) -> float:
+    (line,) = [x for x in client.get("/metrics").text.splitlines() if x.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
 def test_status_health_and_metrics(client: TestClient) -> None:
     client.post("/api/v1/events", json=fund(1))
     status = client.get("/api/v1/status").json()
     assert status["last_seq"] == 1 and status["backlog"] == 1 and status["forwarded_seq"] == 0
-    assert client.get("/health").json() == {"status": "ok"}
+    assert (status["waiting"], status["unconfirmed"], status["confirmed_seq"]) == (1, 0, 0)
+    assert status["fork"] is None and "resent" not in status, "no forwarder: no repair counters"
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
     metrics = client.get("/metrics").text
     assert "tongxin_node_last_seq 1.0" in metrics and "tongxin_node_backlog 1.0" in metrics
+    assert "tongxin_node_waiting 1.0" in metrics and "tongxin_node_forked 0.0" in metrics
     assert client.get("/api/v1/events", params={"after": -1}).status_code == 422
+
+
+@pytest.fixture
+def keyed(tmp_path: Path) -> Iterator[NodeService]:
+    """A node given the county's receipt key, with five events logged and signed."""
+    node = NodeService(make_node_dir(tmp_path / "keyed", county_public_key=COUNTY_KEY.public_key_hex))
+    try:
+        node.record([parse_item(fund(i), node.county_secret) for i in range(5)])
+        yield node
+    finally:
+        node.close()
+
+
+def test_confirmed_unconfirmed_and_waiting_follow_the_cursor_and_the_countys_receipt(
+    keyed: NodeService,
+) -> None:
+    client = TestClient(create_app(keyed))
+    keyed.envelopes.advance(4)  # JetStream acknowledged 1..4
+    accept(keyed, 2)  # the county's receipt: it holds 1..2
+    status = client.get("/api/v1/status").json()
+    assert (status["last_seq"], status["forwarded_seq"], status["confirmed_seq"]) == (5, 4, 2)
+    assert (status["waiting"], status["unconfirmed"], status["backlog"]) == (1, 2, 3)
+    assert status["last_receipt"]["seq"] == 2 and status["last_receipt"]["verified"] is True
+    gauges = {
+        "tongxin_node_forwarded_seq": 4,
+        "tongxin_node_confirmed_seq": 2,
+        "tongxin_node_unconfirmed": 2,
+        "tongxin_node_waiting": 1,
+        "tongxin_node_backlog": 3,
+        "tongxin_node_forked": 0,
+    }
+    assert {name: metric(client, name) for name in gauges} == gauges
+
+    keyed.envelopes.advance(5)
+    accept(keyed, 5)
+    status = client.get("/api/v1/status").json()
+    assert (status["confirmed_seq"], status["unconfirmed"], status["waiting"], status["backlog"]) == (
+        5,
+        0,
+        0,
+        0,
+    )
+    assert metric(client, "tongxin_node_backlog") == 0
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_a_fork_turns_health_into_503_and_says_where(keyed: NodeService) -> None:
+    client = TestClient(create_app(keyed))
+    keyed.envelopes.advance(5)
+    accept(keyed, 3)
+    accept(keyed, 4, hash="ab" * 32)  # the county's newest word: another history at seq 4
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.json() == {
+        "status": "forked",
+        "fork": {"seq": 4, "reason": "the county holds seq 4 with another hash than this node's"},
+    }
+    status = client.get("/api/v1/status").json()
+    assert status["fork"]["seq"] == 4 and status["confirmed_seq"] == 3 and status["backlog"] == 2
+    assert metric(client, "tongxin_node_forked") == 1
+
+
+def test_a_serving_node_shows_the_forwarders_repairs_and_its_own_stop(keyed: NodeService) -> None:
+    forwarder = Forwarder(keyed, "nats://127.0.0.1:1")
+    client = TestClient(create_app(keyed, forwarder))
+    forwarder.state.resent, forwarder.state.repairs, forwarder.state.requests = 7, 2, 1
+    status = client.get("/api/v1/status").json()
+    assert (status["resent"], status["repairs"], status["requests"], status["forked"]) == (7, 2, 1, None)
+    assert status["nats_connected"] is False
+    assert metric(client, "tongxin_node_resent_total") == 7
+    assert metric(client, "tongxin_node_repairs_total") == 2
+    assert metric(client, "tongxin_node_resend_requests_total") == 1
+    assert client.get("/health").status_code == 200
+
+    forwarder.state.forked = "the county asked for seq 9; this node's log ends at 5"
+    health = client.get("/health")
+    assert health.status_code == 503 and health.json()["fork"] == {
+        "seq": None,
+        "reason": forwarder.state.forked,
+    }
+    assert client.get("/api/v1/status").json()["forked"] == forwarder.state.forked
+    assert metric(client, "tongxin_node_forked") == 1

@@ -47,6 +47,15 @@ def test_the_page_and_every_asset_it_names_are_served(client: TestClient) -> Non
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page.text)  # nothing from a CDN
 
 
+def test_every_element_the_script_fills_is_on_the_page(client: TestClient) -> None:
+    """The status panel and the fork banner included: a renamed id would leave a field blank."""
+    page = client.get("/").text
+    script = client.get("/static/outstation.js").text
+    named = set(re.findall(r'\$\("#([\w-]+)', script))
+    assert {"st-confirmed", "st-unconfirmed", "st-waiting", "st-backlog", "fork-banner"} <= named
+    assert named - set(re.findall(r'id="([\w-]+)"', page)) == set()
+
+
 def test_check_names_every_bad_field_and_appends_nothing(client: TestClient, node: NodeService) -> None:
     item = registration(1)
     item["payload"]["personal"].update(id_number="431126196001010001", phone="12")

@@ -18,6 +18,8 @@ GAUGES = {
     "silent_s": ("tongxin_county_node_silent_seconds", "Seconds since anything arrived from the node"),
     "last_seq": ("tongxin_county_node_last_seq", "Highest seq archived without a gap"),
     "held": ("tongxin_county_node_held", "Envelopes held back behind a gap"),
+    "missing": ("tongxin_county_node_missing", "Seqs missing in the gaps of the node's chain"),
+    "resend_requests": ("tongxin_county_node_resend_requests", "Re-send requests made to the node so far"),
     "quarantined": ("tongxin_county_node_quarantined", "Open quarantined messages of the node"),
     "max_skew_s": ("tongxin_county_node_max_skew_seconds", "Most the node clock was seen ahead"),
 }

@@ -27,7 +27,9 @@ def gaps(last_seq: int, held: list[int]) -> list[dict[str, int]]:
 
 def node_health(conn: Connection, node_id: str | None = None, now: str | None = None) -> dict[str, Any]:
     """Every enrolled node (or one): where its chain stands, what is held back or quarantined,
-    its gaps, worst clock skew and lag (seconds between its head being recorded and arriving).
+    its gaps (and `missing`, the seqs in them), worst clock skew and lag (seconds between its head
+    being recorded and arriving), the re-send requests the county made (`resend_requests`) and
+    the gap it is asking for now (`repairing`, None if none).
 
     `last_seen` is when the archived head arrived; `last_heard` is the latest arrival of anything
     from the node (archived, held or quarantined), and `silent_s` the seconds since then;
@@ -58,6 +60,7 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
         )
     }
     receipts = _last_receipts(conn, node_id)
+    repairs = _repairs(conn)
     keys: dict[str, list[dict[str, Any]]] = defaultdict(list)
     k = t.node_keys.c
     for r in conn.execute(select(t.node_keys).order_by(k.node_id, k.valid_from, k.key_id)).mappings():
@@ -69,6 +72,7 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
         nid = r["node_id"]
         last_seq = int(r["last_seq"] or 0)
         open_q, q_at = quarantined.get(nid, (0, None))
+        holes = gaps(last_seq, held.get(nid, []))
         heard = max((x for x in (r["last_seen"], held_at.get(nid), q_at) if x), default=None)
         items.append(
             {
@@ -81,7 +85,9 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
                 "last_recorded_at": r["last_recorded_at"],
                 "last_heard": heard,
                 "held": len(held.get(nid, [])),
-                "gaps": gaps(last_seq, held.get(nid, [])),
+                "gaps": holes,
+                "missing": sum(g["missing"] for g in holes),
+                **repairs[nid],
                 "quarantined": open_q,
                 "max_skew_s": int(r["max_skew_s"] or 0),
                 "lag_s": seconds_between(r["last_seen"], r["last_recorded_at"]),
@@ -94,13 +100,28 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
 
 
 def _last_receipts(conn: Connection, node_id: str | None) -> dict[str, dict[str, Any]]:
-    """Each node's latest county receipt (the highest seq the county signed for it)."""
+    """Each node's latest county receipt: the newest issued (after a restore of the database it
+    may be lower than an older one, and it is what the node trusts), the highest seq among equals."""
     r = t.receipts.c
-    latest = select(r.node_id, func.max(r.seq).label("seq")).group_by(r.node_id)
+    query = select(r.node_id, r.seq, r.issued_at).order_by(r.node_id, r.issued_at, r.seq)
     if node_id is not None:
-        latest = latest.where(r.node_id == node_id)
-    last = latest.subquery()
-    query = select(r.node_id, r.seq, r.issued_at).join(
-        last, (last.c.node_id == r.node_id) & (last.c.seq == r.seq)
-    )
+        query = query.where(r.node_id == node_id)
     return {nid: {"seq": int(seq), "issued_at": issued} for nid, seq, issued in conn.execute(query)}
+
+
+def _repairs(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Per node: the re-send requests the county made so far, and the gap it is asking for now."""
+    r = t.repairs.c
+    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"resend_requests": 0, "repairing": None})
+    for row in conn.execute(select(t.repairs).order_by(r.id)).mappings():
+        mine = out[row["node_id"]]
+        mine["resend_requests"] += int(row["requests"])
+        if row["resolved_at"] is None:
+            mine["repairing"] = {
+                "from": int(row["from_seq"]),
+                "to": int(row["to_seq"]),
+                "found_at": row["found_at"],
+                "requested_at": row["requested_at"],
+                "requests": int(row["requests"]),
+            }
+    return out

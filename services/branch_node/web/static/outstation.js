@@ -236,17 +236,53 @@ async function refreshStatus() {
     document.querySelectorAll(".kind-org input").forEach((i) => { if (!i.value) i.value = st.node_id; });
   }
   $("#st-recorded").textContent = st.last_seq;
-  $("#st-backlog").textContent = st.backlog ? st.backlog : "0（已全部上报）";
+  const fork = forkOf(st);
+  showFork(fork);
+  $("#st-confirmed").textContent = st.confirmed_seq;
+  // "all reported" only when the county's receipt covers the head, and never on a fork
+  $("#st-backlog").textContent = st.backlog || fork ? st.backlog : "0（已全部上报）";
+  $("#st-backlog").className = `value${st.backlog || fork ? "" : " ok"}`;
+  $("#st-unconfirmed").textContent = st.unconfirmed;
+  $("#st-waiting").textContent = st.waiting;
   const r = st.last_receipt;
   $("#st-receipt").textContent = r
     ? `至序号 ${r.seq} · ${cst(r.issued_at)}${r.verified ? " · 已验签" : ""}${r.matches ? "" : " · ⚠ 与本站记录不符"}`
     : "尚无";
   const link = $("#st-link");
-  if (st.nats_connected === undefined) link.textContent = "未启动上报（仅本地记录）";
+  if (fork) link.textContent = "上报已停止";
+  else if (st.nats_connected === undefined) link.textContent = "未启动上报（仅本地记录）";
   else link.textContent = st.nats_connected ? "已连接" : "未连接（联网后自动上报）";
   link.title = st.last_error || "";
-  link.className = `value small ${st.nats_connected ? "ok" : "warn"}`;
+  link.className = `value small ${fork ? "bad" : st.nats_connected ? "ok" : "warn"}`;
   $("#st-ack").textContent = st.last_ack_at ? cst(st.last_ack_at) : "尚无";
+}
+
+// Why forwarding stopped: the log and the county's newest receipt disagree (`fork`), or the
+// forwarder itself stopped (`forked`, only when served by `tongxin node serve`).
+function forkOf(st) {
+  if (st.fork) return st.fork;
+  if (st.forked) return { seq: null, reason: st.forked };
+  return null;
+}
+
+function showFork(fork) {
+  $("#fork-banner").hidden = !fork;
+  $("#status").classList.toggle("forked", !!fork);
+  if (!fork) return;
+  const at = fork.seq ? `（第 ${fork.seq} 条）` : "";
+  $("#fork-text").textContent = `上报已停止：县里保存的本站记录与本机不一致${at}。`
+    + "请联系县里运维，运行 tongxin node recover 恢复。";
+  $("#fork-reason").textContent = `原因：${forkReason(fork.reason)}`;
+  $("#fork-reason").title = fork.reason;
+}
+
+// The node's reasons (English, from its receipts) as a clerk reads them; others stay as they are.
+function forkReason(reason) {
+  let m = /^the county holds seq (\d+); this node's log ends at (\d+)$/.exec(reason);
+  if (m) return `县里保存到第 ${m[1]} 条，本机记录只到第 ${m[2]} 条。`;
+  m = /^the county holds seq (\d+) with another hash than this node's$/.exec(reason);
+  if (m) return `县里保存的第 ${m[1]} 条与本机的第 ${m[1]} 条内容不同。`;
+  return reason;
 }
 
 // ---- roster import -------------------------------------------------------------------------

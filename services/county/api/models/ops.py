@@ -28,6 +28,17 @@ class LastReceipt(Model):
     issued_at: str
 
 
+class Repairing(Model):
+    """A gap the county has asked the node to re-send and not received yet."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: int = Field(alias="from")
+    to: int
+    found_at: str
+    requested_at: str | None
+    requests: int
+
+
 class NodeHealth(Model):
     """Where a node's chain stands at the county (times UTC)."""
 
@@ -41,6 +52,11 @@ class NodeHealth(Model):
     last_heard: str | None
     held: int
     gaps: list[Gap]
+    missing: int
+    """Seqs missing in the gaps."""
+    resend_requests: int
+    """Re-send requests the county made to this node so far."""
+    repairing: Repairing | None
     quarantined: int
     max_skew_s: int
     lag_s: int | None

@@ -16,7 +16,9 @@ router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
 
 HEALTH = """Per node: `last_seq` archived and when it arrived (`last_seen`) and was recorded
 (`last_recorded_at`); `lag_s` = last_seen − last_recorded_at; `held` envelopes waiting behind a
-gap and the `gaps` (missing seq ranges); open `quarantined` messages; `max_skew_s`, the most the
+gap and the `gaps` (missing seq ranges), `missing` (the seqs in them), `resend_requests` (how often
+the county asked the node to re-send a gap) and `repairing` (the gap it is asking for now); open
+`quarantined` messages, garbage on the node's subject included; `max_skew_s`, the most the
 node's clock was seen ahead of the county's; `last_heard`, the latest arrival of anything from
 the node, and `silent_s`, the seconds since; `last_receipt`, the latest receipt the county
 signed for the node (`seq`, `issued_at`), `null` if none. Times are UTC."""

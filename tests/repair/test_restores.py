@@ -1,0 +1,131 @@
+"""Issue 12's restore cases against a real nats-server, SQLite and PostgreSQL: a node restored
+from an older backup (a fork, then `node recover`), and the county database restored from an
+older backup (the county re-reads the stream and announces its real heads, nodes re-send). Each
+ends with every node's archive equal to its log, exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from services.branch_node import recover
+from services.county.db import tables as t
+from services.county.queries.node_health import node_health
+from shared import envelope
+from tests.repair.site import site, wait_until
+from tests.samples import fund, registration
+from tongxin.natsd import EmbeddedNats
+
+
+def copy_node(src: Path, dst: Path) -> None:
+    """An online copy of a node's data dir: log.db through SQLite's backup API, the rest as files."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("log.db*", "node.lock"))
+    with sqlite3.connect(src / "log.db") as a, sqlite3.connect(dst / "log.db") as b:
+        a.backup(b)
+
+
+def put_back(backup: Path, live: Path) -> None:
+    shutil.rmtree(live)
+    copy_node(backup, live)
+
+
+def test_a_node_restored_from_an_older_backup_forks_then_recovers_everything(
+    nats_server: EmbeddedNats, county_engine: Engine, tmp_path: Path
+) -> None:
+    with site(tmp_path, nats_server.url, county_engine, ("dongguan",)) as s:
+        s.start_county()
+        s.start_node("dongguan")
+        s.record("dongguan", [registration(i) for i in range(5)])
+        s.wait_converged()
+        copy_node(tmp_path / "dongguan", tmp_path / "backup")
+        s.record("dongguan", [fund(i) for i in range(2)])  # 6–7: archived, then lost with the disk
+        s.wait_converged()
+        s.stop_node("dongguan")
+        put_back(tmp_path / "backup", tmp_path / "dongguan")
+        node = s.reopen("dongguan")
+        s.record("dongguan", [fund(100 + i) for i in range(3)])  # the clerk goes on: 6', 7', 8'
+        typed = [envelope.decode(d) for _, _, d in node.envelopes.rows_after(5, 10)]
+        fwd = s.start_node("dongguan")
+        wait_until(lambda: fwd.state.forked is not None, 30, "the fork noticed")
+        st = node.status()
+        assert st.fork is not None and st.fork.seq == 7 and st.backlog > 0, "not 全部上报"
+        s.stop_node("dongguan")
+
+        plan = recover.plan(node, asyncio.run(recover.fetch(node, nats_server.url)))
+        assert (plan.fork_at, plan.county_head, len(plan.collided)) == (6, 7, 3)
+        done = recover.apply(node, plan)
+        assert (done.restored, len(done.recorded_again), done.refused) == (2, 3, [])
+        assert node.verify().ok and node.status().fork is None
+
+        s.start_node("dongguan")
+        s.wait_converged()
+        assert [seq for seq, _ in s.archive_of("dongguan")] == list(range(1, 12))
+        envs = [envelope.decode(d) for _, _, d in node.envelopes.rows_after(7, 10)]
+        assert envs[0].type == "node.recovered"
+        assert [c["seq"] for c in envelope.payload_tree(envs[0].payload)["collided"]] == [6, 7, 8]
+        assert [e.payload for e in envs[1:]] == [e.payload for e in typed], "nothing the clerk typed is lost"
+        assert {e.event_id for e in envs[1:]}.isdisjoint({e.event_id for e in typed}), "as new events"
+
+
+def _backup_db(engine: Engine, url: str, to: Path) -> None:
+    if engine.dialect.name == "sqlite":
+        with sqlite3.connect(engine.url.database) as a, sqlite3.connect(to) as b:  # type: ignore[arg-type]
+            a.backup(b)
+    else:
+        subprocess.run(["pg_dump", "--format=custom", f"--file={to}", _libpq(url)], check=True)
+
+
+def _restore_db(engine: Engine, url: str, frm: Path) -> None:
+    engine.dispose()
+    if engine.dialect.name == "sqlite":
+        with sqlite3.connect(frm) as a, sqlite3.connect(engine.url.database) as b:  # type: ignore[arg-type]
+            a.backup(b)
+    else:
+        subprocess.run(
+            ["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq(url)}", str(frm)],
+            check=True,
+        )
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def test_the_county_database_restored_from_an_older_backup_gets_back_what_it_lost(
+    nats_server: EmbeddedNats, county_engine: Engine, county_db_url: str, tmp_path: Path
+) -> None:
+    with site(tmp_path, nats_server.url, county_engine, ("dongguan", "huadu")) as s:
+        s.start_county()
+        for n in s.nodes:
+            s.start_node(n)
+        s.record("dongguan", [registration(i) for i in range(2)])
+        s.record("huadu", [fund(i, org="huadu") for i in range(2)])
+        s.wait_converged()
+        s.stop_county()
+        _backup_db(county_engine, county_db_url, tmp_path / "county.backup")
+        consumer = s.start_county()
+        s.record("dongguan", [fund(i) for i in range(2)])  # 3–4: acknowledged, then lost with the database
+        s.wait_converged()
+        s.stop_county()
+        _restore_db(county_engine, county_db_url, tmp_path / "county.backup")
+        assert [seq for seq, _ in s.archive_of("dongguan")] == [1, 2], "the restore lost 3–4"
+        consumer = s.start_county()
+        s.wait_converged()
+        s.record("dongguan", [fund(10)])
+        s.wait_converged()
+        assert [seq for seq, _ in s.archive_of("dongguan")] == [1, 2, 3, 4, 5]
+        assert consumer.ingestor.counts["archived"] >= 3
+        with county_engine.connect() as conn:
+            health = {i["node_id"]: i for i in node_health(conn)["items"]}
+            newest = conn.execute(
+                select(t.receipts.c.seq)
+                .where(t.receipts.c.node_id == "dongguan")
+                .order_by(t.receipts.c.issued_at.desc())
+            ).first()
+        assert health["dongguan"]["last_seq"] == 5 and health["dongguan"]["gaps"] == []
+        assert newest is not None and newest[0] == 5
