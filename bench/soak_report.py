@@ -71,10 +71,18 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             "… after the last fault ends (s)",
             f"{r.get('converge_after_last_fault_s', '?')} (last: {r.get('last_fault') or '-'})",
         ),
+        ("exit codes at the stop (SIGTERM)", _codes(r.get("exit_codes", {}))),
         ("digest live = rebuilt", "equal" if r.get("digest", {}).get("equal") else "DIFFERENT / missing"),
         ("verdict", r["verdict"]),
     ]
     return out
+
+
+def _codes(codes: dict[str, int | None]) -> str:
+    odd = {name: code for name, code in codes.items() if code != 0}
+    if not codes:
+        return "?"
+    return f"0 (all {len(codes)})" if not odd else ", ".join(f"{n} {c}" for n, c in odd.items())
 
 
 def print_table(results: list[dict[str, Any]], console: Console) -> None:
