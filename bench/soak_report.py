@@ -64,7 +64,10 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("archived, not in the log (must be 0)", _num(r.get("mismatched", "?"))),
         ("acknowledged, not archived (must be 0)", _num(r.get("ack_missing", "?"))),
         ("nodes whose archive = log", f"{r.get('nodes_equal', '?')} of {r['settings']['nodes']}"),
-        ("quarantined (the garbage)", _num(r.get("quarantined", "?"))),
+        (
+            "quarantined / garbage stored / stolen",
+            f"{r.get('quarantined', '?')} / {r.get('garbage_published', '?')} / {r.get('stolen', '?')}",
+        ),
         ("converged", "yes" if r.get("converged") else f"NO: {str(r.get('still_waiting', ''))[:300]}"),
         ("converge after the load stopped (s)", _num(r.get("converge_s", "?"))),
         (
