@@ -166,6 +166,7 @@ def _figures(result: dict[str, Any], chaos: Chaos, load: Load, checked: Any) -> 
     result["nodes_equal"] = sum(1 for n in checked.nodes if n.equal)
     result["nodes_unequal"] = [asdict(n) for n in checked.nodes if not n.equal]
     result["quarantined"] = checked.quarantined
+    result["garbage_published"], result["stolen"] = chaos.garbage, chaos.stolen
     result["digest"] = {
         "live": checked.digest_live,
         "rebuilt": checked.digest_rebuilt,

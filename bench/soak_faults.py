@@ -85,6 +85,9 @@ class Chaos:
         self.began = time.monotonic()
         self.last_end = self.began
         self.backups = 0
+        self.garbage = 0
+        """Garbage messages JetStream stored (not dropped as duplicates) under pre-empted Msg-Ids."""
+        self.stolen = 0
 
     async def run(self, seconds: float, gap: float) -> None:
         """Inject faults until `seconds` have passed since the chaos began — and every kind was
@@ -167,6 +170,7 @@ class Chaos:
             await asyncio.sleep(0.3)
             rows = await asyncio.to_thread(unforwarded, self.c.node_dir(node) / "log.db", 50)
             fresh, already = await self._publish_garbage(node, rows)
+            self.garbage += fresh
         finally:
             proxy.restore()
             self.load.paused.discard(node)
@@ -210,6 +214,7 @@ class Chaos:
                 for msg in msgs:
                     await msg.ack()
                     stolen += 1
+                    self.stolen += 1
             await nc.flush()
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

@@ -64,17 +64,28 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("archived, not in the log (must be 0)", _num(r.get("mismatched", "?"))),
         ("acknowledged, not archived (must be 0)", _num(r.get("ack_missing", "?"))),
         ("nodes whose archive = log", f"{r.get('nodes_equal', '?')} of {r['settings']['nodes']}"),
-        ("quarantined (the garbage)", _num(r.get("quarantined", "?"))),
+        (
+            "quarantined / garbage stored / stolen",
+            f"{r.get('quarantined', '?')} / {r.get('garbage_published', '?')} / {r.get('stolen', '?')}",
+        ),
         ("converged", "yes" if r.get("converged") else f"NO: {str(r.get('still_waiting', ''))[:300]}"),
         ("converge after the load stopped (s)", _num(r.get("converge_s", "?"))),
         (
             "… after the last fault ends (s)",
             f"{r.get('converge_after_last_fault_s', '?')} (last: {r.get('last_fault') or '-'})",
         ),
+        ("exit codes at the stop (SIGTERM)", _codes(r.get("exit_codes", {}))),
         ("digest live = rebuilt", "equal" if r.get("digest", {}).get("equal") else "DIFFERENT / missing"),
         ("verdict", r["verdict"]),
     ]
     return out
+
+
+def _codes(codes: dict[str, int | None]) -> str:
+    odd = {name: code for name, code in codes.items() if code != 0}
+    if not codes:
+        return "?"
+    return f"0 (all {len(codes)})" if not odd else ", ".join(f"{n} {c}" for n, c in odd.items())
 
 
 def print_table(results: list[dict[str, Any]], console: Console) -> None:

@@ -35,8 +35,8 @@ SHORT = Settings(
 
 
 def _summary(result: dict[str, Any], lines: list[str]) -> str:
-    keep = ("unavailable", "faults", "faults_failed", "load", "recorded", "archived", "lost", "doubled")
-    keep += ("mismatched", "ack_missing", "converged", "converge_s", "still_waiting", "digest")
+    keep = ["unavailable", "faults", "faults_failed", "load", "recorded", "archived", "lost", "doubled"]
+    keep += ["mismatched", "ack_missing", "converged", "converge_s", "still_waiting", "digest"]
     figures = {k: result.get(k) for k in keep}
     return "\n".join(lines) + "\n" + json.dumps(figures, ensure_ascii=False, indent=1)[:4000]
 
