@@ -388,7 +388,16 @@ def test_county_backup_and_restore_refuse_clearly(rotated_node: NodeService, tmp
         timeout=60,
     )
     assert r.returncode == 2 and "pg_dump not found" in r.stderr and not (tmp_path / "b").exists()
-    r = tongxin("county", "backup", "--db", f"sqlite:///{tmp_path / 'c.db'}", "--out", str(tmp_path / "b"))
+    missing_key = ["--county-key", str(tmp_path / "no.key")]  # not the session's key, which may exist by now
+    r = tongxin(
+        "county",
+        "backup",
+        "--db",
+        f"sqlite:///{tmp_path / 'c.db'}",
+        "--out",
+        str(tmp_path / "b"),
+        *missing_key,
+    )
     assert r.returncode == 2 and "no county receipt key" in r.stderr
     node_backup = tmp_path / "node-backup"
     assert (
