@@ -45,6 +45,7 @@ class Requested(msgspec.Struct):
     """The selection as it was asked for (export_plan.Selection.as_dict)."""
 
     nodes: list[str] | None = None
+    """None (or empty): every node."""
     from_seq: int | None = None
     to_seq: int | None = None
     date_from: date | None = msgspec.field(default=None, name="from")
@@ -94,7 +95,7 @@ class Scope:
             return False  # acknowledged after the export was made
         if node is None:  # a node the export leaves out: only where every node was asked for
             within = (sel.from_seq or 1) <= r.seq <= (sel.to_seq or r.seq)
-            return sel.nodes is None and sel.date_from is None and sel.date_to is None and within
+            return not sel.nodes and sel.date_from is None and sel.date_to is None and within
         if sel.to_seq is not None:
             return r.seq <= sel.to_seq
         if self.day_after is not None:  # the county had it before the range ended: recorded in it
@@ -104,7 +105,7 @@ class Scope:
     def faults(self) -> Iterator[Fault]:
         """Where the signed manifest contradicts its own selection."""
         m, sel = self.m, self.m.selection
-        if sel.nodes is not None and sorted(set(sel.nodes)) != sorted(m.nodes):
+        if sel.nodes and sorted(set(sel.nodes)) != sorted(m.nodes):
             asked, listed = ", ".join(sorted(set(sel.nodes))), ", ".join(sorted(m.nodes))
             yield Fault("export", 0, f"the selection asks for nodes {asked}, the manifest lists {listed}")
         for name, node in sorted(m.nodes.items()):

@@ -192,19 +192,27 @@ class _Reader:
             claims.append(Claim(r, "county"))
         return claims
 
-    def _rows(self, size: int = 5000) -> Iterator[list[Row]]:
+    def _rows(self, size: int = 5000, block: int = 1 << 20) -> Iterator[list[Row]]:
+        """envelopes.jsonl's lines (ending at b"\\n" alone), `size` at a time, read a block at a
+        time: iterating a zip member line by line costs ~5 µs a line, splitting blocks ~3 µs."""
         if "envelopes.jsonl" not in self.zf.namelist():
             self.problem("envelopes.jsonl is missing")
             return
-        sha, batch = hashlib.sha256(), []
+        sha, batch, number, rest = hashlib.sha256(), [], 0, b""
         with self.zf.open("envelopes.jsonl") as f:
-            for number, line in enumerate(f, 1):  # a binary file's lines end at b"\n" alone
-                sha.update(line)
-                if (row := self._row(line.rstrip(b"\n"), number)) is not None:
-                    batch.append(row)
+            while data := f.read(block):
+                sha.update(data)
+                lines = (rest + data).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    number += 1
+                    if (row := self._row(line, number)) is not None:
+                        batch.append(row)
                 if len(batch) >= size:
                     yield batch
                     batch = []
+        if rest and (row := self._row(rest, number + 1)) is not None:
+            batch.append(row)
         if batch:
             yield batch
         self._compare("envelopes.jsonl", sha.hexdigest())
@@ -228,6 +236,6 @@ class _Reader:
 
 def _canonical_payload(env: Envelope) -> bool:
     try:
-        return bytes(env.payload) == envelope.canonical(envelope.payload_tree(env.payload))
+        return env.payload == msgspec.Raw(envelope.canonical(envelope.payload_tree(env.payload)))
     except FieldError:
         return False
