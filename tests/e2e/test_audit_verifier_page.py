@@ -4,6 +4,10 @@ PostgreSQL) whose envelopes hold every text edge case: U+2028, U+2029 and U+0085
 canonical JSON leaves raw inside strings, and \\x1c–\\x1e (escaped as \\u001c…, but line breaks
 to `str.splitlines()` once decoded). It must verify the good export — as `tongxin audit verify
 --export` does — and catch the issue's truncation, a repeated key and a lone surrogate.
+
+U+2028 and U+2029 are recorded at a real node in its text fields. U+0085 and \\x1c–\\x1e are
+control characters, which the node's text fields refuse (issue 13): they ride in a payload field
+the catalog does not know, in envelopes signed with the node's own key and ingested by the county.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy import Engine
 from services.branch_node.service import NodeService
 from services.county.ingest.processor import Ingestor
 from shared import envelope, receipt
-from tests.county.helpers import enrol_nodes, feed, open_node, record
+from tests.county.helpers import craft, enrol_nodes, feed, open_node, record
 from tests.county.test_audit_integrity import COUNTY
 from tests.county.test_signed_export import manifest_of, put_manifest, read, sign, truncate_last_three, write
 from tests.e2e.conftest import tongxin
@@ -39,11 +43,14 @@ EDGES = {
 }
 RAW = ("\u2028", "\u2029", "\u0085")
 """Written raw inside strings by canonical JSON; the others are escaped (`\\u001c`)."""
+TEXT = ("\u2028", "\u2029")
+"""What the catalog's text fields take: the rest are control characters (C0, and C1's U+0085),
+which the node's edges refuse since issue 13 (shared.bounds.TEXT_PATTERN)."""
 
 
 def edge_items() -> list[dict[str, Any]]:
-    """A fund per edge case, its note holding it between two lines of Chinese text, and a member
-    whose occupation and host location hold the ones any text may hold."""
+    """Funds whose notes hold U+2028 and U+2029 between two lines of Chinese text, and a member
+    whose occupation holds both."""
     items: list[dict[str, Any]] = [
         {
             "type": "fund.received",
@@ -52,14 +59,33 @@ def edge_items() -> list[dict[str, Any]]:
                 "org_id": "dongguan",
                 "source": "member_donation",
                 "amount_fen": 1_000 + i,
-                "note": f"党员捐款{char}用于活动阵地（{name}）",
+                "note": f"党员捐款{char}用于活动阵地",
             },
         }
-        for i, (name, char) in enumerate(EDGES.items())
+        for i, char in enumerate(TEXT)
     ]
     member = registration(7)
-    member["payload"] |= {"occupation": "皮具\u2028加工\u2029", "host_location": "广东\u0085东莞"}
+    member["payload"] |= {"occupation": "皮具\u2028加工\u2029"}
     return [*mixed(4), *items, member, *mixed(3, start=50)]
+
+
+def later_schema(node: NodeService, start: int, prev_hash: str) -> list[bytes]:
+    """The control characters no text field takes, in a payload field a later schema could add
+    (the catalog ignores fields it does not know, so the county archives them): funds signed with
+    the node's own key, continuing its chain."""
+    datas: list[bytes] = []
+    for seq, (name, char) in enumerate([(n, c) for n, c in EDGES.items() if c not in TEXT], start=start):
+        payload = {
+            "type": "fund.received", "org_id": node.node_id, "source": "member_donation",
+            "amount_fen": 100 * seq, "note": "", "remark": f"党员捐款{char}用于活动阵地（{name}）",
+        }  # fmt: skip
+        data = craft(
+            node.first_key, node_id=node.node_id, seq=seq, type_="fund.received", payload=payload,
+            prev_hash=prev_hash,
+        )  # fmt: skip
+        prev_hash = envelope.decode(data).hash
+        datas.append(data)
+    return datas
 
 
 @dataclass
@@ -74,9 +100,11 @@ def exported(county_engine: Engine, county_db_url: str, tmp_path: Path) -> Itera
     dongguan, huadu = open_node(tmp_path, "dongguan"), open_node(tmp_path, "huadu")
     try:
         datas = record(dongguan, edge_items()) + record(huadu, mixed(4, start=100))
+        datas += later_schema(huadu, 5, envelope.decode(datas[-1]).hash)
         enrol_nodes(county_engine, dongguan, huadu)
         ingestor = Ingestor(county_engine, "jx", COUNTY)
-        feed(ingestor, datas, batch=5)
+        outcomes = feed(ingestor, datas, batch=5)
+        assert {o.value for o in outcomes} == {"archived"}, "every envelope archived, none refused"
         for r in ingestor.outbox:
             (dongguan if r.node_id == "dongguan" else huadu).receipts.accept(r, r.node_id)
         held = tmp_path / "dongguan-receipts.jsonl"
@@ -123,7 +151,8 @@ def test_the_page_verifier_verifies_a_real_export_holding_every_text_edge_case(
     for char in ("\x1c", "\x1d", "\x1e"):
         escaped = f"\\u{ord(char):04x}".encode()
         assert any(escaped in line for line in lines), f"{char!r} is in the export, escaped"
-    texts = {str(envelope.payload_tree(envelope.decode(line).payload).get("note")) for line in lines}
+    trees = [envelope.payload_tree(envelope.decode(line).payload) for line in lines]
+    texts = [str(t.get("note")) + str(t.get("remark")) for t in trees]
     assert all(any(char in t for t in texts) for char in EDGES.values()), "each edge case inside a string"
 
     script = page_verifier(tmp_path)
