@@ -363,3 +363,24 @@ def test_a_lone_surrogate_escape_is_an_altered_envelope_at_its_node_and_seq(
             "a string holds a lone surrogate escape, which is no text",
         )
     ], "one altered envelope at its seq: not a missing one, and the chain goes on after it"
+
+
+def test_a_line_that_is_not_utf_8_or_nests_past_any_parser_is_a_fault_not_a_crash(
+    built: Built, tmp_path: Path
+) -> None:
+    for field, where in ((b'"org_id":"', "payload"), (b'"occurred_at":"', "top")):
+        files = read(export(built, tmp_path / f"{where}.zip"))
+        number = edit_line(files, 8, field, field + b"\xff")
+        (fault,) = verify(write(tmp_path / f"{where}-bad.zip", files)).faults
+        assert (fault.node_id, fault.seq) == ("dongguan", 8), where
+        assert "(altered): " in fault.reason and "utf-8" in fault.reason.lower(), fault
+        if where == "top":  # msgspec refuses the line: the reader names it
+            assert fault.reason.startswith(f"envelopes.jsonl line {number} is not a valid envelope")
+
+    files = read(export(built, tmp_path / "all.zip"))
+    deep = b"[" * 100_000 + b"]" * 100_000
+    number = edit_line(files, 8, b'"payload":{', b'"payload":{"x":' + deep + b",")
+    faults = verify(write(tmp_path / "deep.zip", files)).faults
+    unreadable = f"envelopes.jsonl line {number} is not an envelope"
+    assert any(f.node_id == "export" and f.reason.startswith(unreadable) for f in faults), faults
+    assert Fault("dongguan", 9, "expected seq 8, found 9 (missing)") in faults

@@ -37,6 +37,7 @@ PROOFS = (
     "tests/county/test_signed_export.py::test_a_receipt_line_with_a_repeated_key_is_a_fault_naming_the_line",
     "tests/county/test_signed_export.py::test_node_receipts_are_split_at_newlines_only_and_a_repeated_key_is_refused_naming_the_line",
     "tests/county/test_signed_export.py::test_a_lone_surrogate_escape_is_an_altered_envelope_at_its_node_and_seq",
+    "tests/county/test_signed_export.py::test_a_line_that_is_not_utf_8_or_nests_past_any_parser_is_a_fault_not_a_crash",
     # the verifiers printed in the docs, run as printed on every text edge case
     "tests/e2e/test_audit_verifier_page.py::test_the_page_verifier_verifies_a_real_export_holding_every_text_edge_case",
     "tests/e2e/test_audit_verifier_page.py::test_the_page_verifier_catches_the_issues_truncation_and_lines_no_node_signed",

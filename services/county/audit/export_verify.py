@@ -66,7 +66,7 @@ class _Reader:
         try:
             self.raw = zf.read("manifest.json")
             head = msgspec.json.decode(self.raw)
-        except (KeyError, msgspec.DecodeError) as exc:
+        except (KeyError, ValueError, RecursionError, msgspec.DecodeError) as exc:
             raise ExportFormatError(f"not an audit export: no readable manifest.json ({exc})") from None
         if not isinstance(head, dict) or head.get("format") != FORMAT or head.get("version") not in VERSIONS:
             raise ExportFormatError(f"not a {FORMAT} file of version 1 to {VERSION}")
@@ -80,7 +80,7 @@ class _Reader:
     def _decode(self, name: str, data: bytes, type_: Any) -> Any:
         try:
             return msgspec.json.decode(data, type=type_)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError) as exc:
             self.problem(f"{name} is malformed ({exc})")
             return None
 
@@ -183,7 +183,7 @@ class _Reader:
         for number, line in enumerate(lines[:-1] if lines[-1] == b"" else lines, 1):
             try:
                 r = receipt.decode(line)
-            except FieldError as exc:
+            except (ValueError, RecursionError) as exc:  # FieldError, or what msgspec lets through
                 self.problem(f"receipts.jsonl line {number} is not a receipt ({exc})")
                 continue
             if line != receipt.encode(r) and (problem := _strict(f"receipts.jsonl line {number}", line)):
@@ -221,13 +221,12 @@ class _Reader:
         where = f"envelopes.jsonl line {number}"
         try:
             env = envelope.decode(data)
-        except FieldError as exc:
+        except (ValueError, RecursionError) as exc:  # a FieldError, or what msgspec lets through
             said = claimed(data)
             if said is None:
                 self.problem(f"{where} is not an envelope ({exc})")
                 return None
-            why = "a string holds a lone surrogate escape, which is no text" if said.no_text else exc
-            problem = f"{where} is not a valid envelope (altered): {why}"
+            problem = f"{where} is not a valid envelope (altered): {said.no_text or exc}"
             return Row(said.node_id, said.seq, data, problem=problem, link=said.hash)
         if data == envelope.encode(env) and _canonical_payload(env):
             return Row(env.node_id, env.seq, data, env=env)  # canonical: no key can repeat

@@ -43,13 +43,13 @@ def strict_loads(data: bytes) -> Any:
 
 
 def repeated_key(data: bytes) -> str | None:
-    """The first key `data` repeats within one object, or None (also when it is no JSON at all:
-    the decoder that refused it says why)."""
+    """The first key `data` repeats within one object, or None (also when it is no JSON the stdlib
+    reads, e.g. nested past its recursion limit: the decoder that refused it says why)."""
     try:
         strict_loads(data)
     except DuplicateKeyError as exc:
         return exc.key
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return None
 
@@ -60,25 +60,30 @@ class Claimed(NamedTuple):
     node_id: str
     seq: int
     hash: str | None
-    no_text: bool
-    """A string in it holds a lone surrogate escape (`\\ud800`): no node can have signed it."""
+    no_text: str | None
+    """Why it holds no text no node can have signed: not UTF-8, or a lone surrogate escape."""
 
 
 def claimed(data: bytes) -> Claimed | None:
     """Where a line that is no valid envelope claims to belong, if it is JSON at all: the stdlib
-    reads what msgspec refuses, e.g. a lone surrogate escape."""
+    reads what msgspec refuses (invalid UTF-8 read as escapes, a lone surrogate escape)."""
     try:
-        value = json.loads(data)
-    except ValueError:
+        data.decode()
+        no_text = None
+    except UnicodeDecodeError as exc:
+        no_text = f"it is not UTF-8 ({exc.reason} at byte {exc.start})"
+    try:
+        value = json.loads(data.decode(errors="surrogateescape"))
+    except (ValueError, RecursionError):
         return None
     if not isinstance(value, dict):
         return None
     node, seq, stated = value.get("node_id"), value.get("seq"), value.get("hash")
     if not isinstance(node, str) or not isinstance(seq, int) or isinstance(seq, bool):
         return None
-    try:
-        json.dumps(value, ensure_ascii=False).encode()
-        no_text = False
-    except UnicodeEncodeError:
-        no_text = True
+    if no_text is None:
+        try:
+            json.dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            no_text = "a string holds a lone surrogate escape, which is no text"
     return Claimed(node, seq, stated if isinstance(stated, str) else None, no_text)
