@@ -21,7 +21,6 @@ import json
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, select
 
+from bench.loop import Loop
 from bench.node import make_events, record_all
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.forwarder import Forwarder
@@ -45,23 +45,6 @@ from shared.signing import Signer
 from tongxin.natsd import EmbeddedNats, ensure_stream
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-class Loop:
-    def __init__(self, run: Callable[[asyncio.Event], Any]) -> None:
-        self.stop = asyncio.Event()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_until_complete, args=(run(self.stop),), daemon=True
-        )
-        self.thread.start()
-
-    def close(self, wake: asyncio.Event | None = None) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        if wake is not None:
-            self.loop.call_soon_threadsafe(wake.set)
-        self.thread.join(60)
-        self.loop.close()
 
 
 def exact(engine: Engine, node: NodeService) -> bool:

@@ -26,23 +26,30 @@ shows in a receipt that comes without anything being sent)."""
 
 
 class Confirmations:
+    """What the county confirms, as of the newest receipt taken: `confirmed` changes only when a
+    receipt is taken (the log only grows while the forwarder runs), so one read per receipt does."""
+
     def __init__(self, node: NodeService, repair: Repair, state: ForwarderState) -> None:
         self.node = node
         self.repair = repair
         self.state = state
+        self.confirmed = 0
+        """How far the county holds this node's chain (`Receipts.confirmed`), as of the last take."""
 
-    async def fetch(self, js: Any) -> float:
-        """Keep the county's newest receipt for this node; returns the seconds until the next ask."""
+    async def fetch(self, js: Any, sent: int) -> float:
+        """Keep the county's newest receipt for this node; returns the seconds until the next ask:
+        soon while some of the `sent` are unconfirmed, seldom once all are."""
         subject = receipts_subject(self.node.config.county_id, self.node.node_id)
         try:
             msg = await js.get_last_msg(RECEIPTS_STREAM, subject)
         except NotFoundError:
             msg = None  # none issued yet
-        confirmed, sent = await asyncio.to_thread(self.take, None if msg is None else msg.data)
+        confirmed = await asyncio.to_thread(self.take, None if msg is None else msg.data)
         return RECEIPT_EVERY if confirmed < sent else RECEIPT_IDLE_EVERY
 
-    def take(self, data: bytes | None) -> tuple[int, int]:
-        """Accept a receipt (in a worker thread: it reads the log); returns (confirmed, sent)."""
+    def take(self, data: bytes | None) -> int:
+        """Accept a receipt (None: only look at the ones kept), note a rollback or a fork; returns
+        how far the county confirms. In a worker thread: it reads the log."""
         receipts = self.node.receipts
         before = receipts.last()
         kept = None if data is None else receipts.accept(receipt.decode(data), self.node.node_id)
@@ -61,4 +68,5 @@ class Confirmations:
                     extra={"seq": fork.seq, "reason": fork.reason},
                 )
             self.state.forked = reason
-        return receipts.confirmed(), self.node.envelopes.cursor().forwarded_seq
+        self.confirmed = receipts.confirmed()
+        return self.confirmed

@@ -125,8 +125,7 @@ class Forwarder:
             requests_subject(self.node.config.county_id, self.node.node_id), cb=self._on_request
         )
         self.repair.reset_clock(time.monotonic())
-        fork = await asyncio.to_thread(self.node.receipts.fork)  # known from before: send nothing first
-        self.state.forked = None if fork is None else fork.reason
+        await asyncio.to_thread(self.confirmations.take, None)  # a fork known from before: send nothing
         self._receipt_due = 0.0
         try:
             while not stop.is_set():
@@ -216,14 +215,17 @@ class Forwarder:
 
     async def fetch_receipt(self, js: Any) -> None:
         """Ask for the county's newest receipt now (public for `node forward --wait-confirmed`)."""
-        every = await self.confirmations.fetch(js)
+        every = await self.confirmations.fetch(js, self._sent())
         self._receipt_due = time.monotonic() + every
+
+    def _sent(self) -> int:
+        """The highest seq JetStream acknowledged: the cursor, or what is not saved in it yet."""
+        saved = self.node.envelopes.cursor().forwarded_seq
+        return saved if self._unsaved is None else max(saved, self._unsaved[0])
 
     async def _repair(self, js: Any) -> None:
         """Re-send what the repair finds due (see `services.branch_node.repair`)."""
-        confirmed = await asyncio.to_thread(self.node.receipts.confirmed)
-        sent = self.node.envelopes.cursor().forwarded_seq
-        due = self.repair.due(time.monotonic(), confirmed, sent)
+        due = self.repair.due(time.monotonic(), self.confirmations.confirmed, self._sent())
         if due is not None:
             await self._resend(js, *due)
         self.state.repairs, self.state.requests = self.repair.counters.repairs, self.repair.counters.requests

@@ -33,7 +33,7 @@ def enrol(conn: Connection, node_id: str, public_key_hex: str, note: str = "") -
     if conn.execute(select(t.nodes.c.node_id).where(t.nodes.c.node_id == node_id)).first() is None:
         conn.execute(t.nodes.insert().values(node_id=node_id, enrolled_at=now, note=note))
     owner = conn.execute(
-        select(t.node_keys.c.node_id).where(t.node_keys.c.key_id == key_id)
+        select(t.node_keys.c.node_id).where(t.node_keys.c.key_id == key_id).limit(1)
     ).scalar_one_or_none()
     first = conn.execute(select(t.node_keys.c.key_id).where(t.node_keys.c.node_id == node_id)).first()
     if owner is None and first is not None:

@@ -4,9 +4,7 @@ loop in a thread, short grace periods. What the cases of issue 12 are built on."
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from bench.loop import Loop
 from services.branch_node.forwarder import Backoff, Forwarder
 from services.branch_node.service import NodeService
 from services.county.db import tables as t
@@ -25,26 +24,6 @@ from tests.county.helpers import enrol_nodes, record
 
 COUNTY_KEY = Signer.from_seed_hex("c1" * 32)
 GRACE = 1.0
-
-
-class Loop:
-    """A coroutine factory run on its own event loop in a thread until `stop`."""
-
-    def __init__(self, run: Callable[[asyncio.Event], Any]) -> None:
-        self.stop = asyncio.Event()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_until_complete, args=(run(self.stop),), daemon=True
-        )
-        self.thread.start()
-
-    def close(self, *wake: asyncio.Event) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        for event in wake:
-            self.loop.call_soon_threadsafe(event.set)
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "stopped"
-        self.loop.close()
 
 
 class Site:

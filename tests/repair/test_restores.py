@@ -1,37 +1,25 @@
 """Issue 12's restore cases against a real nats-server, SQLite and PostgreSQL: a node restored
 from an older backup (a fork, then `node recover`), and the county database restored from an
-older backup (the county re-reads the stream and announces its real heads, nodes re-send). Each
-ends with every node's archive equal to its log, exactly."""
+older backup (the county re-reads the stream and announces its real heads, nodes re-send). The
+backups are taken and restored by what `tongxin node|county backup|restore` run. Each ends with
+every node's archive equal to its log, exactly."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sqlite3
-import subprocess
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from services.branch_node import backup as node_backup
 from services.branch_node import recover
+from services.county import backup as county_backup
 from services.county.db import tables as t
 from services.county.queries.node_health import node_health
 from shared import envelope
 from tests.repair.site import site, wait_until
 from tests.samples import fund, registration
 from tongxin.natsd import EmbeddedNats
-
-
-def copy_node(src: Path, dst: Path) -> None:
-    """An online copy of a node's data dir: log.db through SQLite's backup API, the rest as files."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("log.db*", "node.lock"))
-    with sqlite3.connect(src / "log.db") as a, sqlite3.connect(dst / "log.db") as b:
-        a.backup(b)
-
-
-def put_back(backup: Path, live: Path) -> None:
-    shutil.rmtree(live)
-    copy_node(backup, live)
 
 
 def test_a_node_restored_from_an_older_backup_forks_then_recovers_everything(
@@ -42,11 +30,11 @@ def test_a_node_restored_from_an_older_backup_forks_then_recovers_everything(
         s.start_node("dongguan")
         s.record("dongguan", [registration(i) for i in range(5)])
         s.wait_converged()
-        copy_node(tmp_path / "dongguan", tmp_path / "backup")
+        node_backup.backup(tmp_path / "dongguan", tmp_path / "backup")
         s.record("dongguan", [fund(i) for i in range(2)])  # 6–7: archived, then lost with the disk
         s.wait_converged()
         s.stop_node("dongguan")
-        put_back(tmp_path / "backup", tmp_path / "dongguan")
+        node_backup.restore(tmp_path / "backup", tmp_path / "dongguan", force=True)
         node = s.reopen("dongguan")
         s.record("dongguan", [fund(100 + i) for i in range(3)])  # the clerk goes on: 6', 7', 8'
         typed = [envelope.decode(d) for _, _, d in node.envelopes.rows_after(5, 10)]
@@ -72,30 +60,6 @@ def test_a_node_restored_from_an_older_backup_forks_then_recovers_everything(
         assert {e.event_id for e in envs[1:]}.isdisjoint({e.event_id for e in typed}), "as new events"
 
 
-def _backup_db(engine: Engine, url: str, to: Path) -> None:
-    if engine.dialect.name == "sqlite":
-        with sqlite3.connect(engine.url.database) as a, sqlite3.connect(to) as b:  # type: ignore[arg-type]
-            a.backup(b)
-    else:
-        subprocess.run(["pg_dump", "--format=custom", f"--file={to}", _libpq(url)], check=True)
-
-
-def _restore_db(engine: Engine, url: str, frm: Path) -> None:
-    engine.dispose()
-    if engine.dialect.name == "sqlite":
-        with sqlite3.connect(frm) as a, sqlite3.connect(engine.url.database) as b:  # type: ignore[arg-type]
-            a.backup(b)
-    else:
-        subprocess.run(
-            ["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq(url)}", str(frm)],
-            check=True,
-        )
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 def test_the_county_database_restored_from_an_older_backup_gets_back_what_it_lost(
     nats_server: EmbeddedNats, county_engine: Engine, county_db_url: str, tmp_path: Path
 ) -> None:
@@ -107,12 +71,13 @@ def test_the_county_database_restored_from_an_older_backup_gets_back_what_it_los
         s.record("huadu", [fund(i, org="huadu") for i in range(2)])
         s.wait_converged()
         s.stop_county()
-        _backup_db(county_engine, county_db_url, tmp_path / "county.backup")
+        county_backup.backup(county_db_url, tmp_path / "county.backup", None)
         consumer = s.start_county()
         s.record("dongguan", [fund(i) for i in range(2)])  # 3–4: acknowledged, then lost with the database
         s.wait_converged()
         s.stop_county()
-        _restore_db(county_engine, county_db_url, tmp_path / "county.backup")
+        county_engine.dispose()
+        county_backup.restore(tmp_path / "county.backup", county_db_url, None, force=True)
         assert [seq for seq, _ in s.archive_of("dongguan")] == [1, 2], "the restore lost 3–4"
         consumer = s.start_county()
         s.wait_converged()

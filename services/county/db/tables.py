@@ -35,8 +35,8 @@ nodes = Table(
 node_keys = Table(
     "node_keys",
     metadata,
+    Column("node_id", String(64), primary_key=True, index=True),
     Column("key_id", String(16), primary_key=True),
-    Column("node_id", String(64), nullable=False, index=True),
     Column("public_key", String(64), nullable=False),
     Column("valid_from", String(32), nullable=False),
     Column("valid_to", String(32)),
@@ -44,7 +44,8 @@ node_keys = Table(
     Column("valid_to_seq", BigInteger),
 )
 """A node's keys: the one enrolled first, then each named by a `node.key_rotated` in its chain,
-valid for the seqs [valid_from_seq, valid_to_seq]."""
+valid for the seqs [valid_from_seq, valid_to_seq]. Keyed by node and key: no write of one node's
+can land on another's row; ingest refuses a rotation to a key any node holds (`key_taken`)."""
 
 receipts = Table(
     "receipts",

@@ -9,7 +9,7 @@ process, takes the executemany as it is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, cast, func, select
@@ -42,9 +42,14 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
 
 
 def upsert(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], set_: dict[str, Any] | None = None
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    set_: dict[str, Any] | None = None,
+    where: Callable[[Any], Any] | None = None,
 ) -> None:
-    """Insert rows; on a primary-key clash set `set_` (default: every non-key column to the new value)."""
+    """Insert rows; on a primary-key clash set `set_` (default: every non-key column to the new
+    value), and only where `where(excluded)` holds, if given."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
@@ -53,7 +58,8 @@ def upsert(
         update = set_
         if update is None:
             update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        return stmt.on_conflict_do_update(index_elements=keys, set_=update)
+        condition = None if where is None else where(stmt.excluded)
+        return stmt.on_conflict_do_update(index_elements=keys, set_=update, where=condition)
 
     _run(conn, table, rows, conflict)
 

@@ -68,8 +68,17 @@ class KeyRegistry:
             self.refresh()
         return node_id in self.keys
 
+    def holder(self, conn: Connection, new_public_hex: str) -> str | None:
+        """The node that holds (or held) this public key or its key id, if any: a rotation may
+        only name a key new to the county, so that no node can take over another's key."""
+        new = Verifier.from_hex(new_public_hex)
+        c = t.node_keys.c
+        query = select(c.node_id).where((c.public_key == new_public_hex) | (c.key_id == new.key_id))
+        return conn.execute(query.limit(1)).scalar_one_or_none()
+
     def rotate(self, conn: Connection, node_id: str, old_key_id: str, seq: int, new_public_hex: str) -> None:
-        """Archiving a `node.key_rotated` at `seq`: the old key signs up to it, the new one after."""
+        """Archiving a `node.key_rotated` at `seq`: the old key signs up to it, the new one after.
+        The caller has checked the new key is free (`holder`)."""
         new = Verifier.from_hex(new_public_hex)
         c = t.node_keys.c
         conn.execute(

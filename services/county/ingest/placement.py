@@ -169,6 +169,8 @@ class Chains:
             raise RefusedError(
                 "broken_chain", f"prev_hash does not link to seq {head.last_seq}", env.node_id, env.seq
             )
+        if isinstance(c.body, NodeKeyRotated):
+            self._check_rotation(env, c.body)
         self.accepted.append((c, item))
         self.hashes[(env.node_id, env.seq)] = env.hash
         head.last_seq, head.last_hash, head.received_at = env.seq, env.hash, item.received_at
@@ -184,6 +186,18 @@ class Chains:
         }
         if isinstance(c.body, NodeKeyRotated):
             self.keys.rotate(self.conn, env.node_id, env.key_id, env.seq, c.body.new_public_key)
+
+    def _check_rotation(self, env: envelope.Envelope, body: NodeKeyRotated) -> None:
+        """A rotation may name only a key new to the county: no node takes over another's key."""
+        holder = self.keys.holder(self.conn, body.new_public_key)
+        if holder is not None:
+            whose = "this node already" if holder == env.node_id else f"node {holder}"
+            raise RefusedError(
+                "key_taken",
+                f"new_public_key: the key is held by {whose}; a rotation names a key new to the county",
+                env.node_id,
+                env.seq,
+            )
 
     def _drain_held(self, node_id: str, head: Head) -> None:
         """Archive held envelopes that now follow the head, in seq order."""

@@ -22,11 +22,8 @@ def advance(conn: Connection, stream: str, stream_seq: int) -> None:
     """Move the position of `stream` to `stream_seq` if that is further (never back)."""
     if stream_seq <= 0:
         return
-    now = envelope.format_time(datetime.now(UTC))
-    stmt = {"stream_seq": stream_seq, "updated_at": now}
-    current = read(conn, stream)
-    if current < stream_seq:
-        upsert(conn, t.ingest_position, [{"stream": stream, **stmt}])
+    row = {"stream": stream, "stream_seq": stream_seq, "updated_at": envelope.format_time(datetime.now(UTC))}
+    upsert(conn, t.ingest_position, [row], where=lambda new: new.stream_seq > t.ingest_position.c.stream_seq)
 
 
 def read(conn: Connection, stream: str) -> int:
