@@ -189,7 +189,8 @@ def encode(env: Envelope) -> bytes:
 
 
 def decode(data: bytes) -> Envelope:
-    """Parse the wire form; an error names the offending field. Beyond the shape: JSON no deeper
+    """Parse the wire form; an error (a FieldError, whatever the bytes) names the offending field.
+    Beyond the shape: valid UTF-8, JSON no deeper
     than MAX_DEPTH (`TooDeepError`, before anything recurses), a seq up to MAX_SEQ
     (`SeqOutOfRangeError`), a schema up to MAX_SCHEMA, times that are real moments (`BoundsError`)
     between EARLIEST and LATEST (`BoundsError`; `ClockOutOfRangeError` for `recorded_at`)."""
@@ -198,6 +199,8 @@ def decode(data: bytes) -> Envelope:
         env: Envelope = _envelope_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_msgspec(exc) from None
+    except UnicodeDecodeError as exc:  # msgspec lets a string's invalid UTF-8 through as this
+        raise FieldError("", f"not UTF-8: {exc.reason} at byte {exc.start} of a string") from None
     if env.seq > MAX_SEQ:
         raise SeqOutOfRangeError("seq", f"above {MAX_SEQ} (2^53)", env.node_id)
     if env.schema > MAX_SCHEMA:

@@ -119,6 +119,8 @@ def decode_payload(type_: str, raw: bytes, schema: int | None = None) -> EventBo
         body: EventBody = _decoders[type_].decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_msgspec(exc, "payload") from None
+    except UnicodeDecodeError as exc:  # a string's invalid UTF-8, as msgspec reports it
+        raise FieldError("payload", f"not UTF-8: {exc.reason} at byte {exc.start} of a string") from None
     return body
 
 

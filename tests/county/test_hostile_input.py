@@ -196,6 +196,11 @@ def _bad_messages(node: NodeService, head: str) -> dict[str, tuple[bytes, str, s
             "invalid",
             "payload.org_id",
         ),
+        "invalid UTF-8 in a string": (
+            signed().replace(b'"dongguan"', b'"dong\xffguan"', 1),
+            "malformed",
+            "UTF-8",
+        ),
         "a newline after the event id": (signed(event_id=str(uuid.uuid4()) + "\n"), "malformed", "event_id"),
     }
 

@@ -97,6 +97,20 @@ def test_an_envelope_beyond_its_bounds_does_not_decode(
     assert isinstance(caught.value, FieldError) and caught.value.field == field
 
 
+@pytest.mark.parametrize("where", ["node_id", "payload"])
+def test_invalid_utf8_in_a_string_is_a_field_error_not_a_unicode_error(where: str) -> None:
+    """msgspec raises UnicodeDecodeError for it, which check() did not catch: the poison path."""
+    data = wire().replace(b'"dongguan"', b'"dong\xffguan"') if where == "node_id" else wire()
+    if where == "payload":
+        data = data.replace(b'{"type":"fund.received"}', b'{"type":"fund.received","note":"\xc3"}')
+        with pytest.raises(FieldError) as caught:
+            decode_payload("fund.received", bytes(envelope.decode(data).payload))
+        assert caught.value.field == "payload"
+    else:
+        with pytest.raises(FieldError, match="not UTF-8"):
+            envelope.decode(data)
+
+
 def test_the_edges_of_the_bounds_decode() -> None:
     env = envelope.decode(wire(seq=MAX_SEQ, schema=2**31 - 1, occurred_at="1900-01-01T00:00:00.000000Z"))
     assert env.seq == MAX_SEQ and env.occurred == datetime(1900, 1, 1, tzinfo=UTC)
