@@ -42,7 +42,6 @@ PATTERN_MESSAGES[TEXT_PATTERN] = (
     "or lone surrogates"
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
@@ -64,9 +63,3 @@ def check_depth(data: bytes | str, field: str = "", limit: int = MAX_DEPTH) -> N
         depth += 1 if byte in b"[{" else -1
         if depth > limit:
             raise TooDeepError(field, f"nested deeper than {limit} levels")
-
-
-def control_character(text: str) -> str | None:
-    """The first character of `text` that TEXT_PATTERN refuses, as U+XXXX; None if there is none."""
-    found = _CONTROL.search(text)
-    return None if found is None else f"U+{ord(found.group()):04X}"
