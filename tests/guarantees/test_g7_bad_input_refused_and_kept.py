@@ -4,7 +4,8 @@ quarantine with the reason and can be re-processed; a bad HTTP request gets a 4x
 field and nothing is half-written. Hostile input (issue 13) included: a `Status` header is no
 server status; a value beyond the bounds both databases store (depth, seq, schema, calendar,
 clock, control characters) is quarantined on its first delivery with its own reason, and refused
-at every edge of the node; the unforeseen logs one line per delivery."""
+at every edge of the node; the unforeseen logs one line per delivery; no node's message can
+take another node's key; random and mutated messages among good ones end alike on both databases."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ PROOFS = (
     "tests/e2e/test_node_cli_bounds.py::test_a_hostile_value_exits_2_naming_the_field_and_appends_nothing",
     "tests/e2e/test_node_cli_bounds.py::test_import_splits_json_lines_at_newlines_only",
     "tests/e2e/test_node_cli_bounds.py::test_import_refuses_a_huge_csv_cell_and_a_c1_character_by_line",
+    "tests/county/test_hostile_property.py::test_hostile_messages_among_good_ones_are_refused_on_first_sight_alike_on_both_databases",
+    "tests/county/test_key_ownership.py::test_a_node_cannot_rotate_to_another_nodes_key",
+    "tests/county/test_key_ownership.py::test_a_rotation_to_a_key_of_its_own_past_is_refused_and_a_fresh_one_is_followed",
 )
 
 
