@@ -11,19 +11,20 @@ from typing import Annotated, Any
 
 import msgspec
 
+from shared.bounds import EARLIEST, LATEST, MAX_SCHEMA, MAX_SEQ, check_depth
 from shared.catalog import EventBody
 from shared.errors import FieldError, from_msgspec
-from shared.ids import SLUG_PATTERN
+from shared.ids import SLUG_PATTERN, whole
 from shared.signing import Signer, Verifier
 
 GENESIS_HASH = "0" * 64
 """The prev_hash of a node's first envelope."""
 
-Hex64 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+Hex64 = Annotated[str, msgspec.Meta(pattern=whole(r"^[0-9a-f]{64}$"))]
 Timestamp = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$",
+        pattern=whole(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"),
         description="UTC, microseconds, e.g. 2026-11-27T01:25:05.000000Z",
     ),
 ]
@@ -43,10 +44,12 @@ BODY_FIELDS = (
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     """One event as it leaves its node: body fields, then hash, sig and key_id."""
 
-    node_id: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]
+    node_id: Annotated[str, msgspec.Meta(pattern=whole(SLUG_PATTERN))]
     seq: Annotated[int, msgspec.Meta(ge=1)]
+    """At most MAX_SEQ; `decode` checks that on its own, so that the refusal has its own error."""
     event_id: Annotated[
-        str, msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        str,
+        msgspec.Meta(pattern=whole(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")),
     ]
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     schema: Annotated[int, msgspec.Meta(ge=1)]
@@ -55,8 +58,8 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     payload: msgspec.Raw
     prev_hash: Hex64
     hash: Hex64
-    sig: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{128}$")]
-    key_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16}$")]
+    sig: Annotated[str, msgspec.Meta(pattern=whole(r"^[0-9a-f]{128}$"))]
+    key_id: Annotated[str, msgspec.Meta(pattern=whole(r"^[0-9a-f]{16}$"))]
 
     @property
     def occurred(self) -> datetime:
@@ -65,6 +68,24 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def recorded(self) -> datetime:
         return datetime.fromisoformat(self.recorded_at)
+
+
+class BoundsError(FieldError):
+    """An envelope of the right shape with a value outside the bounds (`shared.bounds`); it names
+    the node and, where it can be stored, the seq."""
+
+    def __init__(self, field: str, message: str, node_id: str | None = None, seq: int | None = None) -> None:
+        super().__init__(field, message)
+        self.node_id = node_id
+        self.seq = seq
+
+
+class SeqOutOfRangeError(BoundsError):
+    """A seq above MAX_SEQ (its value is not kept: no database column could hold it)."""
+
+
+class ClockOutOfRangeError(BoundsError):
+    """A `recorded_at` (the node's clock) outside EARLIEST..LATEST."""
 
 
 _envelope_decoder = msgspec.json.Decoder(Envelope)
@@ -82,7 +103,8 @@ def format_time(moment: datetime, field: str = "occurred_at") -> str:
     """The canonical time text: UTC with six fractional digits and a `Z`."""
     if moment.tzinfo is None:
         raise FieldError(field, "must carry a time zone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, unlike strftime's %Y, writes a year below 1000 with four digits
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def canonical(value: Any) -> bytes:
@@ -167,11 +189,34 @@ def encode(env: Envelope) -> bytes:
 
 
 def decode(data: bytes) -> Envelope:
-    """Parse the wire form; an error names the offending field."""
+    """Parse the wire form; an error (a FieldError, whatever the bytes) names the offending field.
+    Beyond the shape: valid UTF-8, JSON no deeper
+    than MAX_DEPTH (`TooDeepError`, before anything recurses), a seq up to MAX_SEQ
+    (`SeqOutOfRangeError`), a schema up to MAX_SCHEMA, times that are real moments (`BoundsError`)
+    between EARLIEST and LATEST (`BoundsError`; `ClockOutOfRangeError` for `recorded_at`)."""
+    check_depth(data)
     try:
-        return _envelope_decoder.decode(data)
+        env: Envelope = _envelope_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_msgspec(exc) from None
+    except UnicodeDecodeError as exc:  # msgspec lets a string's invalid UTF-8 through as this
+        raise FieldError("", f"not UTF-8: {exc.reason} at byte {exc.start} of a string") from None
+    if env.seq > MAX_SEQ:
+        raise SeqOutOfRangeError("seq", f"above {MAX_SEQ} (2^53)", env.node_id)
+    if env.schema > MAX_SCHEMA:
+        raise BoundsError("schema", f"above {MAX_SCHEMA}", env.node_id, env.seq)
+    for field in ("recorded_at", "occurred_at"):  # a wrong clock first: it explains the rest
+        text = getattr(env, field)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise BoundsError(field, f"{text} is not a real time ({exc})", env.node_id, env.seq) from None
+        if not EARLIEST <= moment < LATEST:
+            error = ClockOutOfRangeError if field == "recorded_at" else BoundsError
+            raise error(
+                field, f"{text} is not between {EARLIEST.date()} and {LATEST.date()}", env.node_id, env.seq
+            )
+    return env
 
 
 def hash_matches(env: Envelope) -> bool:

@@ -9,6 +9,11 @@ import msgspec
 _AT = re.compile(r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
 _FIELD = re.compile(r"^field `(?P<name>[A-Za-z0-9_.]+)`: (?P<msg>.*)$", re.S)
 _MISSING = re.compile(r"^Object missing required field `(?P<name>[A-Za-z0-9_]+)`$")
+_REGEX = re.compile(r"^Expected `str` matching regex '(?P<pattern>.*)'$", re.S)
+
+PATTERN_MESSAGES: dict[str, str] = {}
+"""Patterns whose msgspec message ("Expected `str` matching regex '…'") is replaced by words a
+clerk can read; the module that defines such a pattern registers it here."""
 
 
 class FieldError(ValueError):
@@ -46,6 +51,13 @@ def from_msgspec(exc: msgspec.ValidationError | msgspec.DecodeError, prefix: str
     if m := _MISSING.match(msg):
         path = f"{path}.{m['name']}" if path else m["name"]
         msg = "required field is missing"
+    if (m := _REGEX.match(msg)) and (readable := PATTERN_MESSAGES.get(_unrepr(m["pattern"]))):
+        msg = readable
     if prefix:
         path = f"{prefix}.{path}" if path else prefix
     return FieldError(path, msg)
+
+
+def _unrepr(text: str) -> str:
+    """A pattern as msgspec quotes it in its message (the repr's backslashes doubled) → as written."""
+    return text.replace("\\\\", "\\")

@@ -13,7 +13,15 @@ starting with `-` or `_` (so `-` can name "unregistered" in a filter without cla
 MEMBER_ID_PATTERN = r"^[0-9a-f]{32}$"
 """A member (or candidate) id: 128 bits in lowercase hex."""
 
-Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, description="an id such as `dongguan`")]
+
+def whole(pattern: str) -> str:
+    """A `^…$` pattern as a msgspec `Meta` needs it: msgspec matches with Python's `re`, whose `$`
+    also matches before a final newline, so `dongguan\\n` would pass as a slug; the lookahead ends
+    the string there (and reads the same in JSON Schema's regular expressions)."""
+    return pattern + r"(?!\n)"
+
+
+Slug = Annotated[str, msgspec.Meta(pattern=whole(SLUG_PATTERN), description="an id such as `dongguan`")]
 
 _SLUG = re.compile(SLUG_PATTERN)
 _MEMBER_ID = re.compile(MEMBER_ID_PATTERN)

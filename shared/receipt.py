@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from shared.bounds import check_depth
 from shared.envelope import Hex64, Timestamp, canonical
 from shared.errors import FieldError, from_msgspec
 from shared.signing import Signer, Verifier
@@ -67,6 +68,7 @@ def encode(receipt: Receipt) -> bytes:
 
 
 def decode(data: bytes) -> Receipt:
+    check_depth(data, "receipt")
     try:
         return _decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

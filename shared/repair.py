@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
+from shared.bounds import check_depth
 from shared.envelope import Timestamp, canonical, format_time
 from shared.errors import FieldError, from_msgspec
 from shared.signing import Signer, Verifier
@@ -98,6 +99,7 @@ class ArchivePage(msgspec.Struct, frozen=True, kw_only=True):
 def _decode(data: bytes, kind: type[Any], name: str) -> Any:
     if len(data) > PAGE_BYTES + 64 * 1024:
         raise FieldError(name, f"larger than {PAGE_BYTES + 64 * 1024:,} bytes")
+    check_depth(data, name)
     try:
         return msgspec.json.decode(data, type=kind)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

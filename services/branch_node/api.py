@@ -7,7 +7,6 @@ a fork (the county holds a history this log does not) turns `/health` into 503 "
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import msgspec
@@ -24,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.branch_node.application import BatchError
 from services.branch_node.forwarder import Forwarder
-from services.branch_node.inputs import parse_item
+from services.branch_node.inputs import parse_item, parse_json
 from services.branch_node.service import NodeService, NodeStatus
 from services.branch_node.web import mount_outstation
 from shared.errors import FieldError
@@ -102,11 +101,7 @@ def _error(status: int, errors: list[dict[str, Any]]) -> JSONResponse:
 
 
 async def _json_body(request: Request) -> Any:
-    body = await request.body()
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FieldError("body", f"not valid JSON: {exc}") from None
+    return parse_json(await request.body(), "body")
 
 
 def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI:

@@ -4,7 +4,6 @@ cli_chain; forward in cli_forward; recover in cli_recover; backup and restore in
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ from services.branch_node.application import BatchError
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
 from services.branch_node.config import NodeConfig, NodeDir, NodeExistsError
 from services.branch_node.forwarder import REPAIR_GRACE
-from services.branch_node.inputs import cell_value, parse_item, read_file, set_dotted
+from services.branch_node.inputs import cell_value, parse_item, parse_json, read_file, set_dotted
 from services.branch_node.lock import NodeBusyError, exclusive
 from services.branch_node.service import NodeService
 from shared.catalog import EVENT_TYPES
@@ -97,9 +96,11 @@ def record(
     payload: dict[str, Any] = {}
     if json_payload is not None:
         try:
-            payload = json.loads(json_payload)
-        except json.JSONDecodeError as exc:
-            raise fail(f"--json: not valid JSON: {exc.msg}") from None
+            payload = parse_json(json_payload, "--json")
+        except FieldError as exc:
+            raise fail(str(exc)) from None
+        if not isinstance(payload, dict):
+            raise fail("--json: the payload must be a JSON object")
     for item in field or []:
         key, sep, value = item.partition("=")
         if not sep:
@@ -159,7 +160,7 @@ def import_(
         node.close()
     if problems:
         for p in problems[:50]:
-            err.print(p, highlight=False)
+            err.print(p, highlight=False, markup=False)
         more = f" (first 50 shown of {len(problems)})" if len(problems) > 50 else ""
         raise fail(f"{file}: {len(problems)} bad row(s){more}; nothing was appended")
     if dry_run:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from services.branch_node.config import NodeNotFoundError
 from services.branch_node.service import NodeService
@@ -28,8 +29,9 @@ DataDir = Annotated[
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print the message as an error; raise what it returns to exit with `code`."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print the message as an error; raise what it returns to exit with `code`. The message is
+    never read as markup: it may quote what a clerk typed (`[/]` would crash rich)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 

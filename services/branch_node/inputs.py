@@ -1,10 +1,16 @@
-"""What clerks and clients send: one event as {type, occurred_at, payload}, from JSON, CSV or options."""
+"""What clerks and clients send: one event as {type, occurred_at, payload}, from JSON, CSV or options.
+
+Every way in (HTTP, CLI, a file) goes through `parse_json` and `parse_item`, so a value out of
+bounds (`shared.bounds`: nesting depth, times, text without control characters) is refused the
+same way everywhere, naming the field, before anything is appended.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,10 +18,38 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from services.branch_node.application import NewEvent
+from shared.bounds import check_depth
 from shared.catalog import convert_payload
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.errors import FieldError
 from shared.identity import member_id
+
+
+def parse_json(text: str | bytes, field: str = "body") -> Any:
+    """JSON as sent to the node, or a FieldError naming `field`: too deeply nested (checked before
+    the parser recurses), not JSON, or holding a lone surrogate (text without a UTF-8 form)."""
+    check_depth(text, field)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, bad UTF-8, a number of more than 4,300 digits
+        detail = f"{exc.msg} (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise FieldError(field, f"not valid JSON: {detail}") from None
+    if _has_surrogate(value):
+        raise FieldError(field, "holds a lone surrogate escape (\\ud800–\\udfff), which is no character")
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def parse_time(value: Any, field: str = "occurred_at") -> datetime:
@@ -35,7 +69,10 @@ def parse_time(value: Any, field: str = "occurred_at") -> datetime:
         raise FieldError(field, "must be a date-time string")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CHINA_STANDARD_TIME)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in China is still year 0 in UTC
+        raise FieldError(field, f"{value!r} is out of range") from None
 
 
 def parse_item(
@@ -89,8 +126,8 @@ def cell_value(text: str) -> Any:
     stripped = text.strip()
     if stripped[:1] in ("[", "{"):
         try:
-            return json.loads(stripped)
-        except json.JSONDecodeError:
+            return parse_json(stripped, "cell")
+        except FieldError:
             return text
     return stripped
 
@@ -149,13 +186,17 @@ def decode_text(data: bytes) -> str:
 
 
 def read_jsonl(text: str) -> Iterable[tuple[int, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    """One JSON value per line. Lines end at `\\n` (or `\\r\\n`) only: `str.splitlines` would also
+    cut at U+2028, U+2029 and U+0085, which JSON allows raw inside a string, and at \\x0b, \\x0c
+    and \\x1c–\\x1e, shifting every line number after them."""
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.removesuffix("\r")
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, FieldError("", f"not valid JSON: {exc.msg} (column {exc.colno})")
+            yield number, parse_json(line, "")
+        except FieldError as exc:
+            yield number, exc
 
 
 ROSTER_HEADERS = {
@@ -176,8 +217,11 @@ ROSTER_HEADERS = {
 def read_csv(text: str, default_type: str | None) -> Iterable[tuple[int, Any]]:
     """Header row names fields: `type`, `occurred_at` and payload fields (dotted for nesting)."""
     reader = csv.DictReader(io.StringIO(text))
-    for row in reader:
-        yield reader.line_num, row_item(row, default_type)
+    try:
+        for row in reader:
+            yield reader.line_num, row_item(row, default_type)
+    except csv.Error as exc:  # e.g. a cell beyond the csv module's 131,072 characters
+        raise FieldError("file", f"line {reader.line_num + 1}: not readable as CSV ({exc})") from None
 
 
 def row_item(row: dict[str | None, str | None], default_type: str | None) -> dict[str, Any]:
@@ -196,6 +240,12 @@ def row_item(row: dict[str | None, str | None], default_type: str | None) -> dic
     return item
 
 
+MAX_ROWS = 100_000
+"""Rows of a sheet below its header, at most (an outstation's roster has hundreds)."""
+MAX_COLUMNS = 64
+"""Columns of a sheet, at most (a roster has about ten)."""
+
+
 def read_xlsx(data: bytes, default_type: str | None) -> Iterable[tuple[int, Any]]:
     """The first sheet of a workbook as CSV rows: row 1 names the fields, line = the row number."""
     import openpyxl
@@ -206,14 +256,23 @@ def read_xlsx(data: bytes, default_type: str | None) -> Iterable[tuple[int, Any]
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
         raise FieldError("file", f"not an .xlsx workbook ({exc})") from None
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
+        # read-only mode pads every row to the width the file claims (up to 16,384 columns) and
+        # takes its height on trust: both are capped while streaming. Cells beyond the header's
+        # columns name no field and are ignored, as they always were.
+        rows = book.worksheets[0].iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
         header = [excel_text(cell) for cell in next(rows, ())]
-        table = [[excel_text(cell) for cell in row] for row in rows]
+        if len(header) > MAX_COLUMNS and header[MAX_COLUMNS]:
+            raise FieldError("file", f"a header of at most {MAX_COLUMNS} columns")
+        table = []
+        for line, row in enumerate(rows, start=2):
+            if line > MAX_ROWS + 1:
+                raise FieldError("file", f"a sheet of at most {MAX_ROWS:,} rows below its header")
+            table.append([excel_text(cell) for cell in row[:MAX_COLUMNS]])
     finally:
         book.close()
-    for line, row in enumerate(table, start=2):
-        if any(row):
-            yield line, row_item(dict(zip(header, row, strict=False)), default_type)
+    for line, cells in enumerate(table, start=2):
+        if any(cells):
+            yield line, row_item(dict(zip(header[:MAX_COLUMNS], cells, strict=False)), default_type)
 
 
 def excel_text(cell: Any) -> str:

@@ -7,17 +7,20 @@ import asyncio
 import json
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
 from services.county import cli_backup
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
+from services.county.ingest.checks import MAX_CLOCK_AHEAD
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
 from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
@@ -33,6 +36,7 @@ from shared.wire import DEFAULT_NATS_URL
 app = typer.Typer(help="The county service: ingest, archive, projections, query API.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Messages refused at ingest, kept with their reason.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+MAX_CLOCK_AHEAD_S = MAX_CLOCK_AHEAD.total_seconds()
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -51,6 +55,16 @@ RepairGrace = Annotated[
         help="Seconds a gap in a node's chain may stand before the county asks the node to re-send it.",
     ),
 ]
+MaxClockAhead = Annotated[
+    float,
+    typer.Option(
+        "--max-clock-ahead",
+        envvar="TONGXIN_COUNTY_MAX_CLOCK_AHEAD",
+        min=0.0,
+        help="Seconds a node's clock may run ahead of the county's before its envelopes are "
+        "quarantined as clock_skew.",
+    ),
+]
 CountyKey = Annotated[
     Path,
     typer.Option(
@@ -66,7 +80,7 @@ def _engine(db: str) -> Engine:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -86,13 +100,14 @@ def serve(
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8700,
     county_key: CountyKey = DEFAULT_COUNTY_KEY,
     repair_grace: RepairGrace = 15.0,
+    max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
 ) -> None:
     """Ingest from JetStream and serve the query API until Ctrl-C / SIGTERM."""
     from services.county.serve import serve as run
     from shared.logs import configure
 
     configure()
-    settings = CountySettings(county_id, db, nats, county_key, repair_grace)
+    settings = CountySettings(county_id, db, nats, county_key, repair_grace, max_clock_ahead)
     asyncio.run(run(_engine(db), settings, host, port))
 
 
@@ -107,6 +122,7 @@ def ingest(
     ] = 30.0,
     county_key: CountyKey = DEFAULT_COUNTY_KEY,
     repair_grace: RepairGrace = 15.0,
+    max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
 ) -> None:
     """Ingest from JetStream without the API (exactly once: commit, then ack); without --once it
     also asks nodes to re-send the gaps it holds."""
@@ -114,7 +130,9 @@ def ingest(
 
     configure()
     engine = _engine(db)
-    ingestor = Ingestor(engine, county_id, load_or_create(county_key))
+    ingestor = Ingestor(
+        engine, county_id, load_or_create(county_key), max_clock_ahead=timedelta(seconds=max_clock_ahead)
+    )
     consumer = Consumer(ingestor, nats, ack_wait=ack_wait, repair_grace=repair_grace)
     with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("ingest", total=None)
@@ -207,7 +225,7 @@ def quarantine_list(
                 r["node_id"] or "-",
                 str(r["seq"] or "-"),
                 r["reason"],
-                r["detail"][:80],
+                escape(r["detail"][:80]),  # a detail quotes what the sender sent: never markup
                 r["resolved_at"] or "",
             )
     out.print(table)
@@ -218,9 +236,12 @@ def quarantine_retry(
     county_id: CountyId,
     db: Db = DEFAULT_DB_URL,
     ids: Annotated[list[int] | None, typer.Option("--id", help="Only these rows (repeatable).")] = None,
+    max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
 ) -> None:
-    """Re-process open quarantine rows after a fix (e.g. after enrol-node)."""
-    resolved, still = Ingestor(_engine(db), county_id).retry_quarantine(ids)
+    """Re-process open quarantine rows after a fix (e.g. after enrol-node, or with a larger
+    --max-clock-ahead for a node whose clock ran ahead)."""
+    ingestor = Ingestor(_engine(db), county_id, max_clock_ahead=timedelta(seconds=max_clock_ahead))
+    resolved, still = ingestor.retry_quarantine(ids)
     out.print(f"resolved {resolved}; still quarantined {still}")
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import time
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
@@ -34,7 +35,9 @@ def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
 async def serve(engine: Engine, settings: CountySettings, host: str, port: int) -> None:
     stop = asyncio.Event()
     county_key = load_or_create(settings.county_key)
-    ingestor = Ingestor(engine, settings.county_id, county_key)
+    ingestor = Ingestor(
+        engine, settings.county_id, county_key, max_clock_ahead=timedelta(seconds=settings.max_clock_ahead)
+    )
     consumer = Consumer(ingestor, settings.nats_url, repair_grace=settings.repair_grace)
     started = time.time()
 

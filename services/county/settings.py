@@ -18,3 +18,6 @@ class CountySettings:
     county_key: Path = DEFAULT_COUNTY_KEY
     repair_grace: float = 15.0
     """Seconds a gap in a node's chain may stand before the county asks the node to re-send it."""
+    max_clock_ahead: float = 86_400.0
+    """Seconds a node's clock may run ahead of the county's before its envelopes are quarantined
+    as `clock_skew` (`ingest.checks.MAX_CLOCK_AHEAD`)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from shared.bounds import EARLIEST, EARLIEST_DATE, LATEST
 from shared.catalog.base import CHINA_STANDARD_TIME, EventBody, Personal
 from shared.catalog.chamber import ChamberFundsRaised, ChamberMemberJoined, ChamberProjectLaunched
 from shared.catalog.funds import FundReceived, FundSpent
@@ -118,6 +119,8 @@ def decode_payload(type_: str, raw: bytes, schema: int | None = None) -> EventBo
         body: EventBody = _decoders[type_].decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_msgspec(exc, "payload") from None
+    except UnicodeDecodeError as exc:  # a string's invalid UTF-8, as msgspec reports it
+        raise FieldError("payload", f"not UTF-8: {exc.reason} at byte {exc.start} of a string") from None
     return body
 
 
@@ -135,9 +138,14 @@ def convert_payload(type_: str, data: Any, *, strict: bool = True) -> EventBody:
 
 
 def check_times(body: EventBody, occurred_at: datetime, recorded_at: datetime) -> None:
-    """Business time may not lie in the future beyond clock skew; nor may past-date fields."""
+    """Business time may not lie in the future beyond clock skew; nor may past-date fields. Nor
+    either lie outside EARLIEST..LATEST (1900–2200)."""
     if occurred_at.tzinfo is None:
         raise FieldError("occurred_at", "must carry a time zone")
+    if not EARLIEST <= occurred_at < LATEST:
+        raise FieldError(
+            "occurred_at", f"{occurred_at.isoformat()} is not between {EARLIEST_DATE} and {LATEST.date()}"
+        )
     if occurred_at > recorded_at + MAX_CLOCK_SKEW:
         raise FieldError(
             "occurred_at",
@@ -148,6 +156,8 @@ def check_times(body: EventBody, occurred_at: datetime, recorded_at: datetime) -
         value = getattr(body, name)
         if value is not None and value > limit:
             raise FieldError(f"payload.{name}", f"{value} is after the event's occurred_at")
+        if value is not None and value < EARLIEST_DATE:
+            raise FieldError(f"payload.{name}", f"{value} is before {EARLIEST_DATE}")
 
 
 __all__ = [

@@ -9,14 +9,17 @@ from typing import Annotated, ClassVar
 
 import msgspec
 
+from shared.bounds import TEXT_PATTERN
 from shared.errors import invalid
-from shared.ids import MEMBER_ID_PATTERN
+from shared.ids import MEMBER_ID_PATTERN, whole
 
 MemberId = Annotated[
-    str, msgspec.Meta(pattern=MEMBER_ID_PATTERN, description="keyed hash of the ID number (32 hex)")
+    str, msgspec.Meta(pattern=whole(MEMBER_ID_PATTERN), description="keyed hash of the ID number (32 hex)")
 ]
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Note = Annotated[str, msgspec.Meta(max_length=2000)]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+"""A name, a place, a title: every short text field of the catalog (no control characters)."""
+Note = Annotated[str, msgspec.Meta(max_length=2000, pattern=TEXT_PATTERN)]
+"""A free-text note, possibly empty; the same characters as Text."""
 Fen = Annotated[int, msgspec.Meta(gt=0, le=10**13, description="money in fen (分), > 0")]
 FenOrZero = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="money in fen (分), >= 0")]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10**7)]
@@ -28,8 +31,8 @@ CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
-_PHONE = re.compile(r"^1\d{10}$")
+_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+_PHONE = re.compile(r"1[0-9]{10}")
 
 
 def id_check_digit(first17: str) -> str:
@@ -39,7 +42,7 @@ def id_check_digit(first17: str) -> str:
 
 def id_number_problem(value: str) -> str | None:
     """Why `value` is not a valid 18-digit resident ID number (GB 11643), or None."""
-    if not _ID_NUMBER.match(value):
+    if not _ID_NUMBER.fullmatch(value):
         return "must be 18 characters: 17 digits and a check digit (0-9 or X)"
     if id_check_digit(value[:17]) != value[17]:
         return "check digit does not match (GB 11643)"
@@ -60,7 +63,7 @@ class Personal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def __post_init__(self) -> None:
         if problem := id_number_problem(self.id_number):
             raise invalid("id_number", problem)
-        if self.phone is not None and not _PHONE.match(self.phone):
+        if self.phone is not None and not _PHONE.fullmatch(self.phone):
             raise invalid("phone", "must be an 11-digit mobile number starting with 1")
 
 

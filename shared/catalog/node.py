@@ -7,10 +7,12 @@ from typing import Annotated
 
 import msgspec
 
+from shared.bounds import MAX_SEQ, TEXT_PATTERN
 from shared.catalog.base import EventBody
+from shared.ids import whole
 
-Hex64 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
-KeyId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16}$")]
+Hex64 = Annotated[str, msgspec.Meta(pattern=whole(r"^[0-9a-f]{64}$"))]
+KeyId = Annotated[str, msgspec.Meta(pattern=whole(r"^[0-9a-f]{16}$"))]
 
 
 class NodeKeyRotated(EventBody, frozen=True, kw_only=True, tag="node.key_rotated"):
@@ -24,7 +26,7 @@ class NodeKeyRotated(EventBody, frozen=True, kw_only=True, tag="node.key_rotated
     new_public_key: Hex64
 
 
-Seq = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
 MAX_LISTED = 1000
 """How many collided events a `node.recovered` lists (their range is always given)."""
 
@@ -34,8 +36,8 @@ class Collided(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     seq: Seq
     hash: Hex64
-    event_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f-]{36}$")]
-    type: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    event_id: Annotated[str, msgspec.Meta(pattern=whole(r"^[0-9a-f-]{36}$"))]
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=TEXT_PATTERN)]
 
 
 class NodeRecovered(EventBody, frozen=True, kw_only=True, tag="node.recovered"):

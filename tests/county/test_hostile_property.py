@@ -217,7 +217,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
 
 
 @settings(
-    max_examples=12,
+    max_examples=25,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # an example takes seconds: no shrinking
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

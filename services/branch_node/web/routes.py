@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.branch_node.application import BatchError, NewEvent
-from services.branch_node.inputs import ParsedFile, read_file
+from services.branch_node.inputs import ParsedFile, parse_json, read_file
 from services.branch_node.members import MemberIndex
 from services.branch_node.service import NodeService
 from services.branch_node.web.checks import check_item, dry_run, shown
@@ -35,9 +35,9 @@ def outstation_router(node: NodeService, record: Record) -> APIRouter:
     @router.post("/events/check", summary="Check one event as recording would; append nothing")
     async def check(request: Request) -> dict[str, Any]:
         try:
-            item = await request.json()
-        except ValueError:
-            item = None
+            item = parse_json(await request.body())
+        except FieldError as exc:
+            return {"ok": False, "errors": [exc.to_dict()]}
         _, errors = await run_in_threadpool(check_item, node, item)
         return {"ok": not errors, "errors": [e.to_dict() for e in errors]}
 

@@ -1,16 +1,21 @@
-"""Checks that need no chain position: shape, node and key, hash, signature, type, schema, payload.
+"""Checks that need no chain position: shape and bounds, node and key, hash, signature, type,
+schema, clock, payload.
 
-Pure functions of a message's bytes and of the node keys they are given (`Keys`: the ingest's
-`KeyRegistry`, which reads the database on a miss); nothing here touches the database itself.
+Pure functions of a message's bytes, the county's clock and of the node keys they are given (`Keys`:
+the ingest's `KeyRegistry`, which reads the database on a miss); nothing here touches the database
+itself. Whatever can be wrong with a message is found here, before anything is written, so that it
+is quarantined on its first delivery with its own reason rather than failing the transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared import envelope
+from shared.bounds import TooDeepError
 from shared.catalog import EVENT_TYPES, EventBody, FutureSchemaError, check_times, decode_payload
 from shared.errors import FieldError
 from shared.signing import Job, Verifier, verify_all
@@ -27,6 +32,27 @@ class RefusedError(Exception):
         self.detail = detail
         self.node_id = node_id
         self.seq = seq
+
+
+MAX_CLOCK_AHEAD = timedelta(days=1)
+"""How far a node's clock (`recorded_at`) may run ahead of the county's when an envelope is
+checked, before it is refused as `clock_skew` (`--max-clock-ahead`); behind is no fault. A retry
+judges by the clock of the retry: an envelope refused for a clock a little ahead passes later."""
+
+
+def refusal(exc: FieldError) -> RefusedError:
+    """Why an envelope that did not decode is refused: `too_deep`, `seq_out_of_range`, `clock_skew`
+    (a node clock before 1900 or after 2200), `invalid` (a value out of bounds: a time that is no
+    real moment, a schema beyond range) or `malformed`."""
+    if isinstance(exc, TooDeepError):
+        return RefusedError("too_deep", str(exc))
+    if isinstance(exc, envelope.SeqOutOfRangeError):
+        return RefusedError("seq_out_of_range", str(exc), exc.node_id)
+    if isinstance(exc, envelope.ClockOutOfRangeError):
+        return RefusedError("clock_skew", str(exc), exc.node_id, exc.seq)
+    if isinstance(exc, envelope.BoundsError):
+        return RefusedError("invalid", str(exc), exc.node_id, exc.seq)
+    return RefusedError("malformed", str(exc))
 
 
 class Keys(Protocol):
@@ -106,13 +132,23 @@ def _body(env: envelope.Envelope) -> EventBody | None:
     return body
 
 
-def check(data: bytes, subject: str, county_id: str, keys: Keys, pre: Pre | None = None) -> Checked:
+def check(
+    data: bytes,
+    subject: str,
+    county_id: str,
+    keys: Keys,
+    pre: Pre | None = None,
+    *,
+    now: datetime | None = None,
+    max_clock_ahead: timedelta = MAX_CLOCK_AHEAD,
+) -> Checked:
     """Everything about one message that does not depend on where its node's chain stands;
-    `pre`, the `precheck` of these bytes, saves recomputing its parts."""
+    `pre`, the `precheck` of these bytes, saves recomputing its parts. Given the county's clock
+    (`now`), a `recorded_at` more than `max_clock_ahead` after it is refused."""
     try:
         env = envelope.decode(data) if pre is None else pre.env
     except FieldError as exc:
-        raise RefusedError("malformed", str(exc)) from None
+        raise refusal(exc) from None
 
     def reject(reason: str, detail: str) -> RefusedError:
         return RefusedError(reason, detail, env.node_id, env.seq)
@@ -135,6 +171,12 @@ def check(data: bytes, subject: str, county_id: str, keys: Keys, pre: Pre | None
         raise reject("bad_signature", f"signature does not verify under key {env.key_id}")
     if env.type not in EVENT_TYPES:
         raise reject("unknown_type", f"type: unknown event type {env.type!r}")
+    if now is not None and env.recorded > now + max_clock_ahead:
+        raise reject(
+            "clock_skew",
+            f"recorded_at: {env.recorded_at} is more than {max_clock_ahead} ahead of the county's clock "
+            f"({envelope.format_time(now)})",
+        )
     if pre is not None and pre.body is not None:
         return Checked(env, pre.body)
     try:

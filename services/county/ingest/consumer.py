@@ -185,18 +185,18 @@ class Consumer:
         items = incoming(msgs)
         try:
             return await asyncio.to_thread(self.ingestor.prepare, items, self.verify)
-        except Exception:  # process() checks everything itself regardless
-            log.exception("precheck failed; the batch is checked in process")
+        except Exception as exc:  # process() checks everything itself regardless
+            log.warning("precheck failed; the batch is checked in process", extra={"error": repr(exc)})
             return items
 
     async def handle(self, msgs: list[Any], items: list[Incoming] | None = None) -> None:
-        """Process a fetched batch in one transaction, then ack each message."""
+        """Process a fetched batch in one transaction, then ack each message. A batch that fails
+        (nothing committed) is processed again one message per transaction (`_one_by_one`)."""
         items = items or incoming(msgs)
         try:
             await asyncio.to_thread(self.ingestor.process, items)
-        except Exception:
-            log.exception("batch failed; processing its messages one by one")
-            await self._one_by_one(msgs, items)
+        except Exception as exc:
+            await self._one_by_one(msgs, items, exc)
             return
         for m in msgs:
             await m.ack()
@@ -219,18 +219,44 @@ class Consumer:
             except Exception as exc:
                 log.warning("receipt not published", extra={"node_id": r.node_id, "error": repr(exc)})
 
-    async def _one_by_one(self, msgs: list[Any], items: list[Incoming]) -> None:
+    async def _one_by_one(self, msgs: list[Any], items: list[Incoming], error: Exception) -> None:
+        """Each message of a failed batch in a transaction of its own: what fails again alone is
+        left for redelivery, and quarantined (`processing_error`) at its `max_failures`th delivery.
+        Every check that can foresee a bad message runs before the transaction (`checks`), so only
+        the unforeseen comes here: one log line per failed batch says what became of it, with no
+        traceback (the same error on every redelivery would bury the log)."""
+        failed: list[str] = []
+        poisoned = 0
         for m, item in zip(msgs, items, strict=True):
             try:
                 await asyncio.to_thread(self.ingestor.process, [item])
             except Exception as exc:
-                if m.metadata.num_delivered < self.max_failures:
+                delivered = m.metadata.num_delivered
+                failed.append(f"stream seq {item.stream_seq} (delivery {delivered}): {_brief(exc)}")
+                if delivered < self.max_failures:
                     continue  # not acked: JetStream redelivers after ack_wait
                 await asyncio.to_thread(self._quarantine_poison, item, repr(exc))
+                poisoned += 1
             await m.ack()
+        log.warning(
+            "batch failed; its messages were processed one by one",
+            extra={
+                "error": _brief(error),
+                "messages": len(msgs),
+                "failed_again": len(failed),
+                "quarantined": poisoned,
+                "first_failures": "; ".join(failed[:3]),
+            },
+        )
 
     def _quarantine_poison(self, item: Incoming, error: str) -> None:
         err = RefusedError("processing_error", f"failed {self.max_failures} deliveries: {error}")
         with self.ingestor.engine.begin() as conn:
             quarantine.keep(conn, item, err)
             position.advance(conn, STREAM, item.stream_seq)
+
+
+def _brief(exc: BaseException, limit: int = 300) -> str:
+    """An error for a log line: its repr, cut (a database error's repr can carry a whole batch)."""
+    text = repr(exc)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -10,7 +10,7 @@ one transaction; what it accepts is archived and projected by the processor.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -19,7 +19,7 @@ from services.county.chain import Standing, next_seq, standing
 from services.county.db import tables as t
 from services.county.db.upsert import upsert
 from services.county.ingest import quarantine
-from services.county.ingest.checks import Checked, RefusedError, check
+from services.county.ingest.checks import MAX_CLOCK_AHEAD, Checked, RefusedError, check
 from services.county.ingest.incoming import Incoming, Outcome
 from services.county.ingest.node_keys import KeyRegistry
 from shared import envelope
@@ -39,10 +39,19 @@ class Head:
 class Chains:
     """The nodes' chains within one transaction: their heads, held seqs, what was accepted."""
 
-    def __init__(self, conn: Connection, county_id: str, keys: KeyRegistry) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        county_id: str,
+        keys: KeyRegistry,
+        max_clock_ahead: timedelta = MAX_CLOCK_AHEAD,
+    ) -> None:
         self.conn = conn
         self.county_id = county_id
         self.keys = keys
+        self.max_clock_ahead = max_clock_ahead
+        self.now = datetime.now(UTC)
+        """The county's clock for this transaction (`clock_skew` is judged against it)."""
         self.heads: dict[str, Head] = {}
         self.held: dict[str, set[int]] = {}
         self.hashes: dict[tuple[str, int], str] = {}
@@ -61,7 +70,7 @@ class Chains:
 
     def place(self, item: Incoming) -> Outcome:
         """Check a message and place it in its node's chain; raises `RefusedError` if refused."""
-        c = check(item.data, item.subject, self.county_id, self.keys, item.pre)
+        c = self._check(item)
         env = c.env
         head = self.head(env.node_id)
         where = standing(env.seq, head.last_seq)
@@ -72,6 +81,17 @@ class Chains:
         self._archive(c, item, head)
         self._drain_held(env.node_id, head)
         return Outcome.ARCHIVED
+
+    def _check(self, item: Incoming) -> Checked:
+        return check(
+            item.data,
+            item.subject,
+            self.county_id,
+            self.keys,
+            item.pre,
+            now=self.now,
+            max_clock_ahead=self.max_clock_ahead,
+        )
 
     def _beyond_an_unseen_rotation(self, err: RefusedError) -> bool:
         """An unknown key past a gap may be the one a not-yet-archived rotation names."""
@@ -189,7 +209,7 @@ class Chains:
             self.conn.execute(delete(t.held).where(*where))
             item = Incoming(bytes(row.envelope), events_subject(self.county_id, node_id), row.received_at)
             try:
-                self._archive(check(item.data, item.subject, self.county_id, self.keys), item, head)
+                self._archive(self._check(item), item, head)
             except RefusedError as err:
                 quarantine.keep(self.conn, item, err)
                 return

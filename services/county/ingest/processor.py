@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 from sqlalchemy import Connection, Engine
 
 from services.county.db import tables as t
 from services.county.db.bulk import insert_all
 from services.county.ingest import position, quarantine, receipts
-from services.county.ingest.checks import Checked, precheck
+from services.county.ingest.checks import MAX_CLOCK_AHEAD, Checked, precheck
 from services.county.ingest.incoming import Incoming, Outcome
 from services.county.ingest.node_keys import KeyRegistry
 from services.county.ingest.placement import Chains
@@ -34,12 +35,21 @@ from shared.wire import STREAM
 
 class Ingestor:
     """Ingests batches; with a county `signer` it also issues a receipt for each node whose
-    archived head advanced, stored with the batch and queued in `outbox` for publishing."""
+    archived head advanced, stored with the batch and queued in `outbox` for publishing. A node
+    clock more than `max_clock_ahead` ahead of the county's is refused (`clock_skew`)."""
 
-    def __init__(self, engine: Engine, county_id: str, signer: Signer | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        county_id: str,
+        signer: Signer | None = None,
+        *,
+        max_clock_ahead: timedelta = MAX_CLOCK_AHEAD,
+    ) -> None:
         self.engine = engine
         self.county_id = county_id
         self.signer = signer
+        self.max_clock_ahead = max_clock_ahead
         self.keys = KeyRegistry(engine)
         self.counts: Counter[str] = Counter()
         self.outbox: list[Receipt] = []
@@ -60,7 +70,7 @@ class Ingestor:
         """Handle a batch in one transaction; raises (nothing committed) on a database failure."""
         try:
             with self.engine.begin() as conn:
-                chains = Chains(conn, self.county_id, self.keys)
+                chains = Chains(conn, self.county_id, self.keys, self.max_clock_ahead)
                 chains.preload({item.pre.env.node_id for item in batch if item.pre is not None})
                 outcomes = [chains.admit(item) for item in batch]
                 issued = self._archive_and_project(conn, chains, self.signer)
@@ -79,7 +89,7 @@ class Ingestor:
         in one transaction; returns (resolved, still quarantined). See `quarantine.retry`."""
         self.keys.refresh()
         with self.engine.begin() as conn:
-            chains = Chains(conn, self.county_id, self.keys)
+            chains = Chains(conn, self.county_id, self.keys, self.max_clock_ahead)
             done = quarantine.retry(conn, chains.place, ids)
             self._archive_and_project(conn, chains, None)
         return done

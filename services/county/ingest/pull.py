@@ -4,11 +4,20 @@ nats-py's `fetch()` spends several event-loop turns on every message (a `wait_fo
 each; BASELINE.md measures it at a quarter of what the server delivers). Here pull requests go
 straight to `$JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>`, each with its own reply subject under
 one wildcard inbox subscription, and up to `in_flight` of them are kept open so that the server
-has somewhere to put the next messages while a batch commits. A status comes on its request's
-reply subject: 408 (expired) and 404 end the request, any other fails the puller. A delivery
+has somewhere to put the next messages while a batch commits.
+
+What the server sends is told apart by its reply subject, never by a header: a delivery from the
+stream always carries a `$JS.ACK.…` reply (it is how it is acked); a status the server sends about
+a request carries none, no data, and its status line (`NATS/1.0 408 Request Timeout`, which
+nats-py reads into the `Status` header). A publisher can put any header on a message, `Status:
+409` included, and the stream delivers it with its headers — but always with an ack reply, so
+it is a delivery like any other and goes to ingest (which archives or quarantines it). A status:
+408 (expired) and 404 end the request, 100 is a heartbeat, any other fails the puller. A delivery
 carries the stream's subject, so it counts against the oldest open request (the server fills one
-client's requests in order). Each request asks for no more than there is room for (`limit`
-delivered but not yet taken), so nothing piles up beyond what the caller agreed to hold.
+client's requests in order); anything else on the inbox (neither kind) is ignored.
+
+Each request asks for no more than there is room for (`limit` delivered but not yet taken), so
+nothing piles up beyond what the caller agreed to hold.
 Messages are the library's own `Msg` objects: `ack()` and `metadata` work as with `fetch()`.
 
 Nothing here acknowledges anything: the caller acks after its commit, and whatever it never acks
@@ -20,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -27,6 +37,11 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.api import Header
+
+log = logging.getLogger("tongxin.county.ingest")
+
+ACK_PREFIX = "$JS.ACK."
+"""The reply subject of every delivery from a stream (with or without a JetStream domain)."""
 
 CONTROL = "100"
 """Idle heartbeat or flow control: not the end of a request."""
@@ -109,15 +124,8 @@ class Puller:
         return msgs
 
     async def _on_msg(self, msg: Msg) -> None:
-        status = msg.headers.get(Header.STATUS) if msg.headers else None
-        if status is not None:  # a status comes on its request's own reply subject
-            if status in ENDED:
-                self._end(msg.subject.rsplit(".", 1)[-1])
-                await self._refill()
-            elif status != CONTROL:
-                description = msg.headers.get(Header.DESCRIPTION, "") if msg.headers else ""
-                self._failed = f"pull request refused: {status} {description}".strip()
-                self._arrived.set()
+        if not msg.reply.startswith(ACK_PREFIX):
+            await self._on_status(msg)
             return
         self._buffer.append(msg)
         self._arrived.set()
@@ -130,6 +138,21 @@ class Puller:
             if request.delivered >= request.size:
                 self._end(token)
                 await self._refill()
+
+    async def _on_status(self, msg: Msg) -> None:
+        """A message without an ack reply: the server's status about a request (on that request's
+        own reply subject), or — with a reply or data, or no status — nothing the server sends."""
+        status = msg.headers.get(Header.STATUS) if msg.headers else None
+        if msg.reply or msg.data or status is None:
+            log.warning("ignored a message on the pull inbox that is neither a delivery nor a status")
+            return
+        if status in ENDED:
+            self._end(msg.subject.rsplit(".", 1)[-1])
+            await self._refill()
+        elif status != CONTROL:
+            description = msg.headers.get(Header.DESCRIPTION, "") if msg.headers else ""
+            self._failed = f"pull request refused: {status} {description}".strip()
+            self._arrived.set()
 
     def _end(self, token: str) -> None:
         self._requests.pop(token, None)
