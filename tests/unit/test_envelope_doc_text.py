@@ -1,9 +1,10 @@
-"""docs/envelope.md §10's example call runs as printed, on a file of real envelopes whose strings
-hold the text edge cases (U+2028, U+2029, U+0085 raw; \\x1c–\\x1e escaped), signed by the worked
+"""docs/envelope.md §10's example call runs as printed, on a file of envelopes whose strings hold
+the text edge cases (U+2028, U+2029, U+0085 raw; \\x1c–\\x1e escaped), signed by the worked
 example's key (§9): the chain verifies, and a tampered copy does not."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -12,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from shared.catalog import convert_payload
-from shared.envelope import GENESIS_HASH, encode, sign
+from shared.envelope import GENESIS_HASH, canonical, format_time
 from shared.signing import Signer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "envelope.md"
 EDGES = ("\u2028", "\u2029", "\u0085", "\x1c", "\x1d", "\x1e")
+TEXT = ("\u2028", "\u2029")
 
 
 def doc_parts() -> tuple[str, str, str]:
@@ -31,21 +32,29 @@ def doc_parts() -> tuple[str, str, str]:
 
 
 def chain_file(path: Path, seed: str) -> list[bytes]:
-    """dongguan's envelopes, one note per edge case, signed with the example seed; one per line."""
+    """dongguan's envelopes, one per edge case, signed with the example seed; one per line.
+    U+2028 and U+2029 sit in the note; the control characters, which no text field of the catalog
+    takes (shared.bounds.TEXT_PATTERN), in a payload field a later schema could add."""
     signer, prev, lines = Signer.from_seed_hex(seed), GENESIS_HASH, []
     start = datetime.fromisoformat("2026-03-05T02:30:00.000000Z")
     for seq, char in enumerate(EDGES, start=1):
+        text = f"党员捐款{char}用于活动阵地"
         payload: dict[str, Any] = {
-            "org_id": "dongguan", "source": "member_donation", "amount_fen": 100 * seq,
-            "note": f"党员捐款{char}用于活动阵地",
+            "type": "fund.received", "org_id": "dongguan", "source": "member_donation",
+            "amount_fen": 100 * seq, "note": text if char in TEXT else "",
+            **({} if char in TEXT else {"remark": text}),
         }  # fmt: skip
-        env = sign(
-            node_id="dongguan", seq=seq, event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"d/{seq}")),
-            body=convert_payload("fund.received", payload), occurred_at=start + timedelta(minutes=seq),
-            recorded_at=start + timedelta(minutes=seq, seconds=1), prev_hash=prev, signer=signer,
-        )  # fmt: skip
-        prev = env.hash
-        lines.append(encode(env))
+        body = {
+            "node_id": "dongguan", "seq": seq, "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"d/{seq}")),
+            "type": "fund.received", "schema": 1,
+            "occurred_at": format_time(start + timedelta(minutes=seq)),
+            "recorded_at": format_time(start + timedelta(minutes=seq, seconds=1)),
+            "payload": payload, "prev_hash": prev,
+        }  # fmt: skip
+        digest = hashlib.sha256(canonical(body))
+        prev = digest.hexdigest()
+        sig = signer.sign(digest.digest()).hex()
+        lines.append(canonical({**body, "hash": prev, "sig": sig, "key_id": signer.key_id}))
     path.write_bytes(b"".join(line + b"\n" for line in lines))
     return lines
 
