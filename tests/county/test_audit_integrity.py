@@ -454,13 +454,19 @@ def test_node_receipts_are_read_from_the_nodes_data_dir_and_from_jsonl(built: Bu
 
 def export(b: Built, path: Path, sel: Selection | None = None) -> dict[str, Any]:
     with b.engine.connect() as conn:
-        return write_export(conn, sel or Selection(), path, county_id="jx", county_key=COUNTY_PUBLIC)
+        return write_export(conn, sel or Selection(), path, county_id="jx", county_key=COUNTY)
 
 
 def test_an_export_holds_the_documented_files_and_verifies(built: Built, tmp_path: Path) -> None:
     manifest = export(built, tmp_path / "all.zip")
     with zipfile.ZipFile(tmp_path / "all.zip") as zf:
-        assert sorted(zf.namelist()) == ["envelopes.jsonl", "keys.json", "manifest.json", "receipts.jsonl"]
+        assert sorted(zf.namelist()) == [
+            "envelopes.jsonl",
+            "keys.json",
+            "manifest.json",
+            "manifest.sig",
+            "receipts.jsonl",
+        ]
         lines = zf.read("envelopes.jsonl").splitlines()
         keys = json.loads(zf.read("keys.json"))
         for name, file in manifest["files"].items():
@@ -732,8 +738,9 @@ def test_the_documented_verifier_accepts_real_exports_and_rejects_tampered_ones(
         rewrite(tmp_path / "all.zip", tmp_path / "bad.zip", change)
         done = run_standalone(script, tmp_path / "bad.zip")
         assert done.returncode == 1, name
-        first = done.stdout.splitlines()[0].split(" ", 2)
-        assert first[0] == "dongguan", (name, done.stdout)
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith("export - manifest.json is not signed by the county key"), name
+        first = next(line for line in lines if line.startswith("dongguan ")).split(" ", 2)
         assert int(first[1]) == (seq or DONGGUAN_LENGTH), (name, done.stdout)
     rewrite(tmp_path / "all.zip", tmp_path / "bad.zip", x_edit, fix_manifest=False)
     done = run_standalone(script, tmp_path / "bad.zip")

@@ -1,4 +1,5 @@
-"""Audit commands (integrity): `verify`, `export` and `history`, registered on `tongxin audit`."""
+"""Audit commands (integrity): `verify` and `history`, registered on `tongxin audit` (`export` is in
+commands_export), and the helpers they share with it."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.county.audit.archive import archive_count, archive_nodes, verify_archive
-from services.county.audit.export import BrokenArchiveError, Selection, SelectionError, write_export
 from services.county.audit.export_verify import ExportFormatError, verify_export
 from services.county.audit.history import Kind, history
 from services.county.audit.node_receipts import NodeReceiptsError, node_receipts
@@ -64,11 +64,6 @@ def register(app: typer.Typer) -> None:
         epilog="Examples: tongxin audit verify --db postgresql://county@db/tongxin --county-id jx ·  "
         "tongxin audit verify --export jx-2026.zip --node-receipts ./dongguan-data",
     )(verify)
-    app.command(
-        "export",
-        epilog="Example: tongxin audit export --db sqlite:///tongxin-county.db --node dongguan "
-        "--from 2026-03-01 --to 2026-03-31 --county-id jx --out dongguan-march.zip",
-    )(export)
     app.command("history", epilog="Example: tongxin audit history org dongguan --json")(show_history)
 
 
@@ -213,49 +208,6 @@ def _verify_db(
                 workers=workers,
                 progress=advance,
             )
-
-
-def export(
-    ctx: typer.Context,
-    out_file: Annotated[Path, typer.Option("--out", help="The zip to write (must not exist).")],
-    db: Db = None,
-    nodes: Nodes = None,
-    from_seq: Annotated[int | None, typer.Option(help="First seq (each node).")] = None,
-    to_seq: Annotated[int | None, typer.Option(help="Last seq (each node).")] = None,
-    date_from: Annotated[
-        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day recorded (China date).")
-    ] = None,
-    date_to: Annotated[
-        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day recorded, inclusive.")
-    ] = None,
-    county_key: CountyKey = DEFAULT_COUNTY_KEY,
-    county_public_key: CountyPublicKey = None,
-    county_id: CountyId = None,
-) -> None:
-    """Export nodes' envelopes, first keys and county receipts as a zip an auditor verifies offline
-    (docs/audit.md); a range that starts after seq 1 carries its anchor in the manifest."""
-    if out_file.exists():
-        raise _fail(f"{out_file} exists: remove it or choose another --out")
-    key = county_verifier(ctx, county_key, county_public_key)
-    sel = Selection(nodes, from_seq, to_seq, date_from and date_from.date(), date_to and date_to.date())
-    engine = _open(db)
-    try:
-        with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            total = archive_count(conn, sel.nodes or archive_nodes(conn))
-            with _progress(total, "exporting") as advance:
-                manifest = write_export(
-                    conn, sel, out_file, county_id=county_id, county_key=key, progress=advance
-                )
-    except SelectionError as exc:
-        raise _fail(str(exc)) from None
-    except BrokenArchiveError as exc:
-        raise _fail(str(exc), 1) from None
-    for node, m in manifest["nodes"].items():
-        out.print(f"{node}: seq {m['first_seq']}–{m['last_seq']} ({m['count']}), head {m['head_hash']}")
-    totals = manifest["totals"]
-    out.print(f"exported {totals['envelopes']} envelope(s) and {totals['receipts']} receipt(s) to {out_file}")
 
 
 def show_history(

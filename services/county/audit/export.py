@@ -1,5 +1,6 @@
 """Audit exports: a zip of chosen nodes' envelopes, keys and county receipts that an auditor
-verifies offline (format: docs/audit.md) — written from the archive, verified like the archive."""
+verifies offline (format: docs/audit.md) — written from the archive, verified like the archive,
+its manifest signed by the county key (export_signature.py)."""
 
 from __future__ import annotations
 
@@ -7,97 +8,40 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from services.county.audit.archive import archive_nodes, chunks, first_keys, key_rows
+from services.county.audit.archive import chunks, first_keys, key_rows
+from services.county.audit.export_plan import (
+    CountyMismatchError,
+    Selection,
+    SelectionError,
+    UnknownNodeError,
+    check_county,
+    plan,
+)
+from services.county.audit.export_signature import SIGNATURE, sign_manifest
 from services.county.audit.report import Anchor
 from services.county.db import tables as t
 from shared import envelope, receipt
-from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.chain import ROTATION, rotated_key
 from shared.envelope import GENESIS_HASH
 from shared.errors import FieldError
 from shared.receipt import Receipt
-from shared.signing import Verifier
+from shared.signing import Signer, Verifier
 
-FORMAT, VERSION = "tongxin-audit-export", 1
+FORMAT, VERSION = "tongxin-audit-export", 2
+"""Version 2 signs the manifest (manifest.sig) and states each node's archive head hash."""
 MEMBERS = ("envelopes.jsonl", "receipts.jsonl", "keys.json")
 """The files that manifest.json lists with their SHA-256."""
-
-
-class SelectionError(FieldError):
-    """The selection is not a valid one (bad range, nothing selected); names the option."""
-
-
-class UnknownNodeError(SelectionError):
-    """A node that the archive does not know."""
+__all__ = ["BrokenArchiveError", "CountyMismatchError", "Selection", "SelectionError", "UnknownNodeError"]
 
 
 class BrokenArchiveError(FieldError):
     """The archive cannot anchor the selection: its chain is broken before the exported range."""
-
-
-@dataclass(frozen=True)
-class Selection:
-    nodes: list[str] | None = None
-    from_seq: int | None = None
-    to_seq: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    """Dates are China dates, inclusive, of the node's clock (`recorded_at`)."""
-
-    def check(self) -> None:
-        if (self.from_seq is not None or self.to_seq is not None) and (self.date_from or self.date_to):
-            raise SelectionError("from", "give a seq range or a date range, not both")
-        for name in ("from_seq", "to_seq"):
-            if (value := getattr(self, name)) is not None and value < 1:
-                raise SelectionError(name, f"must be at least 1, not {value}")
-        if self.from_seq and self.to_seq and self.to_seq < self.from_seq:
-            raise SelectionError("to_seq", f"{self.to_seq} is below from_seq {self.from_seq}")
-        if self.date_from and self.date_to and self.date_to < self.date_from:
-            raise SelectionError("to", f"{self.date_to} is before from {self.date_from}")
-
-    def as_dict(self) -> dict[str, Any]:
-        dates = {"from": self.date_from, "to": self.date_to}
-        return {"nodes": self.nodes, "from_seq": self.from_seq, "to_seq": self.to_seq} | {
-            k: v.isoformat() if v else None for k, v in dates.items()
-        }
-
-
-def _china_midnight(day: date) -> str:
-    return envelope.format_time(datetime.combine(day, time(), CHINA_STANDARD_TIME))
-
-
-def plan(conn: Connection, sel: Selection) -> dict[str, tuple[int, int]]:
-    """Each selected node's contiguous seq range in the archive; a date range becomes the
-    smallest range holding every envelope recorded on those days."""
-    sel.check()
-    known = archive_nodes(conn)
-    for node in sel.nodes or ():
-        if node not in known:
-            raise UnknownNodeError("nodes", f"unknown node {node!r}")
-    a = t.archive.c
-    ranges: dict[str, tuple[int, int]] = {}
-    for node in sel.nodes or known:
-        query = select(func.min(a.seq), func.max(a.seq)).where(a.node_id == node)
-        if sel.date_from:
-            query = query.where(a.recorded_at >= _china_midnight(sel.date_from))
-        if sel.date_to:
-            query = query.where(a.recorded_at < _china_midnight(sel.date_to + timedelta(days=1)))
-        low, high = conn.execute(query).one()
-        first, last = max(low or 1, sel.from_seq or 1), min(high or 0, sel.to_seq or high or 0)
-        if first <= last:
-            ranges[node] = (first, last)
-        elif sel.nodes:
-            raise SelectionError("nodes", f"node {node!r} has no archived envelope in the selection")
-    if not ranges:
-        raise SelectionError("nodes", "nothing to export: no archived envelope in the selection")
-    return ranges
 
 
 def anchor(conn: Connection, node: str, first_seq: int, first_key: Verifier) -> Anchor:
@@ -130,11 +74,16 @@ def write_export(
     out: Path,
     *,
     county_id: str | None,
-    county_key: Verifier | None,
+    county_key: Signer | None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Write the export zip to `out` (through a temporary file); returns its manifest."""
+    """Write the export zip to `out` (through a temporary file), its manifest signed by
+    `county_key`; returns the manifest. Refuses a county id or key the archive's receipts
+    were not issued under (CountyMismatchError)."""
     ranges = plan(conn, sel)
+    if county_key is None:
+        raise SelectionError("county_key", "an export is signed by the county key: give --county-key PATH")
+    check_county(conn, county_id, county_key)
     keys = first_keys(key_rows(conn, ranges))
     receipts = _receipts(conn, ranges, county_id)
     nodes: dict[str, dict[str, Any]] = {}
@@ -166,7 +115,9 @@ def write_export(
                 },
                 "files": files,
             }
-            zf.writestr("manifest.json", _json(manifest))
+            data = _json(manifest)
+            zf.writestr("manifest.json", data)
+            zf.writestr(SIGNATURE, sign_manifest(county_key, data))
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -175,15 +126,13 @@ def write_export(
 
 
 def _keys_json(
-    county_id: str | None, county_key: Verifier | None, keys: dict[str, Verifier], nodes: Iterable[str]
+    county_id: str | None, county_key: Signer, keys: dict[str, Verifier], nodes: Iterable[str]
 ) -> bytes:
-    county = None
-    if county_key is not None:
-        county = {
-            "county_id": county_id,
-            "key_id": county_key.key_id,
-            "public_key": county_key.public_key.hex(),
-        }
+    county = {
+        "county_id": county_id,
+        "key_id": county_key.key_id,
+        "public_key": county_key.public_key.hex(),
+    }
     first = {n: {"key_id": keys[n].key_id, "public_key": keys[n].public_key.hex()} for n in nodes}
     return _json({"county": county, "nodes": first})
 
@@ -206,6 +155,9 @@ def _write_node(
         if progress is not None:
             progress(len(rows))
     head = envelope.decode(tail)
+    a = t.archive.c
+    newest = select(a.seq, a.hash).where(a.node_id == node).order_by(a.seq.desc()).limit(1)
+    archive_head = conn.execute(newest).one()
     return {
         "count": count,
         "first_seq": first,
@@ -218,9 +170,8 @@ def _write_node(
             "key_id": start.key.key_id,
             "public_key": start.key.public_key.hex(),
         },
-        "archive_head_seq": int(
-            conn.execute(select(func.max(t.archive.c.seq)).where(t.archive.c.node_id == node)).scalar_one()
-        ),
+        "archive_head_seq": int(archive_head.seq),
+        "archive_head_hash": str(archive_head.hash),
     }
 
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from services.county.audit.report import Claim
+from services.county.audit.strict_json import repeated_key
 from shared import receipt
-from shared.errors import FieldError
 
 NODE_COMMAND_TIMEOUT = 600
 """Seconds `tongxin node receipts` may take (it reads one table; this only stops a hang)."""
@@ -28,10 +28,22 @@ def node_receipts(path: Path) -> list[Claim]:
     --json` writes it, or a node's data dir, which that command is run on."""
     try:
         data = _from_node_command(path) if path.is_dir() else path.read_bytes()
-        lines = [line for line in data.splitlines() if line.strip()]
-        return [Claim(receipt.decode(line), f"node ({path})") for line in lines]
-    except (OSError, FieldError) as exc:
+    except OSError as exc:
         raise NodeReceiptsError(path, str(exc)) from None
+    claims = []
+    for number, line in enumerate(data.split(b"\n"), 1):  # JSON Lines end at b"\n" alone
+        if not line.strip():
+            continue
+        try:
+            r = receipt.decode(line)
+        except (ValueError, RecursionError) as exc:  # FieldError, or what msgspec lets through
+            raise NodeReceiptsError(path, f"line {number}: {exc}") from None
+        if line != receipt.encode(r) and (key := repeated_key(line)) is not None:
+            raise NodeReceiptsError(
+                path, f"line {number} repeats the key {key!r} in one object (not strict JSON)"
+            )
+        claims.append(Claim(r, f"node ({path})"))
+    return claims
 
 
 def _from_node_command(data_dir: Path) -> bytes:

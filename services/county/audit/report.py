@@ -35,13 +35,17 @@ class Anchor:
 
 class Row(NamedTuple):
     """One stored envelope; `columns` are the archive's copies of its COLUMNS (None in an export),
-    `env` the envelope if the reader decoded it already."""
+    `env` the envelope if the reader decoded it already, `problem` what the reader found wrong
+    with its text (a fault at its node and seq), `link` the hash an undecodable one states (the
+    chain goes on from it, so that one altered line is one fault)."""
 
     node_id: str
     seq: int
     data: bytes
     columns: tuple[Any, ...] | None = None
     env: Envelope | None = None
+    problem: str | None = None
+    link: str | None = None
 
 
 @dataclass(frozen=True)

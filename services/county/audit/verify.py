@@ -11,6 +11,7 @@ threads spent more time handing the GIL over than verifying.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -22,9 +23,11 @@ from shared import envelope
 from shared.chain import ROTATION, ChainFault, ChainVerifier, rotated_key
 from shared.envelope import GENESIS_HASH, Envelope
 from shared.errors import FieldError
+from shared.receipt import Receipt
 from shared.signing import Job, Pending, Verifier, submit_parts, worker_pool
 
 _Cache = dict[tuple[bytes, bytes, bytes], bool]
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class _Cached(Verifier):
@@ -140,7 +143,9 @@ class Audit:
                 self._walk(*pending, progress)
 
     def _decode(self, row: Row) -> Envelope | None:
-        if row.env is not None:
+        if row.problem is not None:
+            self.fault(row.node_id, row.seq, row.problem)
+        if row.env is not None or row.problem is not None:
             return row.env
         try:
             return envelope.decode(row.data)
@@ -190,6 +195,8 @@ class Audit:
             if env is None:
                 if chain is not None and row.seq == chain.last_seq + 1:
                     chain.last_seq = row.seq  # go on from the next one, as after any fault
+                    if row.link is not None and _HEX64.fullmatch(row.link):
+                        chain.last_hash = row.link
                 continue
             if chain is not None and (problem := chain.check(env)) is not None:
                 self.fault(row.node_id, problem.seq, problem.reason)
@@ -218,15 +225,14 @@ class Audit:
                     f"the {self.where} holds {env.hash[:16]}… (altered after acknowledgement)",
                 )
 
-    def finish(self, in_scope: Callable[[str, int], bool] = lambda _n, _s: True) -> Report:
+    def finish(self, in_scope: Callable[[Receipt], bool] = lambda _r: True) -> Report:
         """Heads; receipts that nothing matched and node receipts the county's lack (in scope)."""
         for chain in self.chains.values():
             if chain is not None:
                 summary = self.summary(chain.node_id)
                 summary.head_seq, summary.head_hash = chain.last_seq, chain.last_hash
-        for (node_id, seq), claims in sorted(self.claims.items()):
-            if not in_scope(node_id, seq):
-                continue
+        for (node_id, seq), all_claims in sorted(self.claims.items()):
+            claims = [c for c in all_claims if in_scope(c.receipt)]
             head = self.summary(node_id).head_seq
             lost = (
                 f"but the {self.where} ends at seq {head} (tail truncated after acknowledgement)"
@@ -239,11 +245,11 @@ class Audit:
         faults = sorted(self.faults, key=lambda f: f.node_id)
         return Report(self.nodes, faults)
 
-    def _node_receipts_kept(self, in_scope: Callable[[str, int], bool]) -> None:
+    def _node_receipts_kept(self, in_scope: Callable[[Receipt], bool]) -> None:
         """A receipt a node holds must be among the county's own (it keeps every one it signs)."""
         for claim in self.node_claims:
             r = claim.receipt
-            if in_scope(r.node_id, r.seq) and (r.node_id, r.seq, r.hash) not in self.county_heads:
+            if in_scope(r) and (r.node_id, r.seq, r.hash) not in self.county_heads:
                 self.fault(
                     r.node_id, r.seq, f"the county's receipts lack the {claim.source} receipt for seq {r.seq}"
                 )

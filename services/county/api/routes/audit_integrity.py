@@ -20,7 +20,13 @@ from services.county.api.errors import NOT_FOUND, refused
 from services.county.api.models.audit import History, Verified
 from services.county.api.responses import ZIP_TYPE, Json, file, ok
 from services.county.audit.archive import archive_nodes, verify_archive
-from services.county.audit.export import BrokenArchiveError, Selection, UnknownNodeError, write_export
+from services.county.audit.export import (
+    BrokenArchiveError,
+    CountyMismatchError,
+    Selection,
+    UnknownNodeError,
+    write_export,
+)
 from services.county.audit.history import HistoryItem, Kind, history
 from services.county.keys import DEFAULT_COUNTY_KEY
 from services.county.queries.common import NotFoundError
@@ -29,15 +35,21 @@ from shared.signing import Signer, Verifier
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
-def county_identity(request: Request) -> tuple[str | None, Verifier | None]:
-    """The county's id and public key: from the app's state if the service put them there,
-    else from TONGXIN_COUNTY_ID and the key file TONGXIN_COUNTY_KEY (if it exists)."""
+def county_signer(request: Request) -> tuple[str | None, Signer | None]:
+    """The county's id and key: from the app's state if the service put them there, else from
+    TONGXIN_COUNTY_ID and the key file TONGXIN_COUNTY_KEY (if it exists)."""
     state = request.app.state
     county_id = getattr(state, "county_id", None) or os.environ.get("TONGXIN_COUNTY_ID")
     key = getattr(state, "county_key", None)
     if key is None:
         path = FilePath(os.environ.get("TONGXIN_COUNTY_KEY", str(DEFAULT_COUNTY_KEY)))
         key = Signer.load(path) if path.exists() else None
+    return county_id, key
+
+
+def county_identity(request: Request) -> tuple[str | None, Verifier | None]:
+    """The county's id and public key (see `county_signer`)."""
+    county_id, key = county_signer(request)
     return county_id, Verifier(key.public_key) if key is not None else None
 
 
@@ -102,13 +114,15 @@ def org_history(conn: ConnDep, org_id: OrgIdPath) -> Json:
     "/export",
     summary="An audit export (zip) to verify offline",
     description="The chosen nodes' envelopes, first keys and county receipts with a manifest "
-    "(format in docs/audit.md). Choose a seq range or a date range (China dates of the node's "
-    "clock), not both; a range after seq 1 carries its anchor in the manifest.",
+    "signed by the county key (format in docs/audit.md). Choose a seq range or a date range "
+    "(China dates of the node's clock), not both; a range after seq 1 carries its anchor in the "
+    "manifest. 409 when the archive is broken before the range, or when the service has no "
+    "county key or a county id its receipts were not issued under.",
     response_class=FileResponse,
     responses={
         **file(ZIP_TYPE, "A zip of envelopes.jsonl, keys.json, receipts.jsonl and manifest.json"),
         **NOT_FOUND,
-        **refused(409, "The archive's chain is broken before the range"),
+        **refused(409, "The archive's chain is broken before the range, or the county key or id is wrong"),
     },
 )
 def export(
@@ -126,7 +140,11 @@ def export(
     for name in chosen or ():
         if not _is_slug(name):
             raise HTTPException(422, [{"field": "nodes", "message": f"not a node id: {name!r}"}])
-    county_id, key = county_identity(request)
+    county_id, key = county_signer(request)
+    if key is None:
+        raise HTTPException(
+            409, [{"field": "county_key", "message": "the service has no county key to sign with"}]
+        )
     folder = FilePath(tempfile.mkdtemp(prefix="tongxin-export-"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"tongxin-audit-{county_id or 'county'}-{stamp}.zip"
@@ -141,7 +159,7 @@ def export(
     except UnknownNodeError as exc:
         shutil.rmtree(folder)
         raise NotFoundError(exc.field, exc.message) from None
-    except BrokenArchiveError as exc:
+    except (BrokenArchiveError, CountyMismatchError) as exc:
         shutil.rmtree(folder)
         raise HTTPException(409, [exc.to_dict()]) from None
     except BaseException:
