@@ -30,6 +30,7 @@ from services.county.audit.export import (
 from services.county.audit.history import HistoryItem, Kind, history
 from services.county.keys import DEFAULT_COUNTY_KEY
 from services.county.queries.common import NotFoundError
+from shared.bounds import MAX_SEQ
 from shared.signing import Signer, Verifier
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -131,8 +132,8 @@ def export(
     nodes: Annotated[
         list[str] | None, Query(description="Node ids, repeatable or comma-separated (default: all).")
     ] = None,
-    from_seq: Annotated[int | None, Query(ge=1, description="First seq of each node.")] = None,
-    to_seq: Annotated[int | None, Query(ge=1, description="Last seq of each node.")] = None,
+    from_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="First seq of each node.")] = None,
+    to_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Last seq of each node.")] = None,
     date_from: Annotated[date | None, Query(alias="from", description="First day recorded.")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="Last day recorded, inclusive.")] = None,
 ) -> FileResponse:

@@ -87,5 +87,4 @@ def roster_csv(
     township: Township = None,
     village: Village = None,
 ) -> Response:
-    text = q.roster_csv(conn, township, village, as_of=as_of, **filters)
-    return download(text.encode("utf-8"), CSV_TYPE, "roster.csv")
+    return download(q.roster_csv(conn, township, village, as_of=as_of, **filters), CSV_TYPE, "roster.csv")
