@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import StringConstraints
 from sqlalchemy import Connection, Engine
 
 from services.county.audit.replay import Bounds
@@ -24,6 +25,10 @@ SLUG = SLUG_PATTERN
 TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
 """Query text as `shared.bounds.TEXT_PATTERN` takes it (a query string holds no lone surrogate:
 it is decoded from UTF-8); pydantic's regex engine refuses the surrogate range itself."""
+SLUG_LIST = rf"^({SLUG_PATTERN[1:-1]})?(,({SLUG_PATTERN[1:-1]})?)*$"
+"""Node ids separated by commas (empty items ignored)."""
+NodeId = Annotated[str, StringConstraints(pattern=SLUG)]
+NodeIds = Annotated[str, StringConstraints(pattern=SLUG_LIST, max_length=4096)]
 SLUG_OR_UNREGISTERED = rf"^(-|{SLUG_PATTERN[1:-1]})$"
 MEMBER_ID = r"^[0-9a-f]{32}$"
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from services.county.api.deps import SLUG, ConnDep, MemberIdPath, OrgIdPath
+from services.county.api.deps import SLUG, ConnDep, MemberIdPath, NodeId, NodeIds, OrgIdPath
 from services.county.api.errors import NOT_FOUND, refused
 from services.county.api.models.audit import History, Verified
 from services.county.api.responses import ZIP_TYPE, Json, file, ok
@@ -67,7 +67,7 @@ def county_identity(request: Request) -> tuple[str | None, Verifier | None]:
 def verify(
     conn: ConnDep,
     request: Request,
-    node: Annotated[list[str] | None, Query(description="Only these nodes (repeatable).")] = None,
+    node: Annotated[list[NodeId] | None, Query(description="Only these nodes (repeatable).")] = None,
 ) -> Json:
     known = archive_nodes(conn)
     for name in node or ():
@@ -130,7 +130,8 @@ def export(
     conn: ConnDep,
     request: Request,
     nodes: Annotated[
-        list[str] | None, Query(description="Node ids, repeatable or comma-separated (default: all).")
+        list[NodeIds] | None,
+        Query(description="Node ids, repeatable or comma-separated (default: all)."),
     ] = None,
     from_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="First seq of each node.")] = None,
     to_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Last seq of each node.")] = None,
