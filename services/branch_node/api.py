@@ -26,6 +26,7 @@ from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item, parse_json
 from services.branch_node.service import NodeService, NodeStatus
 from services.branch_node.web import mount_outstation
+from shared.api_docs import serve_docs
 from shared.errors import FieldError
 
 EVENT_EXAMPLE = {
@@ -108,7 +109,8 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
     """The app for one open node; `forwarder` is the live forwarder when serving."""
     metrics = Metrics()
     router = APIRouter(prefix="/api/v1", tags=["events"])
-    app = FastAPI(title=f"Tongxin branch node {node.node_id}", version="1")
+    app = FastAPI(title=f"Tongxin branch node {node.node_id}", version="1", docs_url=None, redoc_url=None)
+    serve_docs(app)
 
     @app.exception_handler(FieldError)
     async def field_error(_: Request, exc: FieldError) -> JSONResponse:

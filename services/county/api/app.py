@@ -18,6 +18,7 @@ from services.county.api.models.ops import Health
 from services.county.api.responses import Json, file, ok
 from services.county.api.routes import ROUTERS
 from services.county.queries.common import ping
+from shared.api_docs import serve_docs
 
 DESCRIPTION = """The county's view of its mobile Party members (流动党员) and of its outstations'
 work: the three-level roster, dual management and its alerts, pioneer, fund and education
@@ -35,7 +36,15 @@ def create_app(
 ) -> FastAPI:
     """The query API over `engine` (which the caller owns); `health` adds to /health and
     `metrics_registry` (e.g. the ingest loop's) to /metrics."""
-    app = FastAPI(title="Tongxin county", version="1", description=DESCRIPTION, default_response_class=Json)
+    app = FastAPI(
+        title="Tongxin county",
+        version="1",
+        description=DESCRIPTION,
+        default_response_class=Json,
+        docs_url=None,
+        redoc_url=None,
+    )
+    serve_docs(app)
     app.state.engine = engine
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(ScrapeCollector(engine))

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import StringConstraints
 from sqlalchemy import Connection, Engine
 
 from services.county.audit.replay import Bounds
@@ -21,6 +22,13 @@ from shared.errors import FieldError
 from shared.ids import SLUG_PATTERN
 
 SLUG = SLUG_PATTERN
+TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+"""Query text as `shared.bounds.TEXT_PATTERN` takes it (a query string holds no lone surrogate:
+it is decoded from UTF-8); pydantic's regex engine refuses the surrogate range itself."""
+SLUG_LIST = rf"^({SLUG_PATTERN[1:-1]})?(,({SLUG_PATTERN[1:-1]})?)*$"
+"""Node ids separated by commas (empty items ignored)."""
+NodeId = Annotated[str, StringConstraints(pattern=SLUG)]
+NodeIds = Annotated[str, StringConstraints(pattern=SLUG_LIST, max_length=4096)]
 SLUG_OR_UNREGISTERED = rf"^(-|{SLUG_PATTERN[1:-1]})$"
 MEMBER_ID = r"^[0-9a-f]{32}$"
 
@@ -61,14 +69,14 @@ KNOWN_AT_NOTE = (
 
 
 def as_of_param(
-    as_of: Annotated[str | None, Query(description=AS_OF, examples=["2026-03-05"])] = None,
+    as_of: Annotated[str | None, Query(max_length=64, description=AS_OF, examples=["2026-03-05"])] = None,
 ) -> AsOf | None:
     return None if as_of is None else parse_point(as_of, "as_of")
 
 
 def known_at_param(
     known_at: Annotated[
-        str | None, Query(description=KNOWN_AT_PARAM, examples=["2026-03-05T18:00:00+08:00"])
+        str | None, Query(max_length=64, description=KNOWN_AT_PARAM, examples=["2026-03-05T18:00:00+08:00"])
     ] = None,
 ) -> str | None:
     return None if known_at is None else parse_point(known_at, "known_at").moment
@@ -104,7 +112,9 @@ PointConnDep = Annotated[Connection, Depends(get_point_conn)]
 """A connection for a query that takes `known_at` (and usually `as_of`)."""
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1–1000).")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip (≥ 0).")]
+MAX_OFFSET = 10**9
+"""More rows than any county holds, far below the databases' 64-bit limit."""
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip (0–1,000,000,000).")]
 MemberIdPath = Annotated[
     str, Path(pattern=MEMBER_ID, description="The member id: 32 hex digits (keyed hash of the ID number).")
 ]
@@ -125,7 +135,8 @@ Village = Annotated[
 ]
 Outstation = Annotated[str | None, Query(pattern=SLUG, description="The outstation's org id.")]
 HostLocation = Annotated[
-    str | None, Query(min_length=1, max_length=200, description="Host location, exactly as recorded.")
+    str | None,
+    Query(min_length=1, max_length=200, pattern=TEXT, description="Host location, exactly as recorded."),
 ]
 StatusFilter = Annotated[Status | None, Query(description="Only members with this status.")]
 
@@ -161,9 +172,10 @@ def figure_filter(
     as_of: Annotated[
         str | None,
         Query(
+            max_length=64,
             description="Business time D (a date, or a time with a zone): only facts that occurred on or "
             "before D's China date — the same as `to` (the earlier of the two applies); education's "
-            "coverage and study accounts read the roster as it stood at D."
+            "coverage and study accounts read the roster as it stood at D.",
         ),
     ] = None,
 ) -> dict[str, Any]:

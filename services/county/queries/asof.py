@@ -36,6 +36,7 @@ from services.county.projections.fact import (
 )
 from services.county.projections.recruitment import derive_candidate
 from services.county.projections.roster import MemberHistory, history
+from shared.bounds import EARLIEST, EARLIEST_DATE, LATEST
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.envelope import format_time
 from shared.errors import FieldError
@@ -87,16 +88,24 @@ class AsOf:
 
 
 def parse_point(text: str, field: str = "as_of") -> AsOf:
-    """`YYYY-MM-DD` (end of that China day) or an RFC 3339 time with a zone; else a FieldError."""
+    """`YYYY-MM-DD` (end of that China day) or an RFC 3339 time with a zone, between EARLIEST and
+    LATEST (1900–2200, the range of every time an envelope may carry); else a FieldError."""
     value = text.strip()
     try:
         if len(value) == 10:
-            return AsOf.of_day(date.fromisoformat(value))
-        return AsOf.of_time(datetime.fromisoformat(value.replace("z", "Z")), field)
+            day = date.fromisoformat(value)
+            moment = datetime.combine(day, END_OF_DAY, CHINA_STANDARD_TIME)
+        else:
+            moment = datetime.fromisoformat(value.replace("z", "Z"))
+            if moment.tzinfo is None:
+                raise FieldError(field, "must carry a time zone")
+        if not EARLIEST <= moment < LATEST:
+            raise FieldError(field, f"must lie between {EARLIEST_DATE} and {LATEST.date()}")
     except ValueError as exc:
         if isinstance(exc, FieldError):
             raise
         raise FieldError(field, "expected a date (YYYY-MM-DD) or a time with a zone (RFC 3339)") from None
+    return AsOf.of_day(day) if len(value) == 10 else AsOf.of_time(moment, field)
 
 
 KNOWN_AT = (

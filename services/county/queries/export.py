@@ -3,27 +3,24 @@
 A figure (funds, pioneer, education) becomes a table with one row per metric — the path of a
 number in the API's JSON, e.g. `received.fiscal` or `training.by_mode.cloud.attendances` — and
 one column for the total and one per group (`group_by`), named by the group's name. Money stays
-integer fen, as in the API. The same rows go to CSV or to an .xlsx workbook.
+integer fen, as in the API. The same rows go to CSV or to an .xlsx workbook (`cells.py`: never a
+formula).
 """
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import Connection
 
 from services.county.queries import education, figures
-from services.county.queries.roster import roster_csv
+from services.county.queries.cells import Cell, Table, to_csv, to_xlsx
+from services.county.queries.roster import roster_records
 from shared.catalog.status import STATUSES
 
-Cell = str | int | float | bool | None
-Table = list[list[Cell]]
+__all__ = ["Cell", "Figure", "Table", "to_csv", "to_xlsx"]
 
 
 class Figure(enum.StrEnum):
@@ -33,14 +30,8 @@ class Figure(enum.StrEnum):
 
 
 def roster_table(conn: Connection, **params: Any) -> Table:
-    """The roster CSV's header and rows (`roster_csv`'s own output, read back), as a table."""
-    text = roster_csv(conn, **params).lstrip("\ufeff")
-    rows: Table = [list(r) for r in csv.reader(io.StringIO(text))]
-    for row in rows[1:]:
-        for i, value in enumerate(row):
-            if value == "":
-                row[i] = None
-    return rows
+    """The roster CSV's header and rows (`roster_records`, which the CSV writes too), as a table."""
+    return roster_records(conn, **params)
 
 
 def roster_level_table(summary: dict[str, Any]) -> Table:
@@ -90,30 +81,3 @@ def filters_table(result: dict[str, Any], figures: Sequence[Figure]) -> Table:
     rows += [[k, v] for k, v in result["filters"].items()]
     rows.append(["figures", ",".join(f.value for f in figures)])
     return rows
-
-
-def to_csv(rows: Iterable[Sequence[Cell]]) -> bytes:
-    """CSV (UTF-8 with a byte-order mark, CRLF) that Excel opens with the Chinese intact."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def to_xlsx(sheets: dict[str, Table]) -> bytes:
-    """A workbook with one sheet per table, the header row bold and frozen."""
-    book = Workbook()
-    for sheet in list(book.worksheets):
-        book.remove(sheet)
-    bold = Font(bold=True)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(list(row))
-        for cell in sheet[1] if rows else ():
-            cell.font = bold
-        sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

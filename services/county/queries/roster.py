@@ -12,8 +12,6 @@ from the member's events by D (`queries/asof.py`). The organisation tree is toda
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -22,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Table, func, select
 
 from services.county.projections import roster
 from services.county.queries.asof import AsOf, roster_rows, valid_at
+from services.county.queries.cells import to_csv
 from services.county.queries.common import (
     UNREGISTERED,
     UNREGISTERED_NAME,
@@ -226,21 +225,30 @@ def roster_members(
     }
 
 
+def roster_records(
+    conn: Connection,
+    township: str | None = None,
+    village: str | None = None,
+    as_of: AsOf | None = None,
+    **filters: Any,
+) -> list[list[Any]]:
+    """The same rows as `roster_members`, all of them: a header (CSV_COLUMNS), then one row each."""
+    tree = load_tree(conn)
+    where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
+    out: list[list[Any]] = [list(CSV_COLUMNS)]
+    for r in _rows(conn, _member_query(conn, where, as_of), as_of):
+        row = member_row(tree, r)
+        row["study_account"] = "true" if row["study_account"] else "false"
+        out.append([row[c] for c in CSV_COLUMNS])
+    return out
+
+
 def roster_csv(
     conn: Connection,
     township: str | None = None,
     village: str | None = None,
     as_of: AsOf | None = None,
     **filters: Any,
-) -> str:
-    """The same rows as `roster_members`, all of them, as CSV (UTF-8 with a BOM, for Excel)."""
-    tree = load_tree(conn)
-    where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for r in _rows(conn, _member_query(conn, where, as_of), as_of):
-        row = member_row(tree, r)
-        row["study_account"] = "true" if row["study_account"] else "false"
-        writer.writerow(row)
-    return "\ufeff" + out.getvalue()
+) -> bytes:
+    """`roster_records` as CSV (UTF-8 with a BOM, for Excel; formula-looking text neutralised)."""
+    return to_csv(roster_records(conn, township, village, as_of=as_of, **filters))

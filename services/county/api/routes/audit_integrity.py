@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from services.county.api.deps import SLUG, ConnDep, MemberIdPath, OrgIdPath
+from services.county.api.deps import SLUG, ConnDep, MemberIdPath, NodeId, NodeIds, OrgIdPath
 from services.county.api.errors import NOT_FOUND, refused
 from services.county.api.models.audit import History, Verified
 from services.county.api.responses import ZIP_TYPE, Json, file, ok
@@ -30,6 +30,7 @@ from services.county.audit.export import (
 from services.county.audit.history import HistoryItem, Kind, history
 from services.county.keys import DEFAULT_COUNTY_KEY
 from services.county.queries.common import NotFoundError
+from shared.bounds import MAX_SEQ
 from shared.signing import Signer, Verifier
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -66,7 +67,7 @@ def county_identity(request: Request) -> tuple[str | None, Verifier | None]:
 def verify(
     conn: ConnDep,
     request: Request,
-    node: Annotated[list[str] | None, Query(description="Only these nodes (repeatable).")] = None,
+    node: Annotated[list[NodeId] | None, Query(description="Only these nodes (repeatable).")] = None,
 ) -> Json:
     known = archive_nodes(conn)
     for name in node or ():
@@ -129,10 +130,11 @@ def export(
     conn: ConnDep,
     request: Request,
     nodes: Annotated[
-        list[str] | None, Query(description="Node ids, repeatable or comma-separated (default: all).")
+        list[NodeIds] | None,
+        Query(description="Node ids, repeatable or comma-separated (default: all)."),
     ] = None,
-    from_seq: Annotated[int | None, Query(ge=1, description="First seq of each node.")] = None,
-    to_seq: Annotated[int | None, Query(ge=1, description="Last seq of each node.")] = None,
+    from_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="First seq of each node.")] = None,
+    to_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Last seq of each node.")] = None,
     date_from: Annotated[date | None, Query(alias="from", description="First day recorded.")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="Last day recorded, inclusive.")] = None,
 ) -> FileResponse:

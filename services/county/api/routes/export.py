@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from services.county.api.deps import AsOfDep, FigureFilters, PointConnDep, RosterFilters, Township, Village
+from services.county.api.errors import NOT_FOUND
 from services.county.api.responses import CSV_TYPE, XLSX_TYPE, download, file
 from services.county.api.routes.figures import FILTERS
 from services.county.api.routes.roster import LEVELS
@@ -36,7 +37,7 @@ those of `GET /api/v1/figures/…`, `as_of` included: """
     "`GET /api/v1/roster/members.csv`; sheet `levels`: the counts by status at the level and each "
     "child, as `GET /api/v1/roster`. The same filters. " + LEVELS,
     response_class=Response,
-    responses=file(XLSX_TYPE, "An .xlsx workbook"),
+    responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND},
 )
 def roster_xlsx(
     conn: PointConnDep,
@@ -58,7 +59,7 @@ def roster_xlsx(
     description="One sheet per figure (all three unless `figure` names some) and a sheet "
     "`filters` echoing the filters applied. " + FIGURES + FILTERS,
     response_class=Response,
-    responses=file(XLSX_TYPE, "An .xlsx workbook"),
+    responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND},
 )
 def figures_xlsx(
     conn: PointConnDep,
@@ -78,7 +79,7 @@ def figures_xlsx(
     summary="One figure as CSV (for Excel)",
     description="UTF-8 with a byte-order mark. " + FIGURES + FILTERS,
     response_class=Response,
-    responses=file(CSV_TYPE, "CSV with a header row"),
+    responses={**file(CSV_TYPE, "CSV with a header row"), **NOT_FOUND},
 )
 def figures_csv(
     conn: PointConnDep,
