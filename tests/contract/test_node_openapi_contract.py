@@ -15,6 +15,7 @@ from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from shared import envelope
 from shared.chain import verify_chain
+from shared.signing import Verifier
 from tests.conftest import make_node_dir
 from tests.contract.harness import check_every_operation
 from tests.samples import id_number
@@ -44,5 +45,5 @@ def test_every_node_operation_keeps_its_contract(node: NodeService) -> None:
     ran = check_every_operation(TestClient(create_app(node)).app)
     assert len(ran) >= 6, ran
     envelopes = [envelope.decode(data) for _, data in node.envelopes.after(0, 1_000_000)]
-    key = node.first_key
-    assert verify_chain(envelopes, lambda _n, k: key.verifier if k == key.key_id else None) == []
+    key, verifier = node.first_key, Verifier(node.first_key.public_key)
+    assert verify_chain(envelopes, lambda _n, k: verifier if k == key.key_id else None) == []
