@@ -24,9 +24,11 @@ from starlette.concurrency import run_in_threadpool
 from services.branch_node.application import BatchError
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item, parse_json
+from services.branch_node.refusals import REFUSED, handle_refusals
 from services.branch_node.service import NodeService, NodeStatus
 from services.branch_node.web import mount_outstation
 from shared.api_docs import serve_docs
+from shared.bounds import MAX_SEQ
 from shared.errors import FieldError
 
 EVENT_EXAMPLE = {
@@ -111,6 +113,7 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
     router = APIRouter(prefix="/api/v1", tags=["events"])
     app = FastAPI(title=f"Tongxin branch node {node.node_id}", version="1", docs_url=None, redoc_url=None)
     serve_docs(app)
+    handle_refusals(app)
 
     @app.exception_handler(FieldError)
     async def field_error(_: Request, exc: FieldError) -> JSONResponse:
@@ -127,6 +130,7 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
         "/events",
         status_code=201,
         summary="Record one event",
+        responses=REFUSED,
         openapi_extra={"requestBody": {"content": {"application/json": {"example": EVENT_EXAMPLE}}}},
     )
     async def record_one(request: Request) -> dict[str, Any]:
@@ -138,6 +142,7 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
         "/events/batch",
         status_code=201,
         summary="Record a batch of events, all or nothing",
+        responses=REFUSED,
         openapi_extra={
             "requestBody": {"content": {"application/json": {"example": {"events": [EVENT_EXAMPLE]}}}}
         },
@@ -160,7 +165,7 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
 
     @router.get("/events", summary="Signed envelopes after a seq, in seq order")
     def events_after(
-        after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=5000)] = 100
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0, limit: Annotated[int, Query(ge=1, le=5000)] = 100
     ) -> Response:
         rows = node.envelopes.after(after, limit)
         body = b'{"events":[' + b",".join(data for _, data in rows) + b"]}"
@@ -183,7 +188,19 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
             return JSONResponse(status_code=503, content={"status": "forked", "fork": fork})
         return JSONResponse({"status": "ok"})
 
-    @app.get("/metrics", tags=["ops"])
+    _serve_metrics(app, node, metrics, forwarder)
+    app.include_router(router)
+    mount_outstation(app, node, lambda events: _record(node, events, metrics, forwarder))
+    return app
+
+
+def _serve_metrics(app: FastAPI, node: NodeService, metrics: Metrics, forwarder: Forwarder | None) -> None:
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "The Prometheus text format"}},
+    )
     def prometheus() -> Response:
         st = node.status()
         metrics.last_seq.set(st.last_seq)
@@ -200,10 +217,6 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
             metrics.repairs.set(forwarder.state.repairs)
             metrics.requests.set(forwarder.state.requests)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    app.include_router(router)
-    mount_outstation(app, node, lambda events: _record(node, events, metrics, forwarder))
-    return app
 
 
 async def _record(

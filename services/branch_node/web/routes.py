@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from services.branch_node.application import BatchError, NewEvent
 from services.branch_node.inputs import ParsedFile, parse_json, read_file
 from services.branch_node.members import MemberIndex
+from services.branch_node.refusals import REFUSED
 from services.branch_node.service import NodeService
 from services.branch_node.web.checks import check_item, dry_run, shown
 from shared.catalog import EVENT_TYPES
@@ -60,7 +61,12 @@ def outstation_router(node: NodeService, record: Record) -> APIRouter:
             "errors": _by_line(parsed.errors),
         }
 
-    @router.post("/import", status_code=201, summary="Append every event of an uploaded file, or none")
+    @router.post(
+        "/import",
+        status_code=201,
+        summary="Append every event of an uploaded file, or none",
+        responses=REFUSED,
+    )
     async def import_file(file: Upload, type_: EventType = "member.registered") -> Any:
         parsed = await _parse(node, file, type_)
         if not parsed.errors and not parsed.events:
