@@ -20,6 +20,7 @@ from services.county.repair.announce import announce
 from services.county.repair.archive_reply import serve_archive
 from services.county.repair.gaps import GapWatcher
 from shared import envelope, receipt
+from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
 from shared.transport import connect
@@ -63,9 +64,11 @@ class Consumer:
         max_failures: int = MAX_FAILURES,
         verify_workers: int = 1,
         repair_grace: float | None = None,
+        identity: NatsIdentity = ANONYMOUS,
     ) -> None:
         self.ingestor = ingestor
         self.nats_url = nats_url
+        self.identity = identity
         self.batch = batch
         self.ack_wait = ack_wait
         self.max_failures = max_failures
@@ -97,7 +100,7 @@ class Consumer:
     async def _run(self, stop: asyncio.Event, *, once: bool) -> None:
         while not stop.is_set():
             try:
-                nc = await connect(self.nats_url)
+                nc = await connect(self.nats_url, identity=self.identity)
             except Exception as exc:
                 self.state.last_error = repr(exc)
                 log.warning("cannot reach NATS", extra={"error": repr(exc)})
