@@ -22,7 +22,7 @@ from services.county import cli_backup, cli_nodes
 from services.county.cli_options import Db, NatsCa, NatsSeed
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
-from services.county.ingest.consumer import Consumer
+from services.county.ingest.consumer import Consumer, NatsRefusedError
 from services.county.ingest.processor import Ingestor
 from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
 from services.county.projections.digest import digest as projection_digest
@@ -141,7 +141,10 @@ def ingest(
     with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("ingest", total=None)
         consumer.on_batch.append(lambda n: bar.advance(task, n))
-        asyncio.run(_until_signal(consumer, once))
+        try:
+            asyncio.run(_until_signal(consumer, once))
+        except NatsRefusedError as exc:
+            raise _fail(str(exc)) from None
     out.print(f"ingested {consumer.state.messages} message(s): {dict(consumer.ingestor.counts)}")
 
 

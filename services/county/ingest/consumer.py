@@ -53,6 +53,10 @@ def incoming(msgs: list[Any]) -> list[Incoming]:
     return [Incoming(m.data, m.subject, received_at, m.metadata.sequence.stream) for m in msgs]
 
 
+class NatsRefusedError(RuntimeError):
+    """NATS answered but refused who the county said it was: no retry helps (`ingest --once`)."""
+
+
 class Consumer:
     def __init__(
         self,
@@ -103,6 +107,11 @@ class Consumer:
                 nc = await connect(self.nats_url, identity=self.identity)
             except Exception as exc:
                 self.state.last_error = repr(exc)
+                if once and "authorization violation" in str(exc).lower():
+                    raise NatsRefusedError(
+                        f"NATS at {self.nats_url} refused the county's credentials: give the "
+                        "county's seed with --nats-seed (county.seed in the server's access directory)"
+                    ) from exc
                 log.warning("cannot reach NATS", extra={"error": repr(exc)})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
