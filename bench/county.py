@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         steps.append(("query", "roster queries over a large archive", bench_query))
     with tempfile.TemporaryDirectory(prefix="tongxin-bench-county-") as tmp:
         root = Path(tmp)
-        nats = EmbeddedNats(root / "nats")
+        nats = EmbeddedNats(root / "nats", open_access=True)  # NATS users in the bench: not yet (issue 14)
         try:
             url = nats.start()
             asyncio.run(ensure_stream(url))

@@ -332,7 +332,7 @@ STEPS: tuple[tuple[str, Callable[[Path, str, str, argparse.Namespace], list[Row]
 def run(args: argparse.Namespace) -> list[Row]:
     secret_hex, rows = secrets.token_hex(32), []
     with tempfile.TemporaryDirectory(prefix="tongxin-bench-") as tmp:
-        nats = EmbeddedNats(Path(tmp) / "nats")
+        nats = EmbeddedNats(Path(tmp) / "nats", open_access=True)  # not yet with NATS users (issue 14)
         try:
             url = nats.start()
             asyncio.run(ensure_stream(url))

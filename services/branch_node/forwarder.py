@@ -63,6 +63,7 @@ class Forwarder:
     ) -> None:
         self.node = node
         self.nats_url = nats_url
+        self.identity = node.dir.nats_identity()
         self.window = window
         self.read_chunk = read_chunk
         self.ack_timeout = ack_timeout
@@ -101,7 +102,7 @@ class Forwarder:
                     await nc.close()
 
     async def _connect(self) -> Any:
-        nc = await connect(self.nats_url, pending_size=64 * 1024 * 1024)
+        nc = await connect(self.nats_url, identity=self.identity, pending_size=64 * 1024 * 1024)
         self.state.connected = True
         log.info("connected", extra={"nats_url": self.nats_url})
         return nc
@@ -118,9 +119,10 @@ class Forwarder:
     async def _serve(self, nc: Any, stop: asyncio.Event, *, once: bool, idle_poll: float) -> None:
         # in-flight publishes are bounded by `window` here, so nats-py's own limit never stalls
         js = nc.jetstream(publish_async_max_pending=self.window + self.read_chunk)
-        # no stream for our subject yet (a county still setting up): wait, rather than publish
-        # into nothing and have later envelopes overtake the first ones once it appears
-        await js.find_stream_name_by_subject(self.node.subject)
+        # no streams yet (a county still setting up): wait, rather than publish into nothing and
+        # have later envelopes overtake the first ones once they appear. The probe is a direct get
+        # of this node's own receipt, the one JetStream API call its NATS permissions allow.
+        await self.confirmations.probe(js)
         requests = await nc.subscribe(
             requests_subject(self.node.config.county_id, self.node.node_id), cb=self._on_request
         )

@@ -63,7 +63,7 @@ class Outcome:
 
 async def fetch(node: NodeService, nats_url: str, timeout: float = 10.0) -> list[bytes]:
     """This node's archived envelopes from the county, from seq 1, a page at a time."""
-    nc = await connect(nats_url)
+    nc = await connect(nats_url, identity=node.dir.nats_identity())
     subject = archive_subject(node.config.county_id, node.node_id)
     out: list[bytes] = []
     try:

@@ -18,19 +18,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
-from services.county import cli_backup
+from services.county import cli_backup, cli_nodes
+from services.county.cli_options import Db, NatsCa, NatsSeed
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
-from services.county.ingest.consumer import Consumer
+from services.county.ingest.consumer import Consumer, NatsRefusedError
 from services.county.ingest.processor import Ingestor
 from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.rebuild import rebuild as rebuild_projections
 from services.county.queries.archive import archived_events
 from services.county.queries.quarantine import quarantine
-from services.county.registry import enrol, list_nodes
+from services.county.registry import list_nodes
 from services.county.settings import CountySettings
-from shared.errors import FieldError
 from shared.wire import DEFAULT_NATS_URL
 
 app = typer.Typer(help="The county service: ingest, archive, projections, query API.", no_args_is_help=True)
@@ -40,9 +40,6 @@ MAX_CLOCK_AHEAD_S = MAX_CLOCK_AHEAD.total_seconds()
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-Db = Annotated[
-    str, typer.Option("--db", envvar="TONGXIN_COUNTY_DB", help="Database URL (SQLite or PostgreSQL).")
-]
 Nats = Annotated[str, typer.Option("--nats", envvar="TONGXIN_NATS_URL", help="NATS URL.")]
 CountyId = Annotated[
     str, typer.Option("--county-id", envvar="TONGXIN_COUNTY_ID", help="The county's id, e.g. jx.")
@@ -101,13 +98,17 @@ def serve(
     county_key: CountyKey = DEFAULT_COUNTY_KEY,
     repair_grace: RepairGrace = 15.0,
     max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
+    nats_seed: NatsSeed = None,
+    nats_ca: NatsCa = None,
 ) -> None:
     """Ingest from JetStream and serve the query API until Ctrl-C / SIGTERM."""
     from services.county.serve import serve as run
     from shared.logs import configure
 
     configure()
-    settings = CountySettings(county_id, db, nats, county_key, repair_grace, max_clock_ahead)
+    settings = CountySettings(
+        county_id, db, nats, county_key, repair_grace, max_clock_ahead, nats_seed=nats_seed, nats_ca=nats_ca
+    )
     asyncio.run(run(_engine(db), settings, host, port))
 
 
@@ -123,6 +124,8 @@ def ingest(
     county_key: CountyKey = DEFAULT_COUNTY_KEY,
     repair_grace: RepairGrace = 15.0,
     max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
+    nats_seed: NatsSeed = None,
+    nats_ca: NatsCa = None,
 ) -> None:
     """Ingest from JetStream without the API (exactly once: commit, then ack); without --once it
     also asks nodes to re-send the gaps it holds."""
@@ -133,11 +136,15 @@ def ingest(
     ingestor = Ingestor(
         engine, county_id, load_or_create(county_key), max_clock_ahead=timedelta(seconds=max_clock_ahead)
     )
-    consumer = Consumer(ingestor, nats, ack_wait=ack_wait, repair_grace=repair_grace)
+    identity = CountySettings(county_id, nats_seed=nats_seed, nats_ca=nats_ca).nats_identity()
+    consumer = Consumer(ingestor, nats, ack_wait=ack_wait, repair_grace=repair_grace, identity=identity)
     with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("ingest", total=None)
         consumer.on_batch.append(lambda n: bar.advance(task, n))
-        asyncio.run(_until_signal(consumer, once))
+        try:
+            asyncio.run(_until_signal(consumer, once))
+        except NatsRefusedError as exc:
+            raise _fail(str(exc)) from None
     out.print(f"ingested {consumer.state.messages} message(s): {dict(consumer.ingestor.counts)}")
 
 
@@ -147,24 +154,6 @@ async def _until_signal(consumer: Consumer, once: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await consumer.run(stop, once=once)
-
-
-@app.command("enrol-node", epilog="Example: tongxin county enrol-node dongguan 6d6da27e…57951")
-def enrol_node(
-    node_id: Annotated[str, typer.Argument(help="The node's id, as given at `node init`.")],
-    public_key: Annotated[
-        str, typer.Argument(help="Its Ed25519 public key (64 hex), printed by `node init`.")
-    ],
-    db: Db = DEFAULT_DB_URL,
-) -> None:
-    """Enrol a branch node's public key; its quarantined messages can then be retried."""
-    engine = _engine(db)
-    try:
-        with engine.begin() as conn:
-            key_id = enrol(conn, node_id, public_key)
-    except FieldError as exc:
-        raise _fail(str(exc)) from None
-    out.print(f"node {node_id} enrolled with key {key_id}")
 
 
 @app.command(epilog="Example: tongxin county nodes --json")
@@ -246,3 +235,5 @@ def quarantine_retry(
 
 
 cli_backup.register(app)
+
+cli_nodes.register(app)

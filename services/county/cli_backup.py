@@ -12,16 +12,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from services.county import backup as county_backup
+from services.county.cli_options import Db
 from services.county.db.engine import DEFAULT_DB_URL
 from services.county.keys import DEFAULT_COUNTY_KEY
 from shared.backup import MANIFEST, BackupError
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-
-Db = Annotated[
-    str, typer.Option("--db", envvar="TONGXIN_COUNTY_DB", help="Database URL (SQLite or PostgreSQL).")
-]
 
 
 def register(app: typer.Typer) -> None:

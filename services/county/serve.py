@@ -38,7 +38,9 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
     ingestor = Ingestor(
         engine, settings.county_id, county_key, max_clock_ahead=timedelta(seconds=settings.max_clock_ahead)
     )
-    consumer = Consumer(ingestor, settings.nats_url, repair_grace=settings.repair_grace)
+    consumer = Consumer(
+        ingestor, settings.nats_url, repair_grace=settings.repair_grace, identity=settings.nats_identity()
+    )
     started = time.time()
 
     def health() -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from services.county.db.engine import DEFAULT_DB_URL
 from services.county.keys import DEFAULT_COUNTY_KEY
+from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.wire import DEFAULT_NATS_URL
 
 
@@ -21,3 +22,11 @@ class CountySettings:
     max_clock_ahead: float = 86_400.0
     """Seconds a node's clock may run ahead of the county's before its envelopes are quarantined
     as `clock_skew` (`ingest.checks.MAX_CLOCK_AHEAD`)."""
+    nats_seed: Path | None = None
+    """The county's NATS user seed (`county.seed` of the server's access directory); None: connect
+    anonymously, which a server with users refuses."""
+    nats_ca: Path | None = None
+    """The CA of the NATS server's TLS certificate, for a tls:// URL with a private CA."""
+
+    def nats_identity(self) -> NatsIdentity:
+        return NatsIdentity.from_file(self.nats_seed, ca_file=self.nats_ca) if self.nats_seed else ANONYMOUS

@@ -224,7 +224,7 @@ async def publish_receipt(nats_url: str, r: receipt.Receipt) -> None:
 @pytest.fixture
 def nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
     """A nats-server with the Tongxin streams (as the `nats_server` fixture, off Playwright's loop)."""
-    server = EmbeddedNats(tmp_path / "nats")
+    server = EmbeddedNats(tmp_path / "nats", open_access=True)
     server.start()
     try:
         off_the_loop(ensure_stream(server.url))

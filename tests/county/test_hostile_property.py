@@ -207,7 +207,7 @@ def _state(engine: Engine, good: NodeService) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
-    nats = EmbeddedNats(tmp_path_factory.mktemp("nats"))
+    nats = EmbeddedNats(tmp_path_factory.mktemp("nats"), open_access=True)
     nats.start()
     try:
         asyncio.run(ensure_stream(nats.url))

@@ -3,6 +3,7 @@ duplicated; live events and a node outage that catches up; every child stopped o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -11,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.errors import Error as NatsError
 
 from shared.envelope import format_time
+from shared.transport import connect
 from tests.e2e.conftest import tongxin
 from tests.e2e.demo_process import DemoProcess, get_json
 from tongxin.demo.county import FIRST_YEAR, HEADLINES, PARK_INDUSTRY
@@ -116,6 +119,11 @@ def test_demo_reproduces_the_report_and_resumes_without_duplicates(start: Start)
         assert archived(demo) == heads
         assert len(heads) == 22
         digest = demo.api("/api/v1/digest")
+        nats_url = next(
+            line.split()[1].rstrip(":") for line in demo.lines if line.strip().startswith("NATS ")
+        )
+        with pytest.raises(NatsError):  # the demo's NATS, like production's, lets no one in anonymously
+            asyncio.run(connect(nats_url))
         second = tongxin("demo", "--data-dir", str(demo.data_dir), "--port", "0", *SMALL)
         assert second.returncode == 1 and "another tongxin demo is running" in second.stdout
     finally:

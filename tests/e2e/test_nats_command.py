@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import stat
 import subprocess
 from pathlib import Path
 
+import pytest
+from nats.errors import Error as NatsError
+
+from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.transport import connect
 from shared.wire import DUPLICATE_WINDOW_S, STREAM, STREAM_SUBJECTS
 from tests.e2e.conftest import TONGXIN
 from tongxin.natsd import ensure_stream
 
 
-async def stream_config(url: str) -> tuple[float, list[str], str]:
-    nc = await connect(url)
+async def stream_config(url: str, identity: NatsIdentity) -> tuple[float, list[str], str]:
+    nc = await connect(url, identity=identity)
     try:
         info = await nc.jetstream().stream_info(STREAM)
         return info.config.duplicate_window or 0.0, list(info.config.subjects or []), str(info.config.storage)
@@ -33,10 +38,19 @@ def test_nats_command_prints_its_url_creates_the_stream_and_stops_on_sigterm(tmp
         assert proc.stdout is not None
         line = proc.stdout.readline()
         url = line.split(" listening on ")[1].split()[0]
-        window, subjects, storage = asyncio.run(stream_config(url))
+        access = tmp_path / "store" / "access"
+        assert str(access) in proc.stdout.readline()
+        operator = NatsIdentity.from_file(access / "operator.seed")
+        window, subjects, storage = asyncio.run(stream_config(url, operator))
         assert window == DUPLICATE_WINDOW_S and subjects == STREAM_SUBJECTS and "file" in storage
-        asyncio.run(ensure_stream(url))  # idempotent: a second call changes nothing and succeeds
-        assert asyncio.run(stream_config(url))[0] == DUPLICATE_WINDOW_S
+        # idempotent: a second call changes nothing and succeeds (the county may do it too)
+        asyncio.run(ensure_stream(url, identity=NatsIdentity.from_file(access / "county.seed")))
+        assert asyncio.run(stream_config(url, operator))[0] == DUPLICATE_WINDOW_S
+        with pytest.raises(NatsError):  # no one connects anonymously, the embedded default included
+            asyncio.run(stream_config(url, ANONYMOUS))
+        assert stat.S_IMODE(access.stat().st_mode) == 0o700
+        for name in ("county.seed", "operator.seed", "users.conf", "access.json"):
+            assert stat.S_IMODE((access / name).stat().st_mode) == 0o600, name
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
         assert "NATS stopped" in proc.stdout.read()

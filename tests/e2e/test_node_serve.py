@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from services.branch_node.config import NodeDir
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from tests.e2e.conftest import TONGXIN
@@ -94,7 +95,7 @@ def test_kill_9_while_forwarding_then_restart_loses_and_doubles_nothing(
 def test_serve_records_while_nats_is_down_and_stops_cleanly_on_sigterm(
     tmp_path: Path, cli_node: Path
 ) -> None:
-    server = EmbeddedNats(tmp_path / "nats")
+    server = EmbeddedNats(tmp_path / "nats")  # with users, as `tongxin nats` runs it
     try:
         with serving(cli_node, server.url) as (proc, port):
             for i in range(20):
@@ -108,7 +109,9 @@ def test_serve_records_while_nats_is_down_and_stops_cleanly_on_sigterm(
             status = get(port, "/api/v1/status")
             assert status["backlog"] == 20 and status["nats_connected"] is False
             server.start()
-            ensure_stream_sync(server.url)
+            assert server.access is not None
+            server.access.allow_node("jx", "dongguan", NodeDir(cli_node).ensure_nats_key())
+            ensure_stream_sync(server.url, server.identity("operator"))
             wait_status(port, lambda s: s["waiting"] == 0 and s["nats_connected"])
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(15) == 0
@@ -118,6 +121,6 @@ def test_serve_records_while_nats_is_down_and_stops_cleanly_on_sigterm(
             ]
             assert logs[-1]["msg"] == "stopped"
             assert any(entry["msg"] == "forwarding interrupted" for entry in logs)
-        assert stream_count(server.url) == 20
+        assert stream_count(server.url, server.identity("operator")) == 20
     finally:
         server.stop()

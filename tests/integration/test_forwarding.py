@@ -55,6 +55,7 @@ def wait_until(predicate: object, timeout: float = 60.0, what: str = "condition"
 
 
 def test_ten_thousand_events_recorded_offline_all_arrive_once(tmp_path: Path) -> None:
+    """With NATS access on, as deployed: the node forwards as itself, with a node's permissions."""
     port = free_port()
     server = EmbeddedNats(tmp_path / "nats", port=port)
     node = NodeService(make_node_dir(tmp_path / "node", nats_url=server.url))
@@ -65,10 +66,15 @@ def test_ten_thousand_events_recorded_offline_all_arrive_once(tmp_path: Path) ->
             wait_until(lambda: fwd.state.failures >= 3, what="failed attempts while NATS is down")
             assert node.status().forwarded_seq == 0
             server.start()
-            ensure_stream_sync(server.url)
+            assert server.access is not None
+            server.access.allow_node("jx", node.node_id, node.dir.ensure_nats_key())
+            wait_until(lambda: fwd.state.failures >= 6, what="attempts while there are no streams")
+            assert node.status().forwarded_seq == 0
+            operator = server.identity("operator")
+            ensure_stream_sync(server.url, operator)
             wait_until(lambda: node.status().waiting == 0, what="backlog to drain")
-        assert stream_count(server.url) == 10_000
-        messages = read_stream(server.url)
+        assert stream_count(server.url, operator) == 10_000
+        messages = read_stream(server.url, operator)
         assert_exactly_once(messages, "dongguan", 10_000, node.first_key.public_key)
         # the forwarder waited for the stream instead of publishing into nothing: nothing overtook
         assert [int(mid.split(":")[1]) for mid, _ in messages] == list(range(1, 10_001))
@@ -108,10 +114,13 @@ def test_events_recorded_one_at_a_time_go_in_one_round_each_and_the_cursor_follo
 
 
 def test_nats_restarted_mid_forwarding_node_catches_up(tmp_path: Path) -> None:
-    server = EmbeddedNats(tmp_path / "nats")
+    server = EmbeddedNats(tmp_path / "nats")  # with its users: they outlive a restart
     server.start()
-    ensure_stream_sync(server.url)
+    operator = server.identity("operator")
+    ensure_stream_sync(server.url, operator)
     node = NodeService(make_node_dir(tmp_path / "node", nats_url=server.url))
+    assert server.access is not None
+    server.access.allow_node("jx", node.node_id, node.dir.ensure_nats_key())
     try:
         record(node, 30_000)
         fwd = Forwarder(
@@ -125,7 +134,8 @@ def test_nats_restarted_mid_forwarding_node_catches_up(tmp_path: Path) -> None:
             wait_until(lambda: fwd.state.failures >= 1, what="the forwarder to notice the outage")
             server.start()
             wait_until(lambda: node.status().waiting == 0, what="catching up after restart")
-        assert_exactly_once(read_stream(server.url), "dongguan", 30_000, node.first_key.public_key)
+        messages = read_stream(server.url, operator)
+        assert_exactly_once(messages, "dongguan", 30_000, node.first_key.public_key)
     finally:
         node.close()
         server.stop()

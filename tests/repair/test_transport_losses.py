@@ -112,7 +112,7 @@ def test_a_foreign_client_on_the_county_durable_steals_nothing_for_good(
 def test_stream_data_lost_while_the_county_was_not_pulling_is_re_sent(
     county_engine: Engine, tmp_path: Path
 ) -> None:
-    server = EmbeddedNats(tmp_path / "nats")
+    server = EmbeddedNats(tmp_path / "nats", open_access=True)
     server.start()
     try:
         asyncio.run(_ensure(server.url))

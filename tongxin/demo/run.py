@@ -16,6 +16,7 @@ from services.branch_node.service import NodeService
 from services.county.db.engine import make_engine, migrate
 from services.county.keys import load_or_create
 from services.county.registry import enrol
+from shared.nats_access import AccessDir
 from tongxin.demo.county import COUNTY_ID, NODES
 from tongxin.demo.history import History, build
 from tongxin.demo.live import Live
@@ -80,7 +81,7 @@ class Demo:
     def start(self) -> None:
         started = time.monotonic()
         nats_url = self.nats.start()
-        asyncio.run(ensure_stream(nats_url))
+        asyncio.run(ensure_stream(nats_url, identity=self.nats.identity("operator")))
         data = self.s.data_dir
         county_key = load_or_create(data / "county.key")
         db_url = f"sqlite:///{data / 'county.db'}"
@@ -90,6 +91,7 @@ class Demo:
             for node_id in NODES:
                 enrol(conn, node_id, self._node_key(node_id, nats_url, county_key.public_key_hex))
         engine.dispose()
+        self._allow_nodes()
         self.sup.start(
             Child(
                 "county",
@@ -108,6 +110,8 @@ class Demo:
                     str(self.ports["county"]),
                     "--county-key",
                     str(data / "county.key"),
+                    "--nats-seed",
+                    str(self.access.seed_path("county")),
                 ],
                 data / "logs" / "county.log",
                 f"{self.url('county')}/health",
@@ -125,6 +129,20 @@ class Demo:
         self.say(f"starting NATS ({nats_url}), the county and {len(NODES)} branch nodes…")
         self.sup.wait_ready(["county", *NODES])
         self.say(f"all up in {time.monotonic() - started:.1f} s")
+
+    @property
+    def access(self) -> AccessDir:
+        assert self.nats.access is not None  # the demo runs NATS with users, as production does
+        return self.nats.access
+
+    def _allow_nodes(self) -> None:
+        """Let each node connect to NATS as itself, with a node's permissions only (as enrolment
+        with `--nats-key` does); the keys are already allowed on a resumed demo."""
+        allowed = self.access.nodes()
+        for node_id in NODES:
+            key = NodeDir(self.s.data_dir / "nodes" / node_id).ensure_nats_key()
+            if node_id not in allowed or allowed[node_id].key != key:
+                self.access.allow_node(COUNTY_ID, node_id, key)
 
     def _node_key(self, node_id: str, nats_url: str, county_public_key: str) -> str:
         node_dir = NodeDir(self.s.data_dir / "nodes" / node_id)
@@ -203,6 +221,11 @@ class Demo:
         self.say(f"  County API         {self.url('county')}/docs")
         for node_id in NODES:
             self.say(f"  node {node_id:<14} {self.url(node_id)}/")
+        self.say(
+            f"\n  NATS {self.nats.url}: no anonymous access; each node connects with its own key "
+            f"({len(NODES)} allowed, {self.access.users_file}), the operator with "
+            f"{self.access.seed_path('operator')}"
+        )
         self.say(f"\nData and logs in {self.s.data_dir}/ (a second run resumes). Ctrl-C stops everything.\n")
 
     def live(self, history: History) -> None:

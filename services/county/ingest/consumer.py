@@ -20,6 +20,7 @@ from services.county.repair.announce import announce
 from services.county.repair.archive_reply import serve_archive
 from services.county.repair.gaps import GapWatcher
 from shared import envelope, receipt
+from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
 from shared.transport import connect
@@ -52,6 +53,10 @@ def incoming(msgs: list[Any]) -> list[Incoming]:
     return [Incoming(m.data, m.subject, received_at, m.metadata.sequence.stream) for m in msgs]
 
 
+class NatsRefusedError(RuntimeError):
+    """NATS answered but refused who the county said it was: no retry helps (`ingest --once`)."""
+
+
 class Consumer:
     def __init__(
         self,
@@ -63,9 +68,11 @@ class Consumer:
         max_failures: int = MAX_FAILURES,
         verify_workers: int = 1,
         repair_grace: float | None = None,
+        identity: NatsIdentity = ANONYMOUS,
     ) -> None:
         self.ingestor = ingestor
         self.nats_url = nats_url
+        self.identity = identity
         self.batch = batch
         self.ack_wait = ack_wait
         self.max_failures = max_failures
@@ -97,9 +104,14 @@ class Consumer:
     async def _run(self, stop: asyncio.Event, *, once: bool) -> None:
         while not stop.is_set():
             try:
-                nc = await connect(self.nats_url)
+                nc = await connect(self.nats_url, identity=self.identity)
             except Exception as exc:
                 self.state.last_error = repr(exc)
+                if once and "authorization violation" in str(exc).lower():
+                    raise NatsRefusedError(
+                        f"NATS at {self.nats_url} refused the county's credentials: give the "
+                        "county's seed with --nats-seed (county.seed in the server's access directory)"
+                    ) from exc
                 log.warning("cannot reach NATS", extra={"error": repr(exc)})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
