@@ -92,6 +92,7 @@ async def test_a_node_does_its_own_work_and_nothing_else(server: EmbeddedNats) -
         mine = await js.get_last_msg(RECEIPTS_STREAM, receipts_subject("jx", a.node_id), direct=True)
         assert mine.data == b"receipt-a"
         heard = await nc.subscribe(requests_subject("jx", a.node_id))
+        await nc.flush()  # the server holds the interest before the county speaks
         await county.publish(requests_subject("jx", a.node_id), b"resend 1-2")
         assert (await heard.next_msg(timeout=2)).data == b"resend 1-2"
         assert errors == []
