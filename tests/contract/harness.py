@@ -3,6 +3,7 @@ with its own fixtures (schemathesis' pytest plugin does not take parametrised fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import schemathesis
@@ -24,22 +25,19 @@ impossible date, an unknown node) with a 4xx that names the field, as it should.
 
 
 def check_every_operation(
-    app: Any, examples: int = EXAMPLES, headers: dict[str, str] | None = None
+    app: Any,
+    examples: int = EXAMPLES,
+    headers: dict[str, str] | Callable[[str], dict[str, str]] | None = None,
 ) -> list[str]:
-    """Run schemathesis' checks on every operation of `app`'s OpenAPI; the operations run."""
+    """Run schemathesis' checks on every operation of `app`'s OpenAPI; the operations run.
+    `headers` are sent with every request, or made per operation from its path (a caller signed
+    in with the role the operation is for)."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     ran: list[str] = []
     failed: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
-        )
-        def run(case: Any) -> None:
-            case.call_and_validate(checks=CHECKS, headers=headers)
-
+        run = _runner(operation, examples, headers(operation.path) if callable(headers) else headers)
         try:
             run()
         except (Exception, FailureGroup) as exc:  # each operation's failures, all reported
@@ -47,3 +45,14 @@ def check_every_operation(
         ran.append(operation.label)
     assert not failed, "\n\n".join(failed)
     return ran
+
+
+def _runner(operation: Any, examples: int, sent: dict[str, str] | None) -> Any:
+    """The hypothesis test of one operation, sending `sent` headers with every case."""
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    def run(case: Any) -> None:
+        case.call_and_validate(checks=CHECKS, headers=sent)
+
+    return run

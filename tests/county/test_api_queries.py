@@ -40,6 +40,7 @@ from services.county.queries.roster import CSV_COLUMNS
 from shared import envelope
 from shared.identity import member_id
 from shared.signing import Signer
+from tests.accounts import CountyClient
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
 from tests.samples import id_number
@@ -275,7 +276,7 @@ def county(county_engine: Engine, tmp_path: Path) -> Iterator[County]:
     altered = datas[2].replace("西乡镇党委".encode(), "北乡镇党委".encode())
     garbage = Incoming(b"not an envelope", subject("county"))
     assert ingestor.process([garbage, Incoming(altered, subject("county"))]) == ["quarantined"] * 2
-    yield County(county_engine, TestClient(create_app(county_engine)), ingestor, datas, dg, tmp_path)
+    yield County(county_engine, CountyClient(create_app(county_engine)), ingestor, datas, dg, tmp_path)
 
 
 def statuses(
@@ -705,7 +706,7 @@ def test_conflicts_and_quarantine(county: County) -> None:
 def test_digest_health_metrics_and_openapi(county: County) -> None:
     registry = CollectorRegistry()
     Counter("tongxin_county_ingested", "Messages ingested", registry=registry).inc(7)
-    client = TestClient(
+    client = CountyClient(
         create_app(county.engine, health=lambda: {"nats_connected": True}, metrics_registry=registry)
     )
     assert client.get("/health").json() == {"nats_connected": True, "status": "ok", "database": "ok"}
@@ -762,6 +763,6 @@ def test_digest_health_metrics_and_openapi(county: County) -> None:
 def test_bad_parameters_get_422_naming_the_parameter(
     county_engine: Engine, url: str, params: dict[str, str], field: str
 ) -> None:
-    response = TestClient(create_app(county_engine)).get(url, params=params)
+    response = CountyClient(create_app(county_engine)).get(url, params=params)
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["detail"]] == [field]

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, insert, select, update
 
 from services.branch_node.service import NodeService
@@ -43,6 +42,7 @@ from shared import envelope, receipt
 from shared.envelope import canonical
 from shared.identity import member_id, parse_county_secret
 from shared.signing import Signer, Verifier
+from tests.accounts import CountyClient
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import craft, enrol_nodes, feed, open_node, record
 from tests.samples import id_number, mixed
@@ -810,7 +810,7 @@ def test_the_api_verifies_shows_history_and_exports(
     COUNTY.save(key_file)
     monkeypatch.setenv("TONGXIN_COUNTY_KEY", str(key_file))
     monkeypatch.setenv("TONGXIN_COUNTY_ID", "jx")
-    client = TestClient(create_app(built.engine))
+    client = CountyClient(create_app(built.engine))
     body = client.get("/api/v1/audit/verify").json()
     assert (body["ok"], body["checked"], body["notes"]) == (True, DONGGUAN_LENGTH + HUADU_LENGTH, [])
     assert client.get("/api/v1/audit/verify", params={"node": "nowhere"}).status_code == 404
@@ -848,5 +848,5 @@ def test_the_api_notes_what_it_could_not_check(
 ) -> None:
     monkeypatch.delenv("TONGXIN_COUNTY_ID", raising=False)
     monkeypatch.setenv("TONGXIN_COUNTY_KEY", str(tmp_path / "absent.key"))
-    body = TestClient(create_app(built.engine)).get("/api/v1/audit/verify").json()
+    body = CountyClient(create_app(built.engine)).get("/api/v1/audit/verify").json()
     assert body["ok"] and body["notes"] == ["county receipts not checked: the county id is unknown"]

@@ -42,6 +42,7 @@ from services.county.ingest.incoming import Incoming
 from services.county.ingest.processor import Ingestor
 from shared import envelope
 from shared.identity import member_id
+from tests.accounts import CountyClient
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
 from tests.samples import id_number
@@ -148,7 +149,7 @@ def county(county_engine: Engine, tmp_path: Path) -> Iterator[County]:
     )
     for received, node_id, _, data in arriving:  # in order of arrival, each node's in seq order
         assert ingestor.process([Incoming(data, subject(node_id), received)]) == ["archived"]
-    yield County(TestClient(create_app(county_engine)))
+    yield County(CountyClient(create_app(county_engine)))
 
 
 def test_coverage_as_of_is_the_roster_and_training_as_they_stood_then(county: County) -> None:

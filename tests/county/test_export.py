@@ -23,6 +23,7 @@ from services.county.api.app import create_app
 from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
 from services.county.queries.roster import CSV_COLUMNS
+from tests.accounts import CountyClient
 from tests.browser.dashboard_county import REGISTERED_BY, fill_county
 from tests.conftest import postgres_database
 
@@ -51,7 +52,7 @@ def county_engine(
 
 @pytest.fixture(scope="module")
 def client(county_engine: Engine) -> TestClient:
-    return TestClient(create_app(county_engine))
+    return CountyClient(create_app(county_engine))
 
 
 def get_json(client: TestClient, path: str, **params: Any) -> Any:

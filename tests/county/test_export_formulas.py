@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from services.county.api.app import create_app
 from services.county.ingest.processor import Ingestor
 from services.county.queries.cells import looks_like_formula
+from tests.accounts import CountyClient
 from tests.county.helpers import enrol_nodes, feed, open_node, record
 from tests.samples import id_number
 
@@ -90,7 +91,7 @@ def client(county_engine: Engine, tmp_path: Path) -> TestClient:
         node.close()
     enrol_nodes(county_engine, node)
     assert set(feed(Ingestor(county_engine, "jx"), datas)) == {"archived"}
-    return TestClient(create_app(county_engine))
+    return CountyClient(create_app(county_engine))
 
 
 def _get(client: TestClient, url: str, **params: str) -> bytes:

@@ -12,11 +12,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.county import web
+from services.county.accounts.roles import Role
+from services.county.accounts.store import Accounts
+from services.county.api.auth import install_auth, public, require
 from services.county.api.errors import declare_refusals, handle_refusals
 from services.county.api.metrics import ScrapeCollector
 from services.county.api.models.ops import Health
 from services.county.api.responses import Json, file, ok
-from services.county.api.routes import ROUTERS
+from services.county.api.routes import ROUTERS, session
 from services.county.queries.common import ping
 from shared.api_docs import serve_docs
 
@@ -50,11 +53,13 @@ def create_app(
     scrape.register(ScrapeCollector(engine))
     handle_refusals(app)
     declare_refusals(app)
+    install_auth(app, Accounts(engine))
 
     @app.get(
         "/health",
         tags=["ops"],
         summary="Database reachable (and the caller's own checks)",
+        openapi_extra=public("liveness for load balancers and systemd; no data"),
         responses={**ok(Health), 503: {"model": Health, "description": "The database did not answer"}},
     )
     def health_check() -> JSONResponse:
@@ -75,6 +80,7 @@ def create_app(
         "at scrape time, plus the metrics of the registry the app was given.",
         response_class=Response,
         responses=file(CONTENT_TYPE_LATEST, "The Prometheus text format"),
+        dependencies=[require(Role.OPERATOR)],
     )
     def metrics() -> Response:
         text = generate_latest(scrape)
@@ -82,6 +88,7 @@ def create_app(
             text += generate_latest(metrics_registry)
         return Response(text, media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(session.router)
     for router in ROUTERS:
         app.include_router(router)
     web.mount(app)

@@ -12,6 +12,7 @@ from fastapi import Depends, Path, Query, Request
 from pydantic import StringConstraints
 from sqlalchemy import Connection, Engine
 
+from services.county.api.auth import township_for
 from services.county.audit.replay import Bounds
 from services.county.audit.replay_cache import ReplayCache, is_past
 from services.county.queries.asof import KNOWN_AT, AsOf, parse_point
@@ -138,6 +139,14 @@ HostLocation = Annotated[
     str | None,
     Query(min_length=1, max_length=200, pattern=TEXT, description="Host location, exactly as recorded."),
 ]
+
+
+def scoped_township(request: Request, township: Township = None) -> str | None:
+    return township_for(request, township)
+
+
+ScopedTownship = Annotated[str | None, Depends(scoped_township)]
+"""The `township` parameter, a township officer held to their own (see `auth.township_for`)."""
 StatusFilter = Annotated[Status | None, Query(description="Only members with this status.")]
 
 
@@ -151,6 +160,7 @@ RosterFilters = Annotated[dict[str, Any], Depends(roster_filters)]
 
 
 def figure_filter(
+    request: Request,
     *,
     date_from: Annotated[
         date | None, Query(alias="from", description="First day (China date the event occurred), inclusive.")
@@ -184,6 +194,7 @@ def figure_filter(
         if date_from is not None and date_from > point.day:
             raise FieldError("as_of", f"{point.day} is before from ({date_from})")
         date_to = point.day if date_to is None else min(date_to, point.day)
+    township = township_for(request, township)
     found = FigureFilter(date_from, date_to, org, mode, township, group_by, known_at, point)
     return {f.name: getattr(found, f.name) for f in fields(found)}  # not asdict: it would unpack `as_of`
 

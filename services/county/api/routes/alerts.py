@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, Limit, Offset, PointConnDep, Township
+from services.county.accounts.roles import READERS
+from services.county.api.auth import require
+from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, Limit, Offset, PointConnDep, ScopedTownship
 from services.county.api.errors import NOT_FOUND
 from services.county.api.models.alerts import Alerts
 from services.county.api.responses import Json, ok
 from services.county.queries import alerts as q
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[require(*READERS)])
 
 
 @router.get(
@@ -40,7 +42,7 @@ def list_alerts(
     conn: PointConnDep,
     as_of: AsOfDep,
     kind: Annotated[q.AlertKind | None, Query(description="Only items of this kind.")] = None,
-    township: Township = None,
+    township: ScopedTownship,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Json:

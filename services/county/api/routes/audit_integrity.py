@@ -15,6 +15,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from services.county.accounts.roles import AUDIT
+from services.county.api.auth import require
 from services.county.api.deps import SLUG, ConnDep, MemberIdPath, NodeId, NodeIds, OrgIdPath
 from services.county.api.errors import NOT_FOUND, refused
 from services.county.api.models.audit import History, Verified
@@ -33,7 +35,7 @@ from services.county.queries.common import NotFoundError
 from shared.bounds import MAX_SEQ
 from shared.signing import Signer, Verifier
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[require(*AUDIT)])
 
 
 def county_signer(request: Request) -> tuple[str | None, Signer | None]:

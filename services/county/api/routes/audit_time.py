@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 
+from services.county.accounts.roles import AUDIT
+from services.county.api.auth import require
 from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, ConnDep, EngineDep, KnownAtDep, get_replays
 from services.county.api.models.audit import AuditDigest, Replayed
 from services.county.api.responses import Json, ok
@@ -24,7 +26,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         cache.close()
 
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"], lifespan=_lifespan)
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], lifespan=_lifespan, dependencies=[require(*AUDIT)])
 
 AS_OF_DIGEST = """The as-of digest (with `as_of` D) is SHA-256 over, canonically sorted: the roster
 rows valid at D (member_id, name, home_branch, outstation, host_location, host_org, status,

@@ -6,12 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from services.county.accounts.roles import Role
+from services.county.api.auth import require
 from services.county.api.deps import ConnDep, Limit, Offset
 from services.county.api.models.ops import Conflicts
 from services.county.api.responses import Json, ok
 from services.county.queries import conflicts as q
 
-router = APIRouter(prefix="/api/v1/conflicts", tags=["conflicts"])
+router = APIRouter(
+    prefix="/api/v1/conflicts", tags=["conflicts"], dependencies=[require(Role.ANALYST, Role.OPERATOR)]
+)
 
 
 @router.get(

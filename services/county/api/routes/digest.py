@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.county.accounts.roles import Role
+from services.county.api.auth import require
 from services.county.api.deps import ConnDep
 from services.county.api.models.ops import Digest
 from services.county.api.responses import Json, ok
 from services.county.queries import digest as q
 
-router = APIRouter(prefix="/api/v1/digest", tags=["digest"])
+router = APIRouter(
+    prefix="/api/v1/digest", tags=["digest"], dependencies=[require(Role.AUDITOR, Role.OPERATOR)]
+)
 
 
 @router.get(

@@ -10,7 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from services.county.api.deps import AsOfDep, FigureFilters, PointConnDep, RosterFilters, Township, Village
+from services.county.accounts.roles import READERS
+from services.county.api.auth import require
+from services.county.api.deps import (
+    AsOfDep,
+    FigureFilters,
+    PointConnDep,
+    RosterFilters,
+    ScopedTownship,
+    Village,
+)
 from services.county.api.errors import NOT_FOUND
 from services.county.api.responses import CSV_TYPE, XLSX_TYPE, download, file
 from services.county.api.routes.figures import FILTERS
@@ -18,7 +27,7 @@ from services.county.api.routes.roster import LEVELS
 from services.county.queries import export as x
 from services.county.queries import roster as q
 
-router = APIRouter(prefix="/api/v1/export", tags=["export"])
+router = APIRouter(prefix="/api/v1/export", tags=["export"], dependencies=[require(*READERS)])
 
 Year = Annotated[
     int | None,
@@ -43,7 +52,7 @@ def roster_xlsx(
     conn: PointConnDep,
     filters: RosterFilters,
     as_of: AsOfDep,
-    township: Township = None,
+    township: ScopedTownship,
     village: Village = None,
 ) -> Response:
     params: dict[str, Any] = {"township": township, "village": village, "as_of": as_of, **filters}

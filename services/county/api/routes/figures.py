@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from services.county.accounts.roles import READERS
+from services.county.api.auth import require
 from services.county.api.deps import KNOWN_AT_NOTE, FigureFilters, PointConnDep
 from services.county.api.errors import NOT_FOUND
 from services.county.api.models.figures import EducationFigures, FundsFigures, PioneerFigures
@@ -13,7 +15,7 @@ from services.county.api.responses import Json, ok
 from services.county.queries import education as e
 from services.county.queries import figures as q
 
-router = APIRouter(prefix="/api/v1/figures", tags=["figures"])
+router = APIRouter(prefix="/api/v1/figures", tags=["figures"], dependencies=[require(*READERS)])
 
 FILTERS = (
     """Filters: `from`/`to` (inclusive China dates the events occurred), `org`, `mode`

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
+from fastapi import APIRouter, Request
+
+from services.county.accounts.roles import READERS
+from services.county.api.auth import in_scope, require
 from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, MemberIdPath, PointConnDep
 from services.county.api.errors import NOT_FOUND
 from services.county.api.models.members import MemberCard, MemberManagement
 from services.county.api.responses import Json, ok
 from services.county.queries import members as q
+from services.county.queries.common import NotFoundError
 
-router = APIRouter(prefix="/api/v1/members", tags=["members"])
+router = APIRouter(prefix="/api/v1/members", tags=["members"], dependencies=[require(*READERS)])
 
 
 @router.get(
@@ -23,8 +28,8 @@ router = APIRouter(prefix="/api/v1/members", tags=["members"])
     "it stood at that business time (404 if the member was not registered by then). " + KNOWN_AT_NOTE,
     responses={**ok(MemberCard), **NOT_FOUND},
 )
-def member_card(conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> Json:
-    return Json(q.member_card(conn, member_id, as_of))
+def member_card(request: Request, conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> Json:
+    return Json(_in_scope(request, q.member_card(conn, member_id, as_of)))
 
 
 @router.get(
@@ -36,5 +41,15 @@ def member_card(conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> 
     "the card. " + KNOWN_AT_NOTE,
     responses={**ok(MemberManagement), **NOT_FOUND},
 )
-def member_management(conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> Json:
-    return Json(q.member_management(conn, member_id, as_of))
+def member_management(request: Request, conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> Json:
+    found = q.member_management(conn, member_id, as_of)
+    _in_scope(request, {"member_id": member_id, "township": found["affiliation"]["township"]})
+    return Json(found)
+
+
+def _in_scope(request: Request, card: dict[str, Any]) -> dict[str, Any]:
+    """The card, if the caller may see the member: a township officer only their township's
+    (another township's member is absent, as if unknown: no oracle of who exists)."""
+    if not in_scope(request, card["township"], placed=True):
+        raise NotFoundError("member_id", f"no member {card['member_id']!r}")
+    return card

@@ -6,13 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from services.county.accounts.roles import Role
+from services.county.api.auth import require
 from services.county.api.deps import SLUG, ConnDep
 from services.county.api.errors import NOT_FOUND
 from services.county.api.models.ops import NodeHealth, Nodes
 from services.county.api.responses import Json, ok
 from services.county.queries import node_health as q
 
-router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
+router = APIRouter(
+    prefix="/api/v1/nodes", tags=["nodes"], dependencies=[require(Role.ANALYST, Role.OPERATOR)]
+)
 
 HEALTH = """Per node: `last_seq` archived and when it arrived (`last_seen`) and was recorded
 (`last_recorded_at`); `lag_s` = last_seen − last_recorded_at; `held` envelopes waiting behind a

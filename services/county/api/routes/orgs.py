@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from services.county.accounts.roles import READERS, Role
+from services.county.api.auth import in_scope, require
 from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, ConnDep, OrgIdPath, PointConnDep
 from services.county.api.errors import NOT_FOUND
 from services.county.api.models.members import OrgCoManaged, Orgs
 from services.county.api.responses import Json, ok
 from services.county.queries import members as q
+from services.county.queries.common import NotFoundError
 from shared.catalog.base import OrgKind
 
-router = APIRouter(prefix="/api/v1/orgs", tags=["orgs"])
+router = APIRouter(prefix="/api/v1/orgs", tags=["orgs"], dependencies=[require(*READERS, Role.OPERATOR)])
 
 
 @router.get(
@@ -24,10 +27,13 @@ router = APIRouter(prefix="/api/v1/orgs", tags=["orgs"])
     responses=ok(Orgs),
 )
 def list_orgs(
+    request: Request,
     conn: ConnDep,
     kind: Annotated[OrgKind | None, Query(description="Only organisations of this kind.")] = None,
 ) -> Json:
-    return Json(q.list_orgs(conn, kind.value if kind else None))
+    found = q.list_orgs(conn, kind.value if kind else None)
+    items = [o for o in found["items"] if in_scope(request, o["township"])]
+    return Json({"total": len(items), "items": items})
 
 
 @router.get(
@@ -38,5 +44,12 @@ def list_orgs(
     "that business time. " + KNOWN_AT_NOTE,
     responses={**ok(OrgCoManaged), **NOT_FOUND},
 )
-def org_co_managed(conn: PointConnDep, org_id: OrgIdPath, as_of: AsOfDep) -> Json:
-    return Json(q.org_co_managed(conn, org_id, as_of))
+def org_co_managed(request: Request, conn: PointConnDep, org_id: OrgIdPath, as_of: AsOfDep) -> Json:
+    found = q.org_co_managed(conn, org_id, as_of)
+    if not in_scope(request, found["township"]):
+        raise NotFoundError("org_id", f"no organisation {org_id!r} in your township")
+    if not in_scope(request, "-"):  # a township officer: only their township's members
+        for role, members in found["co_managed"].items():
+            found["co_managed"][role] = [m for m in members if in_scope(request, m["township"], placed=True)]
+            found["counts"][role] = len(found["co_managed"][role])
+    return Json(found)

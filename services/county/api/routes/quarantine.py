@@ -6,12 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from services.county.accounts.roles import Role
+from services.county.api.auth import require
 from services.county.api.deps import SLUG, ConnDep, Limit, Offset
 from services.county.api.models.ops import Quarantine
 from services.county.api.responses import Json, ok
 from services.county.queries import quarantine as q
 
-router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
+router = APIRouter(
+    prefix="/api/v1/quarantine", tags=["quarantine"], dependencies=[require(Role.OPERATOR, Role.AUDITOR)]
+)
 
 
 @router.get(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from services.county.accounts.roles import READERS
+from services.county.api.auth import require
 from services.county.api.deps import (
     KNOWN_AT_NOTE,
     AsOfDep,
@@ -12,7 +14,7 @@ from services.county.api.deps import (
     Offset,
     PointConnDep,
     RosterFilters,
-    Township,
+    ScopedTownship,
     Village,
 )
 from services.county.api.errors import NOT_FOUND
@@ -20,7 +22,7 @@ from services.county.api.models.roster import RosterLevel, RosterMembers
 from services.county.api.responses import CSV_TYPE, Json, download, file, ok
 from services.county.queries import roster as q
 
-router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
+router = APIRouter(prefix="/api/v1/roster", tags=["roster"], dependencies=[require(*READERS)])
 
 LEVELS = (
     """Without `township` or `village` the level is the county and the children are its
@@ -47,7 +49,7 @@ def roster_summary(
     conn: PointConnDep,
     filters: RosterFilters,
     as_of: AsOfDep,
-    township: Township = None,
+    township: ScopedTownship,
     village: Village = None,
 ) -> Json:
     return Json(q.roster_summary(conn, township, village, as_of=as_of, **filters))
@@ -64,7 +66,7 @@ def roster_members(
     conn: PointConnDep,
     filters: RosterFilters,
     as_of: AsOfDep,
-    township: Township = None,
+    township: ScopedTownship,
     village: Village = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -85,7 +87,7 @@ def roster_csv(
     conn: PointConnDep,
     filters: RosterFilters,
     as_of: AsOfDep,
-    township: Township = None,
+    township: ScopedTownship,
     village: Village = None,
 ) -> Response:
     return download(q.roster_csv(conn, township, village, as_of=as_of, **filters), CSV_TYPE, "roster.csv")

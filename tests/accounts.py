@@ -1,0 +1,69 @@
+"""Accounts for tests of the county's API: a real account row and a real bearer token in the test's
+database (only the password hash is skipped: Argon2 costs 0.3 s, and a token needs no password)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, insert, select
+
+from services.county.accounts.roles import Role
+from services.county.accounts.store import Accounts, TokenKind
+from services.county.accounts.tables import accounts
+
+NO_PASSWORD = "!"
+"""A hash no password verifies against (not a PHC string): the account signs in by token only."""
+
+
+def bearer(engine: Engine, role: Role = Role.ANALYST, township: str | None = None) -> dict[str, str]:
+    """The `Authorization` header of a fresh token for a test account of `role` (one per role and
+    township, made on first use)."""
+    username = f"test-{role.value}-{township or 'county'}".replace("_", "-")
+    with engine.begin() as conn:
+        if conn.execute(select(accounts.c.username).where(accounts.c.username == username)).first() is None:
+            conn.execute(
+                insert(accounts).values(
+                    username=username,
+                    role=role.value,
+                    township=township,
+                    password_hash=NO_PASSWORD,
+                    disabled=False,
+                    created_at="2026-01-01T00:00:00.000000Z",
+                    changed_at="2026-01-01T00:00:00.000000Z",
+                )
+            )
+    token = Accounts(engine).issue(username, TokenKind.BEARER, "test").token
+    return {"Authorization": f"Bearer {token}"}
+
+
+ROLE_BY_PREFIX = (
+    ("/api/v1/audit", Role.AUDITOR),
+    ("/api/v1/digest", Role.AUDITOR),
+    ("/api/v1/quarantine", Role.OPERATOR),
+    ("/metrics", Role.OPERATOR),
+    ("/api/v1/nodes", Role.OPERATOR),
+)
+"""Which role a `CountyClient` signs each path in as (others: analyst). Who may use what is tested
+in tests/county/test_roles.py, route by route; the other tests ask as the role meant for it."""
+
+
+class CountyClient(TestClient):
+    """A TestClient of the county's app that sends, on each request, a bearer token of the role
+    the path is for (`ROLE_BY_PREFIX`), unless the request brings its own `Authorization`."""
+
+    def __init__(self, app: FastAPI, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._tokens: dict[Role, dict[str, str]] = {}
+
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        path = urlsplit(str(url)).path
+        role = next((r for prefix, r in ROLE_BY_PREFIX if path.startswith(prefix)), Role.ANALYST)
+        headers = dict(kwargs.pop("headers", None) or {})
+        if not any(k.lower() == "authorization" for k in headers):
+            if role not in self._tokens:
+                self._tokens[role] = bearer(self.app.state.engine, role)
+            headers.update(self._tokens[role])
+        return super().request(method, url, *args, headers=headers, **kwargs)
