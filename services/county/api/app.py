@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.county import web
 from services.county.api.errors import declare_refusals, handle_refusals
+from services.county.api.expensive import Gate
 from services.county.api.metrics import ScrapeCollector
 from services.county.api.models.ops import Health
 from services.county.api.responses import Json, file, ok
@@ -25,7 +26,10 @@ work: the three-level roster, dual management and its alerts, pioneer, fund and 
 figures, node health, conflicts, quarantine and the projection digest.
 
 Times are UTC text (`2026-11-27T01:25:05.000000Z`), dates China dates (`YYYY-MM-DD`), money
-integer fen (分). A refused request gets a 4xx whose `detail` items name the `field`."""
+integer fen (分). A refused request gets a 4xx whose `detail` items name the `field`.
+
+Heavy jobs — verify, the exports, replays and every query with a past `known_at` — run one at a
+time per caller and at most two at once in all; past that, a 429 with `Retry-After`."""
 
 
 def create_app(
@@ -46,6 +50,7 @@ def create_app(
     )
     serve_docs(app)
     app.state.engine = engine
+    app.state.heavy_jobs = Gate()
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(ScrapeCollector(engine))
     handle_refusals(app)
