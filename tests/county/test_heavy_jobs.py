@@ -1,7 +1,7 @@
 """Heavy jobs (services/county/api/expensive.py): one at a time per caller, at most two in all,
-429 with `Retry-After` past that; a past `known_at` is a heavy job, a live query is not. The
-county is a real SQLite one. A job is made slow by replacing the function its route calls with
-one that waits to be released."""
+429 with `Retry-After` past that; a past `known_at` is a heavy job, a live query is not; /health
+answers while slow requests fill the default threadpool. The county is a real SQLite one. A job
+is made slow by replacing the function its route calls with one that waits to be released."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from services.county.api import deps
 from services.county.api.app import create_app
 from services.county.api.expensive import MAX_HEAVY, RETRY_AFTER, Gate
 from services.county.api.routes import audit_integrity
@@ -187,6 +189,30 @@ def test_a_job_that_fails_releases_its_hold(county: County, monkeypatch: pytest.
     assert county.gate.busy == frozenset()
     assert client.get(VERIFY, params={"node": "nowhere"}).status_code == 404
     assert county.gate.busy == frozenset()
+
+
+def test_health_answers_while_the_default_threadpool_is_full(
+    county: County, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """45 sync requests block in a dependency (known_at's parsing, before any connection): 40 hold
+    every thread of the default pool, 5 wait for one; /health still answers, from its own threads."""
+    held = Held(deps.parse_point)
+    monkeypatch.setattr(deps, "parse_point", held)
+    with TestClient(county.app, client=("10.0.0.9", 123)) as client:  # one event loop for all
+        assert client.portal is not None
+        try:
+            params = {"known_at": FUTURE}
+            blocked = [county.pool.submit(client.get, "/api/v1/roster", params=params) for _ in range(45)]
+            held.wait_entered(40)
+            limiter = client.portal.call(anyio.to_thread.current_default_thread_limiter)
+            assert (limiter.borrowed_tokens, limiter.total_tokens, held.entered) == (40, 40, 40)
+            health = county.pool.submit(client.get, "/health")
+            answer = health.result(timeout=5)  # a liveness check, generous
+            assert (answer.status_code, answer.json()) == (200, {"status": "ok", "database": "ok"})
+            assert held.entered == 40  # the pool was still full
+        finally:
+            held.release.set()
+        assert {f.result(WAIT).status_code for f in blocked} == {200}
 
 
 def test_every_route_that_can_refuse_declares_the_429(county: County, held_verify: Held) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -30,6 +32,9 @@ integer fen (分). A refused request gets a 4xx whose `detail` items name the `f
 
 Heavy jobs — verify, the exports, replays and every query with a past `known_at` — run one at a
 time per caller and at most two at once in all; past that, a 429 with `Retry-After`."""
+HEALTH_THREADS = 2
+"""/health pings the database on threads of its own, never queued behind slow queries that fill
+the default threadpool."""
 
 
 def create_app(
@@ -51,6 +56,7 @@ def create_app(
     serve_docs(app)
     app.state.engine = engine
     app.state.heavy_jobs = Gate()
+    health_threads = anyio.CapacityLimiter(HEALTH_THREADS)
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(ScrapeCollector(engine))
     handle_refusals(app)
@@ -62,7 +68,10 @@ def create_app(
         summary="Database reachable (and the caller's own checks)",
         responses={**ok(Health), 503: {"model": Health, "description": "The database did not answer"}},
     )
-    def health_check() -> JSONResponse:
+    async def health_check() -> JSONResponse:
+        return await anyio.to_thread.run_sync(check_health, limiter=health_threads)
+
+    def check_health() -> JSONResponse:
         extra = health() if health is not None else {}
         try:
             with engine.connect() as conn:
