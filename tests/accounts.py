@@ -3,12 +3,14 @@ database (only the password hash is skipped: Argon2 costs 0.3 s, and a token nee
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from services.county.accounts.roles import Role
 from services.county.accounts.store import Accounts, TokenKind
@@ -18,10 +20,23 @@ NO_PASSWORD = "!"
 """A hash no password verifies against (not a PHC string): the account signs in by token only."""
 
 
-def bearer(engine: Engine, role: Role = Role.ANALYST, township: str | None = None) -> dict[str, str]:
-    """The `Authorization` header of a fresh token for a test account of `role` (one per role and
-    township, made on first use)."""
-    username = f"test-{role.value}-{township or 'county'}".replace("_", "-")
+def account_name(role: Role, township: str | None = None, user: str = "test") -> str:
+    return f"{user}-{role.value}-{township or 'county'}".replace("_", "-")
+
+
+def bearer(
+    engine: Engine, role: Role = Role.ANALYST, township: str | None = None, user: str = "test"
+) -> dict[str, str]:
+    """The `Authorization` header of a fresh token for a test account of `role` (one per user,
+    role and township, made on first use)."""
+    username = account_name(role, township, user)
+    with suppress(IntegrityError):  # another thread of the test made it first
+        _add(engine, username, role, township)
+    token = Accounts(engine).issue(username, TokenKind.BEARER, "test").token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _add(engine: Engine, username: str, role: Role, township: str | None) -> None:
     with engine.begin() as conn:
         if conn.execute(select(accounts.c.username).where(accounts.c.username == username)).first() is None:
             conn.execute(
@@ -35,8 +50,6 @@ def bearer(engine: Engine, role: Role = Role.ANALYST, township: str | None = Non
                     changed_at="2026-01-01T00:00:00.000000Z",
                 )
             )
-    token = Accounts(engine).issue(username, TokenKind.BEARER, "test").token
-    return {"Authorization": f"Bearer {token}"}
 
 
 ROLE_BY_PREFIX = (
@@ -54,16 +67,20 @@ class CountyClient(TestClient):
     """A TestClient of the county's app that sends, on each request, a bearer token of the role
     the path is for (`ROLE_BY_PREFIX`), unless the request brings its own `Authorization`."""
 
-    def __init__(self, app: FastAPI, **kwargs: Any) -> None:
+    def __init__(self, app: FastAPI, user: str = "test", **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
+        self.user = user
         self._tokens: dict[Role, dict[str, str]] = {}
 
+    @staticmethod
+    def role_for(path: str) -> Role:
+        return next((r for prefix, r in ROLE_BY_PREFIX if path.startswith(prefix)), Role.ANALYST)
+
     def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        path = urlsplit(str(url)).path
-        role = next((r for prefix, r in ROLE_BY_PREFIX if path.startswith(prefix)), Role.ANALYST)
+        role = self.role_for(urlsplit(str(url)).path)
         headers = dict(kwargs.pop("headers", None) or {})
         if not any(k.lower() == "authorization" for k in headers):
             if role not in self._tokens:
-                self._tokens[role] = bearer(self.app.state.engine, role)
+                self._tokens[role] = bearer(self.app.state.engine, role, user=self.user)
             headers.update(self._tokens[role])
         return super().request(method, url, *args, headers=headers, **kwargs)

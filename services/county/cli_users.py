@@ -118,8 +118,13 @@ def list_accounts(db: Db = DEFAULT_DB_URL) -> None:
     table = Table("username", "role", "township", "disabled", "sessions", "tokens", "changed")
     for a in _accounts(db).list():
         table.add_row(
-            str(a["username"]), str(a["role"]), str(a["township"] or ""), "yes" if a["disabled"] else "",
-            str(a["sessions"]), str(a["tokens"]), str(a["changed_at"])[:19],
+            str(a["username"]),
+            str(a["role"]),
+            str(a["township"] or ""),
+            "yes" if a["disabled"] else "",
+            str(a["sessions"]),
+            str(a["tokens"]),
+            str(a["changed_at"])[:19],
         )
     out.print(table)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -16,6 +18,7 @@ from services.county.accounts.roles import Role
 from services.county.accounts.store import Accounts
 from services.county.api.auth import install_auth, public, require
 from services.county.api.errors import declare_refusals, handle_refusals
+from services.county.api.expensive import Gate
 from services.county.api.metrics import ScrapeCollector
 from services.county.api.models.ops import Health
 from services.county.api.responses import Json, file, ok
@@ -28,7 +31,13 @@ work: the three-level roster, dual management and its alerts, pioneer, fund and 
 figures, node health, conflicts, quarantine and the projection digest.
 
 Times are UTC text (`2026-11-27T01:25:05.000000Z`), dates China dates (`YYYY-MM-DD`), money
-integer fen (分). A refused request gets a 4xx whose `detail` items name the `field`."""
+integer fen (分). A refused request gets a 4xx whose `detail` items name the `field`.
+
+Heavy jobs — verify, the exports, replays and every query with a past `known_at` — run one at a
+time per caller and at most two at once in all; past that, a 429 with `Retry-After`."""
+HEALTH_THREADS = 2
+"""/health pings the database on threads of its own, never queued behind slow queries that fill
+the default threadpool."""
 
 
 def create_app(
@@ -49,6 +58,8 @@ def create_app(
     )
     serve_docs(app)
     app.state.engine = engine
+    app.state.heavy_jobs = Gate()
+    health_threads = anyio.CapacityLimiter(HEALTH_THREADS)
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(ScrapeCollector(engine))
     handle_refusals(app)
@@ -62,7 +73,10 @@ def create_app(
         openapi_extra=public("liveness for load balancers and systemd; no data"),
         responses={**ok(Health), 503: {"model": Health, "description": "The database did not answer"}},
     )
-    def health_check() -> JSONResponse:
+    async def health_check() -> JSONResponse:
+        return await anyio.to_thread.run_sync(check_health, limiter=health_threads)
+
+    def check_health() -> JSONResponse:
         extra = health() if health is not None else {}
         try:
             with engine.connect() as conn:

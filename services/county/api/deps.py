@@ -13,6 +13,7 @@ from pydantic import StringConstraints
 from sqlalchemy import Connection, Engine
 
 from services.county.api.auth import township_for
+from services.county.api.expensive import held
 from services.county.audit.replay import Bounds
 from services.county.audit.replay_cache import ReplayCache, is_past
 from services.county.queries.asof import KNOWN_AT, AsOf, parse_point
@@ -98,11 +99,13 @@ def get_replays(request: Request) -> ReplayCache:
 
 
 def get_point_conn(request: Request, engine: EngineDep, known_at: KnownAtDep) -> Iterator[Connection]:
-    """The live database; with a past `known_at` T, a replay of what the projections held at T."""
+    """The live database; with a past `known_at` T, a replay of what the projections held at T,
+    as the caller's one heavy job (`api/expensive.py`: else a 429 naming `known_at`)."""
     if known_at is None or not is_past(known_at):
         yield from get_conn(engine)
         return
     with (
+        held(request, "known_at"),
         get_replays(request).use(engine, Bounds(known_at=known_at)) as scratch,
         scratch.engine.connect() as conn,
     ):
@@ -110,7 +113,8 @@ def get_point_conn(request: Request, engine: EngineDep, known_at: KnownAtDep) ->
 
 
 PointConnDep = Annotated[Connection, Depends(get_point_conn)]
-"""A connection for a query that takes `known_at` (and usually `as_of`)."""
+"""A connection for a query that takes `known_at` (and usually `as_of`); its route declares
+`errors.BUSY` among its `responses=`."""
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1–1000).")]
 MAX_OFFSET = 10**9

@@ -4,7 +4,9 @@ OpenAPI declares that shape instead of FastAPI's default `HTTPValidationError`.
 - 422, a parameter FastAPI refused: each item has `field` (the parameter, e.g. `limit`), `message`,
   `loc` (FastAPI's location, e.g. `["query", "limit"]`) and `type` (pydantic's error type);
 - 422, a value a query refused (`FieldError`, e.g. `from` after `to`): `field` and `message`;
-- 404 (`NotFoundError`: nothing with that id) and 409: `field` and `message`.
+- 404 (`NotFoundError`: nothing with that id) and 409: `field` and `message`;
+- 429 (`BusyError`: a heavy job refused, `api/expensive.py`): `field` and `message`, with a
+  `Retry-After` header; each route that can refuse so declares `BUSY` in its `responses=`.
 """
 
 from __future__ import annotations
@@ -72,6 +74,38 @@ NOT_FOUND = refused(404, "Nothing with that id; `detail[0].field` names the para
 INVALID = "Refused: each `detail` item names the `field` (a parameter or a value in it) and why"
 
 
+class BusyError(Exception):
+    """A heavy job refused now (429): the caller's one job, or the service's cap, is taken."""
+
+    def __init__(self, field: str, message: str, retry_after: int) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+BUSY: Responses = {
+    429: {
+        "model": Refused,
+        "description": "Busy: the caller already runs a heavy job (verify, an export, a replay, a past "
+        "`known_at`), or the service runs as many as it can at once. Nothing was done; try again after "
+        "`Retry-After` seconds. `detail[0].field` names the parameter that made the job heavy (empty: "
+        "the route itself).",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "required": True,
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}
+"""The 429 of a route that takes a heavy job (`api/expensive.py`) or `known_at`, for `responses=`."""
+
+
 def field_name(loc: Iterable[Any]) -> str:
     """The parameter a FastAPI error location names (`("query", "limit")` → `limit`)."""
     parts = [str(p) for p in loc]
@@ -81,7 +115,8 @@ def field_name(loc: Iterable[Any]) -> str:
 
 
 def handle_refusals(app: FastAPI) -> None:
-    """Turn NotFoundError into a 404, FieldError and FastAPI's own validation into a 422 naming the field."""
+    """Turn NotFoundError into a 404, FieldError and FastAPI's own validation into a 422 naming the
+    field, BusyError into a 429 with `Retry-After`."""
 
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
@@ -90,6 +125,11 @@ def handle_refusals(app: FastAPI) -> None:
     @app.exception_handler(FieldError)
     async def field_error(_: Request, exc: FieldError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": [exc.to_dict()]})
+
+    @app.exception_handler(BusyError)
+    async def busy(_: Request, exc: BusyError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse(status_code=429, content={"detail": [exc.to_dict()]}, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from services.county.accounts.roles import READERS
 from services.county.api.auth import require
 from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, Limit, Offset, PointConnDep, ScopedTownship
-from services.county.api.errors import NOT_FOUND
+from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.alerts import Alerts
 from services.county.api.responses import Json, ok
 from services.county.queries import alerts as q
@@ -35,7 +35,7 @@ today. With `as_of` (business time D), they read the roster as it stood at D (me
 by then, their status and outstation then), attendance by D and the dual review by D; D's China
 date places the 90-day window and picks the year. """
     + KNOWN_AT_NOTE,
-    responses={**ok(Alerts), **NOT_FOUND},
+    responses={**ok(Alerts), **NOT_FOUND, **BUSY},
 )
 def list_alerts(
     *,

@@ -11,14 +11,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from services.county.accounts.roles import AUDIT
 from services.county.api.auth import require
 from services.county.api.deps import SLUG, ConnDep, MemberIdPath, NodeId, NodeIds, OrgIdPath
-from services.county.api.errors import NOT_FOUND, refused
+from services.county.api.errors import BUSY, NOT_FOUND, refused
+from services.county.api.expensive import heavy_job
 from services.county.api.models.audit import History, Verified
 from services.county.api.responses import ZIP_TYPE, Json, file, ok
 from services.county.audit.archive import archive_nodes, verify_archive
@@ -64,9 +65,10 @@ def county_identity(request: Request) -> tuple[str | None, Verifier | None]:
     "designates, and the county's receipts against the archive and the county key. `ok` is true "
     "only when nothing is wrong; each fault names node, seq and reason. What could not be checked "
     "(no county key or id configured) is listed in `notes`.",
-    responses={**ok(Verified), **NOT_FOUND},
+    responses={**ok(Verified), **NOT_FOUND, **BUSY},
 )
 def verify(
+    _: Annotated[None, Depends(heavy_job(""))],
     conn: ConnDep,
     request: Request,
     node: Annotated[list[NodeId] | None, Query(description="Only these nodes (repeatable).")] = None,
@@ -126,9 +128,11 @@ def org_history(conn: ConnDep, org_id: OrgIdPath) -> Json:
         **file(ZIP_TYPE, "A zip of envelopes.jsonl, keys.json, receipts.jsonl and manifest.json"),
         **NOT_FOUND,
         **refused(409, "The archive's chain is broken before the range, or the county key or id is wrong"),
+        **BUSY,
     },
 )
 def export(
+    _: Annotated[None, Depends(heavy_job(""))],
     conn: ConnDep,
     request: Request,
     nodes: Annotated[

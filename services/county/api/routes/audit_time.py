@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from services.county.accounts.roles import AUDIT
 from services.county.api.auth import require
 from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, ConnDep, EngineDep, KnownAtDep, get_replays
+from services.county.api.errors import BUSY
+from services.county.api.expensive import heavy_job
 from services.county.api.models.audit import AuditDigest, Replayed
 from services.county.api.responses import Json, ok
 from services.county.audit.replay import Bounds
@@ -43,9 +46,15 @@ that occurred by D."""
     "when it was projected); with `as_of`, only events that occurred by then. Without either, a full "
     "replay, whose `digest` equals GET /api/v1/audit/digest (DESIGN §3.5). Slow on a large archive "
     "(a replay per request; settled `known_at` replays are cached). " + AS_OF_DIGEST + " " + KNOWN_AT_NOTE,
-    responses=ok(Replayed),
+    responses={**ok(Replayed), **BUSY},
 )
-def replay(request: Request, engine: EngineDep, as_of: AsOfDep, known_at: KnownAtDep) -> Json:
+def replay(
+    _: Annotated[None, Depends(heavy_job(""))],
+    request: Request,
+    engine: EngineDep,
+    as_of: AsOfDep,
+    known_at: KnownAtDep,
+) -> Json:
     bounds = Bounds(known_at=known_at, as_of=as_of.moment if as_of is not None else None)
     with get_replays(request).use(engine, bounds) as scratch:
         return Json(scratch.result.to_dict())

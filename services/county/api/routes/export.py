@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from services.county.accounts.roles import READERS
@@ -20,7 +20,8 @@ from services.county.api.deps import (
     ScopedTownship,
     Village,
 )
-from services.county.api.errors import NOT_FOUND
+from services.county.api.errors import BUSY, NOT_FOUND
+from services.county.api.expensive import heavy_job
 from services.county.api.responses import CSV_TYPE, XLSX_TYPE, download, file
 from services.county.api.routes.figures import FILTERS
 from services.county.api.routes.roster import LEVELS
@@ -29,6 +30,8 @@ from services.county.queries import roster as q
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"], dependencies=[require(*READERS)])
 
+HeavyJob = Annotated[None, Depends(heavy_job(""))]
+"""A workbook or CSV is built whole in memory: the caller's one heavy job (`api/expensive.py`)."""
 Year = Annotated[
     int | None,
     Query(ge=2000, le=2100, description="Year of education coverage, as for GET /api/v1/figures/education."),
@@ -46,9 +49,10 @@ those of `GET /api/v1/figures/…`, `as_of` included: """
     "`GET /api/v1/roster/members.csv`; sheet `levels`: the counts by status at the level and each "
     "child, as `GET /api/v1/roster`. The same filters. " + LEVELS,
     response_class=Response,
-    responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND},
+    responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND, **BUSY},
 )
 def roster_xlsx(
+    _: HeavyJob,
     conn: PointConnDep,
     filters: RosterFilters,
     as_of: AsOfDep,
@@ -68,9 +72,10 @@ def roster_xlsx(
     description="One sheet per figure (all three unless `figure` names some) and a sheet "
     "`filters` echoing the filters applied. " + FIGURES + FILTERS,
     response_class=Response,
-    responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND},
+    responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND, **BUSY},
 )
 def figures_xlsx(
+    _: HeavyJob,
     conn: PointConnDep,
     filters: FigureFilters,
     year: Year = None,
@@ -88,9 +93,10 @@ def figures_xlsx(
     summary="One figure as CSV (for Excel)",
     description="UTF-8 with a byte-order mark. " + FIGURES + FILTERS,
     response_class=Response,
-    responses={**file(CSV_TYPE, "CSV with a header row"), **NOT_FOUND},
+    responses={**file(CSV_TYPE, "CSV with a header row"), **NOT_FOUND, **BUSY},
 )
 def figures_csv(
+    _: HeavyJob,
     conn: PointConnDep,
     filters: FigureFilters,
     figure: Annotated[x.Figure, Query(description="Which figure: funds, pioneer or education.")],

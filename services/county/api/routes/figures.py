@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from services.county.accounts.roles import READERS
 from services.county.api.auth import require
 from services.county.api.deps import KNOWN_AT_NOTE, FigureFilters, PointConnDep
-from services.county.api.errors import NOT_FOUND
+from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.figures import EducationFigures, FundsFigures, PioneerFigures
 from services.county.api.responses import Json, ok
 from services.county.queries import education as e
@@ -33,7 +33,7 @@ has key `null`. Money is in fen. """
     description="Sources: fiscal, dues_rebate, member_donation, org_raised, host_subsidy; "
     "`balance` = `received_total` − `spent`; `received_events` and `spendings` count the "
     "`fund.received` and `fund.spent` events. " + FILTERS,
-    responses={**ok(FundsFigures), **NOT_FOUND},
+    responses={**ok(FundsFigures), **NOT_FOUND, **BUSY},
 )
 def funds(conn: PointConnDep, filters: FigureFilters) -> Json:
     return Json(q.funds(conn, **filters))
@@ -49,7 +49,7 @@ def funds(conn: PointConnDep, filters: FigureFilters) -> Json:
     "`service.provided` people by line; `enterprise.founded` households by industry; "
     "`chamber.member_joined` by kind; `chamber.funds_raised` and `chamber.project_launched` "
     "amount_fen. " + FILTERS,
-    responses={**ok(PioneerFigures), **NOT_FOUND},
+    responses={**ok(PioneerFigures), **NOT_FOUND, **BUSY},
 )
 def pioneer(conn: PointConnDep, filters: FigureFilters) -> Json:
     return Json(q.pioneer(conn, **filters))
@@ -67,7 +67,7 @@ def pioneer(conn: PointConnDep, filters: FigureFilters) -> Json:
     "timeline), training attended by D and accounts opened by D; `as_of` acts as `to`, so `year` "
     "defaults to D's. With `known_at`, the sessions and the roster coverage is counted over are "
     "both those the projections held then. " + FILTERS,
-    responses={**ok(EducationFigures), **NOT_FOUND},
+    responses={**ok(EducationFigures), **NOT_FOUND, **BUSY},
 )
 def education(
     conn: PointConnDep,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from services.county.accounts.roles import READERS
 from services.county.api.auth import in_scope, require
 from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, MemberIdPath, PointConnDep
-from services.county.api.errors import NOT_FOUND
+from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.members import MemberCard, MemberManagement
 from services.county.api.responses import Json, ok
 from services.county.queries import members as q
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1/members", tags=["members"], dependencies=[req
     "study account is open, conflicts about the member, the dual review if the member is also a "
     "candidate, and the archived events about the member in business order. With `as_of`, each as "
     "it stood at that business time (404 if the member was not registered by then). " + KNOWN_AT_NOTE,
-    responses={**ok(MemberCard), **NOT_FOUND},
+    responses={**ok(MemberCard), **NOT_FOUND, **BUSY},
 )
 def member_card(request: Request, conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> Json:
     return Json(_in_scope(request, q.member_card(conn, member_id, as_of)))
@@ -39,7 +39,7 @@ def member_card(request: Request, conn: PointConnDep, member_id: MemberIdPath, a
     "host-location organisation while the member is away (out or contact lost) and every "
     "organisation where the member holds a cross post (none once transferred out). `as_of` as for "
     "the card. " + KNOWN_AT_NOTE,
-    responses={**ok(MemberManagement), **NOT_FOUND},
+    responses={**ok(MemberManagement), **NOT_FOUND, **BUSY},
 )
 def member_management(request: Request, conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> Json:
     found = q.member_management(conn, member_id, as_of)

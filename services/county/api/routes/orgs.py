@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from services.county.accounts.roles import READERS, Role
 from services.county.api.auth import in_scope, require
 from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, ConnDep, OrgIdPath, PointConnDep
-from services.county.api.errors import NOT_FOUND
+from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.members import OrgCoManaged, Orgs
 from services.county.api.responses import Json, ok
 from services.county.queries import members as q
@@ -42,7 +42,7 @@ def list_orgs(
     description="Roles: `outstation`, `host_org`, `cross_post`; `counts.affiliated` is how many "
     "members have this organisation as their home branch. With `as_of`, by the members' state at "
     "that business time. " + KNOWN_AT_NOTE,
-    responses={**ok(OrgCoManaged), **NOT_FOUND},
+    responses={**ok(OrgCoManaged), **NOT_FOUND, **BUSY},
 )
 def org_co_managed(request: Request, conn: PointConnDep, org_id: OrgIdPath, as_of: AsOfDep) -> Json:
     found = q.org_co_managed(conn, org_id, as_of)

@@ -17,7 +17,7 @@ from services.county.api.deps import (
     ScopedTownship,
     Village,
 )
-from services.county.api.errors import NOT_FOUND
+from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.roster import RosterLevel, RosterMembers
 from services.county.api.responses import CSV_TYPE, Json, download, file, ok
 from services.county.queries import roster as q
@@ -43,7 +43,7 @@ both combine with `known_at`. """
     "",
     summary="Roster counts at one level, by status, and for each child level",
     description=LEVELS,
-    responses={**ok(RosterLevel), **NOT_FOUND},
+    responses={**ok(RosterLevel), **NOT_FOUND, **BUSY},
 )
 def roster_summary(
     conn: PointConnDep,
@@ -59,7 +59,7 @@ def roster_summary(
     "/members",
     summary="Members at a level of the roster, one page at a time",
     description="The same filters as the counts; ordered by name, then member_id. " + LEVELS,
-    responses={**ok(RosterMembers), **NOT_FOUND},
+    responses={**ok(RosterMembers), **NOT_FOUND, **BUSY},
 )
 def roster_members(
     *,
@@ -81,7 +81,7 @@ def roster_members(
     description="Every matching member (no paging), UTF-8 with a byte-order mark so that Excel "
     "shows Chinese names; times are UTC (`…Z`). The same filters as the members. " + KNOWN_AT_NOTE,
     response_class=Response,
-    responses={**file(CSV_TYPE, "CSV with a header row"), **NOT_FOUND},
+    responses={**file(CSV_TYPE, "CSV with a header row"), **NOT_FOUND, **BUSY},
 )
 def roster_csv(
     conn: PointConnDep,

@@ -20,6 +20,9 @@ from services.county.api.sign_in import SignInLimiter
 from shared.credentials import MAX_PASSWORD
 from shared.ids import SLUG_PATTERN
 
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "Seconds to wait.", "required": True, "schema": {"type": "integer"}}
+}
 router = APIRouter(prefix="/api/v1/session", tags=["session"])
 limiter = SignInLimiter()
 
@@ -66,7 +69,10 @@ def _refusal(code: int, description: str) -> dict[int | str, dict[str, object]]:
         **ok(Session),
         **_refusal(401, "Unknown username or wrong password (the same answer for both)"),
         **_refusal(403, "Sent from another site"),
-        **_refusal(429, "Too many failures for this username or address; `Retry-After` says when"),
+        429: {
+            **_refusal(429, "Too many failures for this username or address; `Retry-After` says when")[429],
+            "headers": RETRY_AFTER_HEADER,
+        },
     },
 )
 async def sign_in(request: Request, body: Annotated[SignIn, Body()]) -> JSONResponse:
