@@ -26,6 +26,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from services.county.accounts.roles import Role
 from services.county.accounts.store import Accounts, Principal, TokenKind
 from services.county.api.errors import Refused
+from services.county.api.sign_in import SignInLimiter
 from shared.credentials import same, token_digest
 
 SESSION_COOKIE = "tongxin_session"
@@ -132,6 +133,7 @@ def public(reason: str) -> dict[str, Any]:
 def install_auth(app: FastAPI, accounts: Accounts) -> None:
     """Put `accounts` on the app, answer AuthError, and declare 401/403 on every guarded operation."""
     app.state.accounts = accounts
+    app.state.sign_in = SignInLimiter()
 
     @app.exception_handler(AuthError)
     async def auth_error(_: Request, exc: AuthError) -> JSONResponse:

@@ -24,7 +24,6 @@ RETRY_AFTER_HEADER = {
     "Retry-After": {"description": "Seconds to wait.", "required": True, "schema": {"type": "integer"}}
 }
 router = APIRouter(prefix="/api/v1/session", tags=["session"])
-limiter = SignInLimiter()
 
 
 class SignIn(BaseModel):
@@ -78,6 +77,7 @@ def _refusal(code: int, description: str) -> dict[int | str, dict[str, object]]:
 async def sign_in(request: Request, body: Annotated[SignIn, Body()]) -> JSONResponse:
     if not _same_origin(request):
         return _refuse(403, "origin", "sign in from the county's own page")
+    limiter: SignInLimiter = request.app.state.sign_in
     client = f"ip:{request.client.host if request.client else '?'}"
     user = f"user:{body.username}"
     wait = limiter.wait(user, client)
