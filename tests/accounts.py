@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from services.county.accounts.roles import Role
 from services.county.accounts.store import Accounts, TokenKind
 from services.county.accounts.tables import accounts
+from services.county.api.auth import SESSION_COOKIE
 
 NO_PASSWORD = "!"
 """A hash no password verifies against (not a PHC string): the account signs in by token only."""
@@ -69,6 +70,7 @@ class CountyClient(TestClient):
 
     def __init__(self, app: FastAPI, user: str = "test", **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
+        self.engine: Engine = app.state.engine
         self.user = user
         self._tokens: dict[Role, dict[str, str]] = {}
 
@@ -76,11 +78,29 @@ class CountyClient(TestClient):
     def role_for(path: str) -> Role:
         return next((r for prefix, r in ROLE_BY_PREFIX if path.startswith(prefix)), Role.ANALYST)
 
-    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
         role = self.role_for(urlsplit(str(url)).path)
         headers = dict(kwargs.pop("headers", None) or {})
         if not any(k.lower() == "authorization" for k in headers):
             if role not in self._tokens:
-                self._tokens[role] = bearer(self.app.state.engine, role, user=self.user)
+                self._tokens[role] = bearer(self.engine, role, user=self.user)
             headers.update(self._tokens[role])
         return super().request(method, url, *args, headers=headers, **kwargs)
+
+
+def session_cookie(
+    engine: Engine, base: str, role: Role = Role.ANALYST, township: str | None = None
+) -> dict[str, Any]:
+    """A signed-in session of a test account, as the cookie a browser context takes (Playwright's
+    `add_cookies`) — the same cookie `POST /api/v1/session` sets."""
+    username = account_name(role, township)
+    with suppress(IntegrityError):
+        _add(engine, username, role, township)
+    issued = Accounts(engine).issue(username, TokenKind.SESSION)
+    return {
+        "name": SESSION_COOKIE,
+        "value": issued.token,
+        "url": base,
+        "httpOnly": True,
+        "sameSite": "Strict",
+    }

@@ -19,7 +19,10 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import Engine
 
+from services.county.accounts.roles import Role
+from tests.accounts import bearer, session_cookie
 from tests.browser.conftest import Watch
 from tests.browser.dashboard_county import build_county
 from tests.browser.dashboard_server import serve
@@ -38,11 +41,17 @@ SOURCES = ("fiscal", "dues_rebate", "member_donation", "org_raised", "host_subsi
 @dataclass
 class County:
     base: str
+    engine: Engine
 
     def api(self, path: str, **params: Any) -> Any:
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-        with urllib.request.urlopen(f"{self.base}{path}?{query}", timeout=30) as response:
+        request = urllib.request.Request(f"{self.base}{path}?{query}", headers=bearer(self.engine))
+        with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
+
+    def sign_in(self, page: Page, role: Role = Role.ANALYST, township: str | None = None) -> None:
+        """The page's browser context signed in as a test account of `role`."""
+        page.context.add_cookies([session_cookie(self.engine, self.base, role, township)])  # type: ignore[list-item]
 
     def members(self, **params: Any) -> list[dict[str, Any]]:
         page = self.api("/api/v1/roster/members", limit=1000, **params)
@@ -56,7 +65,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
     engine = build_county(tmp_path_factory.mktemp("dashboard"))
     try:
         with serve(engine) as base:
-            yield County(base)
+            yield County(base, engine)
     finally:
         engine.dispose()
 
@@ -66,6 +75,7 @@ def ready(page: Page) -> None:
 
 
 def open_dashboard(page: Page, county: County) -> None:
+    county.sign_in(page)
     page.goto(county.base + "/")
     ready(page)
 
@@ -286,6 +296,7 @@ def test_labels_switch_to_english_and_back(watched_page: tuple[Page, Watch], cou
 
 def test_a_link_to_a_level_and_date_opens_there(watched_page: tuple[Page, Watch], county: County) -> None:
     page, watch = watched_page
+    county.sign_in(page)
     page.goto(f"{county.base}/#as_of={EARLY}&township=t3")
     ready(page)
     assert page.input_value("#as-of") == EARLY

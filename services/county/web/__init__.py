@@ -1,6 +1,6 @@
 """The county dashboard: static pages served by the county service itself (no CDN, no build step).
 
-`mount(app)` serves `static/index.html` at `/` and the scripts, styles and the vendored Chart.js
+`mount(app)` serves `static/index.html` at `/`, the sign-in page at `/login` and the scripts, styles and the vendored Chart.js
 under `/static/`; every read is the query API's.
 """
 
@@ -21,5 +21,9 @@ def mount(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/login", include_in_schema=False)
+    def sign_in_page() -> FileResponse:
+        return FileResponse(STATIC / "login.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

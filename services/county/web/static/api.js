@@ -37,12 +37,26 @@ export async function get(path, params = {}) {
   busy(1);
   try {
     const response = await fetch(url(path, params), { headers: { Accept: "application/json" } });
+    if (response.status === 401) signInAgain();
     const body = await response.json();
     if (!response.ok) throw new ApiError(response.status, body.detail);
     return body;
   } finally {
     busy(-1);
   }
+}
+
+// Not signed in (or the session ended): to the sign-in page, and back here afterwards.
+export function signInAgain() {
+  location.assign(`login?next=${encodeURIComponent(location.pathname + location.hash)}`);
+}
+
+// Sign out: the session ends at the county (the CSRF value proves the request is this page's).
+export async function signOut() {
+  const csrf = localStorage.getItem("tongxin:csrf") || "";
+  await fetch("api/v1/session", { method: "DELETE", headers: { "X-CSRF-Token": csrf } });
+  localStorage.removeItem("tongxin:csrf");
+  signInAgain();
 }
 
 export function showError(err) {

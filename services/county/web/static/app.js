@@ -1,5 +1,5 @@
 // The county dashboard: state (kept in the URL's hash), loading, the as-of picker and the language switch.
-import { busy, clearError, showError } from "./api.js";
+import { busy, clearError, get, showError, signOut } from "./api.js";
 import { loadAlerts } from "./alerts.js";
 import { loadFigures } from "./figures.js";
 import { applyStatic, lang, setLang } from "./i18n.js";
@@ -48,11 +48,34 @@ function renderAlerts() {
   return run(loadAlerts(state, renderAlerts));
 }
 
+// What each role's dashboard shows (the API refuses the rest with 403 anyway).
+const PANELS = {
+  analyst: ["roster", "alerts", "figures", "nodes"],
+  township_officer: ["roster", "alerts", "figures"],
+  operator: ["nodes"],
+  auditor: [],
+};
+let shown = [];
+
 function renderAll() {
   applyStatic();
   document.getElementById("lang").textContent = lang === "zh" ? "English" : "中文";
   document.getElementById("as-of").value = state.asOf;
-  return run(renderRoster(), loadFigures(state), loadNodes());
+  const loads = [];
+  if (shown.includes("roster")) loads.push(renderRoster());
+  if (shown.includes("figures")) loads.push(loadFigures(state));
+  if (shown.includes("nodes")) loads.push(loadNodes());
+  return run(...loads);
+}
+
+async function start() {
+  const me = await get("api/v1/session");
+  shown = PANELS[me.role] || [];
+  for (const id of ["roster", "alerts", "figures", "nodes"]) document.getElementById(id).hidden = !shown.includes(id);
+  document.getElementById("none-for-role").hidden = shown.length > 0;
+  const scope = me.township ? ` · ${me.township}` : "";
+  document.getElementById("who").textContent = `${me.username}（${me.role_name}${scope}）`;
+  await renderAll();
 }
 
 document.addEventListener("tx:navigate", (e) => {
@@ -83,7 +106,9 @@ document.getElementById("lang").addEventListener("click", () => {
   serial(renderAll);
 });
 
+document.getElementById("sign-out").addEventListener("click", signOut);
+
 setLang(lang);
 readHash();
-serial(renderAll);
-setInterval(() => run(loadNodes()), REFRESH_MS);
+serial(start);
+setInterval(() => shown.includes("nodes") && run(loadNodes()), REFRESH_MS);
