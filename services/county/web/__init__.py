@@ -1,7 +1,8 @@
 """The county dashboard: static pages served by the county service itself (no CDN, no build step).
 
-`mount(app)` serves `static/index.html` at `/`, the sign-in page at `/login` and the scripts, styles and the vendored Chart.js
-under `/static/`; every read is the query API's.
+`mount(app)` serves `static/index.html` at `/`, the sign-in page at `/login` and the scripts,
+styles and the vendored Chart.js under `/static/`; every read is the query API's, as the signed-in
+account (pages and files hold no data: they are open).
 """
 
 from __future__ import annotations
