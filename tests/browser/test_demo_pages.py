@@ -65,6 +65,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
         running.kill()
 
 
+def sign_in(page: Page, demo: DemoProcess, username: str = "analyst") -> None:
+    """Open the dashboard signed in with an account and password the demo printed (the sign-in
+    form itself: tests/browser/test_county_sign_in.py)."""
+    cookie = {"name": "tongxin_session", "value": demo.session(username), "url": demo.county}
+    page.context.add_cookies([cookie])  # type: ignore[list-item]
+    page.goto(demo.county + "/")
+    page.wait_for_selector('[data-testid="who"]:has-text("分析员")')
+    page.wait_for_selector('body[data-ready="1"]')
+
+
 def members_named(demo: DemoProcess, name: str) -> list[dict[str, Any]]:
     page = demo.api(f"/api/v1/roster/members?village={VILLAGE}&limit=1000")
     return [m for m in page["items"] if m["name"] == name]
@@ -88,8 +98,7 @@ def test_a_registration_on_the_outstation_page_shows_on_the_dashboard(
     (member,) = members_named(demo, name)
     assert demo.api("/api/v1/roster")["total"] == before + 1
 
-    page.goto(demo.county + "/")
-    page.wait_for_selector('body[data-ready="1"]')
+    sign_in(page, demo)
     expect(page.locator('[data-testid="level-total"] b')).to_have_text(f"{before + 1:,}")
     page.click(f'#children tr[data-child-id="{TOWNSHIP}"] a')
     page.wait_for_selector(f'#level[data-id="{TOWNSHIP}"]')
@@ -106,8 +115,7 @@ def test_dashboard_over_the_demo_county_loads_cleanly(
     watched_page: tuple[Page, Watch], demo: DemoProcess
 ) -> None:
     page, watch = watched_page
-    page.goto(demo.county + "/")
-    page.wait_for_selector('body[data-ready="1"]')
+    sign_in(page, demo)
     total = demo.api("/api/v1/roster")["total"]
     expect(page.locator('[data-testid="level-total"] b')).to_have_text(f"{total:,}")
     shown = {kpi: page.inner_text(f'[data-kpi="{kpi}"] b') for kpi in REPORT}

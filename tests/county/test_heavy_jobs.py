@@ -6,6 +6,8 @@ is made slow by replacing the function its route calls with one that waits to be
 from __future__ import annotations
 
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from services.county.accounts.roles import Role
 from services.county.api import deps
 from services.county.api.app import create_app
 from services.county.api.expensive import MAX_HEAVY, RETRY_AFTER, Gate
@@ -25,7 +28,8 @@ from services.county.api.routes import audit_integrity
 from services.county.ingest.processor import Ingestor
 from services.county.queries import roster
 from shared.signing import Signer
-from tests.accounts import CountyClient, account_name
+from tests.accounts import CountyClient, account_name, bearer
+from tests.browser.dashboard_server import serve
 from tests.county.helpers import enrol_nodes, feed, open_node, record
 from tests.county.test_openapi import problems
 from tests.samples import mixed
@@ -243,3 +247,19 @@ def test_every_route_that_can_refuse_declares_the_429(county: County, held_verif
     assert refused(answer, "") and problems(spec, answer.json(), schema) == []
     held_verify.release.set()
     assert running.result(WAIT).status_code == 200
+
+
+def test_one_request_after_another_is_never_refused_over_a_real_server(county: County) -> None:
+    """The job ends when the route returns, not after the answer went out: over uvicorn, a client
+    asking again the moment it has its answer finds its previous job released."""
+    engine = county.app.state.engine
+    headers = bearer(engine, Role.AUDITOR, user="erin")
+    with serve(engine) as base:
+        for i in range(20):
+            params = urllib.parse.urlencode({"known_at": PAST})
+            request = urllib.request.Request(f"{base}/api/v1/audit/replay?{params}", headers=headers)
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                assert answer.status == 200, i
+            request = urllib.request.Request(f"{base}{VERIFY}", headers=headers)
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                assert answer.status == 200, i

@@ -29,6 +29,8 @@ class DemoProcess:
         )
         threading.Thread(target=self._read, daemon=True).start()
         self.county = ""
+        self.passwords: dict[str, str] = {}
+        self.sessions: dict[str, str] = {}
         self.nodes: dict[str, str] = {}
 
     def _read(self) -> None:
@@ -55,15 +57,32 @@ class DemoProcess:
         raise AssertionError(f"no {text!r} within {timeout} s:\n" + "\n".join(self.lines))
 
     def wait_ready(self) -> None:
-        self.county = self.wait_for("County dashboard").split()[-1].rstrip("/")
+        line = self.wait_for("County dashboard")
+        self.county = next(p for p in line.split() if p.startswith("http")).rstrip("/")
         self.wait_for("Ctrl-C stops everything")
         for line in self.lines:
             parts = line.split()
             if len(parts) == 3 and parts[0] == "node":
                 self.nodes[parts[1]] = parts[2].rstrip("/")
+            if len(parts) >= 4 and parts[1] == "/" and parts[3].startswith("("):
+                self.passwords[parts[0]] = parts[2]  # "analyst / PASSWORD  (分析员)", as printed
+
+    def session(self, username: str) -> str:
+        """Sign in with the account and password the demo printed; the session cookie's value."""
+        if username not in self.sessions:
+            body = json.dumps({"username": username, "password": self.passwords[username]}).encode()
+            request = urllib.request.Request(
+                self.county + "/api/v1/session", data=body, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                cookie = resp.headers["Set-Cookie"]
+            self.sessions[username] = cookie.split(";", 1)[0].split("=", 1)[1]
+        return self.sessions[username]
 
     def api(self, path: str) -> Any:
-        return get_json(self.county + path)
+        """GET from the county's API, signed in as the demo's account for that route."""
+        user = next((u for prefix, u in ROUTE_USERS if path.startswith(prefix)), "analyst")
+        return get_json(self.county + path, {"Cookie": f"tongxin_session={self.session(user)}"})
 
     def stop(self) -> int:
         """Ctrl-C; returns the exit code. Fails if any child of the demo is still running."""
@@ -85,8 +104,12 @@ class DemoProcess:
             os.kill(pid, signal.SIGKILL)
 
 
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=30) as resp:
+ROUTE_USERS = (("/api/v1/audit", "auditor"), ("/api/v1/digest", "auditor"), ("/api/v1/nodes", "operator"))
+"""Which of the demo's printed accounts reads which routes (the rest: the analyst)."""
+
+
+def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as resp:
         return json.loads(resp.read())
 
 

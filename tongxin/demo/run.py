@@ -17,6 +17,7 @@ from services.county.db.engine import make_engine, migrate
 from services.county.keys import load_or_create
 from services.county.registry import enrol
 from shared.nats_access import AccessDir
+from tongxin.demo.accounts import ACCOUNTS_FILE, ensure_accounts, operator_token
 from tongxin.demo.county import COUNTY_ID, NODES
 from tongxin.demo.history import History, build
 from tongxin.demo.live import Live
@@ -90,6 +91,8 @@ class Demo:
         with engine.begin() as conn:
             for node_id in NODES:
                 enrol(conn, node_id, self._node_key(node_id, nats_url, county_key.public_key_hex))
+        self.accounts = ensure_accounts(engine, data)
+        self.token = operator_token(engine)
         engine.dispose()
         self._allow_nodes()
         self.sup.start(
@@ -199,7 +202,8 @@ class Demo:
         total = sum(heads.values())
         deadline = time.monotonic() + timeout
         while True:
-            health = {n["node_id"]: n for n in http_json(f"{self.url('county')}/api/v1/nodes")["items"]}
+            found = http_json(f"{self.url('county')}/api/v1/nodes", token=self.token)
+            health = {n["node_id"]: n for n in found["items"]}
             archived = sum(min(health.get(n, {}).get("last_seq") or 0, seq) for n, seq in heads.items())
             self.progress("archived at the county", archived, total)
             if archived >= total:
@@ -217,8 +221,11 @@ class Demo:
         self.say(
             f"\nTongxin demo ready in {took:.1f} s — the county of {len(NODES) - 1} outstations, live.\n"
         )
-        self.say(f"  County dashboard   {self.url('county')}/")
-        self.say(f"  County API         {self.url('county')}/docs")
+        self.say(f"  County dashboard   {self.url('county')}/   sign in as one of:")
+        for account in self.accounts:
+            self.say(f"      {account.line()}")
+        self.say(f"    (kept in {self.s.data_dir / ACCOUNTS_FILE}; add your own: tongxin county user add)")
+        self.say(f"  County API         {self.url('county')}/docs   (scripts: tongxin county user token)")
         for node_id in NODES:
             self.say(f"  node {node_id:<14} {self.url(node_id)}/")
         self.say(

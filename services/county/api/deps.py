@@ -48,7 +48,7 @@ def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connect
         yield conn
 
 
-ConnDep = Annotated[Connection, Depends(get_conn)]
+ConnDep = Annotated[Connection, Depends(get_conn, scope="function")]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 AS_OF = (
@@ -112,7 +112,7 @@ def get_point_conn(request: Request, engine: EngineDep, known_at: KnownAtDep) ->
         yield conn
 
 
-PointConnDep = Annotated[Connection, Depends(get_point_conn)]
+PointConnDep = Annotated[Connection, Depends(get_point_conn, scope="function")]
 """A connection for a query that takes `known_at` (and usually `as_of`); its route declares
 `errors.BUSY` among its `responses=`."""
 

@@ -11,11 +11,12 @@ declares `errors.BUSY`). It is not queued:
 while it waited, a queued request would hold one of the default threadpool's threads, and a full
 threadpool is what starved /health.
 
-A route takes a job with `_: Annotated[None, Depends(heavy_job(field))]`; `deps.get_point_conn`
-takes one itself, but only when it replays. A request holds at most one job: taking one again
-within the same request (an export with a past `known_at`) does nothing. The job is released when
-the dependency exits, whether the route returned or raised. That happens after the response has
-been sent, so an export's file has been sent by then.
+A route takes a job with `_: Annotated[None, Depends(heavy_job(field), scope="function")]`;
+`deps.get_point_conn` takes one itself, but only when it replays. A request holds at most one
+job: taking one again within the same request (an export with a past `known_at`) does nothing.
+The job is released when the dependency exits, whether the route returned or raised; with
+`scope="function"` that is as soon as the route returns, before the answer is sent, so a client
+asking again the moment it has its answer is not refused by its own previous request.
 """
 
 from __future__ import annotations

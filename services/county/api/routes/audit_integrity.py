@@ -68,7 +68,7 @@ def county_identity(request: Request) -> tuple[str | None, Verifier | None]:
     responses={**ok(Verified), **NOT_FOUND, **BUSY},
 )
 def verify(
-    _: Annotated[None, Depends(heavy_job(""))],
+    _: Annotated[None, Depends(heavy_job(""), scope="function")],
     conn: ConnDep,
     request: Request,
     node: Annotated[list[NodeId] | None, Query(description="Only these nodes (repeatable).")] = None,
@@ -132,7 +132,7 @@ def org_history(conn: ConnDep, org_id: OrgIdPath) -> Json:
     },
 )
 def export(
-    _: Annotated[None, Depends(heavy_job(""))],
+    _: Annotated[None, Depends(heavy_job(""), scope="function")],
     conn: ConnDep,
     request: Request,
     nodes: Annotated[

@@ -49,7 +49,7 @@ that occurred by D."""
     responses={**ok(Replayed), **BUSY},
 )
 def replay(
-    _: Annotated[None, Depends(heavy_job(""))],
+    _: Annotated[None, Depends(heavy_job(""), scope="function")],
     request: Request,
     engine: EngineDep,
     as_of: AsOfDep,

@@ -30,7 +30,7 @@ from services.county.queries import roster as q
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"], dependencies=[require(*READERS)])
 
-HeavyJob = Annotated[None, Depends(heavy_job(""))]
+HeavyJob = Annotated[None, Depends(heavy_job(""), scope="function")]
 """A workbook or CSV is built whole in memory: the caller's one heavy job (`api/expensive.py`)."""
 Year = Annotated[
     int | None,
