@@ -19,6 +19,7 @@ from services.county.accounts.store import Accounts
 from services.county.api.auth import install_auth, public, require
 from services.county.api.errors import declare_refusals, handle_refusals
 from services.county.api.expensive import Gate
+from services.county.api.headers import SecurityHeaders
 from services.county.api.metrics import ScrapeCollector
 from services.county.api.models.ops import Health
 from services.county.api.responses import Json, file, ok
@@ -57,6 +58,7 @@ def create_app(
         redoc_url=None,
     )
     serve_docs(app)
+    app.add_middleware(SecurityHeaders)
     app.state.engine = engine
     app.state.heavy_jobs = Gate()
     health_threads = anyio.CapacityLimiter(HEALTH_THREADS)
