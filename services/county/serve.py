@@ -13,6 +13,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Engine
 
+from services.county.accounts.store import Accounts
 from services.county.api.app import create_app
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
@@ -58,6 +59,12 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("serving", extra={"county_id": settings.county_id, "http": f"http://{host}:{port}"})
+    if not Accounts(engine).list():
+        log.warning(
+            "no accounts yet: nobody can sign in to the dashboard or the API; add one with "
+            "`tongxin county user add NAME --role analyst` (roles: analyst, township_officer, "
+            "auditor, operator)"
+        )
     ingesting = asyncio.create_task(consumer.run(stop))
     http = asyncio.create_task(server.serve())
     await stop.wait()
