@@ -60,8 +60,11 @@ def test_signing_in_through_the_chinese_page_and_out_again(
     page.wait_for_url("**/login?next=*")
     page.goto(f"{accounts.base}/")
     page.wait_for_url("**/login?next=*")  # the session ended at the county
-    # the only refusals: who-am-I before sign-in and after sign-out, and the wrong password
-    assert watch.failed and all(f.endswith(": 401") for f in watch.failed), watch.failed
+    # the only refusals: who-am-I before sign-in and after sign-out, and the wrong password; and
+    # reads still in flight when sign-out navigated away (a slow machine), cut short
+    refused = [f for f in watch.failed if f.endswith(": 401")]
+    cut = [f for f in watch.failed if f.startswith("GET ") and f.endswith("net::ERR_ABORTED")]
+    assert refused and sorted(refused + cut) == sorted(watch.failed), watch.failed
     assert not watch.console or all("401" in c for c in watch.console), watch.console
 
 
