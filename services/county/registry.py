@@ -96,9 +96,14 @@ def _speaks_for(conn: Connection, enrolled: Any, speaker: Speaker) -> None:
 
 
 def list_nodes(conn: Connection) -> list[dict[str, Any]]:
+    n, k = t.nodes.c, t.node_keys.c
     rows = conn.execute(
-        select(t.nodes.c.node_id, t.nodes.c.enrolled_at, t.node_keys.c.key_id, t.node_keys.c.public_key)
-        .join(t.node_keys, t.node_keys.c.node_id == t.nodes.c.node_id, isouter=True)
-        .order_by(t.nodes.c.node_id)
+        select(n.node_id, n.enrolled_at, n.org_ids, n.office, k.key_id, k.public_key)
+        .join(t.node_keys, k.node_id == n.node_id, isouter=True)
+        .order_by(n.node_id)
     ).mappings()
-    return [dict(r) for r in rows]
+    out = []
+    for r in rows:
+        speaker = speakers.speaker_of(r)
+        out.append({**dict(r), "org_ids": sorted(speaker.orgs), "office": speaker.office})
+    return out

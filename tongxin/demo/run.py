@@ -17,7 +17,7 @@ from services.county.db.engine import make_engine, migrate
 from services.county.keys import load_or_create
 from services.county.registry import enrol
 from shared.nats_access import AccessDir
-from tongxin.demo.county import COUNTY_ID, NODES
+from tongxin.demo.county import COUNTY_ID, NODES, OFFICE_NODE, SPEAKS_FOR
 from tongxin.demo.history import History, build
 from tongxin.demo.live import Live
 from tongxin.demo.state import DemoState, lock
@@ -89,7 +89,13 @@ class Demo:
         migrate(engine)
         with engine.begin() as conn:
             for node_id in NODES:
-                enrol(conn, node_id, self._node_key(node_id, nats_url, county_key.public_key_hex))
+                enrol(
+                    conn,
+                    node_id,
+                    self._node_key(node_id, nats_url, county_key.public_key_hex),
+                    org_ids=SPEAKS_FOR.get(node_id, [node_id]),
+                    office=node_id == OFFICE_NODE,
+                )
         engine.dispose()
         self._allow_nodes()
         self.sup.start(

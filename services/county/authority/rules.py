@@ -117,16 +117,16 @@ def _anyone(_sp: Speaker, _body: Any) -> Refusal | None:
     return None
 
 
-OWN = Rule("the organisation's own node (`org_id`)", (NOT_OWN_ORG,), _own)
+OWN = Rule("a node of the organisation (`org_id`)", (NOT_OWN_ORG,), _own)
 FUNDS = Rule(
-    "the organisation's own node (`org_id`); the county's funds, the county office (its organisation)",
+    "a node of the organisation (`org_id`); for the county's own funds, the county office's",
     (NOT_OWN_ORG,),
     _own,
 )
-TREE = Rule("the county office; the organisation's own node (`org_id`)", (NOT_OWN_ORG,), _office_or_own)
+TREE = Rule("the county office; a node of the organisation (`org_id`)", (NOT_OWN_ORG,), _office_or_own)
 REGISTER_ORG = Rule(
-    "the county office; an outstation's node only its own host organisation (`kind` `host_org`, "
-    "`parent_id` its organisation), and none the county office registered",
+    "the county office; another node only its own host organisation (`kind` `host_org`, "
+    "`parent_id` its own), and none the county office registered",
     (OFFICE_ONLY,),
     _register_org,
 )
@@ -135,14 +135,14 @@ REGISTER_MEMBER = Rule(
     "any node, at its own outstation or at none (`outstation`)", (NOT_OWN_ORG,), _register_member
 )
 MEMBER = Rule(
-    "a node that registered the member, or to whose organisation the member moved "
-    "(`member.moved` `outstation`), earlier in business order",
+    "one of the member's nodes (`member_id`): that registered them, or to whose organisation "
+    "they moved, earlier in business order",
     (NOT_OWN_MEMBER,),
     _anyone,
     member=True,
 )
 REVIEW = Rule(
-    "side `outstation`: the organisation's own node (`org_id`); side `home`: the county office",
+    "side `outstation`: a node of the organisation (`org_id`); side `home`: the county office",
     (NOT_OWN_ORG, OFFICE_ONLY),
     _review,
 )
