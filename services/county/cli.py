@@ -28,13 +28,17 @@ from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.rebuild import rebuild as rebuild_projections
 from services.county.queries.archive import archived_events
+from services.county.queries.claims import claims
 from services.county.queries.quarantine import quarantine
 from services.county.registry import list_nodes
 from services.county.settings import CountySettings
 from shared.wire import DEFAULT_NATS_URL
 
 app = typer.Typer(help="The county service: ingest, archive, projections, query API.", no_args_is_help=True)
-quarantine_app = typer.Typer(help="Messages refused at ingest, kept with their reason.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Messages refused at ingest, kept with their reason; refused claims (archived, not projected).",
+    no_args_is_help=True,
+)
 app.add_typer(quarantine_app, name="quarantine")
 MAX_CLOCK_AHEAD_S = MAX_CLOCK_AHEAD.total_seconds()
 out = Console(soft_wrap=True)
@@ -164,9 +168,10 @@ def nodes(db: Db = DEFAULT_DB_URL, as_json: Annotated[bool, typer.Option("--json
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
-    table = Table("node", "key id", "public key", "enrolled")
+    table = Table("node", "speaks for", "key id", "public key", "enrolled")
     for r in rows:
-        table.add_row(r["node_id"], r["key_id"] or "-", r["public_key"] or "-", r["enrolled_at"])
+        speaks = ("county office; " if r["office"] else "") + ", ".join(r["org_ids"])
+        table.add_row(r["node_id"], speaks, r["key_id"] or "-", r["public_key"] or "-", r["enrolled_at"])
     out.print(table)
 
 
@@ -218,6 +223,25 @@ def quarantine_list(
                 r["resolved_at"] or "",
             )
     out.print(table)
+
+
+@quarantine_app.command("claims", epilog="Example: tongxin county quarantine claims --reason not_own_org")
+def quarantine_claims(
+    db: Db = DEFAULT_DB_URL,
+    node: Annotated[str | None, typer.Option("--node", help="Only this node's.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Only this reason, e.g. not_own_member.")] = None,
+) -> None:
+    """Refused claims: archived events their node was not entitled to make (docs/authority.md).
+    Archived and acknowledged, not projected; nothing to retry."""
+    table = Table("node", "seq", "type", "occurred", "reason", "detail")
+    with _engine(db).connect() as conn:
+        found = claims(conn, node_id=node, reason=reason, limit=None)
+    for r in found["items"]:
+        table.add_row(
+            r["node_id"], str(r["seq"]), r["type"], r["occurred_at"], r["reason"], escape(r["detail"][:100])
+        )
+    out.print(table)
+    out.print(f"{found['total']} refused claim(s)")
 
 
 @quarantine_app.command("retry", epilog="Example: tongxin county quarantine retry --county-id jx")

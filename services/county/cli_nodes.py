@@ -41,7 +41,8 @@ def register(app: typer.Typer) -> None:
     @app.command(
         "enrol-node",
         epilog="Example: tongxin county enrol-node dongguan 6d6da27e…57951 --county-id jx "
-        "--nats-key UD3K…Q7 --nats-access tongxin-data/nats/access",
+        "--nats-key UD3K…Q7 --nats-access tongxin-data/nats/access; the county office's node: "
+        "tongxin county enrol-node county-office 0a1b…ff --org county --office",
     )
     def enrol_node(
         node_id: Annotated[str, typer.Argument(help="The node's id, as given at `node init`.")],
@@ -59,9 +60,27 @@ def register(app: typer.Typer) -> None:
         ] = None,
         nats_access: NatsAccess = None,
         db: Db = DEFAULT_DB_URL,
+        org: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--org",
+                help="An organisation the node speaks for (repeatable; default: the one of its own id). "
+                "Fixed at enrolment (docs/authority.md).",
+            ),
+        ] = None,
+        office: Annotated[
+            bool | None,
+            typer.Option(
+                "--office/--no-office",
+                help="The county office's node: it speaks for the organisation tree (default: no).",
+            ),
+        ] = None,
     ) -> None:
-        """Enrol a branch node's public key (its quarantined messages can then be retried) and,
-        with --nats-key, let it connect to NATS as itself."""
+        """Enrol a branch node's public key (its quarantined messages can then be retried) and whom
+        it speaks for, and, with --nats-key, let it connect to NATS as itself. Enrolling again with
+        the same key changes nothing; whom a node speaks for is fixed at its first enrolment, except
+        for a node enrolled before this was recorded, which declares it once (the projections are
+        then rebuilt)."""
         access = None
         if nats_key is not None:
             if county_id is None:
@@ -71,7 +90,7 @@ def register(app: typer.Typer) -> None:
         try:
             migrate(engine)
             with engine.begin() as conn:
-                key_id = enrol(conn, node_id, public_key)
+                key_id = enrol(conn, node_id, public_key, org_ids=org or None, office=office)
             if access is not None and nats_key is not None and county_id is not None:
                 access.allow_node(county_id, node_id, nats_key)
         except FieldError as exc:

@@ -278,7 +278,10 @@ def fill_county(engine: Engine, root: Path, members: int = 60, townships: int = 
     nodes = {node_id: open_node(root / "nodes", node_id) for node_id in histories}
     try:
         signed = {node_id: record(nodes[node_id], items) for node_id, items in histories.items()}
-        enrol_nodes(engine, *nodes.values())
+        # the node "county" records the tree, the members and the chamber: the county office,
+        # enrolled for the outstations and the chamber too (docs/authority.md)
+        orgs = {"county": ["county", *OUTSTATIONS, "c1"]}
+        enrol_nodes(engine, *nodes.values(), office="county", orgs=orgs)
     finally:
         for node in nodes.values():
             node.close()

@@ -158,6 +158,7 @@ def test_dashboard_loads_every_part_from_the_county_alone(
             str(c.get_attribute("data-col")): c.inner_text() for c in row.query_selector_all("td[data-col]")
         }
         assert number(cells["last_seq"]) == node["last_seq"]
+        assert number(cells["refused_claims"]) == node["refused_claims"]
         assert cells["receipt"].startswith(f"#{node['last_receipt']['seq']} ")
     assert requested and all(u.startswith(county.base + "/") for u in requested), requested
     assert any(u.endswith("/static/vendor/chart.umd.min.js") for u in requested)

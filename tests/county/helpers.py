@@ -41,10 +41,21 @@ def incoming(data: bytes, node_id: str | None = None) -> Incoming:
     return Incoming(data, subject(node_id))
 
 
-def enrol_nodes(engine: Engine, *nodes: NodeService) -> None:
+def enrol_nodes(
+    engine: Engine, *nodes: NodeService, office: str | None = None, orgs: dict[str, list[str]] | None = None
+) -> None:
+    """Enrol the nodes; `office` names the county office's node, `orgs` the organisations a node
+    speaks for where not only the one of its own id (docs/authority.md)."""
     with engine.begin() as conn:
         for node in nodes:
-            enrol(conn, node.node_id, node.first_key.public_key_hex)
+            speaks = (orgs or {}).get(node.node_id)
+            enrol(
+                conn,
+                node.node_id,
+                node.first_key.public_key_hex,
+                org_ids=speaks,
+                office=node.node_id == office,
+            )
 
 
 def feed(ingestor: Ingestor, datas: list[bytes], batch: int = 500) -> list[str]:

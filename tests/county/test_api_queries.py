@@ -269,7 +269,9 @@ def county(county_engine: Engine, tmp_path: Path) -> Iterator[County]:
     finally:
         node.close()
         dongguan.close()
-    enrol_nodes(county_engine, node, dongguan)
+    # the node "county" records the whole scenario: enrolled as the county office and for every
+    # organisation of the tree (what a node may say is tests/county/test_authority.py's to test)
+    enrol_nodes(county_engine, node, dongguan, office="county", orgs={"county": [o for o, *_ in ORGS]})
     ingestor = Ingestor(county_engine, "jx")
     assert set(ingestor.process([arriving(d, 5) for d in datas])) == {"archived"}
     assert ingestor.process([arriving(dg[0], -120), arriving(dg[2], -60)]) == ["archived", "held"]

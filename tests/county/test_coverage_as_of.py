@@ -140,7 +140,7 @@ def county(county_engine: Engine, tmp_path: Path) -> Iterator[County]:
     finally:
         for node in nodes.values():
             node.close()
-    enrol_nodes(county_engine, *nodes.values())
+    enrol_nodes(county_engine, *nodes.values(), office="county")
     ingestor = Ingestor(county_engine, "jx")
     arriving = sorted(
         (arrival(data), node_id, seq, data)

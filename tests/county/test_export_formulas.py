@@ -89,7 +89,7 @@ def client(county_engine: Engine, tmp_path: Path) -> TestClient:
         )
     finally:
         node.close()
-    enrol_nodes(county_engine, node)
+    enrol_nodes(county_engine, node, office="county", orgs={"county": ["county", "t1"]})
     assert set(feed(Ingestor(county_engine, "jx"), datas)) == {"archived"}
     return CountyClient(create_app(county_engine))
 

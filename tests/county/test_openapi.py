@@ -13,7 +13,7 @@ from services.branch_node.service import NodeService
 from services.county.api.app import create_app
 from services.county.api.deps import KNOWN_AT_NOTE, KNOWN_AT_PARAM
 from tests.accounts import CountyClient
-from tests.county.helpers import record
+from tests.county.helpers import enrol_nodes, open_node, record
 from tests.county.test_api_queries import (  # noqa: F401 (county: the fixture)
     CANDIDATE,
     County,
@@ -22,7 +22,7 @@ from tests.county.test_api_queries import (  # noqa: F401 (county: the fixture)
     county,
     registration,
 )
-from tests.samples import id_number
+from tests.samples import fund, id_number
 
 Spec = dict[str, Any]
 FILES = {
@@ -108,7 +108,7 @@ def test_every_json_route_declares_what_it_returns_and_files_their_media_types(c
             schema = resolve(spec, content["application/json"]["schema"])
             assert schema.get("type") == "object" and schema.get("properties"), f"{path}: {schema}"
             assert operation["responses"]["200"]["description"], path
-    assert json_routes == 23  # with sign-in and who-am-I
+    assert json_routes == 24  # with sign-in, who-am-I and the refused claims
 
 
 def test_the_422_declared_is_the_one_the_app_sends(county_engine: Engine) -> None:
@@ -123,7 +123,7 @@ def test_the_422_declared_is_the_one_the_app_sends(county_engine: Engine) -> Non
                 assert declared(spec, path, "422", method) == {
                     "$ref": "#/components/schemas/RequestRefused"
                 }, path
-    assert with_422 == 24  # every route with a parameter, and sign-in's body
+    assert with_422 == 25  # every route with a parameter, and sign-in's body
     item = resolve(
         spec, resolve(spec, declared(spec, "/api/v1/roster", "422"))["properties"]["detail"]["items"]
     )
@@ -178,6 +178,13 @@ def test_real_answers_of_every_json_route_conform_to_their_schemas(county: Count
     finally:
         node.close()
     assert county.ingestor.process([arriving(registered, 5)]) == ["archived"]
+    hainan = open_node(county.root, "hainan")  # speaks out of turn: a refused claim to list
+    try:
+        (spoken,) = record(hainan, [fund(1, org="dongguan")])
+    finally:
+        hainan.close()
+    enrol_nodes(county.engine, hainan)
+    assert county.ingestor.process([arriving(spoken, 5)]) == ["archived"]
     m1, candidate = M[1], CANDIDATE[52]
     requests: list[tuple[str, dict[str, Any]]] = [
         ("/health", {}),
@@ -225,6 +232,7 @@ def test_real_answers_of_every_json_route_conform_to_their_schemas(county: Count
         ("/api/v1/nodes/dongguan", {}),
         ("/api/v1/conflicts", {}),
         ("/api/v1/quarantine", {"all": "true"}),
+        ("/api/v1/quarantine/claims", {}),
         ("/api/v1/digest", {}),
         ("/api/v1/session", {}),
     ]
@@ -237,6 +245,7 @@ def test_real_answers_of_every_json_route_conform_to_their_schemas(county: Count
         answered.add(route)
     json_routes = {path for path in spec["paths"] if path not in FILES}
     assert answered == json_routes
+    assert county.get("/api/v1/quarantine/claims")["total"] == 1  # the schema was held to an item
 
 
 def test_every_route_taking_known_at_documents_its_one_meaning(county_engine: Engine) -> None:

@@ -107,7 +107,7 @@ def test_nodes_forward_and_the_county_api_shows_the_roster_and_dual_management(
     nodes = scenario(tmp_path)
     engine = make_engine(county_db_url)
     migrate(engine)
-    enrol_nodes(engine, *nodes)
+    enrol_nodes(engine, *nodes, office="county")
     engine.dispose()
     port = free_port()
     proc = subprocess.Popen(

@@ -11,6 +11,8 @@ PROOFS = (
     "tests/unit/test_entities.py::test_events_dated_before_the_registration_are_ignored",
     "tests/unit/test_entities.py::test_the_timeline_holds_each_state_over_business_time",
     "tests/unit/test_projection_registry.py::test_each_table_belongs_to_one_projection_and_the_digest_order_is_unchanged",
+    "tests/county/test_authority.py::test_the_verdicts_converge_in_any_arrival_order",
+    "tests/unit/test_authority_rules.py::test_a_member_is_spoken_for_by_the_registrant_and_from_a_move_on_by_the_new_outstation",
 )
 
 

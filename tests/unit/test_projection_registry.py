@@ -10,6 +10,8 @@ from services.county.projections.registry import (
     ARCHIVE_ONLY,
     BUSINESS_TABLES,
     ENTITY_PROJECTIONS,
+    FOLD_PROJECTIONS,
+    KIND_OF_TYPE,
     PROJECTIONS,
     entity_of,
 )
@@ -59,7 +61,15 @@ def test_each_table_belongs_to_one_projection_and_the_digest_order_is_unchanged(
         "trained",
         "facts",
         "conflicts",
+        "refused_claims",
     ]
+
+
+def test_no_fold_projection_claims_a_type_about_an_entity() -> None:
+    """An entity's events are screened on the entity's history (a member's node may change), so
+    they must reach no fold, which would see them judged alone (`rebuild.derive_entities`)."""
+    folds = {t for p in FOLD_PROJECTIONS for t in p.claims}
+    assert folds & set(KIND_OF_TYPE) == set()
 
 
 def test_entity_routing_follows_the_claims() -> None:

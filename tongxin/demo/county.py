@@ -220,6 +220,14 @@ OUTSTATIONS: list[Outstation] = [
 
 NODES: list[str] = [OFFICE_NODE] + [o.org_id for o in OUTSTATIONS]
 
+SPEAKS_FOR: dict[str, list[str]] = {
+    OFFICE_NODE: [COUNTY_ORG],
+    "chambers": ["chambers", *(f"{tw}-chamber" for tw, _ in TOWNSHIPS)],
+}
+"""Whom a node is enrolled to speak for where not only the organisation of its own id
+(docs/authority.md): the county office for the county committee (and, as the office, the tree);
+the in-county chamber outstation (商会模式) for the township chambers whose work it records."""
+
 YUAN = 100
 """Fen per yuan."""
 

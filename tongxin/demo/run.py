@@ -18,7 +18,7 @@ from services.county.keys import load_or_create
 from services.county.registry import enrol
 from shared.nats_access import AccessDir
 from tongxin.demo.accounts import ACCOUNTS_FILE, ensure_accounts, operator_token
-from tongxin.demo.county import COUNTY_ID, NODES
+from tongxin.demo.county import COUNTY_ID, NODES, OFFICE_NODE, SPEAKS_FOR
 from tongxin.demo.history import History, build
 from tongxin.demo.live import Live
 from tongxin.demo.state import DemoState, lock
@@ -90,7 +90,13 @@ class Demo:
         migrate(engine)
         with engine.begin() as conn:
             for node_id in NODES:
-                enrol(conn, node_id, self._node_key(node_id, nats_url, county_key.public_key_hex))
+                enrol(
+                    conn,
+                    node_id,
+                    self._node_key(node_id, nats_url, county_key.public_key_hex),
+                    org_ids=SPEAKS_FOR.get(node_id, [node_id]),
+                    office=node_id == OFFICE_NODE,
+                )
         self.accounts = ensure_accounts(engine, data)
         self.token = operator_token(engine)
         engine.dispose()

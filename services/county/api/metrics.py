@@ -21,6 +21,10 @@ GAUGES = {
     "missing": ("tongxin_county_node_missing", "Seqs missing in the gaps of the node's chain"),
     "resend_requests": ("tongxin_county_node_resend_requests", "Re-send requests made to the node so far"),
     "quarantined": ("tongxin_county_node_quarantined", "Open quarantined messages of the node"),
+    "refused_claims": (
+        "tongxin_county_node_refused_claims",
+        "Archived events of the node the projections do not apply: not its to say (docs/authority.md)",
+    ),
     "max_skew_s": ("tongxin_county_node_max_skew_seconds", "Most the node clock was seen ahead"),
 }
 """Per-node gauges: the node-health field each one reads, its metric name and help."""

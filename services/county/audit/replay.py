@@ -44,10 +44,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, tuple_
 
+from services.county.authority import speakers as enrolled
 from services.county.chain import Standing, standing
 from services.county.db import tables as t
 from services.county.db.bulk import insert_all
 from services.county.db.engine import make_engine, migrate
+from services.county.db.upsert import insert_ignore
 from services.county.projections.digest import digest
 from services.county.projections.fact import fact_from_archive
 from services.county.projections.rebuild import Rebuilding, clear, derive_entities, rebuild
@@ -132,7 +134,7 @@ def replay(
     resolved_late = _resolved(src, bounds.known_at)
     heads: dict[str, int] = {}
     cut: set[str] = set()
-    folding = Rebuilding(dst)
+    folding = Rebuilding(dst, enrolled.load(src))
     a = t.archive.c
     after: tuple[str, int] = ("", 0)
     done = seen = 0
@@ -273,6 +275,8 @@ def build(
                 _copy(engine, source, src, bounds)
             if not rebuilt and dst.execute(select(func.count()).select_from(t.archive)).scalar_one():
                 raise FieldError("into", "already holds an archive: give an empty database")
+            # who each node is: the screen reads it from `src`, queries over the scratch from it
+            insert_ignore(dst, t.nodes, [dict(r) for r in src.execute(select(t.nodes)).mappings()])
             archived = archived_count(src, bounds)
             step = (lambda n: progress(n, archived)) if progress is not None else None
             if rebuilt:

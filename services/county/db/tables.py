@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -30,7 +31,12 @@ nodes = Table(
     Column("node_id", String(64), primary_key=True),
     Column("enrolled_at", String(32), nullable=False),
     Column("note", Text, nullable=False, default=""),
+    Column("org_ids", Text),
+    Column("office", Boolean),
 )
+"""The enrolled nodes. `org_ids` (a JSON array of organisation ids) and `office` say whom the node
+speaks for (`services.county.authority`), fixed at enrolment; both NULL for a node enrolled before
+they existed, which speaks for the organisation of its own id until they are declared once."""
 
 node_keys = Table(
     "node_keys",

@@ -1,4 +1,8 @@
-"""Rebuilding every business projection from the archive (`county rebuild`, replays, guarantee 5)."""
+"""Rebuilding every business projection from the archive (`county rebuild`, replays, guarantee 5).
+
+The screen decides every event here as it does live (`live.fold`, `live.write_entities`), so an
+archive accepted before the rule existed is decided by it on its first rebuild.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, delete, select
 
+from services.county.authority import speakers as enrolled
+from services.county.authority.screen import Speakers
 from services.county.db import tables as t
 from services.county.projections.fact import Fact, fact_from_archive
-from services.county.projections.live import write_entities
-from services.county.projections.registry import BUSINESS_TABLES, FOLD_PROJECTIONS
+from services.county.projections.live import fold, write_entities
+from services.county.projections.registry import BUSINESS_TABLES, FOLD_PROJECTIONS, KIND_OF_TYPE
 
 
 def clear(conn: Connection) -> None:
@@ -18,22 +24,25 @@ def clear(conn: Connection) -> None:
 
 
 class Rebuilding:
-    """Every fold projection folding into its empty tables: `add` events as they are read (each
-    fold sees the types it claims), `finish` once all have been."""
+    """Every fold projection folding into its empty tables: `add` events about no entity as they
+    are read (each fold sees the types it claims, of those the screen admits; the refused claims
+    are written), `finish` once all have been. `speakers`: who each node is, as enrolled."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, speakers: Speakers) -> None:
         self.conn = conn
+        self.speakers = speakers
         self.folds = [(p.claims, p.start(conn)) for p in FOLD_PROJECTIONS]
 
     def add(self, facts: Sequence[Fact]) -> None:
-        for claims, fold in self.folds:
-            claimed = [f for f in facts if f.type in claims]
+        admitted = fold(self.conn, [f for f in facts if f.type not in KIND_OF_TYPE], self.speakers)
+        for claims, folding in self.folds:
+            claimed = [f for f in admitted if f.type in claims]
             if claimed:
-                fold.add(claimed)
+                folding.add(claimed)
 
     def finish(self) -> None:
-        for _, fold in self.folds:
-            fold.finish()
+        for _, folding in self.folds:
+            folding.finish()
 
 
 def rebuild(
@@ -54,7 +63,7 @@ def rebuild(
     if source is None and conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE archive")  # plan the scans below on real statistics
     clear(conn)
-    folding = Rebuilding(conn)
+    folding = Rebuilding(conn, enrolled.load(src))
     a = t.archive.c
     done = 0
     query = select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope).where(a.subject.is_(None))
@@ -81,7 +90,8 @@ def derive_entities(
     source: Connection | None = None,
 ) -> int:
     """Derive every entity of the archive (of `source`, default `conn`) into empty tables, `chunk`
-    entities at a time (each read as one index range); their events are folded too. Returns
+    entities at a time (each read as one index range), screened as `folding.speakers` say. No fold
+    projection claims a type about an entity (a test holds that), so they are not folded. Returns
     events read."""
     src = conn if source is None else source
     a = t.archive.c
@@ -97,10 +107,8 @@ def derive_entities(
             query.where(a.subject >= part[0], a.subject <= part[-1])
         ):
             grouped[entity].append(fact_from_archive(node_id, seq, type_, occurred_at, text))
-        facts = [f for fs in grouped.values() for f in fs]
-        folding.add(facts)
-        write_entities(conn, grouped, replace=())
-        done += len(facts)
+        write_entities(conn, grouped, folding.speakers, replace=())
+        done += sum(len(fs) for fs in grouped.values())
         if progress is not None:
             progress(done)
     return done

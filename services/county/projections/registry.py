@@ -21,6 +21,7 @@ from services.county.accounts import tables as _accounts  # noqa: F401  (its tab
 from services.county.db.tables import metadata as _metadata
 from services.county.projections import (
     attendance,
+    claims,
     conflicts,
     dual_management,
     figures,
@@ -56,8 +57,12 @@ OF_KIND: dict[str, tuple[EntityProjection, ...]] = {
 """The entity projections of each kind of entity."""
 FOLD_PROJECTIONS = tuple(p for p in PROJECTIONS if isinstance(p, FoldProjection))
 
-BUSINESS_TABLES: tuple[Table, ...] = tuple(table for p in PROJECTIONS for table in p.tables)
-"""What the projection digest covers; what describes arrival (health, quarantine) is left out."""
+BUSINESS_TABLES: tuple[Table, ...] = (
+    *(table for p in PROJECTIONS for table in p.tables),
+    claims.refused_claims,
+)
+"""What the projection digest covers: every projection's tables, then the refused claims (which
+the screen writes beside them, `claims`); what describes arrival (health, quarantine) is left out."""
 
 HISTORY: dict[str, Callable[[str, Sequence[Fact]], Any]] = {MEMBER: roster.history}
 """Per entity kind, the history its projections share (derived once per entity); none for others."""

@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
+from services.county.authority import speakers as enrolled
+from services.county.authority.screen import Speakers, screen_entity
 from services.county.db import tables as t
 from services.county.projections import roster
 from services.county.projections.dual_management import co_managers_of
@@ -153,7 +155,14 @@ def members_as_of(
     """Each member derived (as live) from their events that occurred by `moment` (None: not
     registered by then)."""
     facts = _events(conn, [entity_key(MEMBER, m) for m in member_ids], moment)
-    return {m: history(m, facts.get(entity_key(MEMBER, m), [])) for m in member_ids}
+    speakers = enrolled.load(conn)
+    return {m: history(m, _admitted(MEMBER, m, facts, speakers)) for m in member_ids}
+
+
+def _admitted(kind: str, entity_id: str, facts: Mapping[str, list[Fact]], speakers: Speakers) -> list[Fact]:
+    """The entity's events the screen admits, as live: judged on its events by D, which decide
+    every event by D as all of its events do (a verdict depends only on what came before)."""
+    return screen_entity(kind, entity_id, facts.get(entity_key(kind, entity_id), []), speakers).admitted
 
 
 def roster_row(timeline_row: Mapping[Any, Any], derived: MemberHistory | None) -> dict[str, Any]:
@@ -184,5 +193,7 @@ def candidates_as_of(
     else:
         subjects = [entity_key(CANDIDATE, c) for c in candidate_ids]
     facts = _events(conn, subjects, moment)
-    rows = [derive_candidate(split_entity(s)[1], facts.get(s, [])) for s in subjects]
+    speakers = enrolled.load(conn)
+    ids = [split_entity(s)[1] for s in subjects]
+    rows = [derive_candidate(c, _admitted(CANDIDATE, c, facts, speakers)) for c in ids]
     return [r for r in rows if r is not None]

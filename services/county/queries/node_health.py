@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from services.county.authority.speakers import speaker_of
 from services.county.db import tables as t
+from services.county.queries import claims
 from services.county.queries.common import NotFoundError, now_text, seconds_between
 
 PREVIEW_BYTES = 64
@@ -34,6 +36,8 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
     `last_seen` is when the archived head arrived; `last_heard` is the latest arrival of anything
     from the node (archived, held or quarantined), and `silent_s` the seconds since then;
     `last_receipt` the latest county receipt for the node (seq, issued_at), None if none.
+    `org_ids` and `office` say whom it speaks for (docs/authority.md), `refused_claims` how many of
+    its archived events the projections do not apply for it.
     """
     now = now or now_text()
     n, h = t.nodes.c, t.node_heads.c
@@ -60,6 +64,7 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
         )
     }
     receipts = _last_receipts(conn, node_id)
+    refused = claims.counts(conn)
     repairs = _repairs(conn)
     keys: dict[str, list[dict[str, Any]]] = defaultdict(list)
     k = t.node_keys.c
@@ -73,12 +78,15 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
         last_seq = int(r["last_seq"] or 0)
         open_q, q_at = quarantined.get(nid, (0, None))
         holes = gaps(last_seq, held.get(nid, []))
+        speaker = speaker_of(r)
         heard = max((x for x in (r["last_seen"], held_at.get(nid), q_at) if x), default=None)
         items.append(
             {
                 "node_id": nid,
                 "enrolled_at": r["enrolled_at"],
                 "note": r["note"],
+                "org_ids": sorted(speaker.orgs),
+                "office": speaker.office,
                 "keys": keys.get(nid, []),
                 "last_seq": last_seq,
                 "last_seen": r["last_seen"],
@@ -89,6 +97,7 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
                 "missing": sum(g["missing"] for g in holes),
                 **repairs[nid],
                 "quarantined": open_q,
+                "refused_claims": refused.get(nid, 0),
                 "max_skew_s": int(r["max_skew_s"] or 0),
                 "lag_s": seconds_between(r["last_seen"], r["last_recorded_at"]),
                 "silent_s": seconds_between(now, heard),

@@ -45,6 +45,10 @@ class NodeHealth(Model):
     node_id: str
     enrolled_at: str
     note: str | None
+    org_ids: list[str]
+    """The organisations the node speaks for (docs/authority.md)."""
+    office: bool
+    """Whether it is the county office's node (the organisation tree, the county's funds)."""
     keys: list[NodeKey]
     last_seq: int
     last_seen: str | None
@@ -58,6 +62,8 @@ class NodeHealth(Model):
     """Re-send requests the county made to this node so far."""
     repairing: Repairing | None
     quarantined: int
+    refused_claims: int
+    """Archived events of the node that the projections do not apply: not its to say."""
     max_skew_s: int
     lag_s: int | None
     silent_s: int | None
@@ -105,6 +111,30 @@ class Quarantine(Model):
     limit: int
     offset: int
     items: list[QuarantineItem]
+
+
+class RefusedClaim(Model):
+    """An archived event its node was not entitled to make: kept, chained and acknowledged, not
+    projected (docs/authority.md)."""
+
+    node_id: str
+    seq: int
+    type: str
+    subject: str | None
+    """The entity it is about (`m:<member>`, `o:<org>`, `c:<candidate>`); None: none."""
+    occurred_at: str
+    reason: str
+    """`not_own_org`, `not_own_member` or `office_only`."""
+    detail: str
+    received_at: str | None
+    hash: str | None
+
+
+class RefusedClaims(Model):
+    total: int
+    limit: int
+    offset: int
+    items: list[RefusedClaim]
 
 
 class Digest(Model):

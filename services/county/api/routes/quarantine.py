@@ -1,4 +1,5 @@
-"""/api/v1/quarantine: messages refused at ingest, kept with their reason (DESIGN §3.7)."""
+"""/api/v1/quarantine: messages refused at ingest, kept with their reason (DESIGN §3.7); and
+/api/v1/quarantine/claims: archived events their node was not entitled to make (docs/authority.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from fastapi import APIRouter, Query
 from services.county.accounts.roles import Role
 from services.county.api.auth import require
 from services.county.api.deps import SLUG, ConnDep, Limit, Offset
-from services.county.api.models.ops import Quarantine
+from services.county.api.models.ops import Quarantine, RefusedClaims
 from services.county.api.responses import Json, ok
+from services.county.authority.rules import REASONS
+from services.county.queries import claims
 from services.county.queries import quarantine as q
 
 router = APIRouter(
@@ -41,3 +44,26 @@ def list_quarantine(
         conn, include_resolved=all, node_id=node_id, reason=reason, limit=limit, offset=offset
     )
     return Json(found)
+
+
+@router.get(
+    "/claims",
+    summary="Refused claims",
+    description="Archived events their node was not entitled to make (docs/authority.md): unlike "
+    "quarantined messages they are archived, chained and acknowledged — they are what the node "
+    "signed — but no projection applies them. By node and seq; `reason` is one of "
+    + ", ".join(f"`{r}`" for r in REASONS)
+    + ".",
+    responses=ok(RefusedClaims),
+)
+def list_claims(
+    *,
+    conn: ConnDep,
+    node_id: Annotated[str | None, Query(pattern=SLUG, description="Only this node's claims.")] = None,
+    reason: Annotated[
+        str | None, Query(pattern=r"^[a-z_]{1,32}$", description="Only this reason, e.g. `not_own_org`.")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Json:
+    return Json(claims.claims(conn, node_id=node_id, reason=reason, limit=limit, offset=offset))

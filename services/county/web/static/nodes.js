@@ -12,7 +12,7 @@ export async function loadNodes() {
   const health = await get("api/v1/nodes");
   const rows = health.items.map((n) => {
     const r = n.last_receipt;
-    const warn = n.held > 0 || n.quarantined > 0 || n.gaps.length > 0;
+    const warn = n.held > 0 || n.quarantined > 0 || n.refused_claims > 0 || n.gaps.length > 0;
     return h(
       "tr",
       { "data-node-id": n.node_id, class: warn ? "warn" : null },
@@ -24,10 +24,11 @@ export async function loadNodes() {
       h("td", { class: "n", "data-col": "held" }, fmtInt(n.held)),
       h("td", {}, gaps(n.gaps)),
       h("td", { class: "n", "data-col": "quarantined" }, fmtInt(n.quarantined)),
+      h("td", { class: "n", "data-col": "refused_claims" }, fmtInt(n.refused_claims)),
       h("td", { "data-col": "receipt" }, r ? `#${r.seq} · ${fmtTime(r.issued_at)}` : "–"),
     );
   });
-  const head = ["node", "last_seq", "last_seen", "lag_s", "silent_s", "held", "gaps", "quarantined", "last_receipt"].map((k) => t(k));
+  const head = ["node", "last_seq", "last_seen", "lag_s", "silent_s", "held", "gaps", "quarantined", "refused_claims", "last_receipt"].map((k) => t(k));
   table(document.getElementById("node-table"), head, rows);
   const stamp = t("updated", { x: fmtTime(health.as_of) });
   const extra = health.unattributed_quarantined ? ` · ${t("unattributed", { n: health.unattributed_quarantined })}` : "";
