@@ -84,6 +84,13 @@ def init(
         f"--nats-key {NodeDir(data_dir).nats_key()}",
         soft_wrap=True,
     )
+    if county_public_key is None:
+        out.print(
+            "county_key: none (receipts unchecked): give this node the county's public key "
+            "(`tongxin county key`) with `tongxin node county-key add HEX`",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 class _Slugs(msgspec.Struct):
