@@ -151,7 +151,7 @@ def revoke(
 
 def _lock(conn: Connection, node_id: str) -> None:
     """Take the node's row before reading anything: on PostgreSQL for update (an ingest
-    transaction takes it for share before it commits, `KeyRegistry.current`); on SQLite by a write,
+    transaction takes it for share first, `KeyRegistry.hold`); on SQLite by a write,
     which makes every other writer wait and this transaction read the newest data."""
     n = t.nodes.c
     if conn.dialect.name == "postgresql":

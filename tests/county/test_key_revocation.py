@@ -223,3 +223,23 @@ def _until(done: Callable[[], bool], timeout: float = 20.0) -> None:
     while not done():
         assert time.monotonic() < deadline, "not within the time"
         time.sleep(0.2)
+
+
+def test_an_ingest_that_read_the_keys_before_a_revocation_places_its_batch_again(
+    county_engine: Engine, tmp_path: Path
+) -> None:
+    """The consumer's key registry is read once and kept; a revocation made by another process
+    meanwhile is found at the end of the next transaction, which is done again on the new keys."""
+    node = county_node(tmp_path, "dongguan", None)
+    first = record(node, [fund(i) for i in range(3)])
+    enrol_nodes(county_engine, node)
+    ingestor = Ingestor(county_engine, "jx")
+    assert feed(ingestor, first) == ["archived"] * 3
+    thief = leak(node, tmp_path)
+    stolen = record(thief, [fund(9)])
+    with county_engine.begin() as conn:  # another process: the ingestor's registry does not know
+        revoke(conn, "jx", "dongguan", 4, "copied")
+    assert ingestor.keys.lookup("dongguan", node.first_key.key_id, 4) is not None, "stale"
+    assert feed(ingestor, stolen) == ["quarantined"]
+    assert count(county_engine, t.archive) == 3
+    assert [r for _, r, _ in quarantined(county_engine)] == ["key_revoked"]

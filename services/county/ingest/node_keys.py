@@ -4,8 +4,9 @@ Its rows start at enrolment (`services/county/registry.py`, `tongxin county enro
 writes a node's first key; every later key comes only from the node's own chain — or, after a
 revocation (`services/county/revocation.py`), from the node's re-enrolment from the revoked seq.
 A revoked key signs nothing from its `revoked_from_seq` on. A revocation is made by another
-process: `current` tells, at the end of each ingest transaction, whether one was committed since
-the registry was read (the transaction is then done again on the fresh keys).
+process: an ingest transaction first `hold`s its nodes (a revocation waits for it, or it for the
+revocation), and `current` tells at its end whether one was committed since the registry was read
+(the transaction is then done again on the fresh keys).
 """
 
 from __future__ import annotations
@@ -66,13 +67,17 @@ class KeyRegistry:
                 keys.setdefault(node_id, {})[key_id] = key
         self.keys, self.generation = keys, generation
 
-    def current(self, conn: Connection, node_ids: set[str]) -> bool:
-        """Whether no revocation was committed since the keys were read. Called last in an ingest
-        transaction: on PostgreSQL it first takes a share lock on these nodes' rows, which a
-        revocation locks for update, so that one of the two waits for the other."""
+    def hold(self, conn: Connection, node_ids: set[str]) -> None:
+        """First in an ingest transaction, on PostgreSQL: a share lock on these nodes' rows, which
+        a revocation takes for update first, so that one of the two waits for the other before
+        either has written anything (on SQLite the one writer at a time does the same)."""
         if node_ids and conn.dialect.name == "postgresql":
             n = t.nodes.c
             conn.execute(select(n.node_id).where(n.node_id.in_(sorted(node_ids))).with_for_update(read=True))
+
+    def current(self, conn: Connection) -> bool:
+        """Whether no revocation was committed since the keys were read (asked last in an ingest
+        transaction: one committed before it began means the batch is placed again)."""
         return revocations(conn) == self.generation
 
     def revoked(self, node_id: str, key_id: str, seq: int) -> int | None:

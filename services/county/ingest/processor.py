@@ -81,11 +81,12 @@ class Ingestor:
                 with self.engine.begin() as conn:
                     chains = Chains(conn, self.county_id, self.keys, self.max_clock_ahead)
                     nodes = {item.pre.env.node_id for item in batch if item.pre is not None}
+                    self.keys.hold(conn, nodes)
                     chains.preload(nodes)
                     outcomes = [chains.admit(item) for item in batch]
                     issued = self._archive_and_project(conn, chains, self.signing)
                     position.advance(conn, STREAM, max((item.stream_seq for item in batch), default=0))
-                    if not self.keys.current(conn, nodes | chains.heads.keys()):
+                    if not self.keys.current(conn):
                         raise _KeysChanged
             except _KeysChanged:
                 self.keys.refresh()
@@ -107,10 +108,11 @@ class Ingestor:
         in one transaction; returns (resolved, still quarantined). See `quarantine.retry`."""
         self.keys.refresh()
         with self.engine.begin() as conn:
+            self.keys.hold(conn, set(self.keys.keys))
             chains = Chains(conn, self.county_id, self.keys, self.max_clock_ahead)
             done = quarantine.retry(conn, chains.place, ids)
             self._archive_and_project(conn, chains, None)
-            if not self.keys.current(conn, set(chains.heads)):
+            if not self.keys.current(conn):
                 raise RuntimeError("a node key was revoked meanwhile: retry again")
         return done
 
