@@ -109,14 +109,16 @@ class CountyTrust:
         return new
 
     def check(self, r: Receipt) -> bool:
-        """Whether a trusted key signed (or co-signed) `r`, after adopting the keys its handovers
-        name from trusted ones, and retiring those handed over long enough ago."""
+        """Whether a trusted key signed (or co-signed) `r` — a key handed over counts only for a
+        receipt issued by the end of its overlap — after adopting the keys its handovers name from
+        trusted ones; then the keys handed over before `r` was issued are trusted no more."""
         with self.lock:
             keys = self._load()
             if not keys:
                 return False
             keys = self._adopt(keys, r.handovers)
-            by = r.signed_by([Verifier.from_hex(k.public_key) for k in keys])
+            current = [k for k in keys if k.handed_over_until is None or r.issued_at <= k.handed_over_until]
+            by = r.signed_by([Verifier.from_hex(k.public_key) for k in current])
             if by is None:
                 return False
             self._retire(keys, by.key_id, r.issued_at)

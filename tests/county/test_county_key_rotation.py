@@ -141,3 +141,33 @@ def test_a_forged_receipt_and_a_forged_handover_are_refused(
     assert status.confirmed_seq == 3 and status.fork is None, "the forged receipt was not taken"
     assert status.last_receipt is not None and status.last_receipt.seq == 3
     assert status.county_keys == [real.key_id], "a handover from an unknown key adopts nothing"
+
+
+def test_a_handed_over_key_counts_only_until_its_overlap_ends(tmp_path: Path) -> None:
+    """A node that adopted the new key still takes the old key's receipts issued within the
+    overlap, and refuses one the old key signed after it (a leaked old key cannot go on)."""
+    old, new = Signer.generate(), Signer.generate()
+    node = county_node(tmp_path, "dongguan", old.public_key_hex)
+    record(node, [fund(i) for i in range(3)])
+    hashes = {s: h for s, h, _ in node.envelopes.rows_after(0, 3)}
+    made, until = "2026-05-01T00:00:00.000000Z", "2026-05-08T00:00:00.000000Z"
+    handover = county_key.hand_over(
+        old, new, prev_public_key=old.public_key_hex, county_id="jx", made_at=made, overlap_until=until
+    )
+
+    def issued(signer: Signer, seq: int, at: str, **kw: object) -> receipt.Receipt:
+        return receipt.issue(
+            signer, county_id="jx", node_id="dongguan", seq=seq, hash=hashes[seq], received_at=made,
+            issued_at=at, **kw,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    taken = node.receipts.accept(
+        issued(new, 1, "2026-05-02T00:00:00.000000Z", handovers=[handover]), "dongguan"
+    )
+    assert taken is not None and taken.verified
+    assert node.status().county_keys == [old.key_id, new.key_id]
+    assert node.receipts.accept(issued(old, 2, "2026-05-03T00:00:00.000000Z"), "dongguan") is not None
+    assert node.receipts.accept(issued(old, 3, "2026-05-09T00:00:00.000000Z"), "dongguan") is None
+    assert node.receipts.last() is not None and node.receipts.last().seq == 2  # type: ignore[union-attr]
+    assert node.receipts.accept(issued(new, 3, "2026-05-09T00:00:01.000000Z"), "dongguan") is not None
+    assert node.status().county_keys == [new.key_id], "after the overlap, the new key alone"
