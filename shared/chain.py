@@ -39,7 +39,8 @@ class ChainVerifier:
 
     Only the node's first key comes from `keys` (enrolment); after a `node.key_rotated`
     envelope the key it names signs from the next seq on, so the key history is as
-    tamper-evident as the events.
+    tamper-evident as the events. A key the node was re-enrolled with after a revocation
+    (`enrolled`: seq → key) is taken on trust, like the first, from its seq on.
     """
 
     def __init__(
@@ -50,15 +51,26 @@ class ChainVerifier:
         last_seq: int = 0,
         last_hash: str = GENESIS_HASH,
         key: Verifier | None = None,
+        enrolled: dict[int, Verifier] | None = None,
     ):
         self.node_id = node_id
         self.keys = keys
         self.last_seq = last_seq
         self.last_hash = last_hash
         self.key = key
+        self.enrolled = enrolled or {}
+
+    def enter(self, seq: int) -> None:
+        """Before checking the envelope at `seq`: the key re-enrolled last at or before it (and
+        after the last seq checked) signs from there."""
+        passed = [s for s in self.enrolled if self.last_seq < s <= seq]
+        if passed:
+            self.key = self.enrolled[max(passed)]
 
     def check(self, env: Envelope) -> ChainFault | None:
         """The first thing wrong with `env` as this node's next envelope, or None (then it advances)."""
+        if self.enrolled:
+            self.enter(env.seq)
         fault = self._problem(env)
         if fault is not None:
             return ChainFault(self.node_id, env.seq, fault)

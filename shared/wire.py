@@ -121,3 +121,12 @@ def resend_msg_id(node_id: str, seq: int, hash: str, attempt: str) -> str:
     its own id (`attempt`, unique per re-send), and the county is idempotent on (node, seq, hash).
     """
     return f"{node_id}:{seq}:{hash}:{attempt}"
+
+
+def rekeyed_msg_id(node_id: str, seq: int, hash: str, key_id: str) -> str:
+    """The Msg-Id of an envelope signed again after a rekey: `<node_id>:<seq>:<hash>:k<key_id>`.
+
+    Its hash is the one the envelope had before (a hash does not cover the key), so under the
+    plain id JetStream would drop it as a duplicate of the one the revoked key signed.
+    """
+    return f"{node_id}:{seq}:{hash}:k{key_id}"

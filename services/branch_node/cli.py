@@ -1,5 +1,6 @@
 """`tongxin node …`: init, record, import, serve here; status, rotate-key, verify and receipts in
-cli_chain; forward in cli_forward; recover in cli_recover; backup and restore in cli_backup."""
+cli_chain; forward in cli_forward; recover in cli_recover; backup and restore in cli_backup; rekey and
+county-key in cli_keys."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from services.branch_node import cli_backup, cli_chain, cli_forward, cli_recover
+from services.branch_node import cli_backup, cli_chain, cli_forward, cli_keys, cli_recover
 from services.branch_node.application import BatchError
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
 from services.branch_node.config import NodeConfig, NodeDir, NodeExistsError
@@ -83,6 +84,13 @@ def init(
         f"--nats-key {NodeDir(data_dir).nats_key()}",
         soft_wrap=True,
     )
+    if county_public_key is None:
+        out.print(
+            "county_key: none (receipts unchecked): give this node the county's public key "
+            "(`tongxin county key`) with `tongxin node county-key add HEX`",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 class _Slugs(msgspec.Struct):
@@ -222,3 +230,4 @@ cli_chain.register(app)
 cli_forward.register(app)
 cli_recover.register(app)
 cli_backup.register(app)
+cli_keys.register(app)

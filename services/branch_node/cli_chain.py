@@ -88,6 +88,7 @@ def _readable(st: NodeStatus, nats_url: str, reachable: bool) -> list[tuple[str,
         ("waiting to be sent", str(st.waiting)),
         ("last ack", str(st.last_ack_at or "never")),
         ("last receipt", receipt_line),
+        ("county_key", ", ".join(st.county_keys) if st.county_keys else "none (receipts unchecked)"),
         ("nats", f"{nats_url} ({'reachable' if reachable else 'unreachable'})"),
     ]
     if st.fork is not None:

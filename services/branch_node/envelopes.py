@@ -3,7 +3,9 @@ forwarding cursor beside them.
 
 Envelopes live in the same SQLite file as the eventsourcing log. They are derived from it
 deterministically (same log, same key → same bytes) and written once, so a key rotation
-never changes an envelope that may already have left the node.
+never changes an envelope that may already have left the node. The one exception is a rekey
+after the county revoked this node's keys (`services/branch_node/rekey.py`): the envelopes from
+the revoked seq on are signed again by the new key (`rekeys`), with the same hashes and links.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ CREATE TABLE IF NOT EXISTS forwarding (
     last_ack_at TEXT
 );
 INSERT OR IGNORE INTO forwarding (id, forwarded_seq, last_ack_at) VALUES (1, 0, NULL);
+CREATE TABLE IF NOT EXISTS rekeys (
+    from_seq INTEGER PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    made_at TEXT NOT NULL
+);
 """
 
 
@@ -98,14 +105,26 @@ class EnvelopeStore:
             row = self.conn.execute("SELECT seq, hash FROM seals ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, envelope.GENESIS_HASH)
 
-    def signing_key_id(self, first_key_id: str) -> str:
-        """The key that signs the next envelope: the first key, or the one the last signed
-        `node.key_rotated` named."""
+    def rekeys(self) -> dict[int, str]:
+        """The keys this node was given after a revocation: seq → the key that signs from it."""
         with self.lock:
-            row = self.conn.execute("SELECT envelope FROM seals ORDER BY seq DESC LIMIT 1").fetchone()
+            try:
+                rows = self.conn.execute("SELECT from_seq, key_id FROM rekeys").fetchall()
+            except sqlite3.OperationalError:  # a log.db opened read-only from before rekeys
+                return {}
+        return {int(seq): key_id for seq, key_id in rows}
+
+    def signing_key_id(self, first_key_id: str) -> str:
+        """The key that signs the next envelope: the first key, the one the last signed
+        `node.key_rotated` named, or the one a rekey gave from the next seq on."""
+        with self.lock:
+            row = self.conn.execute("SELECT seq, envelope FROM seals ORDER BY seq DESC LIMIT 1").fetchone()
+        rekeyed = self.rekeys().get(row[0] + 1 if row else 1)
+        if rekeyed is not None:
+            return rekeyed
         if row is None:
             return first_key_id
-        last = envelope.decode(bytes(row[0]))
+        last = envelope.decode(bytes(row[1]))
         return rotated_key(last).key_id if last.type == ROTATION else last.key_id
 
     def sign_pending(
@@ -129,11 +148,14 @@ class EnvelopeStore:
                 if not notes:  # the usual case when forwarding: `record` signed already
                     return total
                 signer = keys(self.signing_key_id(first_key_id))
+                rekeys = self.rekeys()
                 rows = []
                 for note in notes:
                     seq += 1
                     if note.id != seq:
                         raise LogIntegrityError(f"log has seq {note.id} where {seq} was expected")
+                    if seq in rekeys:
+                        signer = keys(rekeys[seq])
                     rec = decode_recorded(note.state)
                     env = envelope.sign(
                         node_id=node_id,

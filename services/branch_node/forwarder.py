@@ -24,9 +24,8 @@ from services.branch_node.confirm import Confirmations
 from services.branch_node.forwarding_state import Backoff, ForwarderState
 from services.branch_node.repair import Repair
 from services.branch_node.service import NodeService
-from shared.signing import Verifier
 from shared.transport import connect
-from shared.wire import msg_id, requests_subject, resend_msg_id
+from shared.wire import msg_id, rekeyed_msg_id, requests_subject, resend_msg_id
 
 log = logging.getLogger("tongxin.node.forwarder")
 
@@ -71,16 +70,15 @@ class Forwarder:
         self.backoff = backoff or Backoff()
         self.progress = progress
         self.state = ForwarderState()
-        key = node.config.county_public_key
-        self.repair = Repair(
-            node.node_id, node.config.county_id, Verifier.from_hex(key) if key else None, repair_grace
-        )
+        self.repair = Repair(node.node_id, node.config.county_id, node.county_trust.verifiers, repair_grace)
         self.confirmations = Confirmations(node, self.repair, self.state)
         self.wake = asyncio.Event()
         self._receipt_due = 0.0
         self._cursor_due = 0.0
         self._unsaved: tuple[int, int] | None = None
         """(acknowledged seq, last seq) not yet saved in the cursor."""
+        self._rekeyed: tuple[int, str] | None = None
+        """The last rekey (from seq, key id): envelopes from it are sent under Msg-Ids of their own."""
 
     async def run(self, stop: asyncio.Event, *, once: bool = False, idle_poll: float = 1.0) -> None:
         """Forward until `stop` is set (or, with once, until the backlog is empty)."""
@@ -178,7 +176,7 @@ class Forwarder:
                     if len(inflight) >= self.window:
                         acked = await self._oldest_acked(inflight)
                     fut = await js.publish_async(
-                        self.node.subject, data, headers={"Nats-Msg-Id": msg_id(self.node.node_id, seq, hash)}
+                        self.node.subject, data, headers={"Nats-Msg-Id": self._msg_id(seq, hash)}
                     )
                     inflight.append((seq, fut))
                     self.state.published += 1
@@ -201,10 +199,19 @@ class Forwarder:
                     self._unsaved = (acked, max(last_seq, acked))
         return acked - start
 
+    def _msg_id(self, seq: int, hash: str) -> str:
+        """The Msg-Id of an envelope: signed again after a rekey, it has one of its own (the
+        envelope signed before had the same hash, and JetStream would drop this one)."""
+        if self._rekeyed is not None and seq >= self._rekeyed[0]:
+            return rekeyed_msg_id(self.node.node_id, seq, hash, self._rekeyed[1])
+        return msg_id(self.node.node_id, seq, hash)
+
     def _first_rows(self) -> tuple[int, int, list[tuple[int, str, bytes]]]:
         """Sign what is logged, then (forwarded seq, last seq, the first chunk after it): one
         trip to a worker thread per round, which costs more than these reads themselves."""
         self.node.sign_pending()
+        rekeys = self.node.envelopes.rekeys()
+        self._rekeyed = max(rekeys.items()) if rekeys else None
         start = self.node.envelopes.cursor().forwarded_seq
         if self._unsaved is not None:
             start = max(start, self._unsaved[0])

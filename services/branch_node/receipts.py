@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 
+from services.branch_node.county_trust import CountyTrust
 from services.branch_node.envelopes import EnvelopeStore
 from shared import envelope, receipt
 from shared.receipt import Receipt
@@ -60,7 +61,10 @@ class HeldReceipt(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ReceiptBook:
-    def __init__(self, envelopes: EnvelopeStore, county_key: Verifier | None) -> None:
+    """The receipts a node keeps; `county_key`: the county keys it trusts (`CountyTrust`, or one
+    key), None or none at all: every receipt is kept, unverified."""
+
+    def __init__(self, envelopes: EnvelopeStore, county_key: CountyTrust | Verifier | None) -> None:
         self.envelopes = envelopes
         self.county_key = county_key
         if not envelopes.read_only:
@@ -68,19 +72,33 @@ class ReceiptBook:
                 envelopes.conn.executescript(SCHEMA)
                 _add_issued_at(envelopes)
 
+    def has_key(self) -> bool:
+        """Whether this node checks receipts (it was given a county key)."""
+        trust = self.county_key
+        return trust is not None and (isinstance(trust, Verifier) or bool(trust.trusted()))
+
     def trusts(self, r: Receipt) -> bool:
-        """Whether a receipt counts: signed by the county key this node was given (any receipt,
-        if it was given none)."""
-        return self.county_key is None or r.verify(self.county_key)
+        """Whether a receipt counts: signed (or co-signed) by a county key this node trusts (any
+        receipt, if it was given none)."""
+        trust = self.county_key
+        if not self.has_key() or trust is None:
+            return True
+        if isinstance(trust, Verifier):
+            return r.signed_by([trust]) is not None
+        return trust.check(r)
 
     def accept(self, r: Receipt, node_id: str) -> ReceiptStatus | None:
         """Keep a receipt for this node; None if it is not about this node, not newer than the one
-        kept for its seq, or not signed by the county key this node was given."""
+        kept for its seq, or not signed by a county key this node trusts."""
         if r.node_id != node_id:
             return None
-        verified = self.county_key is not None and r.verify(self.county_key)
-        if self.county_key is not None and not verified:
-            log.warning("a receipt not signed by the county's key was ignored", extra={"seq": r.seq})
+        checked = self.has_key()
+        verified = checked and self.trusts(r)
+        if checked and not verified:
+            log.warning(
+                "a receipt not signed by the county's key was ignored",
+                extra={"seq": r.seq, "key_id": r.key_id},
+            )
             return None
         matches = self._hash_at(r.seq) == r.hash
         with self.envelopes.lock:

@@ -30,9 +30,7 @@ from services.branch_node.service import NodeService
 from shared import envelope, repair
 from shared.catalog import decode_payload
 from shared.catalog.node import MAX_LISTED, Collided, NodeRecovered
-from shared.chain import ChainVerifier, single_key
 from shared.errors import FieldError
-from shared.signing import Verifier
 from shared.transport import connect
 from shared.wire import archive_subject
 
@@ -69,9 +67,7 @@ async def fetch(node: NodeService, nats_url: str, timeout: float = 10.0) -> list
     try:
         while True:
             query = repair.ArchiveQuery(node_id=node.node_id, after=len(out), at=repair.now_text())
-            msg = await nc.request(
-                subject, repair.encode(repair.sign(query, node.first_key)), timeout=timeout
-            )
+            msg = await nc.request(subject, repair.encode(repair.sign(query, node.signer)), timeout=timeout)
             page = repair.decode_page(msg.data)
             if page.error is not None:
                 raise RecoverError(f"the county refused: {page.error}")
@@ -84,7 +80,7 @@ async def fetch(node: NodeService, nats_url: str, timeout: float = 10.0) -> list
 
 def plan(node: NodeService, county_copy: list[bytes]) -> Plan:
     """Verify the county's copy under this node's own key and find where the histories part."""
-    chain = ChainVerifier(node.node_id, single_key(Verifier(node.first_key.public_key)))
+    chain = node.chain_verifier()
     theirs: list[envelope.Envelope] = []
     for data in county_copy:
         env = envelope.decode(data)

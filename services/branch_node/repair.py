@@ -14,11 +14,15 @@ at once. One warning per incident, one line when it is over; nothing repeats eve
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared import repair
 from shared.errors import FieldError
 from shared.signing import Verifier
+
+CountyKeys = Callable[[], list[Verifier]]
+"""The county keys the node trusts now (`CountyTrust.verifiers`)."""
 
 log = logging.getLogger("tongxin.node.repair")
 
@@ -36,10 +40,14 @@ class Counters:
 class Repair:
     """Decides what to re-send; the forwarder publishes it (`due`) and reports back (`resent`)."""
 
-    def __init__(self, node_id: str, county_id: str, county_key: Verifier | None, grace: float) -> None:
+    def __init__(
+        self, node_id: str, county_id: str, county_key: Verifier | CountyKeys | None, grace: float
+    ) -> None:
         self.node_id = node_id
         self.county_id = county_id
-        self.county_key = county_key
+        self.county_keys: CountyKeys = (
+            county_key if callable(county_key) else (lambda: [] if county_key is None else [county_key])
+        )
         self.grace = grace
         self.counters = Counters()
         self.asked: tuple[int, int] | None = None
@@ -63,7 +71,8 @@ class Repair:
         if (req.county_id, req.node_id) != (self.county_id, self.node_id):
             log.warning("a re-send request for another node was refused", extra={"node_id": req.node_id})
             return False
-        if self.county_key is not None and not (req.signed_by(self.county_key) and req.fresh()):
+        keys = self.county_keys()
+        if keys and not (any(req.signed_by(k) for k in keys) and req.fresh()):
             log.warning("a re-send request not signed by the county just now was refused")
             return False
         self.counters.requests += 1

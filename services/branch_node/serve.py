@@ -35,6 +35,12 @@ async def serve(
         "serving",
         extra={"node_id": node.node_id, "http": f"http://{host}:{port}", "nats_url": nats_url},
     )
+    if not node.receipts.has_key():
+        log.warning(
+            "no county key: every receipt is taken unchecked; give this node the county's public key "
+            "(tongxin node county-key add HEX, from `tongxin county key`)",
+            extra={"node_id": node.node_id},
+        )
     forwarding = asyncio.create_task(forwarder.run(stop))
     http = asyncio.create_task(server.serve())
     await stop.wait()

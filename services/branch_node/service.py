@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.branch_node.application import NewEvent, NodeLog
 from services.branch_node.config import NodeConfig, NodeDir
+from services.branch_node.county_trust import CountyTrust
 from services.branch_node.envelopes import EnvelopeStore
 from services.branch_node.mapper import decode_recorded
 from services.branch_node.receipts import Fork, ReceiptBook, ReceiptStatus
@@ -45,6 +46,8 @@ class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
     last_ack_at: datetime | None
     last_receipt: ReceiptStatus | None = None
     fork: Fork | None = None
+    county_keys: list[str] = []
+    """The ids of the county keys this node checks receipts with; empty: receipts unchecked."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,11 @@ class NodeService:
         self.county_secret = self.dir.county_secret()
         self.log = NodeLog(self.dir.log_path)
         self.envelopes = EnvelopeStore(self.dir.log_path)
-        self._append_lock = threading.Lock()
+        self.append_lock = threading.Lock()
+        """Appends (and a rekey) within this process take turns."""
         self._signers: dict[str, Signer] = {}
-        county_key = self.config.county_public_key
-        self.receipts = ReceiptBook(self.envelopes, Verifier.from_hex(county_key) if county_key else None)
+        self.county_trust = CountyTrust(self.dir.path, self.config.county_public_key)
+        self.receipts = ReceiptBook(self.envelopes, self.county_trust)
 
     @property
     def node_id(self) -> str:
@@ -90,7 +94,7 @@ class NodeService:
         Appends within this process take turns; if another process appended for the same
         member in between, the decision is taken again on the fresh history.
         """
-        with self._append_lock:
+        with self.append_lock:
             try:
                 seqs = self.log.append(events)
             except IntegrityError:
@@ -117,7 +121,7 @@ class NodeService:
     def rotate_key(self) -> Signer:
         """Rotate the signing key inside the chain: a `node.key_rotated` event, signed by the
         current key, names the new one, which signs every later envelope."""
-        with self._append_lock:
+        with self.append_lock:
             self.sign_pending()
             new = self.dir.add_key()
             body = NodeKeyRotated(new_key_id=new.key_id, new_public_key=new.public_key_hex)
@@ -145,11 +149,20 @@ class NodeService:
             last_ack_at=cursor.last_ack_at,
             last_receipt=self.receipts.last(),
             fork=self.receipts.fork(),
+            county_keys=[k.key_id for k in self.county_trust.trusted()],
         )
+
+    def chain_verifier(self) -> ChainVerifier:
+        """A verifier of this node's chain: from its first key, following its rotations and the
+        keys it was given after a revocation (`rekey`)."""
+        rekeyed = {
+            seq: Verifier(self._signer_for(k).public_key) for seq, k in self.envelopes.rekeys().items()
+        }
+        return ChainVerifier(self.node_id, single_key(Verifier(self.first_key.public_key)), enrolled=rekeyed)
 
     def verify(self, chunk: int = 5000) -> VerifyReport:
         """Check the signed chain and signatures, and that each envelope matches the logged event."""
-        chain = ChainVerifier(self.node_id, single_key(Verifier(self.first_key.public_key)))
+        chain = self.chain_verifier()
         faults: list[ChainFault] = []
         seq = 0
         while batch := self.envelopes.after(seq, chunk):

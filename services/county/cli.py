@@ -1,5 +1,5 @@
 """`tongxin county …`: serve, ingest, enrol-node, nodes, rebuild, quarantine, digest, migrate; backup and
-restore in cli_backup."""
+restore in cli_backup; revoke-key, revocations and rotate-key in cli_keys."""
 
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
-from services.county import cli_backup, cli_nodes, cli_users
+from services.county import cli_backup, cli_keys, cli_nodes, cli_users
 from services.county.cli_options import Db, NatsCa, NatsSeed
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
 from services.county.ingest.consumer import Consumer, NatsRefusedError
 from services.county.ingest.processor import Ingestor
-from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
+from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create, load_signing
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.rebuild import rebuild as rebuild_projections
 from services.county.queries.archive import archived_events
@@ -138,7 +138,10 @@ def ingest(
     configure()
     engine = _engine(db)
     ingestor = Ingestor(
-        engine, county_id, load_or_create(county_key), max_clock_ahead=timedelta(seconds=max_clock_ahead)
+        engine,
+        county_id,
+        load_signing(county_key, engine),
+        max_clock_ahead=timedelta(seconds=max_clock_ahead),
     )
     identity = CountySettings(county_id, nats_seed=nats_seed, nats_ca=nats_ca).nats_identity()
     consumer = Consumer(ingestor, nats, ack_wait=ack_wait, repair_grace=repair_grace, identity=identity)
@@ -261,4 +264,5 @@ def quarantine_retry(
 cli_backup.register(app)
 
 cli_nodes.register(app)
+cli_keys.register(app)
 cli_users.register(app)

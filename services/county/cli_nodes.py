@@ -16,6 +16,7 @@ from rich.console import Console
 
 from services.county.cli_options import Db, NatsAccess
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
+from services.county.reenrolment import reenrol
 from services.county.registry import enrol
 from shared.errors import FieldError
 from shared.nats_access import AccessDir
@@ -42,7 +43,8 @@ def register(app: typer.Typer) -> None:
         "enrol-node",
         epilog="Example: tongxin county enrol-node dongguan 6d6da27e…57951 --county-id jx "
         "--nats-key UD3K…Q7 --nats-access tongxin-data/nats/access; the county office's node: "
-        "tongxin county enrol-node county-office 0a1b…ff --org county --office",
+        "tongxin county enrol-node county-office 0a1b…ff --org county --office · after `revoke-key "
+        "dongguan --from-seq 4213`: tongxin county enrol-node dongguan 9f2c…e1 --from-seq 4213",
     )
     def enrol_node(
         node_id: Annotated[str, typer.Argument(help="The node's id, as given at `node init`.")],
@@ -75,12 +77,22 @@ def register(app: typer.Typer) -> None:
                 help="The county office's node: it speaks for the organisation tree (default: no).",
             ),
         ] = None,
+        from_seq: Annotated[
+            int | None,
+            typer.Option(
+                "--from-seq",
+                min=1,
+                help="Re-enrol a node whose keys were revoked from this seq (`revoke-key`): the new key "
+                "signs from it on.",
+            ),
+        ] = None,
     ) -> None:
         """Enrol a branch node's public key (its quarantined messages can then be retried) and whom
         it speaks for, and, with --nats-key, let it connect to NATS as itself. Enrolling again with
         the same key changes nothing; whom a node speaks for is fixed at its first enrolment, except
         for a node enrolled before this was recorded, which declares it once (the projections are
-        then rebuilt)."""
+        then rebuilt). With --from-seq, re-enrol a node after a revocation with its new key
+        (printed by `tongxin node rekey`)."""
         access = None
         if nats_key is not None:
             if county_id is None:
@@ -90,14 +102,18 @@ def register(app: typer.Typer) -> None:
         try:
             migrate(engine)
             with engine.begin() as conn:
-                key_id = enrol(conn, node_id, public_key, org_ids=org or None, office=office)
+                if from_seq is None:
+                    key_id = enrol(conn, node_id, public_key, org_ids=org or None, office=office)
+                else:
+                    key_id = reenrol(conn, node_id, public_key, from_seq)
             if access is not None and nats_key is not None and county_id is not None:
                 access.allow_node(county_id, node_id, nats_key)
         except FieldError as exc:
             raise _fail(str(exc)) from None
         finally:
             engine.dispose()
-        out.print(f"node {node_id} enrolled with key {key_id}")
+        since = "" if from_seq is None else f" from seq {from_seq}"
+        out.print(f"node {node_id} enrolled with key {key_id}{since}")
         if access is not None:
             state = "server reloaded" if access.running() else "no server running here: reload it"
             out.print(f"NATS: node {node_id} may connect as {nats_key} ({state})")

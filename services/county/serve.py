@@ -17,7 +17,7 @@ from services.county.accounts.store import Accounts
 from services.county.api.app import create_app
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
-from services.county.keys import load_or_create
+from services.county.keys import load_signing
 from services.county.settings import CountySettings
 
 log = logging.getLogger("tongxin.county")
@@ -35,9 +35,10 @@ def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
 
 async def serve(engine: Engine, settings: CountySettings, host: str, port: int) -> None:
     stop = asyncio.Event()
-    county_key = load_or_create(settings.county_key)
+    signing = load_signing(settings.county_key, engine)
+    county_key = signing.signer
     ingestor = Ingestor(
-        engine, settings.county_id, county_key, max_clock_ahead=timedelta(seconds=settings.max_clock_ahead)
+        engine, settings.county_id, signing, max_clock_ahead=timedelta(seconds=settings.max_clock_ahead)
     )
     consumer = Consumer(
         ingestor, settings.nats_url, repair_grace=settings.repair_grace, identity=settings.nats_identity()

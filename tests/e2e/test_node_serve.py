@@ -108,6 +108,7 @@ def test_serve_records_while_nats_is_down_and_stops_cleanly_on_sigterm(
                     assert r.status == 201
             status = get(port, "/api/v1/status")
             assert status["backlog"] == 20 and status["nats_connected"] is False
+            assert status["county_keys"] == [], "made without --county-public-key: receipts unchecked"
             server.start()
             assert server.access is not None
             server.access.allow_node("jx", "dongguan", NodeDir(cli_node).ensure_nats_key())
@@ -121,6 +122,8 @@ def test_serve_records_while_nats_is_down_and_stops_cleanly_on_sigterm(
             ]
             assert logs[-1]["msg"] == "stopped"
             assert any(entry["msg"] == "forwarding interrupted" for entry in logs)
+            unchecked = [e for e in logs if e["msg"].startswith("no county key")]
+            assert [e["level"] for e in unchecked] == ["warning"], "said once, at the start"
         assert stream_count(server.url, server.identity("operator")) == 20
     finally:
         server.stop()

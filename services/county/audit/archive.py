@@ -1,5 +1,6 @@
 """The county archive read for an audit: its nodes, key rows, receipts and envelopes in chain
-order (keyset pagination, never OFFSET), and the verification of all of it."""
+order (keyset pagination, never OFFSET), and the verification of all of it — revocations and
+re-enrolments (`revoked`) and the county's key handovers included."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
+from services.county.audit import revoked
 from services.county.audit.report import COLUMNS, ChainKey, Claim, Fault, Report, Row
 from services.county.audit.verify import Audit
 from services.county.db import tables as t
+from services.county.keys import handovers
+from services.county.reenrolment import reenrolled
+from shared.county_key import CountyKeys
 from shared.receipt import Receipt
 from shared.signing import Verifier
 
@@ -24,6 +29,19 @@ class KeyRow:
     public_key: str
     from_seq: int
     to_seq: int | None
+    revoked_from: int | None = None
+
+    @property
+    def last(self) -> int | None:
+        """The last seq it signs: its range, cut by a revocation."""
+        if self.revoked_from is None:
+            return self.to_seq
+        return self.revoked_from - 1 if self.to_seq is None else min(self.to_seq, self.revoked_from - 1)
+
+    @property
+    def signs(self) -> bool:
+        """Whether it signs any seq at all (a key revoked from before its first seq signs none)."""
+        return self.last is None or self.last >= self.from_seq
 
 
 def archive_nodes(conn: Connection) -> list[str]:
@@ -37,12 +55,19 @@ def archive_nodes(conn: Connection) -> list[str]:
 def key_rows(conn: Connection, nodes: Iterable[str]) -> dict[str, list[KeyRow]]:
     """Each node's node_keys rows, the first enrolled key (lowest valid_from_seq) first."""
     c = t.node_keys.c
-    query = select(c.node_id, c.key_id, c.public_key, c.valid_from_seq, c.valid_to_seq).where(
-        c.node_id.in_(list(nodes))
-    )
+    revoked_from = c.revoked_from_seq if revoked.present(conn) else None
+    query = select(
+        c.node_id,
+        c.key_id,
+        c.public_key,
+        c.valid_from_seq,
+        c.valid_to_seq,
+        *([revoked_from] if revoked_from is not None else []),
+    ).where(c.node_id.in_(list(nodes)))
     rows: dict[str, list[KeyRow]] = defaultdict(list)
     for r in conn.execute(query.order_by(c.node_id, c.valid_from_seq, c.valid_from, c.key_id)):
-        rows[r.node_id].append(KeyRow(r.key_id, r.public_key, r.valid_from_seq, r.valid_to_seq))
+        cut = r[5] if revoked_from is not None else None
+        rows[r.node_id].append(KeyRow(r.key_id, r.public_key, r.valid_from_seq, r.valid_to_seq, cut))
     return dict(rows)
 
 
@@ -104,9 +129,14 @@ def verify_archive(
 
     Without `county_id` (given, or named by every node receipt) the county's receipts rows
     cannot be read as receipts; without `county_key` no receipt signature is checked. Each
-    omission is noted in the report.
+    omission is noted in the report. The county's key handovers lead from `county_key` to the
+    keys that signed before or after it (`shared.county_key`).
     """
     rows = key_rows(conn, nodes)
+    lifecycle = revoked.present(conn)
+    keys: CountyKeys | None = None
+    if county_key is not None:
+        keys = CountyKeys([county_key], handovers(conn) if lifecycle else [])
     claims = [c for c in node_claims if c.receipt.node_id in nodes]
     named = {c.receipt.county_id for c in claims}
     county_id = county_id or (named.pop() if len(named) == 1 else None)
@@ -118,8 +148,18 @@ def verify_archive(
         notes.append("county receipts not checked: the county id is unknown")
     if county_key is None and claims:
         notes.append("receipt signatures not checked: no county key")
+    gone = revoked.read(
+        conn, nodes, {n: [(k.key_id, k.public_key) for k in ks] for n, ks in rows.items()}, keys, county_id
+    )
+    claims, aside, misplaced = revoked.split_claims(conn, claims, gone)
+    enrolled = reenrolled(conn, nodes) if lifecycle else {}
     audit = Audit(
-        first_keys(rows), claims=claims, county_key=county_key, county_id=county_id, workers=workers
+        first_keys(rows),
+        claims=claims,
+        county_key=keys,
+        county_id=county_id,
+        workers=workers,
+        enrolled=enrolled,
     )
     if unread:
         audit.node_claims = []  # nothing to find them among
@@ -127,11 +167,17 @@ def verify_archive(
         audit.summary(node)
     audit.run(chunks(conn, nodes), progress)
     report = audit.finish()
-    for node_id, keys in sorted(rows.items()):
-        for fault in key_row_faults(node_id, report.nodes[node_id].keys, keys):
+    for node_id, node_rows in sorted(rows.items()):
+        chain = report.nodes[node_id].keys
+        for seq, key in sorted(enrolled.get(node_id, {}).items()):  # re-enrolled, nothing archived since
+            if seq > report.nodes[node_id].head_seq and all(k.from_seq != seq for k in chain):
+                chain.append(ChainKey(key.key_id, key.public_key.hex(), seq))
+        for fault in key_row_faults(node_id, chain, node_rows):
             audit.fault(fault.node_id, fault.seq, fault.reason)
+    for fault in gone.faults + misplaced:
+        audit.fault(fault.node_id, fault.seq, fault.reason)
     report.faults = sorted(audit.faults, key=lambda f: f.node_id)
-    report.notes += notes
+    report.notes += notes + gone.notes + aside
     return report
 
 
@@ -146,13 +192,15 @@ def key_row_faults(node_id: str, chain: list[ChainKey], rows: list[KeyRow]) -> I
     for i, key in enumerate(chain):
         last = chain[i + 1].from_seq - 1 if i + 1 < len(chain) else None
         row = by_id.get(key.key_id)
+        if row is not None and last is None and row.revoked_from is not None:
+            last = row.revoked_from - 1  # the chain's last key, revoked (and no key re-enrolled yet)
         if row is None:
             problem = f"node_keys has no row for key {key.key_id}, designated from seq {key.from_seq}"
         elif row.public_key != key.public_key:
             problem = f"node_keys row of key {key.key_id} holds another public key than the chain names"
-        elif (row.from_seq, row.to_seq) != (key.from_seq, last):
+        elif (row.from_seq, row.last) != (key.from_seq, last):
             problem = (
-                f"node_keys says key {key.key_id} signs seqs {_span(row.from_seq, row.to_seq)}, "
+                f"node_keys says key {key.key_id} signs seqs {_span(row.from_seq, row.last)}, "
                 f"the chain designates it for seqs {_span(key.from_seq, last)}"
             )
         else:
@@ -160,7 +208,7 @@ def key_row_faults(node_id: str, chain: list[ChainKey], rows: list[KeyRow]) -> I
         yield Fault(node_id, key.from_seq, problem)
     designated = {k.key_id for k in chain}
     for row in rows:
-        if row.key_id not in designated:
+        if row.key_id not in designated and row.signs:
             span = _span(row.from_seq, row.to_seq)
             yield Fault(
                 node_id,

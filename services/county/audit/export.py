@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
 from sqlalchemy import Connection, select
 
+from services.county.audit import revoked
 from services.county.audit.archive import chunks, first_keys, key_rows
 from services.county.audit.export_plan import (
     CountyMismatchError,
@@ -26,6 +28,8 @@ from services.county.audit.export_plan import (
 from services.county.audit.export_signature import SIGNATURE, sign_manifest
 from services.county.audit.report import Anchor
 from services.county.db import tables as t
+from services.county.keys import handovers
+from services.county.reenrolment import reenrolled, revocations
 from shared import envelope, receipt
 from shared.chain import ROTATION, rotated_key
 from shared.envelope import GENESIS_HASH
@@ -44,15 +48,25 @@ class BrokenArchiveError(FieldError):
     """The archive cannot anchor the selection: its chain is broken before the exported range."""
 
 
-def anchor(conn: Connection, node: str, first_seq: int, first_key: Verifier) -> Anchor:
+def anchor(
+    conn: Connection,
+    node: str,
+    first_seq: int,
+    first_key: Verifier,
+    enrolled: dict[int, Verifier] | None = None,
+) -> Anchor:
     """The hash before `first_seq` and the key the chain designates there (following every
-    `node.key_rotated` before it, each checked under the key it replaces)."""
+    `node.key_rotated` before it, each checked under the key it replaces, and each key the node
+    was re-enrolled with after a revocation, from its seq)."""
     if first_seq == 1:
-        return Anchor(0, GENESIS_HASH, first_key)
+        return Anchor(0, GENESIS_HASH, first_key)  # a key re-enrolled from seq 1 on is in keys.json
     a = t.archive.c
     key = first_key
-    rotations = select(a.envelope).where(a.node_id == node, a.type == ROTATION, a.seq < first_seq)
-    for (text,) in conn.execute(rotations.order_by(a.seq)):
+    rotations = select(a.seq, a.envelope).where(a.node_id == node, a.type == ROTATION, a.seq < first_seq)
+    pending = sorted((s, k) for s, k in (enrolled or {}).items() if s <= first_seq)
+    for seq, text in conn.execute(rotations.order_by(a.seq)):
+        while pending and pending[0][0] <= seq:
+            key = pending.pop(0)[1]
         env = envelope.decode(text.encode())
         if not (
             env.key_id == key.key_id and envelope.hash_matches(env) and envelope.signature_valid(env, key)
@@ -61,6 +75,8 @@ def anchor(conn: Connection, node: str, first_seq: int, first_key: Verifier) -> 
                 "from_seq", f"the chain of {node} is broken at seq {env.seq}: run `tongxin audit verify`"
             )
         key = rotated_key(env)
+    if pending:
+        key = pending[-1][1]
     query = select(a.envelope).where(a.node_id == node, a.seq == first_seq - 1)
     before = conn.execute(query).scalar_one_or_none()
     if before is None:
@@ -85,6 +101,8 @@ def write_export(
         raise SelectionError("county_key", "an export is signed by the county key: give --county-key PATH")
     check_county(conn, county_id, county_key)
     keys = first_keys(key_rows(conn, ranges))
+    lifecycle = revoked.present(conn)
+    enrolled = reenrolled(conn, list(ranges)) if lifecycle else {}
     receipts = _receipts(conn, ranges, county_id)
     nodes: dict[str, dict[str, Any]] = {}
     files: dict[str, dict[str, Any]] = {}
@@ -95,12 +113,15 @@ def write_export(
         with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zf:
             with zf.open("envelopes.jsonl", "w", force_zip64=True) as f, _Hashed(f) as sink:
                 for node, (first, last) in ranges.items():
-                    nodes[node] = _write_node(conn, sink, node, first, last, keys[node], progress)
+                    start = anchor(conn, node, first, keys[node], enrolled.get(node))
+                    nodes[node] = _write_node(conn, sink, node, first, last, keys[node], start, progress)
                     nodes[node]["receipts"] = sum(r.node_id == node for r in receipts)
                 files["envelopes.jsonl"] = sink.summary()
             lines = b"".join(receipt.encode(r) + b"\n" for r in receipts)
             files["receipts.jsonl"] = _write(zf, "receipts.jsonl", lines)
-            files["keys.json"] = _write(zf, "keys.json", _keys_json(county_id, county_key, keys, ranges))
+            extra = _lifecycle(conn, list(ranges)) if lifecycle else ({}, [])
+            keys_json = _keys_json(county_id, county_key, keys, ranges, *extra)
+            files["keys.json"] = _write(zf, "keys.json", keys_json)
             manifest = {
                 "format": FORMAT,
                 "version": VERSION,
@@ -125,16 +146,48 @@ def write_export(
     return manifest
 
 
+def _lifecycle(conn: Connection, nodes: list[str]) -> tuple[dict[str, list[dict[str, Any]]], list[Any]]:
+    """Each node's re-enrolments (from revocations, with their keys) and the county's handovers."""
+    keys = {(n, k.key_id): k.public_key for n, ks in key_rows(conn, nodes).items() for k in ks}
+    again: dict[str, list[dict[str, Any]]] = {}
+    for r in revocations(conn, nodes):
+        if r["new_key_id"] is not None:
+            again.setdefault(r["node_id"], []).append(
+                {
+                    "from_seq": r["from_seq"],
+                    "key_id": r["new_key_id"],
+                    "public_key": keys[(r["node_id"], r["new_key_id"])],
+                    "revoked_at": r["revoked_at"],
+                    "reason": r["reason"],
+                }
+            )
+    return again, [msgspec.to_builtins(h) for h in handovers(conn)]
+
+
 def _keys_json(
-    county_id: str | None, county_key: Signer, keys: dict[str, Verifier], nodes: Iterable[str]
+    county_id: str | None,
+    county_key: Signer,
+    keys: dict[str, Verifier],
+    nodes: Iterable[str],
+    again: dict[str, list[dict[str, Any]]] | None = None,
+    county_handovers: list[Any] | None = None,
 ) -> bytes:
+    """keys.json: each node's first key (and, after a revocation, the keys it was re-enrolled
+    with), the county key (and its handovers); what an export has none of is left out."""
     county = {
         "county_id": county_id,
         "key_id": county_key.key_id,
         "public_key": county_key.public_key.hex(),
     }
-    first = {n: {"key_id": keys[n].key_id, "public_key": keys[n].public_key.hex()} for n in nodes}
-    return _json({"county": county, "nodes": first})
+    first: dict[str, dict[str, Any]] = {}
+    for n in nodes:
+        first[n] = {"key_id": keys[n].key_id, "public_key": keys[n].public_key.hex()}
+        if again and again.get(n):
+            first[n]["reenrolled"] = again[n]
+    body: dict[str, Any] = {"county": county, "nodes": first}
+    if county_handovers:
+        body["county_handovers"] = county_handovers
+    return _json(body)
 
 
 def _write_node(
@@ -144,9 +197,9 @@ def _write_node(
     first: int,
     last: int,
     key: Verifier,
+    start: Anchor,
     progress: Callable[[int], None] | None,
 ) -> dict[str, Any]:
-    start = anchor(conn, node, first, key)
     count, tail = 0, b""
     for rows in chunks(conn, [node], first=first, last=last):
         for row in rows:

@@ -11,6 +11,7 @@ import msgspec
 
 from services.county.audit.export_plan import china_midnight
 from services.county.audit.report import Fault
+from shared.county_key import Handover
 from shared.envelope import Hex64
 from shared.receipt import Receipt
 
@@ -67,9 +68,25 @@ class Manifest(msgspec.Struct):
     selection: Requested = msgspec.field(default_factory=Requested)
 
 
+class Reenrolled(Key):
+    """A key the node was re-enrolled with after a revocation: it signs from `from_seq` on."""
+
+    from_seq: int
+    revoked_at: str = ""
+    reason: str = ""
+
+
+class NodeKeys(Key):
+    """A node's first key, and the keys it was re-enrolled with (none: left out of keys.json)."""
+
+    reenrolled: list[Reenrolled] = []
+
+
 class Keys(msgspec.Struct):
-    nodes: dict[str, Key]
+    nodes: dict[str, NodeKeys]
     county: Key | None = None
+    county_handovers: list[Handover] = []
+    """The county key's handovers (none: left out of keys.json)."""
 
 
 class Scope:

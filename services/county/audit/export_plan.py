@@ -9,10 +9,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from services.county.audit import revoked
 from services.county.audit.archive import archive_nodes
 from services.county.db import tables as t
+from services.county.keys import handovers
 from shared import envelope
 from shared.catalog.base import CHINA_STANDARD_TIME
+from shared.county_key import CountyKeys
 from shared.errors import FieldError
 from shared.receipt import Receipt
 from shared.signing import Signer, Verifier
@@ -91,11 +94,13 @@ def plan(conn: Connection, sel: Selection) -> dict[str, tuple[int, int]]:
 
 
 def check_county(conn: Connection, county_id: str | None, county_key: Signer) -> None:
-    """The county id and key are the archive's: some of the receipts it holds under this key
-    verify as issued by `county_id` (the receipts table does not store the id, the signature
-    covers it). An archive without receipts cannot tell; an altered one is `audit verify`'s job."""
+    """The county id and key are the archive's: some of the receipts it holds under this key (or
+    one it was handed over from or to) verify as issued by `county_id` (the receipts table does
+    not store the id, the signature covers it). An archive without receipts cannot tell; an
+    altered one is `audit verify`'s job."""
     r = t.receipts.c
-    query = select(t.receipts).where(r.key_id == county_key.key_id).order_by(r.node_id, r.seq.desc())
+    keys = CountyKeys([Verifier(county_key.public_key)], handovers(conn) if revoked.present(conn) else [])
+    query = select(t.receipts).where(r.key_id.in_(sorted(keys.keys))).order_by(r.node_id, r.seq.desc())
     rows = conn.execute(query.limit(8)).mappings().all()
     if not rows:
         other = conn.execute(select(r.key_id).limit(1)).scalar_one_or_none()
@@ -109,8 +114,7 @@ def check_county(conn: Connection, county_id: str | None, county_key: Signer) ->
         raise SelectionError(
             "county_id", "the archive holds county receipts: give the county id to export them"
         )
-    verifier = Verifier(county_key.public_key)
-    if not any(Receipt(county_id=county_id, **row).verify(verifier) for row in rows):
+    if not any(Receipt(county_id=county_id, **row).verify(keys) for row in rows):
         raise CountyMismatchError(
             "county_id",
             f"{county_id!r} is not this county's id: its receipts do not verify as issued by "

@@ -14,6 +14,7 @@ import hashlib
 import json
 
 from services.county.audit.strict_json import strict_loads
+from shared.county_key import CountyKeys
 from shared.signing import Signer, Verifier
 
 SIGNATURE = "manifest.sig"
@@ -27,8 +28,11 @@ def sign_manifest(signer: Signer, manifest: bytes) -> bytes:
     return json.dumps(body, indent=2, sort_keys=True).encode() + b"\n"
 
 
-def signature_problem(signature: bytes | None, manifest: bytes, county_key: Verifier | None) -> str | None:
-    """Why manifest.sig does not prove that the county key signed these manifest bytes, or None."""
+def signature_problem(
+    signature: bytes | None, manifest: bytes, county_key: Verifier | CountyKeys | None
+) -> str | None:
+    """Why manifest.sig does not prove that the county key (or one it was handed over from or
+    to, in a `CountyKeys`) signed these manifest bytes, or None."""
     if signature is None:
         return f"{SIGNATURE} is missing: the manifest is not signed by the county"
     if county_key is None:
@@ -42,6 +46,11 @@ def signature_problem(signature: bytes | None, manifest: bytes, county_key: Veri
     except (ValueError, TypeError, KeyError) as exc:
         return f"{SIGNATURE} is malformed ({exc})"
     digest = hashlib.sha256(manifest).digest()
+    if isinstance(county_key, CountyKeys):
+        found = county_key.get(key_id)
+        if found is None:
+            return f"{SIGNATURE} is signed by key {key_id}, not by the county key {county_key.key_id}"
+        county_key = found
     if key_id != county_key.key_id:
         return f"{SIGNATURE} is signed by key {key_id}, not by the county key {county_key.key_id}"
     if sha256 != digest.hex():

@@ -19,6 +19,7 @@ from services.county.audit.report import Anchor, Claim, Fault, Report, Row
 from services.county.audit.strict_json import claimed, repeated_key
 from services.county.audit.verify import Audit
 from shared import envelope, receipt
+from shared.county_key import CountyKeys
 from shared.envelope import GENESIS_HASH, Envelope
 from shared.errors import FieldError
 from shared.signing import Verifier
@@ -100,13 +101,23 @@ class _Reader:
             self.problem(problem)
         keys: Keys = (data and self._decode("keys.json", data, Keys)) or Keys(nodes={})
         first = {n: Verifier.from_hex(k.public_key) for n, k in keys.nodes.items()}
-        notes: list[str] = []
+        enrolled = {
+            n: {r.from_seq: Verifier.from_hex(r.public_key) for r in k.reenrolled}
+            for n, k in keys.nodes.items()
+        }
+        notes = [
+            f"{n}: re-enrolled with key {r.key_id} from seq {r.from_seq} after its keys were revoked "
+            f"at {r.revoked_at} ({r.reason})"
+            for n, k in sorted(keys.nodes.items())
+            for r in k.reenrolled
+        ]
         if county_key is None and keys.county is not None:
             county_key = Verifier.from_hex(keys.county.public_key)
             notes.append(f"county key {county_key.key_id} taken from the export's keys.json: check it")
         elif county_key is None:
             notes.append("receipt signatures not checked: no county key")
-        scope = Scope(m, self._signed(county_key))
+        county = None if county_key is None else CountyKeys([county_key], keys.county_handovers)
+        scope = Scope(m, self._signed(county))
         if scope.signed:
             self.faults += scope.faults()
         anchors = {n: self._anchor(n, node, first.get(n)) for n, node in m.nodes.items()}
@@ -114,10 +125,11 @@ class _Reader:
             first,
             anchors={n: a for n, a in anchors.items() if a is not None},
             claims=self._receipts() + claims,
-            county_key=county_key,
+            county_key=county,
             county_id=m.county_id,
             workers=workers,
             where="export",
+            enrolled={n: e for n, e in enrolled.items() if e},
         )
         audit.run(self._rows(), progress)
         report = audit.finish(scope)
@@ -132,7 +144,7 @@ class _Reader:
         report.notes += notes
         return report
 
-    def _signed(self, county_key: Verifier | None) -> bool:
+    def _signed(self, county_key: CountyKeys | None) -> bool:
         """Whether the county key signed these manifest bytes; if not, the first fault says why."""
         assert self.manifest is not None
         version = self.manifest.version

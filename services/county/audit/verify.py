@@ -21,6 +21,7 @@ import msgspec
 from services.county.audit.report import COLUMNS, Anchor, ChainKey, Claim, Fault, NodeSummary, Report, Row
 from shared import envelope
 from shared.chain import ROTATION, ChainFault, ChainVerifier, rotated_key
+from shared.county_key import CountyKeys
 from shared.envelope import GENESIS_HASH, Envelope
 from shared.errors import FieldError
 from shared.receipt import Receipt
@@ -43,10 +44,17 @@ class _Cached(Verifier):
 
 
 class _Chain(ChainVerifier):
-    """One node's ChainVerifier, trusting only the anchor's key and recording the keys it follows."""
+    """One node's ChainVerifier, trusting only the anchor's key (and the keys the node was
+    re-enrolled with after a revocation, from their seqs) and recording the keys it follows."""
 
     def __init__(
-        self, node_id: str, anchor: Anchor, first: Verifier, cache: _Cache, keys: list[ChainKey]
+        self,
+        node_id: str,
+        anchor: Anchor,
+        first: Verifier,
+        cache: _Cache,
+        keys: list[ChainKey],
+        enrolled: dict[int, Verifier] | None = None,
     ) -> None:
         known = {k.key_id: _Cached(k.public_key, cache) for k in (first, anchor.key)}
         super().__init__(
@@ -55,9 +63,17 @@ class _Chain(ChainVerifier):
             last_seq=anchor.seq,
             last_hash=anchor.hash,
             key=known[anchor.key.key_id],
+            enrolled={s: _Cached(k.public_key, cache) for s, k in (enrolled or {}).items() if s > anchor.seq},
         )
         self.cache, self.followed = cache, keys
         keys.append(ChainKey(anchor.key.key_id, anchor.key.public_key.hex(), anchor.seq + 1))
+
+    def enter(self, seq: int) -> None:
+        before = self.key
+        super().enter(seq)
+        if self.key is not None and self.key is not before:
+            start = max(s for s in self.enrolled if self.last_seq < s <= seq)
+            self.followed.append(ChainKey(self.key.key_id, self.key.public_key.hex(), start))
 
     def check(self, env: Envelope) -> ChainFault | None:
         try:
@@ -86,12 +102,15 @@ class Audit:
         *,
         anchors: dict[str, Anchor] | None = None,
         claims: Iterable[Claim] = (),
-        county_key: Verifier | None = None,
+        county_key: Verifier | CountyKeys | None = None,
         county_id: str | None = None,
         workers: int = 2,
         where: str = "archive",
+        enrolled: dict[str, dict[int, Verifier]] | None = None,
     ) -> None:
         self.first_keys, self.anchors, self.where = first_keys, anchors or {}, where
+        self.enrolled = enrolled or {}
+        """Each node's keys re-enrolled after a revocation, by the seq each signs from."""
         self.nodes: dict[str, NodeSummary] = {n: NodeSummary(n) for n in first_keys}
         self.faults: list[Fault] = []
         self.chains: dict[str, _Chain | None] = {}
@@ -114,13 +133,17 @@ class Audit:
             found = self.nodes[node_id] = NodeSummary(node_id)
         return found
 
-    def _receive(self, claim: Claim, county_key: Verifier | None, county_id: str | None) -> None:
+    def _receive(self, claim: Claim, county_key: Verifier | CountyKeys | None, county_id: str | None) -> None:
         r = claim.receipt
         self.summary(r.node_id).receipts += 1
         what = f"{claim.source} receipt for seq {r.seq}"
         if county_id is not None and r.county_id != county_id:
             self.fault(r.node_id, r.seq, f"{what} was issued by county {r.county_id!r}, not {county_id!r}")
-        if county_key is not None and not r.verify(county_key):
+        if isinstance(county_key, CountyKeys):
+            problem = county_key.problem(r.key_id, r.issued_at, r.digest(), r.sig)
+            if problem is not None:
+                self.fault(r.node_id, r.seq, f"{what} {problem}")
+        elif county_key is not None and not r.verify(county_key):
             self.fault(r.node_id, r.seq, f"{what} does not verify under the county key {county_key.key_id}")
         if claim.source == "county":
             self.county_heads.add((r.node_id, r.seq, r.hash))
@@ -162,6 +185,8 @@ class Audit:
             first = self.first_keys.get(row.node_id)
             anchor = self.anchors.get(row.node_id)
             guess = self.guess.setdefault(row.node_id, anchor.key if anchor else first)
+            if row.seq in self.enrolled.get(row.node_id, {}):
+                guess = self.guess[row.node_id] = self.enrolled[row.node_id][row.seq]
             key = guess if guess is not None and guess.key_id == env.key_id else first
             if key is not None and key.key_id == env.key_id:
                 jobs.append((key.public_key, bytes.fromhex(env.hash), bytes.fromhex(env.sig)))
@@ -178,7 +203,9 @@ class Audit:
                 self.fault(node_id, seq, "the node has no enrolled key: its envelopes cannot be verified")
             else:
                 anchor = self.anchors.get(node_id) or Anchor(0, GENESIS_HASH, first)
-                self.chains[node_id] = _Chain(node_id, anchor, first, self.cache, self.summary(node_id).keys)
+                keys = self.summary(node_id).keys
+                enrolled = self.enrolled.get(node_id)
+                self.chains[node_id] = _Chain(node_id, anchor, first, self.cache, keys, enrolled)
         return self.chains[node_id]
 
     def _walk(

@@ -48,10 +48,14 @@ node_keys = Table(
     Column("valid_to", String(32)),
     Column("valid_from_seq", BigInteger, nullable=False, server_default="1"),
     Column("valid_to_seq", BigInteger),
+    Column("revoked_from_seq", BigInteger),
+    Column("revocation_id", Integer),
 )
 """A node's keys: the one enrolled first, then each named by a `node.key_rotated` in its chain,
-valid for the seqs [valid_from_seq, valid_to_seq]. Keyed by node and key: no write of one node's
-can land on another's row; ingest refuses a rotation to a key any node holds (`key_taken`)."""
+valid for the seqs [valid_from_seq, valid_to_seq] — and, once revoked (`key_revocations`), only
+below `revoked_from_seq`; a key re-enrolled after a revocation signs from its `valid_from_seq`.
+Keyed by node and key: no write of one node's can land on another's row; ingest refuses a
+rotation to a key any node holds (`key_taken`)."""
 
 receipts = Table(
     "receipts",

@@ -67,6 +67,9 @@ class Keys(Protocol):
     def enrolled(self, node_id: str) -> bool:
         """Whether the node is enrolled."""
 
+    def revoked(self, node_id: str, key_id: str, seq: int) -> int | None:
+        """The seq from which key `key_id` of the node is revoked, if it is revoked at `seq`."""
+
 
 @dataclass(frozen=True)
 class Checked:
@@ -159,6 +162,13 @@ def check(
         raise reject("unknown_node", f"node {env.node_id} is not enrolled")
     verifier = keys.lookup(env.node_id, env.key_id, env.seq)
     if verifier is None:
+        revoked_from = keys.revoked(env.node_id, env.key_id, env.seq)
+        if revoked_from is not None:
+            raise reject(
+                "key_revoked",
+                f"key {env.key_id} of node {env.node_id} is revoked from seq {revoked_from}: "
+                f"it does not sign seq {env.seq}",
+            )
         raise reject("unknown_key", f"key {env.key_id} does not sign seq {env.seq} of {env.node_id}")
     try:
         intact = envelope.hash_matches(env) if pre is None else pre.intact

@@ -14,6 +14,7 @@ from services.county.ingest import position, quarantine
 from services.county.ingest.checks import RefusedError
 from services.county.ingest.durable import consumer_name, ensure_consumer
 from services.county.ingest.incoming import Incoming
+from services.county.ingest.node_keys import RevocationWatch
 from services.county.ingest.processor import Ingestor
 from services.county.ingest.pull import Puller
 from services.county.repair.announce import announce
@@ -88,6 +89,7 @@ class Consumer:
         """Asks nodes to re-send the gaps held longer than `repair_grace` (None: never asks)."""
         self._js: Any = None
         self.on_batch: list[Any] = []
+        self.revocations = RevocationWatch(ingestor.engine)
 
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
         """Consume until `stop` (or, with once, until nothing is pending); reconnects on failure."""
@@ -137,6 +139,7 @@ class Consumer:
         cid = self.ingestor.county_id
         name = consumer_name(cid)
         await ensure_consumer(js, self.ingestor.engine, cid, self.ack_wait)
+        await asyncio.to_thread(self.revocations.seen)
         await self._announce()
         archive = await serve_archive(nc, self.ingestor.engine, cid)
         ended = asyncio.Event()
@@ -155,6 +158,7 @@ class Consumer:
                     if handling is not None:
                         await handling
                         handling = None
+                    await self._revoked()
                     if once and await self._drained(js, name):
                         return True
                     continue
@@ -179,13 +183,22 @@ class Consumer:
 
     async def _announce(self) -> None:
         """Fresh receipts at every archived head (after a restore, lower than the old ones)."""
-        signer = self.ingestor.signer
-        if signer is None:
+        signing = self.ingestor.signing
+        if signing is None:
             return
         self.ingestor.outbox += await asyncio.to_thread(
-            announce, self.ingestor.engine, signer, self.ingestor.county_id
+            announce, self.ingestor.engine, signing, self.ingestor.county_id
         )
         await self._publish_receipts()
+
+    async def _revoked(self) -> None:
+        """While idle: a node key revoked by another process since the last look is announced
+        (every head freshly receipted, the revoked node's the one before the revoked seq)."""
+        if await asyncio.to_thread(self.revocations.new, time.monotonic()):
+            log.warning("a node key was revoked: the heads are announced")
+            await asyncio.to_thread(self.revocations.seen)
+            await asyncio.to_thread(self.ingestor.keys.refresh)
+            await self._announce()
 
     @staticmethod
     async def _drained(js: Any, name: str) -> bool:

@@ -24,6 +24,7 @@ from services.county.ingest.incoming import Incoming, Outcome
 from services.county.ingest.node_keys import KeyRegistry
 from services.county.ingest.placement import Chains
 from services.county.ingest.statistics import Statistics
+from services.county.keys import CountySigning
 from services.county.projections.fact import Fact
 from services.county.projections.live import project
 from services.county.projections.registry import entity_of
@@ -31,6 +32,10 @@ from shared import envelope
 from shared.receipt import Receipt
 from shared.signing import Job, Signer, verify_all
 from shared.wire import STREAM
+
+
+class _KeysChanged(Exception):
+    """A revocation was committed while a batch was being placed: the batch is placed again."""
 
 
 class Ingestor:
@@ -42,13 +47,15 @@ class Ingestor:
         self,
         engine: Engine,
         county_id: str,
-        signer: Signer | None = None,
+        signer: Signer | CountySigning | None = None,
         *,
         max_clock_ahead: timedelta = MAX_CLOCK_AHEAD,
     ) -> None:
         self.engine = engine
         self.county_id = county_id
-        self.signer = signer
+        self.signing = CountySigning(signer) if isinstance(signer, Signer) else signer
+        """The county's keys as receipts are signed (the current one co-signed in an overlap)."""
+        self.signer = self.signing.signer if self.signing is not None else None
         self.max_clock_ahead = max_clock_ahead
         self.keys = KeyRegistry(engine)
         self.counts: Counter[str] = Counter()
@@ -67,17 +74,29 @@ class Ingestor:
         return [item if item.pre else replace(item, pre=next(pres)) for item in batch]
 
     def process(self, batch: list[Incoming]) -> list[Outcome]:
-        """Handle a batch in one transaction; raises (nothing committed) on a database failure."""
-        try:
-            with self.engine.begin() as conn:
-                chains = Chains(conn, self.county_id, self.keys, self.max_clock_ahead)
-                chains.preload({item.pre.env.node_id for item in batch if item.pre is not None})
-                outcomes = [chains.admit(item) for item in batch]
-                issued = self._archive_and_project(conn, chains, self.signer)
-                position.advance(conn, STREAM, max((item.stream_seq for item in batch), default=0))
-        except BaseException:
-            self.keys.refresh()  # forget key rotations of the rolled-back batch
-            raise
+        """Handle a batch in one transaction; raises (nothing committed) on a database failure.
+        A revocation committed meanwhile rolls it back, and it is handled again on the new keys."""
+        for _ in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    chains = Chains(conn, self.county_id, self.keys, self.max_clock_ahead)
+                    nodes = {item.pre.env.node_id for item in batch if item.pre is not None}
+                    self.keys.hold(conn, nodes)
+                    chains.preload(nodes)
+                    outcomes = [chains.admit(item) for item in batch]
+                    issued = self._archive_and_project(conn, chains, self.signing)
+                    position.advance(conn, STREAM, max((item.stream_seq for item in batch), default=0))
+                    if not self.keys.current(conn):
+                        raise _KeysChanged
+            except _KeysChanged:
+                self.keys.refresh()
+                continue
+            except BaseException:
+                self.keys.refresh()  # forget key rotations of the rolled-back batch
+                raise
+            break
+        else:
+            raise RuntimeError("node keys revoked again and again while a batch was placed")
         self.outbox += issued
         self.counts.update(outcomes)
         if self.statistics is not None:
@@ -89,12 +108,17 @@ class Ingestor:
         in one transaction; returns (resolved, still quarantined). See `quarantine.retry`."""
         self.keys.refresh()
         with self.engine.begin() as conn:
+            self.keys.hold(conn, set(self.keys.keys))
             chains = Chains(conn, self.county_id, self.keys, self.max_clock_ahead)
             done = quarantine.retry(conn, chains.place, ids)
             self._archive_and_project(conn, chains, None)
+            if not self.keys.current(conn):
+                raise RuntimeError("a node key was revoked meanwhile: retry again")
         return done
 
-    def _archive_and_project(self, conn: Connection, chains: Chains, signer: Signer | None) -> list[Receipt]:
+    def _archive_and_project(
+        self, conn: Connection, chains: Chains, signer: CountySigning | None
+    ) -> list[Receipt]:
         """Archive what `chains` accepted, project it, move the node heads and, with a `signer`,
         issue the receipts: the caller's transaction commits all of it at once."""
         facts, subjects = _archive(conn, chains.accepted)

@@ -2,7 +2,8 @@
 
 After the county database is restored from a backup, the receipts stream still holds the old,
 higher receipts; nodes trust the newest-issued receipt, so a fresh one at each real head tells
-every node how far the county truly holds its chain, and each re-sends what the county lost.
+every node how far the county truly holds its chain, and each re-sends what the county lost. The
+same goes after a revocation took a node's envelopes from a seq on out of its chain.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from sqlalchemy import Engine, and_, select
 from services.county.db import tables as t
 from services.county.ingest import receipts
 from services.county.ingest.placement import Head
+from services.county.keys import CountySigning
 from shared.receipt import Receipt
 from shared.signing import Signer
 
 
-def announce(engine: Engine, signer: Signer, county_id: str) -> list[Receipt]:
+def announce(engine: Engine, signer: Signer | CountySigning, county_id: str) -> list[Receipt]:
     """A receipt, issued now, for the archived head of every node (stored, to be published)."""
     h, a = t.node_heads.c, t.archive.c
     query = select(h.node_id, h.last_seq, h.last_hash, a.received_at).join(

@@ -2,8 +2,9 @@
 
 A node restored from a backup lacks what it recorded after the backup and the county holds; it
 asks on its archive subject with a query signed by its own key (any key the county has on record
-for it), and gets its envelopes a page at a time. Only the node itself can ask: a query that
-is unsigned, signed by another key, stale, or on another node's subject gets an error, not data.
+for it and not revoked), and gets its envelopes a page at a time. Only the node itself can ask: a
+query that is unsigned, signed by another key or a revoked one, stale, or on another node's
+subject gets an error, not data.
 """
 
 from __future__ import annotations
@@ -47,12 +48,15 @@ def answer(engine: Engine, county_id: str, subject: str, data: bytes) -> repair.
     if not query.fresh():
         return repair.ArchivePage(error="at: the query is not from the last minutes")
     with engine.connect() as conn:
-        keys = conn.execute(
-            select(t.node_keys.c.public_key).where(
+        found = conn.execute(
+            select(t.node_keys.c.public_key, t.node_keys.c.revoked_from_seq).where(
                 t.node_keys.c.node_id == node_id, t.node_keys.c.key_id == query.key_id
             )
-        ).scalar_one_or_none()
-        if keys is None or not query.signed_by(Verifier.from_hex(keys)):
+        ).first()
+        if found is not None and found.revoked_from_seq is not None:
+            log.warning("an archive query signed by a revoked key was refused", extra={"node_id": node_id})
+            return repair.ArchivePage(error=f"sig: key {query.key_id} of this node is revoked")
+        if found is None or not query.signed_by(Verifier.from_hex(found.public_key)):
             log.warning(
                 "an archive query not signed by the node's key was refused", extra={"node_id": node_id}
             )
