@@ -26,6 +26,7 @@ from services.county.projections.rebuild import rebuild
 from services.county.registry import enrol
 from shared.errors import FieldError
 from shared.signing import Signer, Verifier
+from tests.accounts import CountyClient
 from tests.county.authority_scenario import OFFICE, Chain, M, enrol_chains, scenario
 from tests.county.helpers import subject
 from tests.county.test_convergence import reset
@@ -72,7 +73,7 @@ def test_out_of_turn_events_are_archived_listed_and_not_projected(county_engine:
     chains = scenario()
     enrol_chains(county_engine, chains)
     ingestor = Ingestor(county_engine, "jx", COUNTY)
-    client = TestClient(create_app(county_engine))
+    client = CountyClient(create_app(county_engine))
     moved = chains["shenzhen"].envelopes.pop()  # shenzhen's move of M to beijing arrives last
     for node_id, chain in chains.items():
         assert set(arrive(ingestor, chain.envelopes, node_id, FIRST)) == {"archived"}
@@ -172,7 +173,7 @@ def test_outstations_may_not_speak_for_the_tree(county_engine: Engine) -> None:
         ("dongguan", 4): "office_only",
         ("dongguan", 5): "not_own_org",
     }
-    client = TestClient(create_app(county_engine))
+    client = CountyClient(create_app(county_engine))
     with county_engine.connect() as conn:
         orgs = {r.org_id: r for r in conn.execute(select(org_rows))}
     assert (orgs["beijing"].kind, orgs["beijing"].secretary) == ("outstation", "王五")
