@@ -223,6 +223,14 @@ def import_(
 def serve(
     host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8710,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A name the node's page is reached by, beside 127.0.0.1, localhost, [::1] and --host "
+            "(repeatable); requests naming another Host are refused.",
+        ),
+    ] = None,
     nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
     repair_grace: Annotated[
         float,
@@ -243,7 +251,9 @@ def serve(
     node = open_node(data_dir)
     try:
         with exclusive(data_dir, "serve"):
-            asyncio.run(run(node, host, port, nats or node.config.nats_url, repair_grace))
+            asyncio.run(
+                run(node, host, port, nats or node.config.nats_url, repair_grace, tuple(allowed_host or ()))
+            )
     except NodeBusyError as exc:
         raise fail(str(exc)) from None
     finally:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Watch
-from tests.browser.outstation_form import fill_registration
+from tests.browser.outstation_form import fill_registration, sign_in
 from tests.e2e.demo_process import DemoProcess
 from tongxin.demo import people
 
@@ -76,7 +76,7 @@ def test_a_registration_on_the_outstation_page_shows_on_the_dashboard(
     page, watch = watched_page
     before = demo.api("/api/v1/roster")["total"]
     name = "测试同心"
-    page.goto(demo.nodes["dongguan"] + "/")
+    sign_in(page, demo.nodes["dongguan"] + "/", demo.passwords["dongguan"])  # as the demo printed it
     fill_registration(page, name, people.id_number(27_999, random.Random(1)), home_branch=VILLAGE)
     page.click("#submit")
     expect(page.locator("#form-result")).to_contain_text("已记录")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import threading
@@ -13,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from services.branch_node.clerk import Clerk
 from tests.e2e.conftest import TONGXIN
 
 
@@ -30,6 +32,9 @@ class DemoProcess:
         threading.Thread(target=self._read, daemon=True).start()
         self.county = ""
         self.nodes: dict[str, str] = {}
+        self.passwords: dict[str, str] = {}
+        """The clerk's password at each node, as the demo prints it beside the node's address."""
+        self._tokens: dict[str, str] = {}
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -59,11 +64,22 @@ class DemoProcess:
         self.wait_for("Ctrl-C stops everything")
         for line in self.lines:
             parts = line.split()
-            if len(parts) == 3 and parts[0] == "node":
+            if len(parts) >= 3 and parts[0] == "node" and parts[2].startswith("http://"):
                 self.nodes[parts[1]] = parts[2].rstrip("/")
+                if parts[3:5] == ["clerk", "password"]:
+                    self.passwords[parts[1]] = parts[5]
 
     def api(self, path: str) -> Any:
         return get_json(self.county + path)
+
+    def node_api(self, node_id: str, path: str) -> Any:
+        """GET a node's API with a bearer token of the test's own (`node token add`, at the node's
+        data dir), as any program other than the demo would."""
+        if node_id not in self._tokens:
+            data_dir = self.data_dir / "nodes" / node_id
+            self._tokens[node_id] = Clerk(data_dir).add_token(f"test-{secrets.token_hex(4)}")
+        headers = {"Authorization": f"Bearer {self._tokens[node_id]}"}
+        return get_json(self.nodes[node_id] + path, headers)
 
     def stop(self) -> int:
         """Ctrl-C; returns the exit code. Fails if any child of the demo is still running."""
@@ -85,8 +101,8 @@ class DemoProcess:
             os.kill(pid, signal.SIGKILL)
 
 
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=30) as resp:
+def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as resp:
         return json.loads(resp.read())
 
 

@@ -124,10 +124,14 @@ class Supervisor:
             child.wait(timeout)
 
 
-def http_json(url: str, body: Any = None, timeout: float = 30.0) -> Any:
-    """GET (or POST `body` as JSON) and decode the JSON answer; 4xx/5xx raise DemoError with it."""
+def http_json(url: str, body: Any = None, timeout: float = 30.0, token: str | None = None) -> Any:
+    """GET (or POST `body` as JSON) and decode the JSON answer; 4xx/5xx raise DemoError with it.
+    `token`: a node's bearer token (a node answers no one else)."""
     data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             return json.loads(resp.read())
