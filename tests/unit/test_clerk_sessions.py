@@ -127,3 +127,13 @@ def test_clerk_json_round_trip(tmp_path: Path) -> None:
     assert not clerk.revoke_token("prometheus")
     fresh = clerk.new_signin_token()
     assert clerk.use_signin_token(fresh) and not clerk.use_signin_token(fresh)
+
+
+def test_the_pages_background_poll_keeps_no_session_alive() -> None:
+    clock = Clock()
+    sessions = Sessions(clock)
+    token = sessions.begin(epoch=0)
+    for _ in range(10):  # an open page left alone: its status poll runs on
+        clock.now += IDLE_SECONDS / 9
+        found = sessions.find(token, 0, touch=False)
+    assert found is None

@@ -4,7 +4,9 @@ A session is a random token (256 bits, `shared.credentials.new_token`) in the co
 `tongxin_clerk` (HttpOnly, SameSite=Strict, Path=/, Secure over https). The node keeps only its
 SHA-256, in this process's memory: nothing of a session is ever written to disk, and restarting
 `node serve` ends every session (the clerk signs in again). A session ends after `IDLE_SECONDS`
-without a request, when the clerk signs out, or when the password is set (its epoch is then old).
+without a request of the clerk's (the page's status poll, marked `X-Background: 1`, does not
+count: an open page left alone still ends), when the clerk signs out, or when the password is set
+(its epoch is then old).
 
 The CSRF token is HMAC-SHA256 of the session token under a key made when the process starts: the
 node stores nothing more for it, the page can ask for it again after a reload, and another origin
@@ -32,6 +34,8 @@ from shared.credentials import new_token, token_digest
 
 COOKIE = "tongxin_clerk"
 CSRF_HEADER = "X-CSRF-Token"
+BACKGROUND_HEADER = "X-Background"
+"""Sent by the page's own polls: such a request does not keep a session from going idle."""
 IDLE_SECONDS = 8 * 3600
 MAX_SESSIONS = 64
 """Sessions kept at most; a new one past it ends the least recently used."""
@@ -69,9 +73,10 @@ class Sessions:
             self._open[token_digest(token)] = Session(epoch=epoch, setup=setup, seen=self._clock())
         return token
 
-    def find(self, token: str, epoch: int) -> Session | None:
-        """The live session of `token`, now seen again; None when unknown, idle too long or of an
-        older epoch (it is ended then)."""
+    def find(self, token: str, epoch: int, *, touch: bool = True) -> Session | None:
+        """The live session of `token`, now seen again unless not `touch` (the page's background
+        poll: it keeps no session alive); None when unknown, idle too long or of an older epoch
+        (it is ended then)."""
         digest = token_digest(token)
         now = self._clock()
         with self._lock:
@@ -81,7 +86,8 @@ class Sessions:
             if now - session.seen > IDLE_SECONDS or session.epoch != epoch:
                 del self._open[digest]
                 return None
-            session.seen = now
+            if touch:
+                session.seen = now
             return session
 
     def renew(self, token: str, epoch: int) -> None:

@@ -26,7 +26,14 @@ from starlette.concurrency import run_in_threadpool
 
 from services.branch_node.clerk import Clerk, ClerkFileError
 from services.branch_node.refusals import PROTECTED, REFUSED, SIGNIN_REFUSED
-from services.branch_node.web.sessions import COOKIE, CSRF_HEADER, Session, Sessions, Throttle
+from services.branch_node.web.sessions import (
+    BACKGROUND_HEADER,
+    COOKIE,
+    CSRF_HEADER,
+    Session,
+    Sessions,
+    Throttle,
+)
 from shared.credentials import MAX_PASSWORD, WeakPasswordError, same
 from shared.errors import FieldError
 
@@ -115,7 +122,8 @@ class Gate:
         cookie = request.cookies.get(COOKIE)
         if not cookie:
             raise Refusal(401, "authorization", "sign in (POST /api/v1/session) or send a bearer token")
-        session = self.sessions.find(cookie, self.clerk.state().epoch)
+        background = request.headers.get(BACKGROUND_HEADER) == "1"
+        session = self.sessions.find(cookie, self.clerk.state().epoch, touch=not background)
         if session is None:
             raise Refusal(401, "authorization", "the session is over: sign in again")
         if request.method not in SAFE:
@@ -138,7 +146,7 @@ class Desk:
     def state(self, request: Request) -> SessionState:
         cookie = request.cookies.get(COOKIE)
         current = self.clerk.state()
-        session = self.sessions.find(cookie, current.epoch) if cookie else None
+        session = self.sessions.find(cookie, current.epoch, touch=False) if cookie else None
         return SessionState(
             signed_in=session is not None,
             setup=session is not None and session.setup,

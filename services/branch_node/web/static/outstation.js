@@ -312,7 +312,8 @@ async function loadMembers() {
 async function refreshStatus() {
   if (!auth.csrf) return;
   let st;
-  try { st = (await api("/api/v1/status")).body; } catch { st = null; }
+  // a background poll: it does not keep the session from going idle (8 h without the clerk)
+  try { st = (await api("/api/v1/status", { headers: { "X-Background": "1" } })).body; } catch { st = null; }
   $("#status").classList.toggle("down", !st);
   if (!st) { $("#st-link").textContent = "节点无响应"; return; }
   if (!state.nodeId) {
