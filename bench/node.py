@@ -226,8 +226,9 @@ def _ok(count: int, expected: int) -> bool | None:
     return None if count == expected else False
 
 
-def get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=2) as r:
+def get(url: str, token: str | None = None) -> Any:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as r:
         return json.loads(r.read())
 
 
@@ -266,6 +267,9 @@ def bench_serve(root: Path, url: str, secret_hex: str, args: argparse.Namespace)
     init = ["node", "init", "--node-id", "bench", "--county-id", "jx", "--county-secret"]
     opts = [secret_hex, "--data-dir", str(d), "--nats-url", url]
     subprocess.run([exe, *init, *opts], check=True, capture_output=True)
+    add = [exe, "node", "token", "add", "bench", "--data-dir", str(d)]
+    made = subprocess.run(add, check=False, capture_output=True)
+    token = made.stdout.decode().strip() if made.returncode == 0 else None  # a build without tokens: None
     node = NodeService(d)
     try:
         record_all(node, make_events(backlog, node.county_secret), args.batch)
@@ -278,7 +282,7 @@ def bench_serve(root: Path, url: str, secret_hex: str, args: argparse.Namespace)
         proc = Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         up = wait_for(lambda: get(base + "/health")["status"] == "ok", proc, 60, "/health")
-        fwd = wait_for(lambda: get(base + "/api/v1/status")["waiting"] == 0, proc, 300, "waiting 0")
+        fwd = wait_for(lambda: get(base + "/api/v1/status", token)["waiting"] == 0, proc, 300, "waiting 0")
         time.sleep(idle)
         own = rss_kib(proc.pid)
         kids = descendants(proc.pid)

@@ -90,7 +90,9 @@ async def soak(settings: Settings, db: str, say: Say, keep: Path | None = None) 
             started = time.monotonic()
             await cluster.start()
             urls = {n: cluster.node_url(n) for n in cluster.ids}
-            load = Load(urls, settings.rate, bytes.fromhex(cluster.county_secret), settings.seed)
+            load = Load(
+                urls, settings.rate, bytes.fromhex(cluster.county_secret), settings.seed, cluster.tokens
+            )
             await load.record_preamble()
             took = time.monotonic() - started
             say(f"  [{db}] up in {took:.1f} s: NATS {cluster.nats.url}, county {cluster.county_url}")

@@ -107,6 +107,8 @@ class Cluster:
     nodes: dict[str, Child] = field(init=False, default_factory=dict)
     ports: dict[str, int] = field(init=False, default_factory=dict)
     county_secret: str = field(init=False, default_factory=lambda: secrets.token_hex(32))
+    tokens: dict[str, str] = field(init=False, default_factory=dict)
+    """Each node's bearer token for the load (`node token add soak`), where the build has tokens."""
 
     def __post_init__(self) -> None:
         self.ids = node_ids(self.settings.nodes)
@@ -168,6 +170,11 @@ class Cluster:
             )  # fmt: skip
             if done.returncode != 0:
                 raise RuntimeError(f"node init {node}: {done.stderr}")
+            if "token" in self.features.node_commands:  # the node's API needs one
+                made = run_tongxin("node", "token", "add", "soak", "--data-dir", str(self.node_dir(node)))
+                if made.returncode != 0:
+                    raise RuntimeError(f"node token add {node}: {made.stderr}")
+                self.tokens[node] = made.stdout.strip()
             return _value(done.stdout, "public key")
 
         def enrol(node: str, public: str) -> None:

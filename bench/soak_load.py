@@ -27,11 +27,17 @@ MEMBERS_PER_NODE = 1_000_000
 """Node k registers the members k·10⁶ + i: distinct ID numbers across all nodes."""
 
 
-def post(url: str, body: Any, timeout: float = 5.0) -> tuple[str, Any]:
+def auth(token: str | None) -> dict[str, str]:
+    """The header of a node's bearer token (none for the county, or a build without tokens)."""
+    return {} if token is None else {"Authorization": f"Bearer {token}"}
+
+
+def post(url: str, body: Any, timeout: float = 5.0, token: str | None = None) -> tuple[str, Any]:
     """("ok", answer) on 2xx; ("refused", detail) on 4xx; ("error", reason) on 5xx or no answer;
     ("ambiguous", reason) when the request was sent but no answer came in time."""
     data = json.dumps(body, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **auth(token)}
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             return "ok", json.loads(resp.read())
@@ -47,16 +53,25 @@ def post(url: str, body: Any, timeout: float = 5.0) -> tuple[str, Any]:
         return "error", repr(reason)
 
 
-def get(url: str, timeout: float = 5.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
+def get(url: str, timeout: float = 5.0, token: str | None = None) -> Any:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=auth(token)), timeout=timeout) as resp:
         return json.loads(resp.read())
 
 
 class Load:
     """Drives every node; `acknowledged[node]` maps each event id a node acknowledged to its seq."""
 
-    def __init__(self, urls: dict[str, str], rate: float, secret: bytes, seed: int) -> None:
+    def __init__(
+        self,
+        urls: dict[str, str],
+        rate: float,
+        secret: bytes,
+        seed: int,
+        tokens: dict[str, str] | None = None,
+    ) -> None:
         self.urls = urls
+        self.tokens = tokens or {}
+        """Each node's bearer token: its API answers no one else."""
         self.ids = list(urls)
         self.rate = rate
         self.secret = secret
@@ -80,9 +95,8 @@ class Load:
         first = self.ids[0]
         items = preamble(VILLAGES, len(self.ids))
         for _ in range(attempts):
-            outcome, answer = await self._call(
-                post, f"{self.urls[first]}/api/v1/events/batch", {"events": items}
-            )
+            url = f"{self.urls[first]}/api/v1/events/batch"
+            outcome, answer = await self._call(post, url, {"events": items}, 5.0, self.tokens.get(first))
             if outcome == "ok":
                 self.counts["preamble"] += len(answer["seqs"])
                 return len(items)
@@ -98,7 +112,9 @@ class Load:
     async def record_one(self, node: str) -> str:
         """Post the node's next event; returns the outcome ("ok", "refused", "error", "ambiguous")."""
         item = self.next_item(node)
-        outcome, answer = await self._call(post, f"{self.urls[node]}/api/v1/events", item)
+        outcome, answer = await self._call(
+            post, f"{self.urls[node]}/api/v1/events", item, 5.0, self.tokens.get(node)
+        )
         self.counts["posted"] += 1
         self.counts["acknowledged" if outcome == "ok" else outcome] += 1
         if outcome == "ok":
@@ -131,7 +147,7 @@ class Load:
                 await self.record_one(node)
 
     async def status(self, node: str) -> Any:
-        return await self._call(get, f"{self.urls[node]}/api/v1/status")
+        return await self._call(get, f"{self.urls[node]}/api/v1/status", 5.0, self.tokens.get(node))
 
     async def get(self, url: str) -> Any:
         return await self._call(get, url)

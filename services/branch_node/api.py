@@ -1,5 +1,8 @@
 """The node's local HTTP API: record events (one or a batch), read signed envelopes, status, metrics.
 
+Every route but `/health` needs the clerk (`web/signin.py`); `web/guard.py` stands before all of
+them (Host, Origin, media type, body size, security headers).
+
 "Forwarded" means the county has it: status, health and metrics tell what the county's receipts
 confirm (`confirmed_seq`) from what was sent and is still unconfirmed and what waits to be sent;
 a fork (the county holds a history this log does not) turns `/health` into 503 "forked".
@@ -7,10 +10,11 @@ a fork (the county holds a history this log does not) turns `/health` into 503 "
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,11 +26,16 @@ from prometheus_client import (
 from starlette.concurrency import run_in_threadpool
 
 from services.branch_node.application import BatchError
+from services.branch_node.clerk import Clerk
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item, parse_json
-from services.branch_node.refusals import REFUSED, handle_refusals
+from services.branch_node.limits import MAX_BATCH
+from services.branch_node.refusals import PROTECTED, REFUSED, handle_refusals
 from services.branch_node.service import NodeService, NodeStatus
 from services.branch_node.web import mount_outstation
+from services.branch_node.web.guard import Guard
+from services.branch_node.web.sessions import Sessions, Throttle
+from services.branch_node.web.signin import Gate, mount_signin
 from shared.api_docs import serve_docs
 from shared.bounds import MAX_SEQ
 from shared.errors import FieldError
@@ -107,13 +116,18 @@ async def _json_body(request: Request) -> Any:
     return parse_json(await request.body(), "body")
 
 
-def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI:
-    """The app for one open node; `forwarder` is the live forwarder when serving."""
+def create_app(
+    node: NodeService, forwarder: Forwarder | None = None, allowed_hosts: Iterable[str] = ()
+) -> FastAPI:
+    """The app for one open node; `forwarder` is the live forwarder when serving; `allowed_hosts`
+    the names beside loopback it answers to (the bind host, `node serve --allowed-host`)."""
     metrics = Metrics()
-    router = APIRouter(prefix="/api/v1", tags=["events"])
     app = FastAPI(title=f"Tongxin branch node {node.node_id}", version="1", docs_url=None, redoc_url=None)
+    app.add_middleware(Guard, allowed_hosts=tuple(allowed_hosts))
     serve_docs(app)
     handle_refusals(app)
+    gate = mount_signin(app, Clerk(node.dir.path), Sessions(), Throttle())
+    router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[Depends(gate)], responses=PROTECTED)
 
     @app.exception_handler(FieldError)
     async def field_error(_: Request, exc: FieldError) -> JSONResponse:
@@ -152,6 +166,8 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
         items = data.get("events") if isinstance(data, dict) else None
         if not isinstance(items, list) or not items:
             raise FieldError("events", "required: a non-empty list of events")
+        if len(items) > MAX_BATCH:
+            raise FieldError("events", f"at most {MAX_BATCH} events in one batch, not {len(items)}")
         parsed, errors = [], []
         for i, item in enumerate(items):
             try:
@@ -188,18 +204,24 @@ def create_app(node: NodeService, forwarder: Forwarder | None = None) -> FastAPI
             return JSONResponse(status_code=503, content={"status": "forked", "fork": fork})
         return JSONResponse({"status": "ok"})
 
-    _serve_metrics(app, node, metrics, forwarder)
+    _serve_metrics(app, node, metrics, forwarder, gate)
     app.include_router(router)
-    mount_outstation(app, node, lambda events: _record(node, events, metrics, forwarder))
+    mount_outstation(app, node, lambda events: _record(node, events, metrics, forwarder), gate)
     return app
 
 
-def _serve_metrics(app: FastAPI, node: NodeService, metrics: Metrics, forwarder: Forwarder | None) -> None:
+def _serve_metrics(
+    app: FastAPI, node: NodeService, metrics: Metrics, forwarder: Forwarder | None, gate: Gate
+) -> None:
     @app.get(
         "/metrics",
         tags=["ops"],
         response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "The Prometheus text format"}},
+        dependencies=[Depends(gate)],
+        responses={
+            200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "The Prometheus text format"},
+            **PROTECTED,
+        },
     )
     def prometheus() -> Response:
         st = node.status()

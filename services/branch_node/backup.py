@@ -2,8 +2,8 @@
 
 log.db is copied through SQLite's online backup API in one step, so the copy is the log as one
 read transaction saw it (WAL lets the node keep appending meanwhile): whole batches, never half a
-one. The files beside it keep their modes (node.key, county.secret and rotated keys 0600, keys/
-0700). The keys are copied after the log: a rotation saves its new key before it logs the event
+one. The files beside it keep their modes (node.key, county.secret, clerk.json and rotated keys
+0600, keys/ 0700). The keys are copied after the log: a rotation saves its new key before it logs the event
 naming it, so every key the copied log names is in the copy.
 
 A restored log may be behind what the county holds of this node (the node recorded and forwarded
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import msgspec
 
+from services.branch_node.clerk import CLERK_FILE
 from services.branch_node.config import (
     CONFIG_FILE,
     KEY_FILE,
@@ -38,6 +39,9 @@ from shared.errors import FieldError
 KIND = "node"
 PLAIN_FILES = (CONFIG_FILE, KEY_FILE, SECRET_FILE)
 """Copied as they are, beside log.db (which goes through the backup API) and keys/."""
+OPTIONAL_FILES = (CLERK_FILE,)
+"""Copied as they are when the node has them: the clerk's password hash and bearer-token digests
+(a restored node signs its clerk and its programs in as before)."""
 
 
 class NodeManifest(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,9 +86,10 @@ def backup(data_dir: Path, out: Path) -> NodeManifest:
             raise b.BackupError(f"{data_dir} has no {name}: not a complete node data dir")
     with b.new_backup_dir(out) as building:
         b.copy_sqlite(node.log_path, building / LOG_FILE)
-        for name in PLAIN_FILES:
+        present = [name for name in OPTIONAL_FILES if (data_dir / name).is_file()]
+        for name in (*PLAIN_FILES, *present):
             b.copy_file(data_dir / name, building / name, (data_dir / name).stat().st_mode)
-        names = [LOG_FILE, *PLAIN_FILES]
+        names = [LOG_FILE, *PLAIN_FILES, *present]
         dirs = {".": b.octal(data_dir.stat().st_mode)}
         keys = data_dir / KEYS_DIR
         if keys.is_dir():
@@ -130,7 +135,7 @@ def read(source: Path) -> NodeManifest:
     paths = {f.path for f in manifest.files}
     if missing := sorted({LOG_FILE, *PLAIN_FILES} - paths):
         raise b.BackupError(f"{source}/{b.MANIFEST} lists no {', '.join(missing)}: not a node backup")
-    if odd := sorted(p for p in paths - {LOG_FILE, *PLAIN_FILES} if not _is_key_file(p)):
+    if odd := sorted(p for p in paths - {LOG_FILE, *PLAIN_FILES, *OPTIONAL_FILES} if not _is_key_file(p)):
         raise b.BackupError(f"{source}/{b.MANIFEST} lists files a node backup does not hold: {odd}")
     b.check_files(source, manifest.files)
     return manifest

@@ -1,6 +1,6 @@
 """`tongxin node …`: init, record, import, serve here; status, rotate-key, verify and receipts in
 cli_chain; forward in cli_forward; recover in cli_recover; backup and restore in cli_backup; rekey and
-county-key in cli_keys."""
+county-key in cli_keys; passwd and token in cli_clerk."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from services.branch_node import cli_backup, cli_chain, cli_forward, cli_keys, cli_recover
+from services.branch_node import cli_backup, cli_chain, cli_clerk, cli_forward, cli_keys, cli_recover
 from services.branch_node.application import BatchError
+from services.branch_node.clerk import Clerk
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
 from services.branch_node.config import NodeConfig, NodeDir, NodeExistsError
 from services.branch_node.forwarder import REPAIR_GRACE
@@ -20,6 +21,7 @@ from services.branch_node.inputs import cell_value, parse_item, parse_json, read
 from services.branch_node.lock import NodeBusyError, exclusive
 from services.branch_node.service import NodeService
 from shared.catalog import EVENT_TYPES
+from shared.credentials import WeakPasswordError, check_password_rules
 from shared.errors import FieldError
 from shared.ids import SLUG_PATTERN
 from shared.signing import Verifier
@@ -51,10 +53,24 @@ def init(
         Path | None,
         typer.Option(help="CA certificate of the NATS server's TLS certificate (for a tls:// URL)."),
     ] = None,
+    clerk_password_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Set the clerk's password from this file's first line; without it a one-time "
+            "sign-in token is printed."
+        ),
+    ] = None,
 ) -> None:
-    """Create a node: its Ed25519 key and NATS identity (mode 0600), its county secret and its log.
+    """Create a node: its Ed25519 key and NATS identity (mode 0600), its county secret and its log,
+    and the clerk's sign-in (clerk.json, 0600): a one-time token, or the password of a file.
 
     Give the county the printed public key and NATS key: `tongxin county enrol-node` takes both."""
+    password = None if clerk_password_file is None else cli_clerk.read_password_file(clerk_password_file)
+    if password is not None:
+        try:
+            check_password_rules(password)
+        except WeakPasswordError as exc:
+            raise fail(f"--clerk-password-file: {exc}") from None
     if county_public_key is not None:
         try:
             Verifier.from_hex(county_public_key)
@@ -75,6 +91,12 @@ def init(
     except (FieldError, msgspec.ValidationError) as exc:
         raise fail(str(exc)) from None
     NodeService(data_dir).close()  # creates the log (WAL, synchronous=FULL)
+    clerk = Clerk(data_dir)
+    signin = None
+    if password is not None:
+        cli_clerk.set_password(clerk, password)
+    else:
+        signin = clerk.new_signin_token()
     out.print(f"node {node_id} created in {data_dir}")
     out.print(f"public key: {signer.public_key_hex}")
     out.print(f"key id:     {signer.key_id}")
@@ -90,6 +112,15 @@ def init(
             "(`tongxin county key`) with `tongxin node county-key add HEX`",
             soft_wrap=True,
             highlight=False,
+        )
+    if signin is None:
+        out.print(f"clerk:      the password of {clerk_password_file} signs in on the node's page")
+    else:
+        out.print(f"clerk sign-in token (one-time, shown once): {signin}", highlight=False)
+        out.print(
+            "  after `tongxin node serve`, open its page (http://127.0.0.1:8710/ by default), enter it "
+            "as 一次性登录码 and choose a password (or set one now: tongxin node passwd)",
+            soft_wrap=True,
         )
 
 
@@ -199,6 +230,14 @@ def import_(
 def serve(
     host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8710,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A name the node's page is reached by, beside 127.0.0.1, localhost, [::1] and --host "
+            "(repeatable); requests naming another Host are refused.",
+        ),
+    ] = None,
     nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
     repair_grace: Annotated[
         float,
@@ -219,7 +258,9 @@ def serve(
     node = open_node(data_dir)
     try:
         with exclusive(data_dir, "serve"):
-            asyncio.run(run(node, host, port, nats or node.config.nats_url, repair_grace))
+            asyncio.run(
+                run(node, host, port, nats or node.config.nats_url, repair_grace, tuple(allowed_host or ()))
+            )
     except NodeBusyError as exc:
         raise fail(str(exc)) from None
     finally:
@@ -231,3 +272,4 @@ cli_forward.register(app)
 cli_recover.register(app)
 cli_backup.register(app)
 cli_keys.register(app)
+cli_clerk.register(app)

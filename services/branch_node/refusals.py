@@ -33,11 +33,46 @@ class Refused(BaseModel):
     detail: list[Refusal]
 
 
-REFUSED: dict[int | str, dict[str, Any]] = {
+Responses = dict[int | str, dict[str, Any]]
+
+PROTECTED: Responses = {
+    401: {
+        "model": Refused,
+        "description": "Not signed in: no session cookie or bearer token, or one that is over (field "
+        "`authorization`)",
+    },
+    403: {
+        "model": Refused,
+        "description": "A write from another origin or site, a session's write without `X-CSRF-Token`, "
+        "or a one-time session before it set the password",
+    },
+}
+"""The refusals of every route that needs the clerk (`web/signin.py`), for its router's `responses=`."""
+
+REFUSED: Responses = {
     400: {"model": Refused, "description": "The body is not JSON"},
+    **PROTECTED,
+    413: {"model": Refused, "description": "The body is over the limit (8 MiB; 21 MiB for an import)"},
+    415: {
+        "model": Refused,
+        "description": "Not `application/json` (an import: not `multipart/form-data`); field `content-type`",
+    },
     422: {"model": Refused, "description": "Refused: each `detail` item names the field and why"},
 }
 """The refusals of a route that reads a body, for its `responses=`."""
+
+SIGNIN_REFUSED: Responses = {
+    **REFUSED,
+    401: {"model": Refused, "description": "Wrong password, or a wrong or used one-time token"},
+    429: {
+        "model": Refused,
+        "description": "Too many failed sign-ins: 5 a minute for the whole node",
+        "headers": {
+            "Retry-After": {"description": "Seconds until an attempt is heard", "schema": {"type": "integer"}}
+        },
+    },
+}
+"""The refusals of signing in."""
 
 
 def field_name(loc: Iterable[Any]) -> str:

@@ -9,6 +9,7 @@ import signal
 import uvicorn
 
 from services.branch_node.api import create_app
+from services.branch_node.clerk import Clerk
 from services.branch_node.forwarder import REPAIR_GRACE, Forwarder
 from services.branch_node.service import NodeService
 
@@ -16,9 +17,15 @@ log = logging.getLogger("tongxin.node")
 
 
 async def serve(
-    node: NodeService, host: str, port: int, nats_url: str, repair_grace: float = REPAIR_GRACE
+    node: NodeService,
+    host: str,
+    port: int,
+    nats_url: str,
+    repair_grace: float = REPAIR_GRACE,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> None:
-    """Run until SIGINT/SIGTERM, then stop both parts cleanly (the cursor is saved on the way out)."""
+    """Run until SIGINT/SIGTERM, then stop both parts cleanly (the cursor is saved on the way out).
+    The HTTP API answers to loopback names, `host` and `allowed_hosts`."""
     stop = asyncio.Event()
     forwarder = Forwarder(
         node,
@@ -26,11 +33,14 @@ async def serve(
         progress=lambda done, last: log.info("forwarded", extra={"forwarded_seq": done, "last_seq": last}),
         repair_grace=repair_grace,
     )
-    app = create_app(node, forwarder)
+    app = create_app(node, forwarder, allowed_hosts=(host, *allowed_hosts))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    clerk = Clerk(node.dir.path).state()
+    if clerk.password is None and clerk.signin_token is None and not clerk.tokens:
+        log.warning("no clerk password, sign-in token or bearer token: run `tongxin node passwd`")
     log.info(
         "serving",
         extra={"node_id": node.node_id, "http": f"http://{host}:{port}", "nats_url": nats_url},

@@ -12,11 +12,17 @@ import uvicorn
 
 from services.branch_node.api import create_app
 from services.branch_node.service import NodeService
+from tests.clerk import PASSWORD, with_password
 
 
 @contextmanager
-def serve_node(node: NodeService, start_timeout_s: float = 20.0) -> Iterator[str]:
-    """Serve `create_app(node)` on a free port; yields the base URL; stops and joins the server."""
+def serve_node(
+    node: NodeService, start_timeout_s: float = 20.0, password: str | None = PASSWORD
+) -> Iterator[str]:
+    """Serve `create_app(node)` on a free port, the clerk's password `password` (None: as the node
+    has it); yields the base URL; stops and joins the server."""
+    if password is not None:
+        with_password(node.dir.path, password)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

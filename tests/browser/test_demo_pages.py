@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Watch
-from tests.browser.outstation_form import fill_registration
+from tests.browser.outstation_form import fill_registration, sign_in
 from tests.e2e.demo_process import DemoProcess
 from tongxin.demo import people
 
@@ -65,7 +65,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
         running.kill()
 
 
-def sign_in(page: Page, demo: DemoProcess, username: str = "analyst") -> None:
+def county_sign_in(page: Page, demo: DemoProcess, username: str = "analyst") -> None:
     """Open the dashboard signed in with an account and password the demo printed (the sign-in
     form itself: tests/browser/test_county_sign_in.py)."""
     cookie = {"name": "tongxin_session", "value": demo.session(username), "url": demo.county}
@@ -86,7 +86,7 @@ def test_a_registration_on_the_outstation_page_shows_on_the_dashboard(
     page, watch = watched_page
     before = demo.api("/api/v1/roster")["total"]
     name = "测试同心"
-    page.goto(demo.nodes["dongguan"] + "/")
+    sign_in(page, demo.nodes["dongguan"] + "/", demo.clerk_passwords["dongguan"])  # as the demo printed it
     fill_registration(page, name, people.id_number(27_999, random.Random(1)), home_branch=VILLAGE)
     page.click("#submit")
     expect(page.locator("#form-result")).to_contain_text("已记录")
@@ -98,7 +98,7 @@ def test_a_registration_on_the_outstation_page_shows_on_the_dashboard(
     (member,) = members_named(demo, name)
     assert demo.api("/api/v1/roster")["total"] == before + 1
 
-    sign_in(page, demo)
+    county_sign_in(page, demo)
     expect(page.locator('[data-testid="level-total"] b')).to_have_text(f"{before + 1:,}")
     page.click(f'#children tr[data-child-id="{TOWNSHIP}"] a')
     page.wait_for_selector(f'#level[data-id="{TOWNSHIP}"]')
@@ -115,7 +115,7 @@ def test_dashboard_over_the_demo_county_loads_cleanly(
     watched_page: tuple[Page, Watch], demo: DemoProcess
 ) -> None:
     page, watch = watched_page
-    sign_in(page, demo)
+    county_sign_in(page, demo)
     total = demo.api("/api/v1/roster")["total"]
     expect(page.locator('[data-testid="level-total"] b')).to_have_text(f"{total:,}")
     shown = {kpi: page.inner_text(f'[data-kpi="{kpi}"] b') for kpi in REPORT}

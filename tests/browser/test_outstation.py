@@ -23,8 +23,9 @@ from shared.signing import Signer
 from shared.transport import connect
 from shared.wire import receipts_subject
 from tests.browser.conftest import Watch
-from tests.browser.outstation_form import fill_registration
+from tests.browser.outstation_form import fill_registration, sign_in
 from tests.browser.outstation_server import serve_node
+from tests.clerk import with_password
 from tests.conftest import make_node_dir
 from tests.county_receipts import COUNTY_KEY as RECEIPT_KEY
 from tests.county_receipts import accept
@@ -51,7 +52,7 @@ def outstation(tmp_path: Path) -> Iterator[tuple[str, NodeService]]:
 
 
 def open_page(page: Page, url: str) -> None:
-    page.goto(url)
+    sign_in(page, url)
     expect(page.locator("#node-name")).to_contain_text("dongguan")
     expect(page.locator("#f-personal-name")).to_be_visible()
 
@@ -239,7 +240,8 @@ def test_node_serve_shows_forwarding_and_the_county_receipt(
     """The page as `tongxin node serve` serves it, forwarding to a real NATS."""
     page, watch = watched_page
     data = make_node_dir(tmp_path / "node", nats_url=nats.url, county_public_key=COUNTY_KEY.public_key_hex)
-    with serving(data, nats.url) as (_, port):
+    with_password(data)
+    with serving(data, nats.url) as (_, port, auth):
         url = f"http://127.0.0.1:{port}"
         open_page(page, url)
         expect(page.locator("#st-link")).to_have_text("已连接", timeout=30_000)
@@ -253,7 +255,8 @@ def test_node_serve_shows_forwarding_and_the_county_receipt(
         expect(page.locator("#st-ack")).not_to_have_text("尚无")
         expect(page.locator("#st-receipt")).to_have_text("尚无")
 
-        with urllib.request.urlopen(f"{url}/api/v1/events?after=0", timeout=5) as r:
+        request = urllib.request.Request(f"{url}/api/v1/events?after=0", headers=auth)
+        with urllib.request.urlopen(request, timeout=5) as r:
             (signed,) = json.loads(r.read())["events"]
         off_the_loop(
             publish_receipt(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import threading
@@ -13,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from services.branch_node.clerk import Clerk
 from tests.e2e.conftest import TONGXIN
 
 
@@ -30,8 +32,12 @@ class DemoProcess:
         threading.Thread(target=self._read, daemon=True).start()
         self.county = ""
         self.passwords: dict[str, str] = {}
+        """The county accounts' passwords, as the demo prints them under the dashboard's address."""
         self.sessions: dict[str, str] = {}
         self.nodes: dict[str, str] = {}
+        self.clerk_passwords: dict[str, str] = {}
+        """The clerk's password at each node, as the demo prints it beside the node's address."""
+        self._tokens: dict[str, str] = {}
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -62,8 +68,10 @@ class DemoProcess:
         self.wait_for("Ctrl-C stops everything")
         for line in self.lines:
             parts = line.split()
-            if len(parts) == 3 and parts[0] == "node":
+            if len(parts) >= 3 and parts[0] == "node" and parts[2].startswith("http://"):
                 self.nodes[parts[1]] = parts[2].rstrip("/")
+                if parts[3:5] == ["clerk", "password"]:
+                    self.clerk_passwords[parts[1]] = parts[5]
             if len(parts) >= 4 and parts[1] == "/" and parts[3].startswith("("):
                 self.passwords[parts[0]] = parts[2]  # "analyst / PASSWORD  (分析员)", as printed
 
@@ -83,6 +91,15 @@ class DemoProcess:
         """GET from the county's API, signed in as the demo's account for that route."""
         user = next((u for prefix, u in ROUTE_USERS if path.startswith(prefix)), "analyst")
         return get_json(self.county + path, {"Cookie": f"tongxin_session={self.session(user)}"})
+
+    def node_api(self, node_id: str, path: str) -> Any:
+        """GET a node's API with a bearer token of the test's own (`node token add`, at the node's
+        data dir), as any program other than the demo would."""
+        if node_id not in self._tokens:
+            data_dir = self.data_dir / "nodes" / node_id
+            self._tokens[node_id] = Clerk(data_dir).add_token(f"test-{secrets.token_hex(4)}")
+        headers = {"Authorization": f"Bearer {self._tokens[node_id]}"}
+        return get_json(self.nodes[node_id] + path, headers)
 
     def stop(self) -> int:
         """Ctrl-C; returns the exit code. Fails if any child of the demo is still running."""

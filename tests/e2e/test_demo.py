@@ -17,7 +17,7 @@ from nats.errors import Error as NatsError
 from shared.envelope import format_time
 from shared.transport import connect
 from tests.e2e.conftest import tongxin
-from tests.e2e.demo_process import DemoProcess, get_json
+from tests.e2e.demo_process import DemoProcess
 from tongxin.demo.county import FIRST_YEAR, HEADLINES, PARK_INDUSTRY
 from tongxin.demo.history import build
 
@@ -115,7 +115,8 @@ def test_demo_reproduces_the_report_and_resumes_without_duplicates(start: Start)
         assert headline_figures(demo) == H
         assert assert_levels_agree(demo) == 300  # two of them registered twice, counted once
         assert demo.api("/api/v1/conflicts?kind=double_registration")["total"] == 2
-        heads = {n: get_json(url + "/api/v1/status")["last_seq"] for n, url in demo.nodes.items()}
+        heads = {n: demo.node_api(n, "/api/v1/status")["last_seq"] for n in demo.nodes}
+        assert set(demo.clerk_passwords) == set(demo.nodes)  # how the clerk signs in, beside each page
         assert archived(demo) == heads
         assert len(heads) == 22
         digest = demo.api("/api/v1/digest")
@@ -155,7 +156,7 @@ def test_demo_lives_on_and_an_offline_node_catches_up(start: Start) -> None:
     demo = start("--rate", "10", "--offline-every", "3", "--offline-for", "4")
     try:
         node = demo.wait_for("back online").split()[1]
-        head = get_json(demo.nodes[node] + "/api/v1/status")["last_seq"]
+        head = demo.node_api(node, "/api/v1/status")["last_seq"]
         deadline = time.monotonic() + 60
         while archived(demo)[node] < head:
             assert time.monotonic() < deadline, f"{node} did not catch up to {head}: {archived(demo)[node]}"

@@ -15,6 +15,7 @@ from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from shared import envelope
+from tests.clerk import clerk_client
 from tests.conftest import make_node_dir
 from tests.county_receipts import COUNTY_KEY, accept
 from tests.samples import fund, registration
@@ -22,7 +23,7 @@ from tests.samples import fund, registration
 
 @pytest.fixture
 def client(node: NodeService) -> TestClient:
-    return TestClient(create_app(node))
+    return clerk_client(node)
 
 
 def test_record_one_and_read_it_back_signed(client: TestClient, node: NodeService) -> None:
@@ -131,7 +132,7 @@ def keyed(tmp_path: Path) -> Iterator[NodeService]:
 def test_confirmed_unconfirmed_and_waiting_follow_the_cursor_and_the_countys_receipt(
     keyed: NodeService,
 ) -> None:
-    client = TestClient(create_app(keyed))
+    client = clerk_client(keyed, create_app(keyed))
     keyed.envelopes.advance(4)  # JetStream acknowledged 1..4
     accept(keyed, 2)  # the county's receipt: it holds 1..2
     status = client.get("/api/v1/status").json()
@@ -162,7 +163,7 @@ def test_confirmed_unconfirmed_and_waiting_follow_the_cursor_and_the_countys_rec
 
 
 def test_a_fork_turns_health_into_503_and_says_where(keyed: NodeService) -> None:
-    client = TestClient(create_app(keyed))
+    client = clerk_client(keyed, create_app(keyed))
     keyed.envelopes.advance(5)
     accept(keyed, 3)
     accept(keyed, 4, hash="ab" * 32)  # the county's newest word: another history at seq 4
@@ -179,7 +180,7 @@ def test_a_fork_turns_health_into_503_and_says_where(keyed: NodeService) -> None
 
 def test_a_serving_node_shows_the_forwarders_repairs_and_its_own_stop(keyed: NodeService) -> None:
     forwarder = Forwarder(keyed, "nats://127.0.0.1:1")
-    client = TestClient(create_app(keyed, forwarder))
+    client = clerk_client(keyed, create_app(keyed, forwarder))
     forwarder.state.resent, forwarder.state.repairs, forwarder.state.requests = 7, 2, 1
     status = client.get("/api/v1/status").json()
     assert (status["resent"], status["repairs"], status["requests"], status["forked"]) == (7, 2, 1, None)

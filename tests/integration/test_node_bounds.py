@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.branch_node import inputs
-from services.branch_node.api import create_app
 from services.branch_node.service import NodeService
 from shared import envelope
+from tests.clerk import clerk_client
 from tests.samples import fund, id_number, registration, xlsx
 
 DEEP = b'{"type":"fund.received","payload":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
@@ -25,7 +25,7 @@ DEEP = b'{"type":"fund.received","payload":' + b"[" * 100_000 + b"]" * 100_000 +
 
 @pytest.fixture
 def client(node: NodeService) -> TestClient:
-    return TestClient(create_app(node), raise_server_exceptions=False)
+    return clerk_client(node, raise_server_exceptions=False)
 
 
 def member(**personal: str) -> dict[str, Any]:

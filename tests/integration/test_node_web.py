@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.branch_node.api import create_app
 from services.branch_node.service import NodeService
+from tests.clerk import clerk_client
 from tests.e2e.conftest import tongxin
 from tests.samples import fund, id_number, mixed, registration
 from tests.samples import xlsx as workbook
@@ -21,7 +21,7 @@ HEADER = ["姓名", "身份证号", "手机号", "所属支部", "流入地", "�
 
 @pytest.fixture
 def client(node: NodeService) -> TestClient:
-    return TestClient(create_app(node))
+    return clerk_client(node)
 
 
 def roster_row(i: int) -> list[Any]:

@@ -17,6 +17,7 @@ from services.county.db.engine import make_engine, migrate
 from services.county.keys import load_or_create
 from services.county.registry import enrol
 from shared.nats_access import AccessDir
+from tongxin.demo import clerks
 from tongxin.demo.accounts import ACCOUNTS_FILE, ensure_accounts, operator_token
 from tongxin.demo.county import COUNTY_ID, NODES, OFFICE_NODE, SPEAKS_FOR
 from tongxin.demo.history import History, build
@@ -57,6 +58,9 @@ class Demo:
         self.nats = EmbeddedNats(settings.data_dir / "nats", settings.host, self.ports.pop("nats"))
         self.state = DemoState.open(settings.data_dir, settings.seed, settings.members, date.today())
         self.began = time.monotonic()
+        self.clerk_password = clerks.new_password()
+        self.tokens: dict[str, str] = {}
+        """Each node's bearer token for the demo's own requests, made at start."""
 
     def url(self, name: str) -> str:
         return f"http://{self.s.host}:{self.ports[name]}"
@@ -98,9 +102,12 @@ class Demo:
                     office=node_id == OFFICE_NODE,
                 )
         self.accounts = ensure_accounts(engine, data)
-        self.token = operator_token(engine)
+        self.county_token = operator_token(engine)
         engine.dispose()
         self._allow_nodes()
+        self.tokens = clerks.prepare(
+            {n: data / "nodes" / n for n in NODES}, self.clerk_password
+        )  # before the nodes start: a session of a previous run has ended anyway
         self.sup.start(
             Child(
                 "county",
@@ -183,7 +190,7 @@ class Demo:
         started = time.monotonic()
         todo = {}
         for node_id in NODES:
-            have = http_json(f"{self.url(node_id)}/api/v1/status")["last_seq"]
+            have = self._last_seq(node_id)
             todo[node_id] = history.items.get(node_id, [])[have:]
         total, done = sum(len(v) for v in todo.values()), 0
         with ThreadPoolExecutor(4) as pool:
@@ -191,7 +198,7 @@ class Demo:
             for job in jobs:
                 done += job.result()
                 self.progress("recording history at the nodes", done, total)
-        heads = {n: http_json(f"{self.url(n)}/api/v1/status")["last_seq"] for n in NODES}
+        heads = {n: self._last_seq(n) for n in NODES}
         self._wait_archived(heads)
         if total:
             self.say(
@@ -199,16 +206,20 @@ class Demo:
                 f"in {time.monotonic() - started:.1f} s"
             )
 
+    def _last_seq(self, node_id: str) -> int:
+        return int(http_json(f"{self.url(node_id)}/api/v1/status", token=self.tokens[node_id])["last_seq"])
+
     def _post_all(self, node_id: str, items: list[dict[str, object]]) -> int:
         for i in range(0, len(items), BATCH):
-            http_json(f"{self.url(node_id)}/api/v1/events/batch", {"events": items[i : i + BATCH]})
+            batch = {"events": items[i : i + BATCH]}
+            http_json(f"{self.url(node_id)}/api/v1/events/batch", batch, token=self.tokens[node_id])
         return len(items)
 
     def _wait_archived(self, heads: dict[str, int], timeout: float = 300.0) -> None:
         total = sum(heads.values())
         deadline = time.monotonic() + timeout
         while True:
-            found = http_json(f"{self.url('county')}/api/v1/nodes", token=self.token)
+            found = http_json(f"{self.url('county')}/api/v1/nodes", token=self.county_token)
             health = {n["node_id"]: n for n in found["items"]}
             archived = sum(min(health.get(n, {}).get("last_seq") or 0, seq) for n, seq in heads.items())
             self.progress("archived at the county", archived, total)
@@ -233,7 +244,8 @@ class Demo:
         self.say(f"    (kept in {self.s.data_dir / ACCOUNTS_FILE}; add your own: tongxin county user add)")
         self.say(f"  County API         {self.url('county')}/docs   (scripts: tongxin county user token)")
         for node_id in NODES:
-            self.say(f"  node {node_id:<14} {self.url(node_id)}/")
+            self.say(f"  node {node_id:<14} {self.url(node_id)}/   clerk password {self.clerk_password}")
+        self.say("  (each node's page asks for it: 密码; a new one every run)")
         self.say(
             f"\n  NATS {self.nats.url}: no anonymous access; each node connects with its own key "
             f"({len(NODES)} allowed, {self.access.users_file}), the operator with "
@@ -270,7 +282,7 @@ class Demo:
 
     def _post_live(self, node_id: str, item: dict[str, object]) -> None:
         try:
-            http_json(f"{self.url(node_id)}/api/v1/events", item, timeout=5)
+            http_json(f"{self.url(node_id)}/api/v1/events", item, timeout=5, token=self.tokens[node_id])
         except (DemoError, OSError) as exc:  # refused or the node is restarting: the county lives on
             self.say(f"  live event at {node_id} not recorded: {exc}")
 

@@ -125,8 +125,8 @@ class Supervisor:
 
 
 def http_json(url: str, body: Any = None, timeout: float = 30.0, token: str | None = None) -> Any:
-    """GET (or POST `body` as JSON) and decode the JSON answer, with a bearer `token` if given;
-    4xx/5xx raise DemoError with it."""
+    """GET (or POST `body` as JSON) and decode the JSON answer, with a bearer `token` if given (a
+    node's or the county's: neither answers anyone else); 4xx/5xx raise DemoError with it."""
     data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json"}
     if token is not None:

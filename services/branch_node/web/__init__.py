@@ -14,13 +14,15 @@ from fastapi.staticfiles import StaticFiles
 
 from services.branch_node.service import NodeService
 from services.branch_node.web.routes import Record, outstation_router
+from services.branch_node.web.signin import Gate
 
 STATIC = Path(__file__).parent / "static"
 
 
-def mount_outstation(app: FastAPI, node: NodeService, record: Record) -> None:
-    """Add the page at `/`, its assets at `/static/` and the API it uses under `/api/v1/`."""
-    app.include_router(outstation_router(node, record))
+def mount_outstation(app: FastAPI, node: NodeService, record: Record, gate: Gate) -> None:
+    """Add the page at `/`, its assets at `/static/` and the API it uses under `/api/v1/` (behind
+    `gate`; the page itself and its assets are open: they hold no data)."""
+    app.include_router(outstation_router(node, record, gate))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

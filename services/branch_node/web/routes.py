@@ -7,33 +7,38 @@ from pathlib import PurePath
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.branch_node.application import BatchError, NewEvent
 from services.branch_node.inputs import ParsedFile, parse_json, read_file
+from services.branch_node.limits import MAX_UPLOAD
 from services.branch_node.members import MemberIndex
-from services.branch_node.refusals import REFUSED
+from services.branch_node.refusals import PROTECTED, REFUSED
 from services.branch_node.service import NodeService
 from services.branch_node.web.checks import check_item, dry_run, shown
+from services.branch_node.web.signin import Gate
 from shared.catalog import EVENT_TYPES
 from shared.errors import FieldError
 
 Record = Callable[[list[NewEvent]], Awaitable[list[int]]]
 
-MAX_UPLOAD = 20 * 1024 * 1024
 KINDS = {".xlsx": "xlsx", ".csv": "csv", ".jsonl": "jsonl"}
 
 Upload = Annotated[UploadFile, File(description="A roster as .xlsx (first sheet) or .csv; or .jsonl")]
 EventType = Annotated[str, Form(alias="type", description="Event type of rows without a `type` column")]
 
 
-def outstation_router(node: NodeService, record: Record) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["outstation page"])
+def outstation_router(node: NodeService, record: Record, gate: Gate) -> APIRouter:
+    router = APIRouter(
+        prefix="/api/v1", tags=["outstation page"], dependencies=[Depends(gate)], responses=PROTECTED
+    )
     members = MemberIndex(node.log)
 
-    @router.post("/events/check", summary="Check one event as recording would; append nothing")
+    @router.post(
+        "/events/check", summary="Check one event as recording would; append nothing", responses=REFUSED
+    )
     async def check(request: Request) -> dict[str, Any]:
         try:
             item = parse_json(await request.body())
@@ -46,7 +51,9 @@ def outstation_router(node: NodeService, record: Record) -> APIRouter:
     def registered() -> dict[str, Any]:
         return {"members": msgspec.to_builtins(members.all())}
 
-    @router.post("/import/preview", summary="Parse and check an uploaded file; append nothing")
+    @router.post(
+        "/import/preview", summary="Parse and check an uploaded file; append nothing", responses=REFUSED
+    )
     async def preview(file: Upload, type_: EventType = "member.registered") -> dict[str, Any]:
         parsed = await _parse(node, file, type_)
         rows = [

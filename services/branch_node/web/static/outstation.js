@@ -1,9 +1,12 @@
 // The outstation page: record events on forms checked by the node as the clerk types,
 // import a roster with a preview, and watch the node's status. Plain JS, no build step.
+// The clerk signs in first (a password, or once the one-time code of `tongxin node init`);
+// every write sends the session's CSRF token.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
 const state = { nodeId: "", members: [], form: FORMS[0], touched: new Set(), submitted: false, checks: 0 };
+const auth = { csrf: null, entered: false, inFlight: new Set() };
 let checkTimer = null;
 
 function el(tag, attrs = {}, ...children) {
@@ -17,11 +20,92 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Every request of the page: same origin only, the CSRF token on writes; a 401 outside signing
+// in means the session is over (idle, signed out elsewhere, the node restarted): sign in again.
 async function api(path, options = {}) {
-  const response = await fetch(path, options);
+  const headers = new Headers(options.headers || {});
+  const method = (options.method || "GET").toUpperCase();
+  if (auth.csrf && method !== "GET") headers.set("X-CSRF-Token", auth.csrf);
+  const signedIn = !!auth.csrf;
+  const request = fetch(path, { ...options, headers, credentials: "same-origin" });
+  auth.inFlight.add(request);
+  let response;
+  try { response = await request; } finally { auth.inFlight.delete(request); }
   let body = null;
   try { body = await response.json(); } catch { body = null; }
-  return { status: response.status, body };
+  if (response.status === 401 && signedIn && auth.csrf && !path.startsWith("/api/v1/session")) {
+    showSignIn("登录已失效，请重新登录。");
+  }
+  return { status: response.status, body, headers: response.headers };
+}
+
+// ---- signing in ----------------------------------------------------------------------------
+
+function showOnly(id) {
+  for (const s of ["#signin", "#setpw", "#workspace"]) $(s).hidden = s !== id;
+  $("#signout").hidden = id === "#signin";
+}
+
+async function showSignIn(message) {
+  auth.csrf = null;
+  showOnly("#signin");
+  $("#signin-error").textContent = message || "";
+  let body = null;
+  try { ({ body } = await api("/api/v1/session")); } catch { body = null; }
+  const withPassword = !body || body.password_set;
+  $("#signin-password-field").hidden = !withPassword;
+  $("#signin-token-field").hidden = withPassword;
+  $("#signin-hint").textContent = withPassword
+    ? "请输入本站工作人员的登录密码。忘记密码请联系县里运维人员（tongxin node passwd）。"
+    : "首次登录：请输入安装本站时打印的一次性登录码，登录后设置密码。";
+  (withPassword ? $("#signin-password") : $("#signin-token")).focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const withPassword = !$("#signin-password-field").hidden;
+  const value = (withPassword ? $("#signin-password") : $("#signin-token")).value;
+  if (!value.trim()) { $("#signin-error").textContent = withPassword ? "请输入密码。" : "请输入一次性登录码。"; return; }
+  const item = withPassword ? { password: value } : { token: value.trim() };
+  const { status, body, headers } = await api("/api/v1/session", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(item),
+  });
+  $("#signin-password").value = "";
+  $("#signin-token").value = "";
+  if (status === 201) {
+    auth.csrf = body.csrf_token;
+    $("#signin-error").textContent = "";
+    if (body.setup) showOnly("#setpw"); else await enter();
+  } else if (status === 429) {
+    $("#signin-error").textContent = `登录失败次数过多，请 ${headers.get("retry-after") || 60} 秒后再试。`;
+  } else if (status === 401) {
+    $("#signin-error").textContent = withPassword ? "密码不对，请重新输入。" : "一次性登录码不对，或已经用过。";
+  } else {
+    $("#signin-error").textContent = "登录未成功，请稍后再试。";
+  }
+}
+
+async function setPassword(event) {
+  event.preventDefault();
+  const password = $("#setpw-password").value;
+  if ([...password].length < 10) { $("#setpw-error").textContent = "密码至少 10 个字符。"; return; }
+  if (password !== $("#setpw-again").value) { $("#setpw-error").textContent = "两次输入的密码不一致。"; return; }
+  const { status } = await api("/api/v1/session/password", {
+    method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ password }),
+  });
+  $("#setpw-password").value = "";
+  $("#setpw-again").value = "";
+  if (status === 204) { $("#setpw-error").textContent = ""; await enter(); }
+  else $("#setpw-error").textContent = status === 422 ? "密码不符合要求（10 至 1024 个字符）。" : "未能保存密码，请重新登录。";
+}
+
+// Sign out once what is under way has been answered (a status poll must not meet the ended session).
+async function signOut() {
+  const csrf = auth.csrf;
+  auth.csrf = null;
+  await Promise.allSettled([...auth.inFlight]);
+  await api("/api/v1/session", { method: "DELETE", headers: { "X-CSRF-Token": csrf || "" } });
+  showSignIn("已退出登录。");
 }
 
 // Time as the clerk reads it: China Standard Time, whatever the PC's zone.
@@ -226,8 +310,10 @@ async function loadMembers() {
 // ---- status panel --------------------------------------------------------------------------
 
 async function refreshStatus() {
+  if (!auth.csrf) return;
   let st;
-  try { st = (await api("/api/v1/status")).body; } catch { st = null; }
+  // a background poll: it does not keep the session from going idle (8 h without the clerk)
+  try { st = (await api("/api/v1/status", { headers: { "X-Background": "1" } })).body; } catch { st = null; }
   $("#status").classList.toggle("down", !st);
   if (!st) { $("#st-link").textContent = "节点无响应"; return; }
   if (!state.nodeId) {
@@ -355,11 +441,15 @@ window.addEventListener("unhandledrejection", (event) => {
   $("#st-link").textContent = "节点无响应";
 });
 
-async function start() {
+// Into the workspace, once signed in; the listeners and the status poll are set up once.
+async function enter() {
+  showOnly("#workspace");
   await refreshStatus();
   await loadMembers();
   renderTabs();
   renderForm();
+  if (auth.entered) return;
+  auth.entered = true;
   $("#event-form").addEventListener("submit", submit);
   $("#event-form").addEventListener("reset", (e) => { e.preventDefault(); selectForm(state.form); });
   $("#preview-btn").addEventListener("click", preview);
@@ -369,6 +459,19 @@ async function start() {
     $("#import-summary").textContent = "";
   });
   setInterval(refreshStatus, 3000);
+}
+
+async function start() {
+  $("#signin-form").addEventListener("submit", signIn);
+  $("#setpw-form").addEventListener("submit", setPassword);
+  $("#signout").addEventListener("click", signOut);
+  const { body } = await api("/api/v1/session");
+  if (body && body.signed_in) {
+    auth.csrf = body.csrf_token;
+    if (body.setup) showOnly("#setpw"); else await enter();
+  } else {
+    showSignIn("");
+  }
 }
 
 start();
