@@ -22,8 +22,10 @@ from typing import Any
 
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.service import NodeService
+from services.county.accounts.roles import Role
 from services.county.db.engine import make_engine, migrate
 from shared.identity import member_id
+from tests.accounts import bearer
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import enrol_nodes, open_node, record
 from tests.e2e.conftest import TONGXIN
@@ -95,9 +97,14 @@ def scenario(root: Path) -> list[NodeService]:
     return [county, dongguan, huadu]
 
 
+HEADERS: dict[str, str] = {}
+"""An analyst's bearer token, made in the test's database before the county starts."""
+
+
 def get(port: int, path: str, **params: str) -> Any:
     query = f"?{urllib.parse.urlencode(params)}" if params else ""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}{query}", timeout=5) as r:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}{query}", headers=HEADERS)
+    with urllib.request.urlopen(request, timeout=5) as r:
         return json.loads(r.read())
 
 
@@ -108,6 +115,7 @@ def test_nodes_forward_and_the_county_api_shows_the_roster_and_dual_management(
     engine = make_engine(county_db_url)
     migrate(engine)
     enrol_nodes(engine, *nodes, office="county")
+    HEADERS.update(bearer(engine, Role.ANALYST))
     engine.dispose()
     port = free_port()
     proc = subprocess.Popen(
