@@ -91,7 +91,12 @@ async def soak(settings: Settings, db: str, say: Say, keep: Path | None = None) 
             await cluster.start()
             urls = {n: cluster.node_url(n) for n in cluster.ids}
             load = Load(
-                urls, settings.rate, bytes.fromhex(cluster.county_secret), settings.seed, cluster.tokens
+                urls,
+                settings.rate,
+                bytes.fromhex(cluster.county_secret),
+                settings.seed,
+                cluster.tokens,
+                cluster.county_token,
             )
             await load.record_preamble()
             took = time.monotonic() - started
@@ -137,7 +142,7 @@ async def _progress(cluster: Cluster, load: Load, chaos: Chaos, say: Say) -> Non
     while True:
         await asyncio.sleep(30)
         try:
-            items = (await load.get(f"{cluster.county_url}/api/v1/nodes"))["items"]
+            items = (await load.county(f"{cluster.county_url}/api/v1/nodes"))["items"]
             archived = str(sum(int(i.get("last_seq") or 0) for i in items))
         except Exception:
             archived = "? (county down)"
@@ -204,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         "--repair-grace", type=float, default=3.0, help="for node serve and county serve, where they have it"
     )
     parser.add_argument("--converge-timeout", type=float, default=300.0, help="seconds (300)")
+    parser.add_argument(
+        "--open-nats",
+        action="store_true",
+        help="NATS without users (the before half of a pair with an older build)",
+    )
     parser.add_argument("--keep", type=Path, help="work in this new directory and keep it (logs, stores)")
     parser.add_argument("--json", action="store_true", help="results as JSON on stdout")
     args = parser.parse_args(argv)
@@ -216,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         args.gap,
         args.repair_grace,
         args.converge_timeout,
+        args.open_nats,
     )
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     say = err.print if args.json else Console(soft_wrap=True).print

@@ -98,7 +98,7 @@ async def _poll(cluster: Cluster, load: Load) -> str:
     """Empty when the county looks converged from the nodes' and its own APIs, else what is missing."""
     statuses = await asyncio.gather(*(load.status(n) for n in cluster.ids), return_exceptions=True)
     try:
-        health = {h["node_id"]: h for h in (await load.get(f"{cluster.county_url}/api/v1/nodes"))["items"]}
+        health = {h["node_id"]: h for h in (await load.county(f"{cluster.county_url}/api/v1/nodes"))["items"]}
     except Exception as exc:
         return f"county: {exc!r}"
     waiting = []

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from bench.county_mix import COUNTY, node_ids
 from bench.proxy import Proxy
+from services.branch_node.config import NodeDir
+from shared.nats_identity import ANONYMOUS, NatsIdentity
 from tongxin.demo.supervisor import Child
 from tongxin.natsd import EmbeddedNats, ensure_stream, free_ports
 from tongxin.procs import die_with_parent
@@ -44,6 +46,8 @@ class Settings:
     """Mean seconds between the end of one fault and the start of the next."""
     repair_grace: float = 3.0
     converge_timeout: float = 300.0
+    open_nats: bool = False
+    """NATS without users (`--open-nats`), for a before/after pair with a build from before them."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Features:
     node_commands: frozenset[str]
     node_repair_grace: bool
     county_repair_grace: bool
+    county_commands: frozenset[str] = frozenset()
 
     def missing(self, *commands: str) -> list[str]:
         return [c for c in commands if c not in self.node_commands]
@@ -80,10 +85,18 @@ def run_tongxin(
 
 
 def detect_features() -> Features:
-    commands = set(re.findall(r"│ ([a-z][a-z-]+)\s{2,}", run_tongxin("node", "--help").stdout))
+    def commands(group: str) -> frozenset[str]:
+        return frozenset(re.findall(r"│ ([a-z][a-z-]+)\s{2,}", run_tongxin(group, "--help").stdout))
+
     node_serve = run_tongxin("node", "serve", "--help").stdout
     county_serve = run_tongxin("county", "serve", "--help").stdout
-    return Features(frozenset(commands), "--repair-grace" in node_serve, "--repair-grace" in county_serve)
+    repair = ("--repair-grace" in node_serve, "--repair-grace" in county_serve)
+    return Features(commands("node"), *repair, commands("county"))
+
+
+def _nats_key(text: str) -> str | None:
+    found = re.search(r"NATS key:\s*(U[A-Z2-7]+)", text)
+    return None if found is None else found.group(1)
 
 
 def _value(text: str, label: str) -> str:
@@ -109,12 +122,12 @@ class Cluster:
     county_secret: str = field(init=False, default_factory=lambda: secrets.token_hex(32))
     tokens: dict[str, str] = field(init=False, default_factory=dict)
     """Each node's bearer token for the load (`node token add soak`), where the build has tokens."""
+    county_token: str | None = field(init=False, default=None)
+    """An operator's bearer token for the county's API (`county user token`), where it has accounts."""
 
     def __post_init__(self) -> None:
         self.ids = node_ids(self.settings.nodes)
-        self.nats = EmbeddedNats(
-            self.root / "nats", HOST, open_access=True
-        )  # not yet with NATS users (issue 14)
+        self.nats = EmbeddedNats(self.root / "nats", HOST, open_access=self.settings.open_nats)
         if self.nats.port in (4222, 4223):  # never a system-wide or a developer's own NATS
             raise RuntimeError(f"refusing NATS port {self.nats.port}")
         names = ["county", *self.ids]
@@ -123,6 +136,10 @@ class Cluster:
     # -- addresses ----------------------------------------------------------------------------------
     def node_dir(self, node: str) -> Path:
         return self.root / "nodes" / node
+
+    def node_identity(self, node: str) -> NatsIdentity:
+        """How node `node` connects to NATS (anonymous where NATS runs open)."""
+        return ANONYMOUS if self.nats.access is None else NodeDir(self.node_dir(node)).nats_identity()
 
     def node_url(self, node: str) -> str:
         return f"http://{HOST}:{self.ports[node]}"
@@ -138,7 +155,7 @@ class Cluster:
     # -- start --------------------------------------------------------------------------------------
     async def start(self) -> None:
         await asyncio.to_thread(self.nats.start)
-        await ensure_stream(self.nats.url)
+        await ensure_stream(self.nats.url, identity=self.nats.identity("operator"))
         for node in self.ids:
             proxy = Proxy(HOST, self.nats.port)
             await proxy.start()
@@ -175,10 +192,14 @@ class Cluster:
                 if made.returncode != 0:
                     raise RuntimeError(f"node token add {node}: {made.stderr}")
                 self.tokens[node] = made.stdout.strip()
-            return _value(done.stdout, "public key")
+            return _value(done.stdout, "public key"), _nats_key(done.stdout)
 
-        def enrol(node: str, public: str) -> None:
-            done = run_tongxin("county", "enrol-node", node, public, "--db", self.db_url)
+        def enrol(node: str, keys: tuple[str, str | None]) -> None:
+            public, nats_key = keys
+            nats = [] if self.nats.access is None or nats_key is None else [
+                "--nats-key", nats_key, "--county-id", COUNTY, "--nats-access", str(self.nats.access.path)
+            ]  # fmt: skip
+            done = run_tongxin("county", "enrol-node", node, public, "--db", self.db_url, *nats)
             if done.returncode != 0:
                 raise RuntimeError(f"county enrol-node {node}: {done.stderr}")
 
@@ -186,11 +207,31 @@ class Cluster:
             keys = dict(zip(self.ids, pool.map(init, self.ids), strict=True))
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(enrol, keys, keys.values()))
-        self.say(f"  enrolled {len(keys)} nodes (node init + county enrol-node)")
+        self.county_token = self._county_account()
+        users = "NATS users" if self.nats.access is not None else "NATS open"
+        self.say(f"  enrolled {len(keys)} nodes (node init + county enrol-node; {users})")
+
+    def _county_account(self) -> str | None:
+        """An operator account and its bearer token, where this build has county accounts."""
+        if "user" not in self.features.county_commands:
+            return None
+        password = self.root / "soak.password"
+        password.write_text(secrets.token_urlsafe(18) + "\n")
+        password.chmod(0o600)
+        for args in (
+            ("add", "soak", "--role", "operator", "--password-file", str(password)),
+            ("token", "soak", "--label", "soak", "--days", "1"),
+        ):
+            done = run_tongxin("county", "user", *args, "--db", self.db_url)
+            if done.returncode != 0:
+                raise RuntimeError(f"county user {args[0]}: {done.stderr}")
+        return done.stdout.strip()
 
     def _county_args(self) -> list[str]:
         args = ["county", "serve", "--county-id", COUNTY, "--db", self.db_url, "--nats", self.nats.url]
         args += ["--host", HOST, "--port", str(self.ports["county"]), "--county-key", str(self.county_key)]
+        if self.nats.access is not None:
+            args += ["--nats-seed", str(self.nats.access.seed_path("county"))]
         if self.features.county_repair_grace:
             args += ["--repair-grace", str(self.settings.repair_grace)]
         return args

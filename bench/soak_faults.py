@@ -36,6 +36,7 @@ from bench.county_mix import COUNTY
 from bench.soak_cluster import Cluster, Say, run_tongxin
 from bench.soak_load import Load
 from services.county.ingest.durable import consumer_name
+from shared.nats_identity import NatsIdentity
 from shared.wire import STREAM, events_subject, msg_id
 
 KINDS = (
@@ -179,7 +180,7 @@ class Chaos:
 
     async def _publish_garbage(self, node: str, rows: list[tuple[int, str]]) -> tuple[int, int]:
         fresh = already = 0
-        nc = await nats.connect(self.c.nats.url, allow_reconnect=False, connect_timeout=3)
+        nc = await self._connect(self.c.node_identity(node))  # a node gone wrong, in its own name
         try:
             js = nc.jetstream()
             for seq, hash in rows:
@@ -195,11 +196,16 @@ class Chaos:
             await nc.close()
         return fresh, already
 
+    async def _connect(self, identity: NatsIdentity) -> Any:
+        return await nats.connect(
+            self.c.nats.url, allow_reconnect=False, connect_timeout=3, **identity.options()
+        )
+
     # -- the county's consumer ----------------------------------------------------------------------
     async def steal(self) -> tuple[str, str]:
         want = self.rng.randint(5, 60)
         stolen = 0
-        nc = await nats.connect(self.c.nats.url, allow_reconnect=False, connect_timeout=3)
+        nc = await self._connect(self.c.nats.identity("operator"))  # an operator's slip
         try:
             js = nc.jetstream()
             try:
@@ -223,7 +229,7 @@ class Chaos:
         return "consumer", f"stole and acked {stolen} of {want} wanted"
 
     async def consumer_delete(self) -> tuple[str, str]:
-        nc = await nats.connect(self.c.nats.url, allow_reconnect=False, connect_timeout=3)
+        nc = await self._connect(self.c.nats.identity("operator"))  # an operator's slip
         try:
             try:
                 await nc.jetstream().delete_consumer(STREAM, consumer_name(COUNTY))

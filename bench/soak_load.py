@@ -28,7 +28,7 @@ MEMBERS_PER_NODE = 1_000_000
 
 
 def auth(token: str | None) -> dict[str, str]:
-    """The header of a node's bearer token (none for the county, or a build without tokens)."""
+    """The header of a node's bearer token (none for a build without tokens)."""
     return {} if token is None else {"Authorization": f"Bearer {token}"}
 
 
@@ -68,10 +68,13 @@ class Load:
         secret: bytes,
         seed: int,
         tokens: dict[str, str] | None = None,
+        county_token: str | None = None,
     ) -> None:
         self.urls = urls
         self.tokens = tokens or {}
         """Each node's bearer token: its API answers no one else."""
+        self.county_token = county_token
+        """An operator's bearer token for the county's node health."""
         self.ids = list(urls)
         self.rate = rate
         self.secret = secret
@@ -149,5 +152,6 @@ class Load:
     async def status(self, node: str) -> Any:
         return await self._call(get, f"{self.urls[node]}/api/v1/status", 5.0, self.tokens.get(node))
 
-    async def get(self, url: str) -> Any:
-        return await self._call(get, url)
+    async def county(self, url: str) -> Any:
+        """A read of the county's API, as its operator."""
+        return await self._call(get, url, 5.0, self.county_token)

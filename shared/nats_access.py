@@ -24,9 +24,12 @@ user's live ones — no restart.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +45,9 @@ OPERATOR_SEED = "operator.seed"
 ACCESS_FILE = "access.json"
 USERS_FILE = "users.conf"
 PID_FILE = "nats-server.pid"
+LOCK_FILE = ".lock"
+"""Held (flock) while access.json is read, changed and users.conf written: two enrolments at
+once must not lose one."""
 
 
 def node_permissions(county_id: str, node_id: str) -> dict[str, Any]:
@@ -119,6 +125,10 @@ class AccessDir:
             raise FieldError("county_id", "must be a slug such as `jx`")
         if not is_user_key(key):
             raise FieldError("nats_key", "must be an nkey user public key (U…, 56 characters)")
+        with self._locked():
+            return self._allow(county_id, node_id, key)
+
+    def _allow(self, county_id: str, node_id: str, key: str) -> NodeAccess:
         nodes = self.nodes()
         for other, access in nodes.items():
             if access.key == key and other != node_id:
@@ -134,6 +144,10 @@ class AccessDir:
 
     def revoke_node(self, node_id: str) -> NodeAccess:
         """Refuse node `node_id` from now on, live connections included; reloads the server."""
+        with self._locked():
+            return self._revoke(node_id)
+
+    def _revoke(self, node_id: str) -> NodeAccess:
         nodes = self.nodes()
         old = nodes.get(node_id)
         if old is None:
@@ -177,6 +191,15 @@ class AccessDir:
         except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
             return False
         return True
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _save(self, nodes: dict[str, NodeAccess]) -> None:
         data = {"nodes": {n: a.__dict__ for n, a in sorted(nodes.items())}}

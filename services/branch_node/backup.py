@@ -35,13 +35,15 @@ from services.branch_node.lock import NodeBusyError, exclusive
 from shared import backup as b
 from shared.envelope import GENESIS_HASH
 from shared.errors import FieldError
+from shared.nats_identity import SEED_FILE
 
 KIND = "node"
 PLAIN_FILES = (CONFIG_FILE, KEY_FILE, SECRET_FILE)
 """Copied as they are, beside log.db (which goes through the backup API) and keys/."""
-OPTIONAL_FILES = (CLERK_FILE,)
+OPTIONAL_FILES = (CLERK_FILE, SEED_FILE)
 """Copied as they are when the node has them: the clerk's password hash and bearer-token digests
-(a restored node signs its clerk and its programs in as before)."""
+(a restored node signs its clerk and its programs in as before) and the NATS seed (a restored node
+connects as the user the county enrolled, not as a stranger NATS refuses)."""
 
 
 class NodeManifest(msgspec.Struct, frozen=True, kw_only=True):

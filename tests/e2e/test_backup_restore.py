@@ -121,7 +121,12 @@ def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
         assert f"seq {m['last_seq']}" in r.stdout
         check_files(backup, files_of(m))  # the manifest's hashes are the files'
         assert mode(backup) == 0o700
-        assert mode(backup / "node.key") == mode(backup / "county.secret") == 0o600
+        assert (
+            mode(backup / "node.key") == mode(backup / "county.secret") == mode(backup / "nats.seed") == 0o600
+        )
+        assert (backup / "nats.seed").read_bytes() == (
+            data / "nats.seed"
+        ).read_bytes()  # the enrolled NATS user
         assert mode(backup / "keys") == 0o700
         [key] = (backup / "keys").iterdir()
         assert mode(key) == 0o600 and key.name == f"{node.signer.key_id}.key"
@@ -130,6 +135,7 @@ def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
             "node.json",
             "node.key",
             "county.secret",
+            "nats.seed",
             f"keys/{key.name}",
         }
         assert not list(backup.glob("log.db-*")), "the copy is one self-contained file"
