@@ -38,7 +38,14 @@ from typing import Any
 from shared.errors import FieldError
 from shared.ids import is_slug
 from shared.nats_identity import is_user_key, new_seed, node_inbox, public_key, write_seed
-from shared.wire import RECEIPTS_STREAM, archive_subject, events_subject, receipts_subject, requests_subject
+from shared.wire import (
+    RECEIPTS_STREAM,
+    archive_subject,
+    events_subject,
+    keys_subject,
+    receipts_subject,
+    requests_subject,
+)
 
 COUNTY_SEED = "county.seed"
 OPERATOR_SEED = "operator.seed"
@@ -57,6 +64,7 @@ def node_permissions(county_id: str, node_id: str) -> dict[str, Any]:
             "allow": [
                 events_subject(county_id, node_id),
                 archive_subject(county_id, node_id),
+                keys_subject(county_id, node_id),
                 f"$JS.API.DIRECT.GET.{RECEIPTS_STREAM}.{receipt}",
             ]
         },
@@ -66,7 +74,7 @@ def node_permissions(county_id: str, node_id: str) -> dict[str, Any]:
 
 COUNTY_PERMISSIONS: dict[str, Any] = {
     "publish": {"allow": ["$JS.API.>", "$JS.ACK.>", receipts_subject("*", "*"), requests_subject("*", "*")]},
-    "subscribe": {"allow": ["_INBOX.>", archive_subject("*", "*")]},
+    "subscribe": {"allow": ["_INBOX.>", archive_subject("*", "*"), keys_subject("*", "*")]},
     "allow_responses": True,
 }
 

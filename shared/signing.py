@@ -13,6 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from nacl.exceptions import BadSignatureError
+from nacl.public import SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
 
@@ -53,6 +54,16 @@ class Signer:
 
     def sign(self, digest: bytes) -> bytes:
         return bytes(self._key.sign(digest).signature)
+
+    def unseal(self, box: bytes) -> bytes:
+        """Open a sealed box made for this key with `seal_for` (raises nacl's CryptoError)."""
+        return bytes(SealedBox(self._key.to_curve25519_private_key()).decrypt(box))
+
+
+def seal_for(public_key: bytes, message: bytes) -> bytes:
+    """Encrypt `message` so that only the holder of this Ed25519 public key's private half can
+    read it: libsodium's sealed box (X25519, XSalsa20-Poly1305) to the key's Curve25519 form."""
+    return bytes(SealedBox(VerifyKey(public_key).to_curve25519_public_key()).encrypt(message))
 
 
 class Verifier:

@@ -34,7 +34,8 @@ _EVENTS = "events"
 _RECEIPTS = "receipts"
 _REQUESTS = "requests"
 _ARCHIVE = "archive"
-_KINDS = (_EVENTS, _RECEIPTS, _REQUESTS, _ARCHIVE)
+_KEYS = "keys"
+_KINDS = (_EVENTS, _RECEIPTS, _REQUESTS, _ARCHIVE, _KEYS)
 
 
 def events_subject(county_id: str, node_id: str) -> str:
@@ -67,6 +68,17 @@ def archive_filter(county_id: str) -> str:
     return archive_subject(county_id, "*")
 
 
+def keys_subject(county_id: str, node_id: str) -> str:
+    """The subject a node hands the county its members' keys on (request-reply, core NATS: no
+    stream captures it, so no key is ever retained in JetStream; `shared.personal`)."""
+    return f"{_ROOT}.{county_id}.{_KEYS}.{node_id}"
+
+
+def keys_filter(county_id: str) -> str:
+    """Every node's keys subject of one county (the county's key responder subscribes to it)."""
+    return keys_subject(county_id, "*")
+
+
 @dataclass(frozen=True)
 class Subject:
     """A parsed Tongxin subject: its county, its kind (events, receipts, requests, archive), its node."""
@@ -94,6 +106,11 @@ def node_of_events_subject(subject: str, county_id: str) -> str | None:
 def node_of_archive_subject(subject: str, county_id: str) -> str | None:
     """The node whose archive subject of `county_id` this is; None if it is not one."""
     return _node_of(subject, county_id, _ARCHIVE)
+
+
+def node_of_keys_subject(subject: str, county_id: str) -> str | None:
+    """The node whose keys subject of `county_id` this is; None if it is not one."""
+    return _node_of(subject, county_id, _KEYS)
 
 
 def _node_of(subject: str, county_id: str, kind: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from datetime import date, timedelta, timezone
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -14,7 +14,10 @@ from shared.errors import invalid
 from shared.ids import MEMBER_ID_PATTERN, whole
 
 MemberId = Annotated[
-    str, msgspec.Meta(pattern=whole(MEMBER_ID_PATTERN), description="keyed hash of the ID number (32 hex)")
+    str,
+    msgspec.Meta(
+        pattern=whole(MEMBER_ID_PATTERN), description="a member's id: 32 hex, random at registration"
+    ),
 ]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 """A name, a place, a title: every short text field of the catalog (no control characters)."""
@@ -53,14 +56,44 @@ def id_number_problem(value: str) -> str | None:
     return None
 
 
-class Personal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
-    """Personal data of one person, kept together so that it can be sealed per member later."""
+KeyId = Annotated[
+    str, msgspec.Meta(pattern=whole(r"^[0-9a-f]{32}$"), description="a member key's id (32 hex)")
+]
+B64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
-    name: Text
-    id_number: str
+
+class Sealed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A member's personal data encrypted under that member's key (`shared.personal`): the
+    envelope's hash and signature cover these bytes, and verify without any key."""
+
+    alg: Literal["xchacha20poly1305-ietf"]
+    key_id: KeyId
+    nonce: Annotated[str, msgspec.Meta(min_length=32, max_length=32, pattern=whole(B64))]
+    """24 random bytes, base64."""
+    box: Annotated[str, msgspec.Meta(min_length=24, max_length=2048, pattern=whole(B64))]
+    """The ciphertext and its 16-byte tag, base64."""
+
+
+class Personal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+    """Personal data of one person, kept together so that sealing it touches nothing else.
+
+    Two forms: in clear (name, id_number, phone), as a clerk types it and as events recorded
+    before sealing carry it; or `sealed` alone, as every node now records and sends it."""
+
+    name: Text | None = None
+    id_number: str | None = None
     phone: str | None = None
+    sealed: Sealed | None = None
 
     def __post_init__(self) -> None:
+        if self.sealed is not None:
+            if (self.name, self.id_number, self.phone) != (None, None, None):
+                raise invalid("sealed", "sealed personal data holds nothing else in clear")
+            return
+        if self.name is None:
+            raise invalid("name", "required field is missing")
+        if self.id_number is None:
+            raise invalid("id_number", "required field is missing")
         if problem := id_number_problem(self.id_number):
             raise invalid("id_number", problem)
         if self.phone is not None and not _PHONE.fullmatch(self.phone):
