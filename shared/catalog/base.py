@@ -74,7 +74,7 @@ class Sealed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     """The ciphertext and its 16-byte tag, base64."""
 
 
-class Personal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+class Personal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False, omit_defaults=True):
     """Personal data of one person, kept together so that sealing it touches nothing else.
 
     Two forms: in clear (name, id_number, phone), as a clerk types it and as events recorded
