@@ -67,12 +67,16 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def seal(personal: Personal, key: MemberKey, member_id: str) -> Personal:
-    """`personal` in clear → the sealed form, under `key`, for `member_id`."""
+def seal(personal: Personal, key: MemberKey, member_id: str, nonce: bytes | None = None) -> Personal:
+    """`personal` in clear → the sealed form, under `key`, for `member_id`. The nonce is random;
+    give one only to reproduce a worked example (a nonce used twice under one key breaks the
+    cipher)."""
     if personal.sealed is not None:
         return personal
     clear = msgspec.json.encode(personal)
-    nonce = secrets.token_bytes(NONCE_BYTES)
+    nonce = secrets.token_bytes(NONCE_BYTES) if nonce is None else nonce
+    if len(nonce) != NONCE_BYTES:
+        raise ValueError(f"a nonce is {NONCE_BYTES} bytes")
     box = crypto_aead_xchacha20poly1305_ietf_encrypt(clear, _aad(member_id, key.key_id), nonce, key.key)
     return Personal(sealed=Sealed(alg=ALG, key_id=key.key_id, nonce=_b64(nonce), box=_b64(box)))
 

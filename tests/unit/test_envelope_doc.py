@@ -6,8 +6,8 @@ PyNaCl), and its standalone verifier is run on real and tampered chains.
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import hmac
 import json
 import re
 import uuid
@@ -17,13 +17,16 @@ from typing import Any
 
 import msgspec
 import pytest
+from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_decrypt
+from nacl.exceptions import CryptoError
 from nacl.signing import SigningKey
 
 from shared.catalog import convert_payload
+from shared.catalog.base import Personal
 from shared.chain import single_key, verify_chain
 from shared.envelope import GENESIS_HASH, Envelope, body_of, canonical, decode, encode, sign
 from shared.errors import FieldError
-from shared.identity import member_id
+from shared.personal import MemberKey, seal, unseal
 from shared.signing import Signer, Verifier
 from shared.wire import events_subject, msg_id
 
@@ -98,9 +101,8 @@ def signed_example(inputs: dict[str, Any], seed_hex: str) -> Envelope:
 
 def test_doc_has_every_example(examples: dict[str, str]) -> None:
     assert set(examples) == {
-        "county-secret",
-        "id-number",
-        "member-id",
+        "personal-clear",
+        "personal-sealed",
         "seed",
         "inputs",
         "canonical",
@@ -187,15 +189,33 @@ def test_example_times_have_the_exact_form(inputs: dict[str, Any]) -> None:
     assert form.match(inputs["occurred_at"]) and form.match(inputs["recorded_at"])
 
 
-def test_member_id_example(examples: dict[str, str]) -> None:
-    secret = bytes.fromhex(one_line(examples, "county-secret"))
-    id_number = one_line(examples, "id-number")
-    expected = one_line(examples, "member-id")
+SEALED_MEMBER = "0123456789abcdef0123456789abcdef"
+SEALED_KEY = MemberKey("fedcba9876543210fedcba9876543210", bytes(range(0x21, 0x41)))
+SEALED_NONCE = bytes(range(0x41, 0x59))
 
-    assert len(secret) == 32
-    assert member_id(secret, id_number) == expected
-    independent = hmac.new(secret, id_number.encode("ascii"), hashlib.sha256).hexdigest()[:32]
-    assert independent == expected
+
+def test_sealed_personal_example_is_what_the_project_code_produces(examples: dict[str, str]) -> None:
+    clear = msgspec.json.decode(one_line(examples, "personal-clear"), type=Personal)
+    sealed = seal(clear, SEALED_KEY, SEALED_MEMBER, SEALED_NONCE)
+    assert msgspec.json.encode(sealed).decode() == one_line(examples, "personal-sealed")
+    assert unseal(sealed, SEALED_KEY.key, SEALED_MEMBER) == clear
+
+
+def test_sealed_personal_example_opened_independently(examples: dict[str, str]) -> None:
+    """The doc's recipe, with libsodium's primitive and nothing of the project's."""
+    box = json.loads(one_line(examples, "personal-sealed"))["sealed"]
+    aad = b"tongxin personal v1" + b"\0" + SEALED_MEMBER.encode() + b"\0" + box["key_id"].encode()
+    nonce = base64.b64decode(box["nonce"])
+    assert nonce == SEALED_NONCE and box["alg"] == "xchacha20poly1305-ietf"
+    clear = crypto_aead_xchacha20poly1305_ietf_decrypt(
+        base64.b64decode(box["box"]), aad, nonce, SEALED_KEY.key
+    )
+    assert clear.decode() == one_line(examples, "personal-clear")
+    for wrong in (b"tongxin personal v1\0" + b"f" * 32 + b"\0" + box["key_id"].encode(), b""):
+        with pytest.raises(CryptoError):
+            crypto_aead_xchacha20poly1305_ietf_decrypt(
+                base64.b64decode(box["box"]), wrong, nonce, SEALED_KEY.key
+            )
 
 
 def test_transport_names_in_the_doc(doc: str) -> None:
@@ -279,6 +299,17 @@ def build_chain(signer: Signer, length: int, node_id: str = "dongguan") -> list[
         ("member.returned", {"member_id": "0" * 32, "note": '说明："返乡"\n第二行\t\\'}),
         ("fund.spent", {"org_id": node_id, "amount_fen": 12_050, "purpose": "购置学习资料"}),
         ("jobs.placed", {"org_id": node_id, "people": 27}),
+        (  # sealed: the verifier checks it without any key
+            "member.registered",
+            {
+                "member_id": SEALED_MEMBER,
+                "personal": msgspec.to_builtins(
+                    seal(Personal(name="张三", id_number="43072119900101123X"), SEALED_KEY, SEALED_MEMBER)
+                ),
+                "home_branch": "shanxia-village",
+                "flowed_out_on": "2019-03-01",
+            },
+        ),
     ]
     envelopes: list[Envelope] = []
     prev_hash = GENESIS_HASH
