@@ -22,6 +22,7 @@ from shared.catalog.member import (
     MemberContactLost,
     MemberContactRestored,
     MemberDetailsUpdated,
+    MemberErased,
     MemberMoved,
     MemberRegistered,
     MemberReturned,
@@ -60,6 +61,7 @@ Event = (
     | MemberContactRestored
     | MemberTransferredOut
     | MemberDetailsUpdated
+    | MemberErased
     | MemberStudyAccountOpened
     | PostCrossAssigned
     | RecruitmentReviewed

@@ -65,6 +65,22 @@ class MemberDetailsUpdated(EventBody, frozen=True, kw_only=True, tag="member.det
             raise invalid("occupation", "give at least one detail to update (personal or occupation)")
 
 
+class MemberErased(EventBody, frozen=True, kw_only=True, tag="member.erased"):
+    """The county decided to erase a member's personal data (PIPL art. 47): every copy of the
+    member's keys is destroyed (crypto-shredding) and every view shows `[已删除]`; the member's
+    other facts stay, so counts and figures stay right. Recorded by the county office's node."""
+
+    PAST_DATES = ("decided_on",)
+
+    member_id: MemberId
+    decided_by: Text
+    """Who decided (a person or body, e.g. 县委组织部)."""
+    legal_basis: Text
+    """E.g. 《个人信息保护法》第四十七条 and the request's reference."""
+    decided_on: date
+    note: Note = ""
+
+
 class MemberStudyAccountOpened(EventBody, frozen=True, kw_only=True, tag="member.study_account_opened"):
     member_id: MemberId
     platform: Text = "潇湘红云·智慧党建"

@@ -102,6 +102,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "personal": {"name": "张三", "id_number": ID_ZHANG, "phone": "13900139000"},
         "occupation": "车间主任",
     },
+    "member.erased": {
+        "member_id": M_WANG,
+        "decided_by": "县委组织部",
+        "legal_basis": "《个人信息保护法》第四十七条；本人申请 2026-03-01",
+        "decided_on": "2026-03-02",
+    },
     "member.study_account_opened": {
         "member_id": M_ZHANG,
         "platform": "潇湘红云·智慧党建",
@@ -223,7 +229,7 @@ def sample(type_: str, **changes: Any) -> dict[str, Any]:
 
 def test_every_event_type_has_a_sample() -> None:
     assert set(SAMPLES) == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 33  # DESIGN §5 (31), node.key_rotated and node.recovered
+    assert len(EVENT_TYPES) == 34  # DESIGN §5 (31), node.key_rotated, node.recovered and member.erased
 
 
 @pytest.mark.parametrize("type_", sorted(SAMPLES))

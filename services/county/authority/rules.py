@@ -154,6 +154,7 @@ RULES: dict[str, Rule] = {
     "org.liaison_assigned": OFFICE,
     "org.venue_opened": TREE,
     "member.registered": REGISTER_MEMBER,
+    "member.erased": OFFICE,
     **{
         t: MEMBER
         for t in (
