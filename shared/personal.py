@@ -28,6 +28,7 @@ from nacl.bindings import (
 )
 from nacl.exceptions import CryptoError
 
+from shared import repair
 from shared.catalog.base import KeyId, MemberId, Personal, Sealed
 from shared.ids import SLUG_PATTERN, whole
 
@@ -153,3 +154,24 @@ class KeyAck(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     def digest(self) -> bytes:
         fields = (self.node_id, self.key_id, "stored" if self.stored else "refused", self.refused)
         return hashlib.sha256(b"tongxin key ack v1\0" + "\0".join(fields).encode("utf-8")).digest()
+
+
+MAX_ERASED_PER_NOTICE = 1000
+"""Member ids one erasure notice names at most (a longer list goes in several)."""
+
+
+class ErasureNotice(repair.Signed, frozen=True, kw_only=True):
+    """The county tells a node, on its requests subject, which members are erased: the node
+    destroys its keys of them and refuses their personal data from then on. Signed by the
+    county's receipt key and fresh (`repair.MAX_AGE`), so a copy is not replayed later; sent
+    when an erasure is ingested and again every few minutes (a node offline meanwhile learns
+    when it is back). Idempotent: a node that holds no key of a member ignores it."""
+
+    county_id: Slug
+    node_id: Slug
+    erased: Annotated[list[MemberId], msgspec.Meta(min_length=1, max_length=MAX_ERASED_PER_NOTICE)]
+
+
+def decode_notice(data: bytes) -> ErasureNotice:
+    notice: ErasureNotice = repair.decode_signed(data, ErasureNotice, "notice")
+    return notice

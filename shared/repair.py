@@ -40,7 +40,7 @@ KeyId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16}$")]
 Sig = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{128}$")]
 
 
-class _Signed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Signed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     at: Timestamp
     key_id: KeyId = "0" * 16
     sig: Sig = "0" * 128
@@ -57,7 +57,7 @@ class _Signed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
         return abs((now or datetime.now(UTC)) - datetime.fromisoformat(self.at)) <= MAX_AGE
 
 
-class ResendRequest(_Signed, frozen=True, kw_only=True):
+class ResendRequest(Signed, frozen=True, kw_only=True):
     """The county asks a node to re-send seqs [from_seq, to_seq] of its chain."""
 
     county_id: Slug
@@ -66,7 +66,7 @@ class ResendRequest(_Signed, frozen=True, kw_only=True):
     to_seq: Seq
 
 
-class ArchiveQuery(_Signed, frozen=True, kw_only=True):
+class ArchiveQuery(Signed, frozen=True, kw_only=True):
     """A node asks for its archived envelopes after `after`, at most `limit` of them."""
 
     node_id: Slug
@@ -74,7 +74,7 @@ class ArchiveQuery(_Signed, frozen=True, kw_only=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)] = MAX_PAGE
 
 
-S = TypeVar("S", bound=_Signed)
+S = TypeVar("S", bound=Signed)
 
 
 def sign(message: S, signer: Signer) -> S:
@@ -104,6 +104,12 @@ def _decode(data: bytes, kind: type[Any], name: str) -> Any:
         return msgspec.json.decode(data, type=kind)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_msgspec(exc, name) from None
+
+
+def decode_signed(data: bytes, kind: type[S], name: str) -> S:
+    """A signed message of `kind` decoded and bounded (signature and freshness are the caller's)."""
+    found: S = _decode(data, kind, name)
+    return found
 
 
 def decode_request(data: bytes) -> ResendRequest:

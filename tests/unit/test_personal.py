@@ -16,7 +16,7 @@ from shared.personal import (
     seal,
     unseal,
 )
-from shared.signing import Signer, seal_for
+from shared.signing import Signer, Verifier, seal_for
 
 CLEAR = Personal(name="张三", id_number="11010519491231002X", phone="13812345678")
 
@@ -70,3 +70,26 @@ def test_a_key_sealed_to_the_county_opens_with_the_county_key_only() -> None:
     assert county.unseal(box) == key.key
     with pytest.raises(CryptoError):
         other.unseal(box)
+
+
+def test_an_erasure_notice_is_signed_bounded_and_not_a_resend_request() -> None:
+    from shared import repair
+    from shared.errors import FieldError
+    from shared.personal import MAX_ERASED_PER_NOTICE, ErasureNotice, decode_notice
+
+    county = Signer.generate()
+    notice = repair.sign(
+        ErasureNotice(at=repair.now_text(), county_id="jx", node_id="dongguan", erased=[new_member_id()]),
+        county,
+    )
+    data = msgspec.json.encode(notice)
+    back = decode_notice(data)
+    assert back == notice and back.fresh() and back.signed_by(Verifier(county.public_key))
+    assert not back.signed_by(Verifier(Signer.generate().public_key))
+    with pytest.raises(FieldError, match="request"):
+        repair.decode_request(data)  # the node tells the two apart by decoding
+    too_many = msgspec.json.encode(
+        {**msgspec.to_builtins(notice), "erased": [new_member_id() for _ in range(MAX_ERASED_PER_NOTICE + 1)]}
+    )
+    with pytest.raises(FieldError, match=r"notice\.erased"):
+        decode_notice(too_many)
