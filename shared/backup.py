@@ -20,10 +20,11 @@ from typing import TypeVar
 
 import msgspec
 
+from shared.private_files import PRIVATE_DIR, narrowed, private_file, private_parents
+
 MANIFEST = "backup.json"
 FORMAT = 1
 """The manifest's format; a restore refuses a backup of a format it does not know."""
-PRIVATE_DIR = 0o700
 _CHUNK = 1024 * 1024
 
 
@@ -76,19 +77,21 @@ def describe(root: Path, relative: str) -> BackupFile:
 
 
 def copy_file(source: Path, target: Path, mode: int) -> None:
-    """Copy to a new file created with `mode` (never wider for a moment), synced to disk."""
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(mode))
+    """Copy to a new file created with `mode` for its owner alone (0644 → 0600: never readable by
+    others, not even for a moment), synced to disk."""
+    mode = narrowed(mode)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "wb") as out, source.open("rb") as src:
         shutil.copyfileobj(src, out, _CHUNK)
         out.flush()
         os.fsync(out.fileno())
-    os.chmod(target, stat.S_IMODE(mode))  # the umask may have narrowed it
+    os.chmod(target, mode)  # the umask may have narrowed it
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
     """An online copy of a SQLite database through its backup API, in one step: the copy is the
     database as one read transaction saw it, while other connections (WAL) keep committing. The
-    copy gets the source's mode.
+    copy is made 0600 before SQLite opens it, then given the source's mode for its owner alone.
 
     The copy is left in rollback-journal mode, one self-contained file that opens anywhere, even
     read-only; `to_wal` puts a restored copy back in WAL mode."""
@@ -96,6 +99,7 @@ def copy_sqlite(source: Path, target: Path) -> None:
         raise BackupError(f"no database at {source}")
     src = sqlite3.connect(source, timeout=30)
     try:
+        private_file(target)
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)  # pages=-1: every page in one step, one snapshot
@@ -104,7 +108,7 @@ def copy_sqlite(source: Path, target: Path) -> None:
             dst.close()
     finally:
         src.close()
-    os.chmod(target, stat.S_IMODE(source.stat().st_mode))
+    os.chmod(target, narrowed(source.stat().st_mode))
     with target.open("rb") as f:
         os.fsync(f.fileno())
 
@@ -124,7 +128,7 @@ def new_backup_dir(out: Path) -> Iterator[Path]:
     backup that failed half-way leaves no `out` behind, only the error."""
     if out.exists() or out.is_symlink():
         raise BackupError(f"{out} already exists: a backup goes into a new directory; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_parents(out)
     building = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))  # mode 0700
     try:
         yield building
@@ -214,7 +218,7 @@ def move_aside(path: Path) -> Path:
 def staging_beside(target: Path) -> Iterator[Path]:
     """A private (0700) directory next to `target`, on its file system, removed afterwards: a
     restore builds there and renames into place, so `target` is whole or untouched."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_parents(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restoring-", dir=target.parent))
     try:
         yield staging

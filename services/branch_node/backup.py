@@ -2,9 +2,10 @@
 
 log.db is copied through SQLite's online backup API in one step, so the copy is the log as one
 read transaction saw it (WAL lets the node keep appending meanwhile): whole batches, never half a
-one. The files beside it keep their modes (node.key, county.secret, clerk.json and rotated keys
-0600, keys/ 0700). The keys are copied after the log: a rotation saves its new key before it logs the event
-naming it, so every key the copied log names is in the copy.
+one. The files beside it keep their modes, for their owner alone (every file 0600, the data dir and
+keys/ 0700; a looser mode left by an older version is narrowed in the backup and on restore).
+The keys are copied after the log: a rotation saves its new key before it logs the event naming it,
+so every key the copied log names is in the copy.
 
 A restored log may be behind what the county holds of this node (the node recorded and forwarded
 more after the backup). The county's receipts then name seqs this log lacks — a fork in
@@ -36,6 +37,7 @@ from shared import backup as b
 from shared.envelope import GENESIS_HASH
 from shared.errors import FieldError
 from shared.nats_identity import SEED_FILE
+from shared.private_files import PRIVATE_DIR, narrowed
 
 KIND = "node"
 PLAIN_FILES = (CONFIG_FILE, KEY_FILE, SECRET_FILE)
@@ -92,11 +94,11 @@ def backup(data_dir: Path, out: Path) -> NodeManifest:
         for name in (*PLAIN_FILES, *present):
             b.copy_file(data_dir / name, building / name, (data_dir / name).stat().st_mode)
         names = [LOG_FILE, *PLAIN_FILES, *present]
-        dirs = {".": b.octal(data_dir.stat().st_mode)}
+        dirs = {".": b.octal(narrowed(data_dir.stat().st_mode))}
         keys = data_dir / KEYS_DIR
         if keys.is_dir():
-            dirs[KEYS_DIR] = b.octal(keys.stat().st_mode)
-            (building / KEYS_DIR).mkdir(mode=b.PRIVATE_DIR)
+            dirs[KEYS_DIR] = b.octal(narrowed(keys.stat().st_mode))
+            (building / KEYS_DIR).mkdir(mode=PRIVATE_DIR)
             for key in sorted(keys.glob("*.key")):
                 b.copy_file(key, building / KEYS_DIR / key.name, key.stat().st_mode)
                 names.append(f"{KEYS_DIR}/{key.name}")
@@ -180,14 +182,15 @@ def restore(source: Path, data_dir: Path, *, force: bool = False) -> Restored:
 
 
 def _build(source: Path, manifest: NodeManifest, built: Path) -> None:
-    """The backup's files, with their modes, in the new directory `built`, checked again there."""
-    built.mkdir(mode=b.PRIVATE_DIR)
+    """The backup's files, with their modes for their owner alone (a backup of a node made by an
+    older version may list 0644: restored 0600), in the new directory `built`, checked again there."""
+    built.mkdir(mode=PRIVATE_DIR)
     if KEYS_DIR in manifest.dirs or any(f.path.startswith(f"{KEYS_DIR}/") for f in manifest.files):
-        mode = int(manifest.dirs.get(KEYS_DIR, "0700"), 8)
+        mode = narrowed(int(manifest.dirs.get(KEYS_DIR, "0700"), 8))
         (built / KEYS_DIR).mkdir(mode=mode)
         os.chmod(built / KEYS_DIR, mode)
     for entry in manifest.files:
         b.copy_file(source / entry.path, built / entry.path, int(entry.mode, 8))
     b.check_files(built, manifest.files)
     b.to_wal(built / LOG_FILE)
-    os.chmod(built, int(manifest.dirs.get(".", "0700"), 8))
+    os.chmod(built, narrowed(int(manifest.dirs.get(".", "0700"), 8)))

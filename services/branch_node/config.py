@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,8 +11,11 @@ import msgspec
 from shared.errors import FieldError
 from shared.identity import parse_county_secret
 from shared.nats_identity import SEED_FILE, NatsIdentity, new_seed, node_inbox, public_key, write_seed
+from shared.private_files import PRIVATE_FILE, Tightened, private_dir, private_file, tighten, write_private
 from shared.signing import Signer
 from shared.wire import DEFAULT_NATS_URL
+
+log = logging.getLogger("tongxin.node")
 
 CONFIG_FILE = "node.json"
 KEY_FILE = "node.key"
@@ -39,8 +43,9 @@ class NodeExistsError(FileExistsError):
 
 
 class NodeDir:
-    """The files of one node: node.json, node.key (0600), nats.seed (0600), county.secret (0600),
-    log.db."""
+    """The files of one node: node.json, node.key, nats.seed, county.secret, log.db (and its
+    -wal, -shm), clerk.json, county-keys.json, keys/ — the directory 0700, every file 0600
+    (`shared.private_files`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -57,15 +62,32 @@ class NodeDir:
         parse_county_secret(county_secret_hex)
         if self.exists() or (self.path / KEY_FILE).exists():
             raise NodeExistsError(f"a node already lives in {self.path}; refusing to overwrite it")
-        self.path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path)
         signer = Signer.generate()
         signer.save(self.path / KEY_FILE)
         write_seed(self.path / SEED_FILE, new_seed())
-        fd = os.open(self.path / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(self.path / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         with os.fdopen(fd, "w") as f:
             f.write(county_secret_hex.strip() + "\n")
-        (self.path / CONFIG_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(config)) + b"\n")
+        write_private(self.path / CONFIG_FILE, msgspec.json.format(msgspec.json.encode(config)) + b"\n")
+        private_file(self.log_path)  # before SQLite makes it (and its -wal, -shm) by the umask
         return signer
+
+    def make_private(self) -> list[Tightened]:
+        """Narrow what an older version left readable by others (the dir 0700, its files 0600),
+        saying in one log line what was changed; make log.db (0600) if it is not there yet."""
+        changed = tighten(self.path)
+        if changed:
+            log.warning(
+                "data dir %s: made %d file(s) private to their owner (readable by others, made by "
+                "an older version): %s",
+                self.path,
+                len(changed),
+                ", ".join(str(c) for c in changed),
+                extra={"data_dir": str(self.path), "tightened": len(changed)},
+            )
+        private_file(self.log_path)
+        return changed
 
     def config(self) -> NodeConfig:
         try:
@@ -95,7 +117,7 @@ class NodeDir:
 
     def add_key(self) -> Signer:
         """A new key for a rotation, saved (mode 0600) under keys/."""
-        (self.path / KEYS_DIR).mkdir(mode=0o700, exist_ok=True)
+        private_dir(self.path / KEYS_DIR)
         signer = Signer.generate()
         signer.save(self.path / KEYS_DIR / f"{signer.key_id}.key")
         return signer

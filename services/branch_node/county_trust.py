@@ -15,7 +15,6 @@ The file is re-read when it changes, so `county-key add` takes effect in a runni
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ import msgspec
 from shared.county_key import Handover
 from shared.envelope import format_time
 from shared.errors import FieldError
+from shared.private_files import write_private
 from shared.receipt import Receipt
 from shared.signing import Verifier
 
@@ -89,9 +89,7 @@ class CountyTrust:
         return self._keys
 
     def _save(self, keys: list[TrustedKey]) -> None:
-        staged = self.path.with_name(self.path.name + ".tmp")
-        staged.write_bytes(msgspec.json.format(msgspec.json.encode(TrustFile(keys=keys))) + b"\n")
-        os.replace(staged, self.path)
+        write_private(self.path, msgspec.json.format(msgspec.json.encode(TrustFile(keys=keys))) + b"\n")
         self._keys, self._stamp = keys, None
 
     def add(self, public_key_hex: str, *, replace: bool = False) -> TrustedKey:

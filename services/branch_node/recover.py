@@ -31,6 +31,7 @@ from shared import envelope, repair
 from shared.catalog import decode_payload
 from shared.catalog.node import MAX_LISTED, Collided, NodeRecovered
 from shared.errors import FieldError
+from shared.private_files import write_private
 from shared.transport import connect
 from shared.wire import archive_subject
 
@@ -136,7 +137,7 @@ def apply(node: NodeService, p: Plan) -> Outcome:
     out = Outcome(restored=len(p.restore), recorded_again=again[1:], refused=refused)
     if kept:
         path = node.dir.path / f"recover-refused-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
-        path.write_text("".join(json.dumps(k, ensure_ascii=False) + "\n" for k in kept))
+        write_private(path, "".join(json.dumps(k, ensure_ascii=False) + "\n" for k in kept).encode())
         out.refused_file = str(path)
     return out
 

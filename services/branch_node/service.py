@@ -66,6 +66,7 @@ class NodeService:
     def __init__(self, path: Path) -> None:
         self.dir = NodeDir(path)
         self.config: NodeConfig = self.dir.config()
+        self.dir.make_private()
         self.first_key = self.dir.signer()
         self.county_secret = self.dir.county_secret()
         self.log = NodeLog(self.dir.log_path)

@@ -24,6 +24,7 @@ from services.county.db.engine import make_engine
 from services.county.ingest.durable import consumer_name
 from services.county.ingest.position import read as position_of
 from shared import backup as b
+from shared.private_files import private_parents
 from shared.wire import RECEIPTS_STREAM, RECEIPTS_SUBJECTS, STREAM, STREAM_SUBJECTS, events_filter
 
 KIND = "county"
@@ -222,7 +223,7 @@ def restore(source: Path, db_url: str, county_key: Path | None, *, force: bool =
             replaced.append(b.move_aside(key_target))
         if not key_target.exists():
             key_restored = True
-            key_target.parent.mkdir(parents=True, exist_ok=True)
+            private_parents(key_target)
             entry = next(f for f in manifest.files if f.path == KEY_FILE)
             b.copy_file(source / KEY_FILE, key_target, int(entry.mode, 8))
     _check_restored(db_url, manifest)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from services.county.db.engine import make_engine
 from shared.backup import BackupError
+from shared.private_files import PRIVATE_FILE, private_file
 
 
 def sqlite_path(db_url: str) -> Path | None:
@@ -77,8 +78,9 @@ def dump(db_url: str, target: Path, snapshot: str | None = None) -> None:
     args = [program, "--format=custom", "--no-password", f"--file={target}"]
     if snapshot is not None:
         args.append(f"--snapshot={snapshot}")
+    private_file(target)  # pg_dump writes into it: never readable by others
     _run([*args, f"--dbname={uri}"], env)
-    os.chmod(target, 0o600)
+    os.chmod(target, PRIVATE_FILE)
 
 
 def restore_dump(db_url: str, source: Path, *, clean: bool) -> None:

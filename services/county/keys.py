@@ -19,6 +19,7 @@ from services.county.db.key_tables import county_key_handovers
 from shared import county_key
 from shared.county_key import Handover
 from shared.envelope import format_time
+from shared.private_files import private_parents
 from shared.signing import Signer
 
 DEFAULT_COUNTY_KEY = Path("tongxin-county.key")
@@ -29,7 +30,7 @@ def load_or_create(path: Path) -> Signer:
     try:
         return Signer.load(path)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_parents(path)
         signer = Signer.generate()
         try:
             signer.save(path)

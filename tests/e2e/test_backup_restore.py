@@ -256,6 +256,7 @@ def test_a_county_restored_from_its_backup_holds_exactly_the_backed_up_heads_and
     assert m["db_kind"] == ("sqlite" if county_db_url.startswith("sqlite") else "postgresql")
     check_files(out, files_of(m))
     assert mode(out) == 0o700 and mode(out / "county.key") == 0o600
+    assert all(mode(out / f.path) == 0o600 for f in files_of(m))  # the database's copy or dump too
     assert "dongguan" in r.stdout and "26 envelope(s)" in r.stdout
 
     feed(Ingestor(engine, "jx", signer), d_envs[20:] + h_envs[6:])  # the county moved on
@@ -279,6 +280,9 @@ def test_a_county_restored_from_its_backup_holds_exactly_the_backed_up_heads_and
     assert r.returncode == 0, r.stderr
     assert "re-sends what the restored database lacks" in r.stdout
     assert restored_key.read_bytes() == key.read_bytes() and mode(restored_key) == 0o600
+    assert mode(restored_key.parent) == 0o700  # made by the restore
+    if county_db_url.startswith("sqlite"):
+        assert mode(Path(county_db_url.removeprefix("sqlite:///"))) == 0o600
     engine = make_engine(county_db_url)
     try:
         assert _heads(engine) == backed_up and count(engine, t.archive) == 26

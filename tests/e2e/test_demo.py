@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import stat
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +19,7 @@ from shared.envelope import format_time
 from shared.transport import connect
 from tests.e2e.conftest import tongxin
 from tests.e2e.demo_process import DemoProcess
+from tongxin.demo.accounts import ACCOUNTS_FILE
 from tongxin.demo.county import FIRST_YEAR, HEADLINES, PARK_INDUSTRY
 from tongxin.demo.history import build
 
@@ -119,6 +121,7 @@ def test_demo_reproduces_the_report_and_resumes_without_duplicates(start: Start)
         assert set(demo.clerk_passwords) == set(demo.nodes)  # how the clerk signs in, beside each page
         assert archived(demo) == heads
         assert len(heads) == 22
+        assert_private(demo.data_dir)
         digest = demo.api("/api/v1/digest")
         nats_url = next(
             line.split()[1].rstrip(":") for line in demo.lines if line.strip().startswith("NATS ")
@@ -139,6 +142,23 @@ def test_demo_reproduces_the_report_and_resumes_without_duplicates(start: Start)
         assert headline_figures(again) == H
     finally:
         assert again.stop() == 0
+
+
+def assert_private(data: Path) -> None:
+    """The demo's data dir, logs and nodes 0700, every file the demo and its children made 0600
+    (its state with the county secret, the accounts' passwords, the county's database and key, each
+    node's dir, the logs); nats/ (0700) holds what nats-server writes, in its own modes."""
+    loose = {}
+    for path in [data, *data.rglob("*")]:
+        relative = path.relative_to(data)
+        if relative.parts[:1] == ("nats",) and relative != Path("nats"):
+            continue
+        want = 0o700 if path.is_dir() else 0o600
+        if stat.S_IMODE(path.stat().st_mode) != want:
+            loose[str(relative)] = f"{stat.S_IMODE(path.stat().st_mode):04o}"
+    assert not loose, f"readable by others: {loose}"
+    for name in ("demo.json", ACCOUNTS_FILE, "county.db", "county.key", "logs", "nodes/dongguan/log.db"):
+        assert (data / name).exists(), name
 
 
 def history_size(data_dir: Path) -> int:

@@ -5,6 +5,7 @@ receipts (SQLite and PostgreSQL, the commands run as processes)."""
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def test_export_refuses_a_county_id_that_is_not_the_countys(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "'notthecounty' is not this county's id" in done.stderr and not out.exists()
     assert tongxin(*common, "--county-id", "jx").returncode == 0 and out.exists()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600, "an export holds personal data: its owner's alone"
 
 
 def test_verify_refuses_the_issues_truncation_and_an_unsigned_export(

@@ -1,16 +1,19 @@
-"""What a demo data dir remembers between runs (demo.json): the seed, size and end of its
-history, the county secret, how many members the live simulation has registered."""
+"""What a demo data dir remembers between runs (demo.json, 0600: it holds the county secret): the
+seed, size and end of its history, the county secret, how many members the live simulation has
+registered. The data dir is 0700: it holds the county's database and key and the nodes' dirs."""
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from shared.private_files import PRIVATE_FILE, private_dir, write_private
 from tongxin.demo.supervisor import DemoError
 
 STATE_FILE = "demo.json"
@@ -19,8 +22,9 @@ LOCK_FILE = "demo.lock"
 
 def lock(data_dir: Path) -> TextIO:
     """Hold the data dir for this demo (released when the process ends, however it ends)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(data_dir / LOCK_FILE, "w")  # noqa: SIM115 - held for the life of the demo
+    private_dir(data_dir)
+    fd = os.open(data_dir / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    handle = os.fdopen(fd, "w")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -44,6 +48,7 @@ class DemoState:
     def open(cls, data_dir: Path, seed: int, members: int, today: date) -> DemoState:
         path = data_dir / STATE_FILE
         if path.exists():
+            os.chmod(path, PRIVATE_FILE)  # as an older demo may have left it: 0644
             state = cls(**json.loads(path.read_text()))
             if (state.seed, state.members) != (seed, members):
                 raise DemoError(
@@ -51,13 +56,11 @@ class DemoState:
                     "run with those, or choose another --data-dir"
                 )
             return state
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         end = date.fromordinal(today.toordinal() - 1).isoformat()
         state = cls(seed, members, end, secrets.token_hex(32))
         state.save(data_dir)
         return state
 
     def save(self, data_dir: Path) -> None:
-        tmp = data_dir / (STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(data_dir / STATE_FILE)
+        write_private(data_dir / STATE_FILE, (json.dumps(asdict(self), indent=2) + "\n").encode())

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.private_files import PRIVATE_FILE, private_dir
 from tongxin.procs import die_with_parent
 
 
@@ -31,8 +32,10 @@ class Child:
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as log:
+        private_dir(self.log.parent)
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+        os.fchmod(fd, PRIVATE_FILE)  # a log of an older demo may be 0644
+        with os.fdopen(fd, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tongxin", *self.args],
                 stdout=log,

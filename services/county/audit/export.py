@@ -34,6 +34,7 @@ from shared import envelope, receipt
 from shared.chain import ROTATION, rotated_key
 from shared.envelope import GENESIS_HASH
 from shared.errors import FieldError
+from shared.private_files import private_file
 from shared.receipt import Receipt
 from shared.signing import Signer, Verifier
 
@@ -109,6 +110,8 @@ def write_export(
     if unkeyed := sorted(set(ranges) - set(keys)):
         raise BrokenArchiveError("nodes", f"node {unkeyed[0]!r} has no enrolled key")
     part = out.with_name(out.name + ".part")
+    part.unlink(missing_ok=True)
+    private_file(part)  # the zip holds personal data: 0600 from the start
     try:
         with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zf:
             with zf.open("envelopes.jsonl", "w", force_zip64=True) as f, _Hashed(f) as sink:

@@ -7,6 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from shared.private_files import private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_DB_URL = "sqlite:///tongxin-county.db"
@@ -15,16 +18,24 @@ WAL_CHECKPOINT_PAGES = 10_000
 
 
 def make_engine(url: str, *, durable: bool = True) -> Engine:
-    """An engine; SQLite files run in WAL mode with synchronous=FULL (no journal and no syncs
-    when not `durable`: a scratch file thrown away after a replay, or on any failure), a busy
-    timeout, a 64 MiB page cache (the archive's subject index and the projections keyed by
-    member are written all over; SQLite's 2 MiB default thrashes once the archive has a few
-    hundred thousand rows) and a checkpoint every WAL_CHECKPOINT_PAGES pages: with SQLite's
-    1,000 an ingest batch of 1,000 events, which dirties more pages than that, copied the WAL
-    into the database (and synced it) at nearly every commit."""
+    """An engine; a SQLite file it makes is created 0600 (so are the -wal, -shm and -journal
+    SQLite makes beside it), in a directory made 0700 if missing. SQLite files run in WAL mode
+    with synchronous=FULL (no journal and no syncs when not `durable`: a scratch file thrown
+    away after a replay, or on any failure), a busy timeout, a 64 MiB page cache (the archive's
+    subject index and the projections keyed by member are written all over; SQLite's 2 MiB
+    default thrashes once the archive has a few hundred thousand rows) and a checkpoint every
+    WAL_CHECKPOINT_PAGES pages: with SQLite's 1,000 an ingest batch of 1,000 events, which
+    dirties more pages than that, copied the WAL into the database (and synced it) at nearly
+    every commit."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         journal, synchronous = ("WAL", "FULL") if durable else ("OFF", "OFF")
+        path = sqlite_file(url)
+
+        @event.listens_for(engine, "do_connect")
+        def _private(*_args):  # type: ignore[no-untyped-def]
+            if path is not None:
+                private_file(path)  # a database the county makes is 0600, as are its -wal and -shm
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -39,6 +50,14 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None in memory, or for a `file:` URI left to SQLite)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def alembic_config(url: str) -> Config:
