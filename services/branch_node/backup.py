@@ -32,6 +32,7 @@ from services.branch_node.config import (
     NodeDir,
     NodeNotFoundError,
 )
+from services.branch_node.county_trust import TRUST_FILE
 from services.branch_node.lock import NodeBusyError, exclusive
 from shared import backup as b
 from shared.envelope import GENESIS_HASH
@@ -42,10 +43,12 @@ from shared.private_files import PRIVATE_DIR, narrowed
 KIND = "node"
 PLAIN_FILES = (CONFIG_FILE, KEY_FILE, SECRET_FILE)
 """Copied as they are, beside log.db (which goes through the backup API) and keys/."""
-OPTIONAL_FILES = (CLERK_FILE, SEED_FILE)
+OPTIONAL_FILES = (CLERK_FILE, SEED_FILE, TRUST_FILE)
 """Copied as they are when the node has them: the clerk's password hash and bearer-token digests
-(a restored node signs its clerk and its programs in as before) and the NATS seed (a restored node
-connects as the user the county enrolled, not as a stranger NATS refuses)."""
+(a restored node signs its clerk and its programs in as before), the NATS seed (a restored node
+connects as the user the county enrolled, not as a stranger NATS refuses) and the county keys it
+trusts (added with `node county-key add` or adopted at a rotation: without them a restored node
+would check receipts against the key in node.json alone)."""
 
 
 class NodeManifest(msgspec.Struct, frozen=True, kw_only=True):
