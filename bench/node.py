@@ -39,9 +39,9 @@ from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from shared.catalog.base import id_check_digit
-from shared.identity import member_id
 from shared.transport import connect
 from shared.wire import STREAM, resend_msg_id
+from tests.ids import member_id
 from tongxin.natsd import EmbeddedNats, ensure_stream, find_binary, free_port
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ async def raw_publish(
 def bench_forward(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
     node = new_node(root / "backlog", "bench-fwd", secret_hex, url)
     try:
-        rate = record_all(node, make_events(args.backlog, node.county_secret), args.batch)
+        rate = record_all(node, make_events(args.backlog, node.keys), args.batch)
         err.print("    Forwarder, then raw publish_async")
         rows = asyncio.run(forward_and_raw(node, url, args.timeout))
     finally:
@@ -272,7 +272,7 @@ def bench_serve(root: Path, url: str, secret_hex: str, args: argparse.Namespace)
     token = made.stdout.decode().strip() if made.returncode == 0 else None  # a build without tokens: None
     node = NodeService(d)
     try:
-        record_all(node, make_events(backlog, node.county_secret), args.batch)
+        record_all(node, make_events(backlog, node.keys), args.batch)
     finally:
         node.close()
     port = free_port()

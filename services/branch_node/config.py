@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import msgspec
 
 from shared.errors import FieldError
-from shared.identity import parse_county_secret
 from shared.nats_identity import SEED_FILE, NatsIdentity, new_seed, node_inbox, public_key, write_seed
 from shared.signing import Signer
 from shared.wire import DEFAULT_NATS_URL
@@ -16,6 +14,7 @@ from shared.wire import DEFAULT_NATS_URL
 CONFIG_FILE = "node.json"
 KEY_FILE = "node.key"
 SECRET_FILE = "county.secret"
+"""What nodes made before random member ids hold: left alone, never read."""
 LOG_FILE = "log.db"
 KEYS_DIR = "keys"
 
@@ -39,8 +38,8 @@ class NodeExistsError(FileExistsError):
 
 
 class NodeDir:
-    """The files of one node: node.json, node.key (0600), nats.seed (0600), county.secret (0600),
-    log.db."""
+    """The files of one node: node.json, node.key (0600), nats.seed (0600), log.db, personal.db
+    (0600, `keystore`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -52,18 +51,14 @@ class NodeDir:
     def exists(self) -> bool:
         return (self.path / CONFIG_FILE).exists()
 
-    def create(self, config: NodeConfig, county_secret_hex: str) -> Signer:
+    def create(self, config: NodeConfig) -> Signer:
         """Write a new node's files; refuses to touch an existing node."""
-        parse_county_secret(county_secret_hex)
         if self.exists() or (self.path / KEY_FILE).exists():
             raise NodeExistsError(f"a node already lives in {self.path}; refusing to overwrite it")
         self.path.mkdir(parents=True, exist_ok=True)
         signer = Signer.generate()
         signer.save(self.path / KEY_FILE)
         write_seed(self.path / SEED_FILE, new_seed())
-        fd = os.open(self.path / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(county_secret_hex.strip() + "\n")
         (self.path / CONFIG_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(config)) + b"\n")
         return signer
 
@@ -119,6 +114,3 @@ class NodeDir:
         """The public half of the node's NATS identity (`U…`), for enrolment."""
         seed = self.path / SEED_FILE
         return public_key(seed.read_text()) if seed.exists() else None
-
-    def county_secret(self) -> bytes:
-        return parse_county_secret((self.path / SECRET_FILE).read_text())

@@ -15,14 +15,21 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from services.branch_node.application import NewEvent
 from shared.bounds import check_depth
 from shared.catalog import convert_payload
-from shared.catalog.base import CHINA_STANDARD_TIME
+from shared.catalog.base import CHINA_STANDARD_TIME, id_number_problem
 from shared.errors import FieldError
-from shared.identity import member_id
+
+
+class MemberIds(Protocol):
+    """Who gives a new registration its member id (the node's key store, `keystore.KeyStore`)."""
+
+    def assign(self, id_number: str) -> str:
+        """The member this ID number belongs to here, else a fresh random id; persists nothing."""
+        ...
 
 
 def parse_json(text: str | bytes, field: str = "body") -> Any:
@@ -75,10 +82,9 @@ def parse_time(value: Any, field: str = "occurred_at") -> datetime:
         raise FieldError(field, f"{value!r} is out of range") from None
 
 
-def parse_item(
-    item: Any, county_secret: bytes, *, strict: bool = True, now: datetime | None = None
-) -> NewEvent:
-    """Validate one request item; a member's id is derived from the ID number when absent."""
+def parse_item(item: Any, ids: MemberIds, *, strict: bool = True, now: datetime | None = None) -> NewEvent:
+    """Validate one request item; a registration without a member id is given one by `ids` (the
+    member this node already indexes under the ID number, else a random one)."""
     if not isinstance(item, dict):
         raise FieldError("", "each event must be an object with type, occurred_at and payload")
     type_ = item.get("type")
@@ -93,22 +99,21 @@ def parse_item(
     if not isinstance(payload, dict):
         raise FieldError("payload", "required: an object with the event's fields")
     if type_ == "member.registered":
-        payload = _with_member_id(payload, county_secret)
+        payload = _with_member_id(payload, ids)
     return NewEvent(body=convert_payload(type_, payload, strict=strict), occurred_at=occurred_at)
 
 
-def _with_member_id(payload: dict[str, Any], county_secret: bytes) -> dict[str, Any]:
+def _with_member_id(payload: dict[str, Any], ids: MemberIds) -> dict[str, Any]:
+    """A given member id (an import, a move from elsewhere) is kept: the key store refuses it at
+    sealing if the ID number is another member's here."""
+    if payload.get("member_id") not in (None, ""):
+        return payload
     personal = payload.get("personal")
     if not isinstance(personal, dict) or not isinstance(personal.get("id_number"), str):
         raise FieldError("payload.personal.id_number", "required field is missing")
-    try:
-        derived = member_id(county_secret, personal["id_number"])
-    except FieldError as exc:
-        raise exc.within("payload") from None
-    given = payload.get("member_id")
-    if given not in (None, "", derived):
-        raise FieldError("payload.member_id", "does not match the ID number under this county's secret")
-    return {**payload, "member_id": derived}
+    if problem := id_number_problem(personal["id_number"]):
+        raise FieldError("payload.personal.id_number", problem)
+    return {**payload, "member_id": ids.assign(personal["id_number"])}
 
 
 def set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
@@ -146,7 +151,7 @@ class ParsedFile:
         return [f"line {line}: {exc}" if line else str(exc) for line, exc in self.errors]
 
 
-def read_file(data: str | bytes, kind: str, default_type: str | None, county_secret: bytes) -> ParsedFile:
+def read_file(data: str | bytes, kind: str, default_type: str | None, ids: MemberIds) -> ParsedFile:
     """Parse a .csv, .xlsx or .jsonl file; CSV and Excel cells are text, so numbers and dates are
     converted. An .xlsx is read like a CSV: its first sheet, the header row naming the fields."""
     parsed = ParsedFile()
@@ -156,7 +161,7 @@ def read_file(data: str | bytes, kind: str, default_type: str | None, county_sec
             try:
                 if isinstance(item, FieldError):
                     raise item
-                parsed.events.append(parse_item(item, county_secret, strict=kind not in ("csv", "xlsx")))
+                parsed.events.append(parse_item(item, ids, strict=kind not in ("csv", "xlsx")))
                 parsed.lines.append(line)
             except FieldError as exc:
                 parsed.errors.append((line, exc))

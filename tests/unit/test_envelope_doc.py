@@ -23,9 +23,9 @@ from shared.catalog import convert_payload
 from shared.chain import single_key, verify_chain
 from shared.envelope import GENESIS_HASH, Envelope, body_of, canonical, decode, encode, sign
 from shared.errors import FieldError
-from shared.identity import member_id
 from shared.signing import Signer, Verifier
 from shared.wire import events_subject, msg_id
+from tests.ids import member_id
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "envelope.md"
 EXAMPLE = re.compile(r"<!--\s*example:(?P<name>[\w.-]+)\s*-->\s*\n```\w*\n(?P<body>.*?)\n```", re.S)

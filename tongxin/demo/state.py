@@ -1,11 +1,12 @@
 """What a demo data dir remembers between runs (demo.json): the seed, size and end of its
-history, the county secret, how many members the live simulation has registered."""
+history, how many members the live simulation has registered. (A demo.json made before member
+ids were random also holds a county secret: it is dropped when read, and no longer written.)"""
 
 from __future__ import annotations
 
 import fcntl
 import json
-import secrets
+import os
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -37,14 +38,15 @@ class DemoState:
     members: int
     end: str
     """Last day of the simulated history (yesterday when the data dir was made)."""
-    county_secret: str
     live_registered: int = 0
 
     @classmethod
     def open(cls, data_dir: Path, seed: int, members: int, today: date) -> DemoState:
         path = data_dir / STATE_FILE
         if path.exists():
-            state = cls(**json.loads(path.read_text()))
+            saved = json.loads(path.read_text())
+            saved.pop("county_secret", None)  # a demo made before member ids were random
+            state = cls(**saved)
             if (state.seed, state.members) != (seed, members):
                 raise DemoError(
                     f"{data_dir} holds a demo made with --seed {state.seed} --members {state.members}; "
@@ -53,11 +55,13 @@ class DemoState:
             return state
         data_dir.mkdir(parents=True, exist_ok=True)
         end = date.fromordinal(today.toordinal() - 1).isoformat()
-        state = cls(seed, members, end, secrets.token_hex(32))
+        state = cls(seed, members, end)
         state.save(data_dir)
         return state
 
     def save(self, data_dir: Path) -> None:
         tmp = data_dir / (STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(asdict(self), indent=2) + "\n")
         tmp.replace(data_dir / STATE_FILE)

@@ -34,7 +34,7 @@ def outstation_router(node: NodeService, record: Record, gate: Gate) -> APIRoute
     router = APIRouter(
         prefix="/api/v1", tags=["outstation page"], dependencies=[Depends(gate)], responses=PROTECTED
     )
-    members = MemberIndex(node.log)
+    members = MemberIndex(node.log, node.keys)
 
     @router.post(
         "/events/check", summary="Check one event as recording would; append nothing", responses=REFUSED
@@ -100,7 +100,7 @@ async def _parse(node: NodeService, file: UploadFile, type_: str) -> ParsedFile:
     data = await file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         return ParsedFile(errors=[(0, FieldError("file", f"larger than {MAX_UPLOAD >> 20} MB"))])
-    parsed = await run_in_threadpool(read_file, data, kind, type_, node.county_secret)
+    parsed = await run_in_threadpool(read_file, data, kind, type_, node.keys)
     refused = await run_in_threadpool(dry_run, node, parsed.events)
     if refused:
         bad = {i for i, _ in refused}
