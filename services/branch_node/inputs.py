@@ -155,6 +155,7 @@ def read_file(data: str | bytes, kind: str, default_type: str | None, ids: Membe
     """Parse a .csv, .xlsx or .jsonl file; CSV and Excel cells are text, so numbers and dates are
     converted. An .xlsx is read like a CSV: its first sheet, the header row naming the fields."""
     parsed = ParsedFile()
+    ids = _Remembered(ids)  # one person twice in a file: one member, registered twice (refused)
     try:
         rows = _rows(data, kind, default_type)
         for line, item in rows:
@@ -168,6 +169,20 @@ def read_file(data: str | bytes, kind: str, default_type: str | None, ids: Membe
     except FieldError as exc:  # the file itself is unreadable
         parsed.errors.append((0, exc))
     return parsed
+
+
+class _Remembered:
+    """The member ids given so far, by ID number: the same number gets the same id again."""
+
+    def __init__(self, ids: MemberIds) -> None:
+        self.ids = ids
+        self.given: dict[str, str] = {}
+
+    def assign(self, id_number: str) -> str:
+        found = self.given.get(id_number)
+        if found is None:
+            found = self.given[id_number] = self.ids.assign(id_number)
+        return found
 
 
 def _rows(data: str | bytes, kind: str, default_type: str | None) -> Iterable[tuple[int, Any]]:

@@ -71,9 +71,9 @@ def rotated_node(tmp_path: Path) -> Iterator[NodeService]:
     """A node that has rotated its key once (so keys/ holds a key) and recorded a few events."""
     node = NodeService(make_node_dir(tmp_path / "node"))
     try:
-        node.record([parse_item(fund(i), node.county_secret) for i in range(5)])
+        node.record([parse_item(fund(i), node.keys) for i in range(5)])
         node.rotate_key()
-        node.record([parse_item(fund(i), node.county_secret) for i in range(5, 10)])
+        node.record([parse_item(fund(i), node.keys) for i in range(5, 10)])
         yield node
     finally:
         node.close()
@@ -88,7 +88,7 @@ def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
     def keep_recording() -> None:
         i = 100
         while not stop.is_set():
-            node.record([parse_item(fund(i + k), node.county_secret) for k in range(20)])
+            node.record([parse_item(fund(i + k), node.keys) for k in range(20)])
             i += 20
 
     # a reader that keeps its snapshot keeps the WAL from being checkpointed past it: log.db's own
@@ -159,7 +159,7 @@ def test_a_node_restored_beside_or_in_place_of_the_node_holds_the_backup_and_not
     node, data = rotated_node, rotated_node.dir.path
     backup = tmp_path / "backup"
     assert tongxin("node", "backup", "-d", str(data), "--out", str(backup)).returncode == 0
-    node.record([parse_item(fund(i), node.county_secret) for i in range(10, 15)])
+    node.record([parse_item(fund(i), node.keys) for i in range(10, 15)])
     node.close()
     assert logged(data) == 16  # 10 funds, the rotation, 5 more after the backup
 
