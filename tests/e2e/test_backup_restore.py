@@ -122,7 +122,7 @@ def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
         check_files(backup, files_of(m))  # the manifest's hashes are the files'
         assert mode(backup) == 0o700
         assert (
-            mode(backup / "node.key") == mode(backup / "county.secret") == mode(backup / "nats.seed") == 0o600
+            mode(backup / "node.key") == mode(backup / "personal.db") == mode(backup / "nats.seed") == 0o600
         )
         assert (backup / "nats.seed").read_bytes() == (
             data / "nats.seed"
@@ -134,7 +134,7 @@ def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
             "log.db",
             "node.json",
             "node.key",
-            "county.secret",
+            "personal.db",
             "nats.seed",
             f"keys/{key.name}",
         }
@@ -184,10 +184,8 @@ def test_a_node_restored_beside_or_in_place_of_the_node_holds_the_backup_and_not
     assert r.returncode == 0, r.stderr
     [aside] = tmp_path.glob("node.replaced-*")
     assert str(aside) in r.stdout and logged(aside) == 16, "the replaced node is kept, whole"
-    assert (
-        logged(data) == 11 and (data / "county.secret").read_text() == (aside / "county.secret").read_text()
-    )
-    for name in ("node.key", "county.secret", "node.json", "log.db"):
+    assert logged(data) == 11 and (data / "personal.db").read_bytes()[:16] == b"SQLite format 3\x00"
+    for name in ("node.key", "personal.db", "node.json", "log.db"):
         assert mode(data / name) == mode(aside / name)
     assert mode(data / "keys") == 0o700 and mode(next((data / "keys").iterdir())) == 0o600
     status = json.loads(tongxin("node", "status", "--json", "-d", str(data)).stdout)
