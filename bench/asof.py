@@ -62,8 +62,8 @@ from services.county.projections.digest import digest
 from services.county.registry import enrol
 from shared import envelope
 from shared.catalog.base import CHINA_STANDARD_TIME
-from shared.identity import member_id
 from shared.wire import events_subject
+from tests.ids import member_id
 
 err = Console(stderr=True)
 SECRET = "5e" * 32

@@ -157,7 +157,7 @@ def node_process(args: Any) -> None:
     its forwarder, as `node serve` does for a clerk's request; prints when it recorded the last."""
     node = NodeService(Path(args.dir))
     mine = range(args.index, args.count, args.nodes)
-    secret = node.county_secret
+    secret = node.keys
     items = [
         parse_item(latency_item(i, args.g0, node.node_id, secret, args.villages), secret)
         for i in range(len(mine))

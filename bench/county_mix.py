@@ -10,7 +10,7 @@ from typing import Any
 from bench.node import id_number, new_node
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
-from shared.identity import member_id
+from tests.ids import member_id
 
 COUNTY = "jx"
 HOST = "广东东莞"
@@ -157,10 +157,10 @@ def record_items(node: NodeService, items: Iterator[Item] | list[Item], batch: i
     for item in items:
         chunk.append(item)
         if len(chunk) == batch:
-            node.record([parse_item(x, node.county_secret) for x in chunk])
+            node.record([parse_item(x, node.keys) for x in chunk])
             chunk = []
     if chunk:
-        node.record([parse_item(x, node.county_secret) for x in chunk])
+        node.record([parse_item(x, node.keys) for x in chunk])
     return node.log.last_seq()
 
 

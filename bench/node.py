@@ -39,9 +39,9 @@ from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from shared.catalog.base import id_check_digit
-from shared.identity import member_id
 from shared.transport import connect
 from shared.wire import STREAM, resend_msg_id
+from tests.ids import GIVEN, member_id
 from tongxin.natsd import EmbeddedNats, ensure_stream, find_binary, free_port
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def item(i: int, secret: bytes) -> dict[str, Any]:
     p: dict[str, Any]
     if k < 6:
         person = dict(name=f"成员{i}", id_number=id_number(i), phone=f"138{i % 10**8:08d}")
-        t, p = "member.registered", dict(personal=person, home_branch=f"village-{i % 7}")
+        t, p = "member.registered", dict(member_id=mid(i), personal=person, home_branch=f"village-{i % 7}")
         p |= dict(outstation=org, host_location="广东东莞", flowed_out_on="2019-03-01")
     elif k == 6:
         moved = mid(base - 1000 if base >= 1000 else base)
@@ -103,11 +103,11 @@ def item(i: int, secret: bytes) -> dict[str, Any]:
 
 
 def make_events(n: int, secret: bytes) -> list[NewEvent]:
-    return [parse_item(item(i, secret), secret) for i in range(n)]
+    return [parse_item(item(i, secret), GIVEN) for i in range(n)]
 
 
 def new_node(path: Path, node_id: str, secret_hex: str, url: str = "nats://127.0.0.1:4222") -> NodeService:
-    NodeDir(path).create(NodeConfig(node_id=node_id, county_id="jx", nats_url=url), secret_hex)
+    NodeDir(path).create(NodeConfig(node_id=node_id, county_id="jx", nats_url=url))
     return NodeService(path)
 
 
@@ -189,7 +189,7 @@ async def raw_publish(
 def bench_forward(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
     node = new_node(root / "backlog", "bench-fwd", secret_hex, url)
     try:
-        rate = record_all(node, make_events(args.backlog, node.county_secret), args.batch)
+        rate = record_all(node, make_events(args.backlog, node.keys), args.batch)
         err.print("    Forwarder, then raw publish_async")
         rows = asyncio.run(forward_and_raw(node, url, args.timeout))
     finally:
@@ -272,7 +272,7 @@ def bench_serve(root: Path, url: str, secret_hex: str, args: argparse.Namespace)
     token = made.stdout.decode().strip() if made.returncode == 0 else None  # a build without tokens: None
     node = NodeService(d)
     try:
-        record_all(node, make_events(backlog, node.county_secret), args.batch)
+        record_all(node, make_events(backlog, node.keys), args.batch)
     finally:
         node.close()
     port = free_port()

@@ -81,11 +81,11 @@ def run(args: argparse.Namespace, root: Path, db_url: str) -> dict[str, Any]:
                 nats_url=server.url,
                 county_public_key=county_key.public_key_hex,
             )
-            NodeDir(root / node_id).create(config, secret)
+            NodeDir(root / node_id).create(config)
             nodes[node_id] = NodeService(root / node_id)
             with engine.begin() as conn:
                 enrol(conn, node_id, nodes[node_id].first_key.public_key_hex)
-            record_all(nodes[node_id], make_events(args.events, nodes[node_id].county_secret), 1000)
+            record_all(nodes[node_id], make_events(args.events, bytes.fromhex(secret)), 1000)
 
         def county() -> tuple[Consumer, Loop]:
             c = Consumer(Ingestor(engine, "jx", county_key), server.url, repair_grace=args.grace)

@@ -67,7 +67,7 @@ def make_node_dir(
     config = NodeConfig(
         node_id=node_id, county_id="jx", nats_url=nats_url, county_public_key=county_public_key
     )
-    NodeDir(path).create(config, COUNTY_SECRET)
+    NodeDir(path).create(config)
     return path
 
 

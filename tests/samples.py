@@ -33,10 +33,15 @@ def xlsx(rows: list[list[Any]], header: list[str]) -> bytes:
 
 
 def registration(i: int, outstation: str = "dongguan") -> dict[str, Any]:
+    """Member i's registration, with its member id given (`tests.ids.sample_member_id`), so that
+    tests can name the member before and after it is recorded."""
+    from tests.ids import sample_member_id
+
     return {
         "type": "member.registered",
         "occurred_at": "2026-01-05T09:00:00+08:00",
         "payload": {
+            "member_id": sample_member_id(i),
             "personal": {"name": f"成员{i}", "id_number": id_number(i), "phone": f"138{i:08d}"},
             "home_branch": f"village-{i % 7}",
             "outstation": outstation,

@@ -148,7 +148,7 @@ def create_app(
         openapi_extra={"requestBody": {"content": {"application/json": {"example": EVENT_EXAMPLE}}}},
     )
     async def record_one(request: Request) -> dict[str, Any]:
-        new = parse_item(await _json_body(request), node.county_secret)
+        new = parse_item(await _json_body(request), node.keys)
         (seq,) = await _record(node, [new], metrics, forwarder)
         return {"seq": seq, "event_id": str(new.event_id)}
 
@@ -171,7 +171,7 @@ def create_app(
         parsed, errors = [], []
         for i, item in enumerate(items):
             try:
-                parsed.append(parse_item(item, node.county_secret))
+                parsed.append(parse_item(item, node.keys))
             except FieldError as exc:
                 errors.append((i, exc))
         if errors:

@@ -2,10 +2,13 @@
 
 log.db is copied through SQLite's online backup API in one step, so the copy is the log as one
 read transaction saw it (WAL lets the node keep appending meanwhile): whole batches, never half a
-one. The files beside it keep their modes, for their owner alone (every file 0600, the data dir and
-keys/ 0700; a looser mode left by an older version is narrowed in the backup and on restore).
-The keys are copied after the log: a rotation saves its new key before it logs the event naming it,
-so every key the copied log names is in the copy.
+one. personal.db (the members' keys, `keystore`) is copied the same way, after the log: a key is
+committed there before the event sealed under it is logged, so every sealed personal of the copied
+log opens with the copied keys. The files beside them keep their modes, for their owner alone (every
+file 0600, the data dir and keys/ 0700; a looser mode left by an older version is narrowed in the
+backup and on restore). The signing keys are copied after the log too: a rotation saves its new key
+before it logs the event naming it, so every key the copied log names is in the copy. A
+county.secret of a node made before random member ids is never read, and not copied.
 
 A restored log may be behind what the county holds of this node (the node recorded and forwarded
 more after the backup). The county's receipts then name seqs this log lacks — a fork in
@@ -33,6 +36,7 @@ from services.branch_node.config import (
     NodeNotFoundError,
 )
 from services.branch_node.county_trust import TRUST_FILE
+from services.branch_node.keystore import PERSONAL_FILE
 from services.branch_node.lock import NodeBusyError, exclusive
 from shared import backup as b
 from shared.envelope import GENESIS_HASH
@@ -41,8 +45,10 @@ from shared.nats_identity import SEED_FILE
 from shared.private_files import PRIVATE_DIR, narrowed
 
 KIND = "node"
-PLAIN_FILES = (CONFIG_FILE, KEY_FILE, SECRET_FILE)
-"""Copied as they are, beside log.db (which goes through the backup API) and keys/."""
+PLAIN_FILES = (CONFIG_FILE, KEY_FILE)
+"""Copied as they are, beside log.db and personal.db (which go through the backup API) and keys/."""
+LEGACY_FILES = (SECRET_FILE,)
+"""What an older backup may list and a restore puts back, though no node reads it any more."""
 OPTIONAL_FILES = (CLERK_FILE, SEED_FILE, TRUST_FILE)
 """Copied as they are when the node has them: the clerk's password hash and bearer-token digests
 (a restored node signs its clerk and its programs in as before), the NATS seed (a restored node
@@ -93,10 +99,14 @@ def backup(data_dir: Path, out: Path) -> NodeManifest:
             raise b.BackupError(f"{data_dir} has no {name}: not a complete node data dir")
     with b.new_backup_dir(out) as building:
         b.copy_sqlite(node.log_path, building / LOG_FILE)
+        names = [LOG_FILE]
+        if (data_dir / PERSONAL_FILE).is_file():  # after the log: every key its events name
+            b.copy_sqlite(data_dir / PERSONAL_FILE, building / PERSONAL_FILE)
+            names.append(PERSONAL_FILE)
         present = [name for name in OPTIONAL_FILES if (data_dir / name).is_file()]
         for name in (*PLAIN_FILES, *present):
             b.copy_file(data_dir / name, building / name, (data_dir / name).stat().st_mode)
-        names = [LOG_FILE, *PLAIN_FILES, *present]
+        names += [*PLAIN_FILES, *present]
         dirs = {".": b.octal(narrowed(data_dir.stat().st_mode))}
         keys = data_dir / KEYS_DIR
         if keys.is_dir():
@@ -142,7 +152,8 @@ def read(source: Path) -> NodeManifest:
     paths = {f.path for f in manifest.files}
     if missing := sorted({LOG_FILE, *PLAIN_FILES} - paths):
         raise b.BackupError(f"{source}/{b.MANIFEST} lists no {', '.join(missing)}: not a node backup")
-    if odd := sorted(p for p in paths - {LOG_FILE, *PLAIN_FILES, *OPTIONAL_FILES} if not _is_key_file(p)):
+    known = {LOG_FILE, PERSONAL_FILE, *PLAIN_FILES, *OPTIONAL_FILES, *LEGACY_FILES}
+    if odd := sorted(p for p in paths - known if not _is_key_file(p)):
         raise b.BackupError(f"{source}/{b.MANIFEST} lists files a node backup does not hold: {odd}")
     b.check_files(source, manifest.files)
     return manifest
@@ -196,4 +207,6 @@ def _build(source: Path, manifest: NodeManifest, built: Path) -> None:
         b.copy_file(source / entry.path, built / entry.path, int(entry.mode, 8))
     b.check_files(built, manifest.files)
     b.to_wal(built / LOG_FILE)
+    if (built / PERSONAL_FILE).is_file():
+        b.to_wal(built / PERSONAL_FILE)
     os.chmod(built, narrowed(int(manifest.dirs.get(".", "0700"), 8)))

@@ -17,8 +17,9 @@ from services.branch_node.clerk import Clerk
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
 from services.branch_node.config import NodeConfig, NodeDir, NodeExistsError
 from services.branch_node.forwarder import REPAIR_GRACE
-from services.branch_node.inputs import cell_value, parse_item, parse_json, read_file, set_dotted
+from services.branch_node.inputs import cell_value, parse_item, parse_json, set_dotted
 from services.branch_node.lock import NodeBusyError, exclusive
+from services.branch_node.roster_files import read_file
 from services.branch_node.service import NodeService
 from shared.catalog import EVENT_TYPES
 from shared.credentials import WeakPasswordError, check_password_rules
@@ -33,16 +34,18 @@ app = typer.Typer(
 )
 
 
-@app.command(
-    epilog="Example: tongxin node init --node-id dongguan --county-id jx --county-secret $(cat county.secret)"
-)
+@app.command(epilog="Example: tongxin node init --node-id dongguan --county-id jx --county-public-key HEX")
 def init(
     node_id: Annotated[str, typer.Option(help="This node's id, a slug such as `dongguan`.")],
     county_id: Annotated[str, typer.Option(help="The county's id, a slug such as `jx`.")],
     county_secret: Annotated[
-        str,
-        typer.Option(envvar="TONGXIN_COUNTY_SECRET", help="The county secret (64 hex) given at enrolment."),
-    ],
+        str | None,
+        typer.Option(
+            envvar="TONGXIN_COUNTY_SECRET",
+            help="Ignored: member ids are random now, and a node holds no county secret.",
+            hidden=True,
+        ),
+    ] = None,
     data_dir: DataDir = Path("tongxin-node"),
     nats_url: Annotated[str, typer.Option(help="The county's NATS URL.")] = DEFAULT_NATS_URL,
     county_public_key: Annotated[
@@ -61,10 +64,15 @@ def init(
         ),
     ] = None,
 ) -> None:
-    """Create a node: its Ed25519 key and NATS identity (mode 0600), its county secret and its log,
-    and the clerk's sign-in (clerk.json, 0600): a one-time token, or the password of a file.
+    """Create a node: its Ed25519 key and NATS identity (mode 0600), its log and its key store
+    (personal.db, 0600: its members' keys), and the clerk's sign-in (clerk.json, 0600): a
+    one-time token, or the password of a file.
 
     Give the county the printed public key and NATS key: `tongxin county enrol-node` takes both."""
+    if county_secret is not None:
+        err.print(
+            "--county-secret is ignored: a node no longer holds a county secret (member ids are random)"
+        )
     password = None if clerk_password_file is None else cli_clerk.read_password_file(clerk_password_file)
     if password is not None:
         try:
@@ -85,7 +93,7 @@ def init(
     )
     try:
         msgspec.convert(msgspec.to_builtins(config), type=_Slugs)
-        signer = NodeDir(data_dir).create(config, county_secret)
+        signer = NodeDir(data_dir).create(config)
     except NodeExistsError as exc:
         raise fail(str(exc)) from None
     except (FieldError, msgspec.ValidationError) as exc:
@@ -165,7 +173,7 @@ def record(
     try:
         new = parse_item(
             {"type": type_, "occurred_at": occurred_at, "payload": payload},
-            node.county_secret,
+            node.keys,
             strict=json_payload is not None and not field,
         )
         (seq,) = node.record([new])
@@ -202,7 +210,7 @@ def import_(
     data = file.read_bytes()
     node = open_node(data_dir)
     try:
-        parsed = read_file(data, file.suffix.lower().lstrip("."), type_, node.county_secret)
+        parsed = read_file(data, file.suffix.lower().lstrip("."), type_, node.keys)
         problems = parsed.problems
         if not problems and dry_run:  # the log's own rules too (times, a member's history here)
             problems = [f"line {parsed.lines[i]}: {e}" for i, e in node.log.check(parsed.events)]

@@ -33,8 +33,9 @@ def backup(
 ) -> None:
     """Back up the node's data dir, also while `node serve` runs.
 
-    log.db is copied through SQLite's online backup API (a consistent snapshot: whole batches,
-    never half a one); node.json, node.key, county.secret and keys/ keep their modes. backup.json
+    log.db and personal.db (the members' keys) are copied through SQLite's online backup API (a
+    consistent snapshot: whole batches, never half a one); node.json, node.key and keys/ keep
+    their modes. backup.json
     lists every file with its SHA-256, and the copy's last seq and head hash."""
     try:
         manifest = node_backup.backup(data_dir, to)

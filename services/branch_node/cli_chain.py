@@ -89,6 +89,11 @@ def _readable(st: NodeStatus, nats_url: str, reachable: bool) -> list[tuple[str,
         ("last ack", str(st.last_ack_at or "never")),
         ("last receipt", receipt_line),
         ("county_key", ", ".join(st.county_keys) if st.county_keys else "none (receipts unchecked)"),
+        (
+            "members' keys",
+            f"{st.keys_undelivered} not delivered to the county yet"
+            + ("" if st.county_keys or not st.keys_undelivered else " (no county key: none is sent)"),
+        ),
         ("nats", f"{nats_url} ({'reachable' if reachable else 'unreachable'})"),
     ]
     if st.fork is not None:

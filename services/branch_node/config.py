@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import msgspec
 
 from shared.errors import FieldError
-from shared.identity import parse_county_secret
 from shared.nats_identity import SEED_FILE, NatsIdentity, new_seed, node_inbox, public_key, write_seed
-from shared.private_files import PRIVATE_FILE, Tightened, private_dir, private_file, tighten, write_private
+from shared.private_files import Tightened, private_dir, private_file, tighten, write_private
 from shared.signing import Signer
 from shared.wire import DEFAULT_NATS_URL
 
@@ -20,6 +18,7 @@ log = logging.getLogger("tongxin.node")
 CONFIG_FILE = "node.json"
 KEY_FILE = "node.key"
 SECRET_FILE = "county.secret"
+"""What nodes made before random member ids hold: left alone, never read."""
 LOG_FILE = "log.db"
 KEYS_DIR = "keys"
 
@@ -43,9 +42,9 @@ class NodeExistsError(FileExistsError):
 
 
 class NodeDir:
-    """The files of one node: node.json, node.key, nats.seed, county.secret, log.db (and its
-    -wal, -shm), clerk.json, county-keys.json, keys/ — the directory 0700, every file 0600
-    (`shared.private_files`)."""
+    """The files of one node: node.json, node.key, nats.seed, log.db (and its -wal, -shm),
+    personal.db (`keystore`), clerk.json, county-keys.json, keys/ — the directory 0700, every file
+    0600 (`shared.private_files`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -57,18 +56,14 @@ class NodeDir:
     def exists(self) -> bool:
         return (self.path / CONFIG_FILE).exists()
 
-    def create(self, config: NodeConfig, county_secret_hex: str) -> Signer:
+    def create(self, config: NodeConfig) -> Signer:
         """Write a new node's files; refuses to touch an existing node."""
-        parse_county_secret(county_secret_hex)
         if self.exists() or (self.path / KEY_FILE).exists():
             raise NodeExistsError(f"a node already lives in {self.path}; refusing to overwrite it")
         private_dir(self.path)
         signer = Signer.generate()
         signer.save(self.path / KEY_FILE)
         write_seed(self.path / SEED_FILE, new_seed())
-        fd = os.open(self.path / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-        with os.fdopen(fd, "w") as f:
-            f.write(county_secret_hex.strip() + "\n")
         write_private(self.path / CONFIG_FILE, msgspec.json.format(msgspec.json.encode(config)) + b"\n")
         private_file(self.log_path)  # before SQLite makes it (and its -wal, -shm) by the umask
         return signer
@@ -141,6 +136,3 @@ class NodeDir:
         """The public half of the node's NATS identity (`U…`), for enrolment."""
         seed = self.path / SEED_FILE
         return public_key(seed.read_text()) if seed.exists() else None
-
-    def county_secret(self) -> bytes:
-        return parse_county_secret((self.path / SECRET_FILE).read_text())

@@ -11,6 +11,7 @@ import uvicorn
 from services.branch_node.api import create_app
 from services.branch_node.clerk import Clerk
 from services.branch_node.forwarder import REPAIR_GRACE, Forwarder
+from services.branch_node.key_delivery import KeyCourier
 from services.branch_node.service import NodeService
 
 log = logging.getLogger("tongxin.node")
@@ -24,7 +25,8 @@ async def serve(
     repair_grace: float = REPAIR_GRACE,
     allowed_hosts: tuple[str, ...] = (),
 ) -> None:
-    """Run until SIGINT/SIGTERM, then stop both parts cleanly (the cursor is saved on the way out).
+    """Run until SIGINT/SIGTERM, then stop every part cleanly (the cursor is saved on the way out):
+    the HTTP API, the forwarder, and the courier of members' keys (`key_delivery`).
     The HTTP API answers to loopback names, `host` and `allowed_hosts`."""
     stop = asyncio.Event()
     forwarder = Forwarder(
@@ -51,10 +53,13 @@ async def serve(
             "(tongxin node county-key add HEX, from `tongxin county key`)",
             extra={"node_id": node.node_id},
         )
+    courier = KeyCourier(node, nats_url)
     forwarding = asyncio.create_task(forwarder.run(stop))
+    delivering = asyncio.create_task(courier.run(stop))
     http = asyncio.create_task(server.serve())
     await stop.wait()
     server.should_exit = True
     forwarder.wake.set()
-    await asyncio.gather(http, forwarding)
+    courier.wake.set()
+    await asyncio.gather(http, forwarding, delivering)
     log.info("stopped", extra={"node_id": node.node_id})

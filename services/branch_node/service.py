@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,17 +12,23 @@ from pathlib import Path
 import msgspec
 from eventsourcing.persistence import IntegrityError
 
-from services.branch_node.application import NewEvent, NodeLog
+from services.branch_node.application import BatchError, NewEvent, NodeLog
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.county_trust import CountyTrust
 from services.branch_node.envelopes import EnvelopeStore
+from services.branch_node.keystore import PERSONAL_FILE, KeyStore, Sealing
 from services.branch_node.mapper import decode_recorded
 from services.branch_node.receipts import Fork, ReceiptBook, ReceiptStatus
 from shared import envelope
+from shared.catalog.member import MemberDetailsUpdated, MemberRegistered
 from shared.catalog.node import NodeKeyRotated
 from shared.chain import ChainFault, ChainVerifier, single_key
+from shared.errors import FieldError
 from shared.signing import Signer, Verifier
 from shared.wire import events_subject
+
+_PERSONAL = (MemberRegistered, MemberDetailsUpdated)
+"""The events that carry a member's `personal`, sealed before they are logged."""
 
 
 class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,6 +55,9 @@ class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
     fork: Fork | None = None
     county_keys: list[str] = []
     """The ids of the county keys this node checks receipts with; empty: receipts unchecked."""
+    keys_undelivered: int = 0
+    """Members' keys the county has not acknowledged yet (sent by `node serve` on the keys
+    subject once a county key is configured)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,8 @@ class NodeService:
         self.config: NodeConfig = self.dir.config()
         self.dir.make_private()
         self.first_key = self.dir.signer()
-        self.county_secret = self.dir.county_secret()
+        self.keys = KeyStore(self.dir.path / PERSONAL_FILE)
+        """The members' keys and this node's index of their ID numbers (personal.db)."""
         self.log = NodeLog(self.dir.log_path)
         self.envelopes = EnvelopeStore(self.dir.log_path)
         self.append_lock = threading.Lock()
@@ -88,6 +99,7 @@ class NodeService:
     def close(self) -> None:
         self.envelopes.close()
         self.log.close()
+        self.keys.close()
 
     def record(self, events: Sequence[NewEvent]) -> list[int]:
         """Append all or none (BatchError), then sign what was appended.
@@ -96,12 +108,42 @@ class NodeService:
         member in between, the decision is taken again on the fresh history.
         """
         with self.append_lock:
+            sealed, made = self._seal(events)
             try:
-                seqs = self.log.append(events)
-            except IntegrityError:
-                seqs = self.log.append(events)
+                try:
+                    seqs = self.log.append(sealed)
+                except IntegrityError:
+                    seqs = self.log.append(sealed)
+            except BaseException:
+                self.keys.forget(made)
+                raise
         self.sign_pending()
         return seqs
+
+    def _seal(self, events: Sequence[NewEvent]) -> tuple[list[NewEvent], Sealing]:
+        """Every clear `personal` sealed under its member's key, the keys committed to personal.db
+        before any of it reaches the log; BatchError (nothing kept) if an ID number is already
+        another member's here."""
+        out: list[NewEvent] = []
+        errors: list[tuple[int, FieldError]] = []
+        with self.keys.sealing() as (made, sealer):
+            for i, new in enumerate(events):
+                body = new.body
+                personal = getattr(body, "personal", None)
+                if not isinstance(body, _PERSONAL) or personal is None or personal.sealed is not None:
+                    out.append(new)
+                    continue
+                try:
+                    sealed = sealer.seal(body.member_id, personal)
+                except FieldError as exc:
+                    errors.append((i, exc))
+                    continue
+                out.append(dataclasses.replace(new, body=msgspec.structs.replace(body, personal=sealed)))
+            if errors:
+                known = {i for i, _ in errors}
+                errors += [(i, e) for i, e in self.log.check(events) if i not in known]
+                raise BatchError(sorted(errors, key=lambda ie: ie[0]))
+        return out, made
 
     @property
     def signer(self) -> Signer:
@@ -151,6 +193,7 @@ class NodeService:
             last_receipt=self.receipts.last(),
             fork=self.receipts.fork(),
             county_keys=[k.key_id for k in self.county_trust.trusted()],
+            keys_undelivered=self.keys.count_undelivered(),
         )
 
     def chain_verifier(self) -> ChainVerifier:

@@ -18,10 +18,10 @@ from sqlalchemy import Engine
 
 from services.county.db.engine import make_engine, migrate
 from services.county.ingest.processor import Ingestor
-from shared.identity import member_id
 from shared.signing import Signer
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import enrol_nodes, feed, open_node, record
+from tests.ids import member_id
 from tests.samples import id_number
 
 SECRET = bytes.fromhex(COUNTY_SECRET)

@@ -304,7 +304,7 @@ def test_confirmed_sent_and_waiting_then_a_fork_stops_reporting_with_a_red_banne
     page, watch = watched_page
     node = NodeService(make_node_dir(tmp_path / "node", county_public_key=RECEIPT_KEY.public_key_hex))
     try:
-        node.record([parse_item(fund(i), node.county_secret) for i in range(5)])
+        node.record([parse_item(fund(i), node.keys) for i in range(5)])
         node.envelopes.advance(4)  # JetStream acknowledged 1..4
         accept(node, 2)  # the county holds 1..2
         with serve_node(node) as url:

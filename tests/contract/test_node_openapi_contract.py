@@ -34,7 +34,7 @@ def node(tmp_path: Path) -> Iterator[NodeService]:
             "flowed_out_on": "2019-03-01",
         },
     }
-    node.record([parse_item(item, node.county_secret)])
+    node.record([parse_item(item, node.keys)])
     try:
         yield node
     finally:

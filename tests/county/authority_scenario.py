@@ -20,10 +20,10 @@ from sqlalchemy import Engine
 
 from services.county.registry import enrol
 from shared.envelope import GENESIS_HASH, decode
-from shared.identity import member_id, parse_county_secret
 from shared.signing import Signer
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import craft
+from tests.ids import member_id, parse_county_secret
 from tests.samples import id_number
 
 OFFICE = "county-office"

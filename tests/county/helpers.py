@@ -28,7 +28,7 @@ def open_node(root: Path, node_id: str) -> NodeService:
 def record(node: NodeService, items: list[dict[str, Any]]) -> list[bytes]:
     """Record items at the node; returns the new signed envelopes (wire bytes) in seq order."""
     before = node.log.last_seq()
-    node.record([parse_item(i, node.county_secret) for i in items])
+    node.record([parse_item(i, node.keys) for i in items])
     return [data for _, data in node.envelopes.after(before, 1_000_000)]
 
 

@@ -38,11 +38,11 @@ from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
 from services.county.queries.roster import CSV_COLUMNS
 from shared import envelope
-from shared.identity import member_id
 from shared.signing import Signer
 from tests.accounts import CountyClient
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
+from tests.ids import member_id
 from tests.samples import id_number
 
 AS_OF = "2026-11-27"

@@ -40,11 +40,11 @@ from services.county.db import tables as t
 from services.county.ingest.processor import Ingestor
 from shared import envelope, receipt
 from shared.envelope import canonical
-from shared.identity import member_id, parse_county_secret
 from shared.signing import Signer, Verifier
 from tests.accounts import CountyClient
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import craft, enrol_nodes, feed, open_node, record
+from tests.ids import member_id, parse_county_secret
 from tests.samples import id_number, mixed
 
 COUNTY = Signer.from_seed_hex("c0" * 32)

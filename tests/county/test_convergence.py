@@ -23,8 +23,8 @@ NODES = ("dongguan", "huadu", "hainan")
 
 
 def _member(i: int) -> str:
-    from shared.identity import member_id, parse_county_secret
     from tests.conftest import COUNTY_SECRET
+    from tests.ids import member_id, parse_county_secret
 
     return member_id(parse_county_secret(COUNTY_SECRET), id_number(i))
 

@@ -41,10 +41,10 @@ from services.county.api.app import create_app
 from services.county.ingest.incoming import Incoming
 from services.county.ingest.processor import Ingestor
 from shared import envelope
-from shared.identity import member_id
 from tests.accounts import CountyClient
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
+from tests.ids import member_id
 from tests.samples import id_number
 
 M = {i: member_id(bytes.fromhex(COUNTY_SECRET), id_number(300 + i)) for i in range(1, 6)}

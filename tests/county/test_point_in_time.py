@@ -42,10 +42,10 @@ from services.county.ingest.incoming import Incoming
 from services.county.ingest.processor import Ingestor
 from services.county.projections.digest import digest
 from shared.catalog.base import CHINA_STANDARD_TIME
-from shared.identity import member_id
 from tests.accounts import CountyClient
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
+from tests.ids import member_id
 from tests.samples import id_number
 
 SECRET = bytes.fromhex(COUNTY_SECRET)

@@ -27,7 +27,7 @@ def tongxin(
 
 
 @pytest.fixture
-def cli_node(tmp_path: Path, county_secret: str) -> Path:
+def cli_node(tmp_path: Path) -> Path:
     data = tmp_path / "node"
     r = tongxin(
         "node",
@@ -36,8 +36,6 @@ def cli_node(tmp_path: Path, county_secret: str) -> Path:
         "dongguan",
         "--county-id",
         "jx",
-        "--county-secret",
-        county_secret,
         "-d",
         str(data),
         "--nats-url",

@@ -12,7 +12,6 @@ from sqlalchemy import Engine, delete
 
 from services.county.db import tables as t
 from services.county.db.engine import make_engine, migrate
-from shared.identity import member_id, parse_county_secret
 from tests.conftest import COUNTY_SECRET
 from tests.county.test_audit_integrity import (
     COUNTY,
@@ -25,6 +24,7 @@ from tests.county.test_audit_integrity import (
     rewrite,
 )
 from tests.e2e.conftest import tongxin
+from tests.ids import member_id, parse_county_secret
 from tests.samples import id_number
 
 

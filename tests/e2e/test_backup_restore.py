@@ -71,9 +71,9 @@ def rotated_node(tmp_path: Path) -> Iterator[NodeService]:
     """A node that has rotated its key once (so keys/ holds a key) and recorded a few events."""
     node = NodeService(make_node_dir(tmp_path / "node"))
     try:
-        node.record([parse_item(fund(i), node.county_secret) for i in range(5)])
+        node.record([parse_item(fund(i), node.keys) for i in range(5)])
         node.rotate_key()
-        node.record([parse_item(fund(i), node.county_secret) for i in range(5, 10)])
+        node.record([parse_item(fund(i), node.keys) for i in range(5, 10)])
         yield node
     finally:
         node.close()
@@ -88,7 +88,7 @@ def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
     def keep_recording() -> None:
         i = 100
         while not stop.is_set():
-            node.record([parse_item(fund(i + k), node.county_secret) for k in range(20)])
+            node.record([parse_item(fund(i + k), node.keys) for k in range(20)])
             i += 20
 
     # a reader that keeps its snapshot keeps the WAL from being checkpointed past it: log.db's own
@@ -122,7 +122,7 @@ def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
         check_files(backup, files_of(m))  # the manifest's hashes are the files'
         assert mode(backup) == 0o700
         assert (
-            mode(backup / "node.key") == mode(backup / "county.secret") == mode(backup / "nats.seed") == 0o600
+            mode(backup / "node.key") == mode(backup / "personal.db") == mode(backup / "nats.seed") == 0o600
         )
         assert (backup / "nats.seed").read_bytes() == (
             data / "nats.seed"
@@ -134,7 +134,7 @@ def test_a_node_backed_up_while_it_records_is_a_consistent_copy_with_its_modes(
             "log.db",
             "node.json",
             "node.key",
-            "county.secret",
+            "personal.db",
             "nats.seed",
             f"keys/{key.name}",
         }
@@ -159,7 +159,7 @@ def test_a_node_restored_beside_or_in_place_of_the_node_holds_the_backup_and_not
     node, data = rotated_node, rotated_node.dir.path
     backup = tmp_path / "backup"
     assert tongxin("node", "backup", "-d", str(data), "--out", str(backup)).returncode == 0
-    node.record([parse_item(fund(i), node.county_secret) for i in range(10, 15)])
+    node.record([parse_item(fund(i), node.keys) for i in range(10, 15)])
     node.close()
     assert logged(data) == 16  # 10 funds, the rotation, 5 more after the backup
 
@@ -184,10 +184,8 @@ def test_a_node_restored_beside_or_in_place_of_the_node_holds_the_backup_and_not
     assert r.returncode == 0, r.stderr
     [aside] = tmp_path.glob("node.replaced-*")
     assert str(aside) in r.stdout and logged(aside) == 16, "the replaced node is kept, whole"
-    assert (
-        logged(data) == 11 and (data / "county.secret").read_text() == (aside / "county.secret").read_text()
-    )
-    for name in ("node.key", "county.secret", "node.json", "log.db"):
+    assert logged(data) == 11 and (data / "personal.db").read_bytes()[:16] == b"SQLite format 3\x00"
+    for name in ("node.key", "personal.db", "node.json", "log.db"):
         assert mode(data / name) == mode(aside / name)
     assert mode(data / "keys") == 0o700 and mode(next((data / "keys").iterdir())) == 0o600
     status = json.loads(tongxin("node", "status", "--json", "-d", str(data)).stdout)

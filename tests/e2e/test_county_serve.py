@@ -24,11 +24,11 @@ from services.branch_node.forwarder import Forwarder
 from services.branch_node.service import NodeService
 from services.county.accounts.roles import Role
 from services.county.db.engine import make_engine, migrate
-from shared.identity import member_id
 from tests.accounts import bearer
 from tests.conftest import COUNTY_SECRET
 from tests.county.helpers import enrol_nodes, open_node, record
 from tests.e2e.conftest import TONGXIN
+from tests.ids import member_id
 from tests.samples import id_number
 from tongxin.natsd import EmbeddedNats, free_port
 

@@ -167,7 +167,6 @@ def history_size(data_dir: Path) -> int:
         state["seed"],
         state["members"],
         date.fromisoformat(state["end"]),
-        bytes.fromhex(state["county_secret"]),
     )
     return sum(len(items) for items in history.items.values())
 

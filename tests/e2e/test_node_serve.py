@@ -68,7 +68,7 @@ def wait_status(port: int, headers: dict[str, str], predicate: Any, timeout: flo
 def fill(data: Path, n: int) -> bytes:
     node = NodeService(data)
     try:
-        items = [parse_item(i, node.county_secret) for i in mixed(n)]
+        items = [parse_item(i, node.keys) for i in mixed(n)]
         for k in range(0, n, 5_000):
             node.record(items[k : k + 5_000])
         return node.first_key.public_key

@@ -17,7 +17,7 @@ from tongxin.natsd import EmbeddedNats, free_port
 
 
 def record(node: NodeService, n: int, batch: int = 2000, start: int = 0) -> None:
-    items = [parse_item(item, node.county_secret) for item in mixed(n, start)]
+    items = [parse_item(item, node.keys) for item in mixed(n, start)]
     for i in range(0, n, batch):
         node.record(items[i : i + batch])
 
@@ -97,7 +97,7 @@ def test_events_recorded_one_at_a_time_go_in_one_round_each_and_the_cursor_follo
     """As `node serve` forwards a clerk's events: each record wakes the forwarder, which sends
     it in one round (not a second one to find nothing), and saves its cursor within a second of
     going idle (not after every round), and at stop."""
-    *items, last = [parse_item(item, node.county_secret) for item in mixed(41)]
+    *items, last = [parse_item(item, node.keys) for item in mixed(41)]
     fwd = CountingRounds(node, nats_server.url)
     with Running(fwd, idle_poll=30) as running:
         for item in items:

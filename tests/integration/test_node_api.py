@@ -123,7 +123,7 @@ def keyed(tmp_path: Path) -> Iterator[NodeService]:
     """A node given the county's receipt key, with five events logged and signed."""
     node = NodeService(make_node_dir(tmp_path / "keyed", county_public_key=COUNTY_KEY.public_key_hex))
     try:
-        node.record([parse_item(fund(i), node.county_secret) for i in range(5)])
+        node.record([parse_item(fund(i), node.keys) for i in range(5)])
         yield node
     finally:
         node.close()

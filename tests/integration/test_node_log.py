@@ -28,7 +28,7 @@ CHILD = textwrap.dedent(
     from services.branch_node.service import NodeService
     from tests.samples import mixed
     node = NodeService(Path(sys.argv[1]))
-    items = [parse_item(i, node.county_secret) for i in mixed(int(sys.argv[2]), int(sys.argv[3]))]
+    items = [parse_item(i, node.keys) for i in mixed(int(sys.argv[2]), int(sys.argv[3]))]
     print("ready", flush=True)
     seqs = node.log.append(items)
     print("done", seqs[0], seqs[-1], flush=True)
@@ -61,7 +61,7 @@ def test_log_runs_in_wal_with_synchronous_full(node: NodeService) -> None:
 def test_the_connections_that_write_events_commit_with_synchronous_full(node: NodeService) -> None:
     """FULL is set on each connection eventsourcing opens, not left to SQLite's compiled default
     (NORMAL in WAL mode on some builds, where a power cut can lose an append that returned)."""
-    node.record([parse_item(registration(1), node.county_secret)])
+    node.record([parse_item(registration(1), node.keys)])
     store = node.log.recorder.datastore
     with store.transaction(commit=True) as cursor:  # as insert_events takes it: the writer's
         cursor.execute("PRAGMA synchronous")
@@ -80,7 +80,7 @@ def test_the_connections_that_write_events_commit_with_synchronous_full(node: No
 @pytest.mark.parametrize("delay", [0.05, 0.25, 0.5])
 def test_kill_during_a_batch_append_leaves_all_or_none(node_dir: Path, delay: float) -> None:
     node = NodeService(node_dir)
-    node.record([parse_item(registration(999_999), node.county_secret)])
+    node.record([parse_item(registration(999_999), node.keys)])
     node.close()
     proc = spawn_append(node_dir, 30_000, 0)
     try:
@@ -124,17 +124,17 @@ def test_an_append_that_returned_survives_kill_9(node_dir: Path) -> None:
 
 
 def test_own_history_rules_refuse_impossible_member_events(node: NodeService) -> None:
-    reg = parse_item(registration(1), node.county_secret)
+    reg = parse_item(registration(1), node.keys)
     member = reg.body.member_id  # type: ignore[attr-defined]
 
     def item(type_: str) -> object:
-        return parse_item({"type": type_, "payload": {"member_id": member}}, node.county_secret)
+        return parse_item({"type": type_, "payload": {"member_id": member}}, node.keys)
 
     with pytest.raises(BatchError, match="not registered at this node"):
         node.record([item("member.returned")])  # type: ignore[list-item]
     node.record([reg])
     with pytest.raises(BatchError, match="already registered"):
-        node.record([parse_item(registration(1), node.county_secret)])
+        node.record([parse_item(registration(1), node.keys)])
     with pytest.raises(BatchError, match="has not lost contact"):
         node.record([item("member.contact_restored")])  # type: ignore[list-item]
     node.record([item("member.contact_lost"), item("member.contact_restored"), item("member.returned")])  # type: ignore[list-item]
@@ -144,8 +144,8 @@ def test_own_history_rules_refuse_impossible_member_events(node: NodeService) ->
 
 
 def test_a_batch_with_one_bad_item_appends_nothing(node: NodeService) -> None:
-    good = parse_item(registration(1), node.county_secret)
-    unknown = parse_item({"type": "member.returned", "payload": {"member_id": "0" * 32}}, node.county_secret)
+    good = parse_item(registration(1), node.keys)
+    unknown = parse_item({"type": "member.returned", "payload": {"member_id": "0" * 32}}, node.keys)
     with pytest.raises(BatchError) as info:
         node.record([good, unknown])
     assert [i for i, _ in info.value.errors] == [1]
@@ -153,7 +153,7 @@ def test_a_batch_with_one_bad_item_appends_nothing(node: NodeService) -> None:
 
 
 def test_verify_names_the_seq_of_a_tampered_envelope(node: NodeService, node_dir: Path) -> None:
-    node.record([parse_item(registration(i), node.county_secret) for i in range(10)])
+    node.record([parse_item(registration(i), node.keys) for i in range(10)])
     assert node.verify().ok
     db = sqlite3.connect(node_dir / "log.db")
     data = db.execute("SELECT envelope FROM seals WHERE seq = 7").fetchone()[0]
@@ -169,7 +169,7 @@ def test_verify_names_the_seq_of_a_tampered_envelope(node: NodeService, node_dir
 
 
 def test_verify_finds_a_log_event_that_differs_from_its_envelope(node: NodeService, node_dir: Path) -> None:
-    node.record([parse_item(registration(i), node.county_secret) for i in range(5)])
+    node.record([parse_item(registration(i), node.keys) for i in range(5)])
     db = sqlite3.connect(node_dir / "log.db")
     (state,) = db.execute("SELECT state FROM stored_events WHERE rowid = 3").fetchone()
     db.execute(
@@ -185,10 +185,10 @@ def test_verify_finds_a_log_event_that_differs_from_its_envelope(node: NodeServi
 def test_a_key_rotation_is_recorded_in_the_chain_and_later_envelopes_use_the_new_key(
     node: NodeService,
 ) -> None:
-    node.record([parse_item(registration(i), node.county_secret) for i in range(3)])
+    node.record([parse_item(registration(i), node.keys) for i in range(3)])
     first = node.first_key
     new = node.rotate_key()
-    node.record([parse_item(registration(i), node.county_secret) for i in range(3, 5)])
+    node.record([parse_item(registration(i), node.keys) for i in range(3, 5)])
     envs = [envelope.decode(d) for _, d in node.envelopes.after(0, 100)]
     assert [e.key_id for e in envs] == [first.key_id] * 4 + [new.key_id] * 2
     assert envs[3].type == "node.key_rotated"

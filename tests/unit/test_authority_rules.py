@@ -18,6 +18,7 @@ from services.county.projections.fact import MEMBER, ORG, Fact, split_entity
 from services.county.projections.registry import entity_of
 from shared.catalog import convert_payload
 from shared.envelope import format_time
+from tests.ids import GIVEN
 from tongxin.demo.county import OFFICE_NODE, SPEAKS_FOR
 from tongxin.demo.history import build
 
@@ -170,8 +171,7 @@ def test_events_about_no_entity_are_judged_alone() -> None:
 def test_the_demo_county_says_nothing_out_of_turn() -> None:
     """Every event of the demo's history (as its nodes record it), screened as the county will:
     none is refused, so the demo's figures are the report's."""
-    secret = bytes(range(32))
-    history = build(3, 300, date(2026, 11, 1), secret)
+    history = build(3, 300, date(2026, 11, 1))
     speakers = Speakers(
         {
             node: Speaker(node, frozenset(SPEAKS_FOR.get(node, [node])), node == OFFICE_NODE)
@@ -181,7 +181,7 @@ def test_the_demo_county_says_nothing_out_of_turn() -> None:
     about: dict[str | None, list[Fact]] = defaultdict(list)
     for node, items in history.items.items():
         for seq, item in enumerate(items, start=1):
-            new = parse_item(item, secret)
+            new = parse_item(item, GIVEN)
             f = Fact(node, seq, format_time(new.occurred_at), item["type"], new.body)
             about[entity_of(new.body)].append(f)
     total = sum(len(fs) for fs in about.values())

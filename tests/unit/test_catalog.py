@@ -35,8 +35,8 @@ from shared.envelope import (
     signature_valid,
 )
 from shared.errors import FieldError
-from shared.identity import member_id, parse_county_secret
 from shared.signing import Signer, Verifier
+from tests.ids import member_id, parse_county_secret
 
 SECRET = bytes(range(0x40, 0x60))
 OTHER_SECRET = bytes(range(0x60, 0x80))

@@ -25,11 +25,11 @@ class History:
     """The simulated members, for the live simulation to carry on with."""
 
 
-def build(seed: int, members: int, end: date, secret: bytes) -> History:
-    """The county's history up to `end`, the same for the same seed, size, end and secret."""
+def build(seed: int, members: int, end: date) -> History:
+    """The county's history up to `end`, the same for the same seed, size and end."""
     tl = Timeline(random.Random(seed), date(FIRST_YEAR, 1, 2), end)
     org_tree(tl)
-    crowd = people_out.simulate(tl, secret, members)
+    crowd = people_out.simulate(tl, members)
     mechanisms(tl, crowd, end - timedelta(days=MECHANISM_MONTHS * 30))
     funds(tl)
     pioneer(tl)

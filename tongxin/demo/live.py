@@ -15,10 +15,9 @@ from tongxin.demo.timeline import Item, Timeline
 class Live:
     """Draws the next everyday event; `index` numbers the ID numbers of new registrations."""
 
-    def __init__(self, rng: random.Random, members: list[Member], secret: bytes, index: int) -> None:
+    def __init__(self, rng: random.Random, members: list[Member], index: int) -> None:
         self.rng = rng
         self.members = members
-        self.secret = secret
         self.index = index
 
     def present(self, org_id: str) -> list[Member]:
@@ -91,7 +90,7 @@ class Live:
     def _register(self, org: str, now: datetime) -> tuple[str, Item]:
         tl = Timeline(self.rng, now.date(), now.date())
         home = self.rng.choice(self.members).home_branch if self.members else "chengguan-shangtang"
-        member = register(tl, self.secret, self.index, home, BY_ID[org], now)
+        member = register(tl, self.index, home, BY_ID[org], now)
         self.index += 1
         member.stays[-1] = Stay(org, now)
         self.members.append(member)

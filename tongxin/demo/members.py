@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from shared.identity import member_id
 from tongxin.demo import people
 from tongxin.demo.county import OUTSTATIONS, Outstation, villages
 from tongxin.demo.timeline import Timeline
@@ -47,10 +46,10 @@ def _weighted(tl: Timeline) -> Outstation:
     return tl.rng.choices(OUTSTATIONS, weights=[o.weight for o in OUTSTATIONS])[0]
 
 
-def simulate(tl: Timeline, secret: bytes, count: int, first_index: int = 0) -> list[Member]:
+def simulate(tl: Timeline, count: int, first_index: int = 0) -> list[Member]:
     """Register `count` members (ID numbers from `first_index`) and live out their history."""
     homes = [v[0] for v in villages()]
-    members = [_life(tl, secret, i, tl.rng.choice(homes)) for i in range(first_index, first_index + count)]
+    members = [_life(tl, i, tl.rng.choice(homes)) for i in range(first_index, first_index + count)]
     for member in members[:: max(count // 2, 1)][:2]:
         _registered_twice(tl, member)
     return members
@@ -69,12 +68,13 @@ def _registered_twice(tl: Timeline, member: Member) -> None:
     tl.add(other.org_id, "member.registered", member.stays[0].since + timedelta(days=3), payload)
 
 
-def register(tl: Timeline, secret: bytes, index: int, home: str, out: Outstation, when: datetime) -> Member:
+def register(tl: Timeline, index: int, home: str, out: Outstation, when: datetime) -> Member:
     rng = tl.rng
     number = people.id_number(index, rng)
-    member = Member(member_id(secret, number), people.name(rng), home, out.org_id)
+    member = Member(f"{rng.getrandbits(128):032x}", people.name(rng), home, out.org_id)
     flowed_out = when.date() - timedelta(days=rng.randint(30, 3000))
     member.registration = {
+        "member_id": member.member_id,
         "personal": {"name": member.name, "id_number": number, "phone": people.phone(rng)},
         "home_branch": home,
         "outstation": out.org_id,
@@ -88,11 +88,11 @@ def register(tl: Timeline, secret: bytes, index: int, home: str, out: Outstation
     return member
 
 
-def _life(tl: Timeline, secret: bytes, index: int, home: str) -> Member:
+def _life(tl: Timeline, index: int, home: str) -> Member:
     rng = tl.rng
     out = _weighted(tl)
     registered = tl.moment(last=tl.end - timedelta(days=20))
-    member = register(tl, secret, index, home, out, registered)
+    member = register(tl, index, home, out, registered)
     mid = member.member_id
     here = out.org_id
     if rng.random() < 0.7:

@@ -72,7 +72,6 @@ class Demo:
                 self.state.seed,
                 self.state.members,
                 date.fromisoformat(self.state.end),
-                bytes.fromhex(self.state.county_secret),
             )
             self.load(history)
             self.say_ready()
@@ -166,7 +165,7 @@ class Demo:
             config = NodeConfig(
                 node_id=node_id, county_id=COUNTY_ID, nats_url=nats_url, county_public_key=county_public_key
             )
-            node_dir.create(config, self.state.county_secret)
+            node_dir.create(config)
             NodeService(node_dir.path).close()
         return node_dir.signer().public_key_hex
 
@@ -258,7 +257,6 @@ class Demo:
         sim = Live(
             rng,
             history.members,
-            bytes.fromhex(self.state.county_secret),
             self.state.members + self.state.live_registered,
         )
         started = last_offline = time.monotonic()

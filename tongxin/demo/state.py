@@ -1,13 +1,13 @@
-"""What a demo data dir remembers between runs (demo.json, 0600: it holds the county secret): the
-seed, size and end of its history, the county secret, how many members the live simulation has
-registered. The data dir is 0700: it holds the county's database and key and the nodes' dirs."""
+"""What a demo data dir remembers between runs (demo.json, 0600): the seed, size and end of its
+history, how many members the live simulation has registered. (A demo.json made before member ids
+were random also holds a county secret: it is dropped when read, and no longer written.) The data
+dir is 0700: it holds the county's database and key and the nodes' dirs."""
 
 from __future__ import annotations
 
 import fcntl
 import json
 import os
-import secrets
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -41,7 +41,6 @@ class DemoState:
     members: int
     end: str
     """Last day of the simulated history (yesterday when the data dir was made)."""
-    county_secret: str
     live_registered: int = 0
 
     @classmethod
@@ -49,7 +48,9 @@ class DemoState:
         path = data_dir / STATE_FILE
         if path.exists():
             os.chmod(path, PRIVATE_FILE)  # as an older demo may have left it: 0644
-            state = cls(**json.loads(path.read_text()))
+            saved = json.loads(path.read_text())
+            saved.pop("county_secret", None)  # a demo made before member ids were random
+            state = cls(**saved)
             if (state.seed, state.members) != (seed, members):
                 raise DemoError(
                     f"{data_dir} holds a demo made with --seed {state.seed} --members {state.members}; "
@@ -58,7 +59,7 @@ class DemoState:
             return state
         private_dir(data_dir)
         end = date.fromordinal(today.toordinal() - 1).isoformat()
-        state = cls(seed, members, end, secrets.token_hex(32))
+        state = cls(seed, members, end)
         state.save(data_dir)
         return state
 

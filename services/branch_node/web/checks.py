@@ -11,6 +11,7 @@ import msgspec
 from services.branch_node.application import NewEvent
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
+from shared.catalog.base import Personal
 from shared.errors import FieldError
 
 STAND_INS = {"payload.personal.id_number": "11010519491231002X"}
@@ -27,7 +28,7 @@ def check_item(node: NodeService, item: Any) -> tuple[NewEvent | None, list[Fiel
     trial = copy.deepcopy(item)
     for _ in range(20):
         try:
-            new = parse_item(trial, node.county_secret)
+            new = parse_item(trial, node.keys)
         except FieldError as exc:
             if any(e.field == exc.field for e in errors) or not _take_out(trial, exc.field):
                 if all(e.field != exc.field for e in errors):
@@ -62,8 +63,17 @@ def _take_out(item: Any, path: str) -> bool:
 
 
 def dry_run(node: NodeService, events: Sequence[NewEvent]) -> list[tuple[int, FieldError]]:
-    """What the log would refuse of this batch (times, a member's history here), appending nothing."""
-    return node.log.check(events)
+    """What the log would refuse of this batch (times, a member's history here), and an ID number
+    already another member's here; appending nothing, keeping no key."""
+    refused = dict(node.log.check(events))
+    for i, new in enumerate(events):
+        personal = getattr(new.body, "personal", None)
+        member_id = getattr(new.body, "member_id", None)
+        if i in refused or not isinstance(personal, Personal) or not isinstance(member_id, str):
+            continue
+        if (conflict := node.keys.conflict(member_id, personal)) is not None:
+            refused[i] = conflict
+    return sorted(refused.items(), key=lambda ie: ie[0])
 
 
 def masked(id_number: str) -> str:

@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.branch_node.application import BatchError, NewEvent
-from services.branch_node.inputs import ParsedFile, parse_json, read_file
+from services.branch_node.inputs import parse_json
 from services.branch_node.limits import MAX_UPLOAD
 from services.branch_node.members import MemberIndex
 from services.branch_node.refusals import PROTECTED, REFUSED
+from services.branch_node.roster_files import ParsedFile, read_file
 from services.branch_node.service import NodeService
 from services.branch_node.web.checks import check_item, dry_run, shown
 from services.branch_node.web.signin import Gate
@@ -34,7 +35,7 @@ def outstation_router(node: NodeService, record: Record, gate: Gate) -> APIRoute
     router = APIRouter(
         prefix="/api/v1", tags=["outstation page"], dependencies=[Depends(gate)], responses=PROTECTED
     )
-    members = MemberIndex(node.log)
+    members = MemberIndex(node.log, node.keys)
 
     @router.post(
         "/events/check", summary="Check one event as recording would; append nothing", responses=REFUSED
@@ -100,7 +101,7 @@ async def _parse(node: NodeService, file: UploadFile, type_: str) -> ParsedFile:
     data = await file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         return ParsedFile(errors=[(0, FieldError("file", f"larger than {MAX_UPLOAD >> 20} MB"))])
-    parsed = await run_in_threadpool(read_file, data, kind, type_, node.county_secret)
+    parsed = await run_in_threadpool(read_file, data, kind, type_, node.keys)
     refused = await run_in_threadpool(dry_run, node, parsed.events)
     if refused:
         bad = {i for i, _ in refused}
