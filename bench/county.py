@@ -101,19 +101,19 @@ Step = Callable[[Ctx, str, str], list[Row]]
 
 def record(ctx: Ctx) -> None:
     """The nodes, recorded once (not timed) and shared by every database."""
-    a, secret = ctx.args, bytes.fromhex(ctx.secret_hex)
+    a = ctx.args
     ctx.say(f"recording {a.nodes} nodes × {a.events:,} events (not timed)")
     ctx.e2e_nodes = make_nodes(
         ctx.root / "e2e-nodes",
         ctx.secret_hex,
         a.nodes,
-        lambda k: e2e_items(k, a.events, a.nodes, secret, a.villages),
+        lambda k: e2e_items(k, a.events, a.nodes, a.villages),
         ctx.say,
     )
     ctx.envelopes = envelopes(ctx)
     if not a.skip_query:
         ctx.say(f"recording {a.query_events:,} events with {a.query_members:,} members over {a.nodes} nodes")
-        mix = QueryMix(secret, a.query_events, a.query_members, a.nodes, a.villages)
+        mix = QueryMix(a.query_events, a.query_members, a.nodes, a.villages)
         ctx.query_nodes = make_nodes(ctx.root / "query-nodes", ctx.secret_hex, a.nodes, mix.items, ctx.say)
 
 

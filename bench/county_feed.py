@@ -19,6 +19,7 @@ from bench.county_latency import latency_item
 from bench.county_mix import Item
 from services.branch_node.config import NodeDir
 from services.branch_node.inputs import parse_item
+from services.branch_node.keystore import PERSONAL_FILE, KeyStore
 from shared import envelope
 from shared.transport import connect
 from shared.wire import events_subject, msg_id
@@ -27,7 +28,7 @@ from shared.wire import events_subject, msg_id
 class _Chain:
     def __init__(self, path: Path) -> None:
         d = NodeDir(path)
-        self.config, self.signer, self.secret = d.config(), d.signer(), d.county_secret()
+        self.config, self.signer, self.keys = d.config(), d.signer(), KeyStore(d.path / PERSONAL_FILE)
         self.seq, self.prev_hash = 0, envelope.GENESIS_HASH
         self.subject = events_subject(self.config.county_id, self.config.node_id)
 
@@ -54,8 +55,8 @@ def feed_process(args: Any) -> None:
     due: list[tuple[_Chain, Any]] = []
     for e in range(args.count):
         c, i = chains[e % k], e // k
-        raw: Item = latency_item(i, args.g0 + (e % k) * per, c.config.node_id, c.secret, args.villages)
-        due.append((c, parse_item(raw, c.secret)))
+        raw: Item = latency_item(i, args.g0 + (e % k) * per, c.config.node_id, args.villages)
+        due.append((c, parse_item(raw, c.keys)))
     cpu = time.process_time()
     last = asyncio.run(_publish(args, due))
     print(f"{time.process_time() - cpu:.3f} {last:.6f}", flush=True)

@@ -95,12 +95,12 @@ def _rows(
     ]
 
 
-def latency_item(i: int, g0: int, org: str, secret: bytes, villages: int) -> Item:
+def latency_item(i: int, g0: int, org: str, villages: int) -> Item:
     """The e2e mix; a move only of a member registered ≥ 994 events before, a fund in its place
     before that."""
     if i % 20 == 6 and i < 1000:
         return business(0, i, org, lambda n: [])
-    return e2e_item(i, g0, org, secret, villages)
+    return e2e_item(i, g0, org, villages)
 
 
 def _feeder(ctx: Ctx, run_root: Path, names: list[str], n: int, g0: int) -> list[Producer]:
@@ -157,10 +157,8 @@ def node_process(args: Any) -> None:
     its forwarder, as `node serve` does for a clerk's request; prints when it recorded the last."""
     node = NodeService(Path(args.dir))
     mine = range(args.index, args.count, args.nodes)
-    secret = node.keys
     items = [
-        parse_item(latency_item(i, args.g0, node.node_id, secret, args.villages), secret)
-        for i in range(len(mine))
+        parse_item(latency_item(i, args.g0, node.node_id, args.villages), node.keys) for i in range(len(mine))
     ]
 
     async def run() -> float:

@@ -110,7 +110,7 @@ class Load:
         k = self.ids.index(node)
         i = self.index[node]
         self.index[node] = i + 1
-        return e2e_item(i, k * MEMBERS_PER_NODE, node, self.secret, VILLAGES)
+        return e2e_item(i, k * MEMBERS_PER_NODE, node, VILLAGES)
 
     async def record_one(self, node: str) -> str:
         """Post the node's next event; returns the outcome ("ok", "refused", "error", "ambiguous")."""

@@ -36,7 +36,7 @@ def loose_umask(request: pytest.FixtureRequest) -> Iterator[int]:
 def test_a_nodes_log_and_its_wal_and_shm_are_private(loose_umask: int, tmp_path: Path) -> None:
     node = NodeService(make_node_dir(tmp_path / "node"))
     try:
-        node.record([parse_item(registration(i), node.county_secret) for i in range(3)])
+        node.record([parse_item(registration(i), node.keys) for i in range(3)])
         node.rotate_key()
         log = node.dir.log_path
         sides = [log.with_name(log.name + s) for s in ("-wal", "-shm")]
