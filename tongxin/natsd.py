@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -153,6 +154,36 @@ class EmbeddedNats:
                 raise NatsServerError(f"nats-server did not listen on {self.url} within {timeout}s")
             time.sleep(0.05)
         return self.url
+
+    def reloads(self) -> int:
+        """How many times this server has reloaded its configuration (from its log)."""
+        try:
+            text = (self.store_dir / "nats-server.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return 0
+        return text.count("Reloaded server configuration")
+
+    def allow_node(self, county_id: str, node_id: str, key: str, timeout: float = 15.0) -> None:
+        """`AccessDir.allow_node`, then wait until the server has reloaded: a client connecting
+        while it reloads its users can be cut (`Connection lost`)."""
+        access = self.access
+        assert access is not None, "a server without users lets every node in"
+        self._reloaded(lambda: access.allow_node(county_id, node_id, key), timeout)
+
+    def revoke_node(self, node_id: str, timeout: float = 15.0) -> None:
+        """`AccessDir.revoke_node`, then wait until the server has reloaded."""
+        access = self.access
+        assert access is not None, "a server without users has nobody to revoke"
+        self._reloaded(lambda: access.revoke_node(node_id), timeout)
+
+    def _reloaded(self, change: Callable[[], object], timeout: float) -> None:
+        before = self.reloads()
+        change()
+        deadline = time.monotonic() + timeout
+        while self.proc is not None and self.proc.poll() is None and self.reloads() <= before:
+            if time.monotonic() > deadline:
+                raise NatsServerError(f"nats-server did not reload its users within {timeout}s")
+            time.sleep(0.02)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGTERM); SIGKILL if it does not go in time."""

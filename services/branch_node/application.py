@@ -37,12 +37,19 @@ class BatchError(ValueError):
         super().__init__("; ".join(lines) + more)
 
 
+COUNTY_FACTS = ("member.erased",)
+"""`member.*` events the county office's node records about any member of the county, wherever
+they were registered: not part of a member's history at this node."""
+
+
 def member_of(body: EventBody) -> str | None:
     """The member whose aggregate a `member.*` event belongs to (None for any other event): its
     stored event is that aggregate's next version; any other event is an aggregate of its own."""
     tag = type(body).__struct_config__.tag
     member_id = getattr(body, "member_id", None)
-    return member_id if isinstance(tag, str) and tag.startswith("member.") and member_id else None
+    if not isinstance(tag, str) or not tag.startswith("member.") or tag in COUNTY_FACTS:
+        return None
+    return member_id if member_id else None
 
 
 class NodeLog(Application[UUID]):

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.branch_node.confirm import Confirmations
+from services.branch_node.erasure import Erasures, as_notice
 from services.branch_node.forwarding_state import Backoff, ForwarderState
 from services.branch_node.repair import Repair
 from services.branch_node.service import NodeService
@@ -72,6 +73,7 @@ class Forwarder:
         self.state = ForwarderState()
         self.repair = Repair(node.node_id, node.config.county_id, node.county_trust.verifiers, repair_grace)
         self.confirmations = Confirmations(node, self.repair, self.state)
+        self.erasures = Erasures(node.node_id, node.config.county_id, node.county_trust.verifiers, node.keys)
         self.wake = asyncio.Event()
         self._receipt_due = 0.0
         self._cursor_due = 0.0
@@ -218,6 +220,9 @@ class Forwarder:
         return start, self.node.log.last_seq(), self.node.envelopes.rows_after(start, self.read_chunk)
 
     async def _on_request(self, msg: Any) -> None:
+        if (notice := as_notice(msg.data)) is not None:
+            await asyncio.to_thread(self.erasures.take, notice)
+            return
         if self.repair.request(msg.data):
             self.state.requests = self.repair.counters.requests
             self.wake.set()

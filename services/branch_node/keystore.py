@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS member_keys (
 CREATE INDEX IF NOT EXISTS member_keys_by_member ON member_keys (member_id);
 CREATE TABLE IF NOT EXISTS identities (digest TEXT PRIMARY KEY, member_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS identities_by_member ON identities (member_id);
+CREATE TABLE IF NOT EXISTS erased (member_id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
 """
 
 
@@ -138,6 +139,11 @@ class KeyStore:
         if personal.sealed is not None:
             return personal
         assert personal.id_number is not None
+        if self._conn.execute("SELECT 1 FROM erased WHERE member_id = ?", (member_id,)).fetchone():
+            raise FieldError(
+                "payload.member_id",
+                f"member {member_id} was erased: their personal data is not recorded again",
+            )
         digest, indexed = self._indexed(personal.id_number)
         if indexed is not None and indexed != member_id:
             raise _taken(indexed)
@@ -215,6 +221,22 @@ class KeyStore:
                 "UPDATE member_keys SET delivered_at = ? WHERE key_id = ? AND delivered_at IS NULL",
                 (datetime.now(UTC).isoformat(), key_id),
             )
+
+    def erase(self, member_ids: list[str]) -> int:
+        """The county erased these members: destroy their keys and remember them as erased, so
+        that their personal data is never sealed here again; returns how many keys went."""
+        destroyed = 0
+        now = datetime.now(UTC).isoformat()
+        for member_id in member_ids:
+            destroyed += self.destroy(member_id)
+            with self._write():
+                self._conn.execute("INSERT OR IGNORE INTO erased VALUES (?, ?)", (member_id, now))
+        return destroyed
+
+    def is_erased(self, member_id: str) -> bool:
+        with self._lock:
+            row = self._conn.execute("SELECT 1 FROM erased WHERE member_id = ?", (member_id,)).fetchone()
+        return row is not None
 
     def destroy(self, member_id: str) -> int:
         """Delete every key of the member and the index entries naming them (overwritten in the

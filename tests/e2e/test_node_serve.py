@@ -115,7 +115,7 @@ def test_serve_records_while_nats_is_down_and_stops_cleanly_on_sigterm(
             assert status["county_keys"] == [], "made without --county-public-key: receipts unchecked"
             server.start()
             assert server.access is not None
-            server.access.allow_node("jx", "dongguan", NodeDir(cli_node).ensure_nats_key())
+            server.allow_node("jx", "dongguan", NodeDir(cli_node).ensure_nats_key())
             ensure_stream_sync(server.url, server.identity("operator"))
             wait_status(port, auth, lambda s: s["waiting"] == 0 and s["nats_connected"])
             proc.send_signal(signal.SIGTERM)

@@ -67,7 +67,7 @@ def test_ten_thousand_events_recorded_offline_all_arrive_once(tmp_path: Path) ->
             assert node.status().forwarded_seq == 0
             server.start()
             assert server.access is not None
-            server.access.allow_node("jx", node.node_id, node.dir.ensure_nats_key())
+            server.allow_node("jx", node.node_id, node.dir.ensure_nats_key())
             wait_until(lambda: fwd.state.failures >= 6, what="attempts while there are no streams")
             assert node.status().forwarded_seq == 0
             operator = server.identity("operator")
@@ -120,7 +120,7 @@ def test_nats_restarted_mid_forwarding_node_catches_up(tmp_path: Path) -> None:
     ensure_stream_sync(server.url, operator)
     node = NodeService(make_node_dir(tmp_path / "node", nats_url=server.url))
     assert server.access is not None
-    server.access.allow_node("jx", node.node_id, node.dir.ensure_nats_key())
+    server.allow_node("jx", node.node_id, node.dir.ensure_nats_key())
     try:
         record(node, 30_000)
         fwd = Forwarder(

@@ -71,7 +71,7 @@ def served(tmp_path: Path) -> Iterator[tuple[EmbeddedNats, NodeService]]:
     node = NodeService(make_node_dir(tmp_path / "node", nats_url=server.url))
     try:
         assert server.access is not None
-        server.access.allow_node("jx", node.node_id, node.dir.ensure_nats_key())
+        server.allow_node("jx", node.node_id, node.dir.ensure_nats_key())
         ensure_stream_sync(server.url, server.identity("operator"))
         yield server, node
     finally:

@@ -37,7 +37,7 @@ class Node:
         assert server.access is not None
         self.node_id = node_id
         self.seed = new_seed()
-        server.access.allow_node("jx", node_id, public_key(self.seed))
+        server.allow_node("jx", node_id, public_key(self.seed))
         self.identity = NatsIdentity(self.seed, node_inbox(node_id))
 
 
@@ -132,7 +132,7 @@ async def test_a_revoked_node_is_cut_off_without_a_restart(server: EmbeddedNats)
     node = Node(server, "dongguan")
     nc, _ = await connect(server.url, node.identity)
     await nc.jetstream(timeout=1).publish(events_subject("jx", node.node_id), b"{}")
-    server.access.revoke_node(node.node_id)
+    server.revoke_node(node.node_id)
     deadline = time.monotonic() + 5
     while nc.is_connected:
         assert time.monotonic() < deadline, "the revoked node is still connected"

@@ -157,7 +157,7 @@ class Demo:
         for node_id in NODES:
             key = NodeDir(self.s.data_dir / "nodes" / node_id).ensure_nats_key()
             if node_id not in allowed or allowed[node_id].key != key:
-                self.access.allow_node(COUNTY_ID, node_id, key)
+                self.nats.allow_node(COUNTY_ID, node_id, key)
 
     def _node_key(self, node_id: str, nats_url: str, county_public_key: str) -> str:
         node_dir = NodeDir(self.s.data_dir / "nodes" / node_id)
