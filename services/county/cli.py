@@ -19,7 +19,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from services.county import cli_backup, cli_keys, cli_nodes, cli_users
-from services.county.cli_options import Db, NatsCa, NatsSeed
+from services.county.cli_options import Db, NatsCa, NatsSeed, PersonalKey
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
 from services.county.ingest.consumer import Consumer, NatsRefusedError
@@ -104,6 +104,7 @@ def serve(
     max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
     nats_seed: NatsSeed = None,
     nats_ca: NatsCa = None,
+    personal_key: PersonalKey = None,
 ) -> None:
     """Ingest from JetStream and serve the query API until Ctrl-C / SIGTERM."""
     from services.county.serve import serve as run
@@ -111,7 +112,15 @@ def serve(
 
     configure()
     settings = CountySettings(
-        county_id, db, nats, county_key, repair_grace, max_clock_ahead, nats_seed=nats_seed, nats_ca=nats_ca
+        county_id,
+        db,
+        nats,
+        county_key,
+        repair_grace,
+        max_clock_ahead,
+        nats_seed=nats_seed,
+        nats_ca=nats_ca,
+        personal_key=personal_key,
     )
     asyncio.run(run(_engine(db), settings, host, port))
 

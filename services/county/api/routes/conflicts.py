@@ -22,7 +22,9 @@ router = APIRouter(
     "",
     summary="Facts that cannot both be true",
     description="Kinds: `double_registration` (one person registered by two nodes), "
-    "`contradictory_status` (two nodes changed a member's status differently on one day). "
+    "`contradictory_status` (two nodes changed a member's status differently on one day), "
+    "`same_id_number` (one ID number under two member ids, from the county's keyed identity index; "
+    "`detail.member_ids`, `detail.nodes`). "
     "Conflicts are listed, never resolved silently; `events` name the archived `node:seq`.",
     responses=ok(Conflicts),
 )
