@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from sqlalchemy import Engine, select
 
 from services.county.accounts.roles import Role
 from services.county.api.app import create_app
+from services.county.audit.export import Selection, write_export
+from services.county.db.tables import metadata
 from services.county.ingest.processor import Ingestor
 from services.county.personal.index import index_members
 from services.county.personal.store import KeyStore
@@ -24,6 +27,7 @@ from services.county.personal.view import KEY_MISSING
 from services.county.projections import roster
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
+from shared.signing import Signer
 from tests.accounts import bearer
 from tests.county.helpers import enrol_nodes, feed, open_node, record
 from tests.county.personal_scenario import ID_A, ID_B, Sealed, key_store, register_sealed, setup_orgs
@@ -190,3 +194,25 @@ def test_one_id_number_under_two_random_ids_is_a_conflict(world: World) -> None:
     with world.engine.connect() as conn:
         assert digest(conn) == live  # the index is outside the projections' digest
         assert len(list(conn.execute(select(member_keys)))) == 2
+
+
+def test_quarantine_preview_audit_export_and_database_hold_no_clear_personal(
+    world: World, tmp_path: Path
+) -> None:
+    stranger = open_node(tmp_path, "hainan")  # not enrolled: its envelope is quarantined
+    held = register_sealed(stranger, "赵六", id_number(7), "13700001234", home_branch="v1")
+    assert feed(world.ingestor, held.envelopes) == ["quarantined"]
+    preview = world.client(Role.OPERATOR).get("/api/v1/quarantine", params={"all": "true"})
+    assert preview.status_code == 200 and preview.json()["total"] >= 1
+    out = tmp_path / "audit.zip"
+    with world.engine.connect() as conn:
+        write_export(conn, Selection(), out, county_id="jx", county_key=Signer.generate())
+    with zipfile.ZipFile(out) as zf:
+        exported = b"".join(zf.read(n) for n in zf.namelist()).decode("utf-8", errors="replace")
+    dumped = ""
+    with world.engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            dumped += repr(list(conn.execute(select(table))))
+    for text in (preview.text, exported, dumped):
+        for clear in ("张三", "李四", "赵六", ID_A, ID_B, id_number(7), "13812345678", "13700001234"):
+            assert clear not in text
