@@ -20,8 +20,7 @@ from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
 from services.county.keys import load_signing
 from services.county.personal.index import index_members
-from services.county.personal.master import MasterKey
-from services.county.personal.responder import serve_keys
+from services.county.personal.responder import answer_keys
 from services.county.personal.store import KeyStore
 from services.county.settings import CountySettings
 
@@ -64,8 +63,7 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
     consumer = Consumer(
         ingestor, settings.nats_url, repair_grace=settings.repair_grace, identity=settings.nats_identity()
     )
-    store = KeyStore(MasterKey.load_or_create(settings.personal_key_path()))
-    consumer.responders.append(lambda nc: serve_keys(nc, engine, settings.county_id, signing, store))
+    store = answer_keys(consumer, engine, settings.county_id, signing, settings.personal_key_path())
     started = time.time()
 
     def health() -> dict[str, Any]:

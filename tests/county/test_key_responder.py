@@ -5,6 +5,7 @@ own, or sealed to another county key, or too large, is refused with the reason."
 from __future__ import annotations
 
 import asyncio
+import stat
 from pathlib import Path
 
 import msgspec
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, select
 from services.county.db import tables as t
 from services.county.ingest.processor import Ingestor
 from services.county.keys import CountySigning
+from services.county.personal.master import MasterKey, MasterKeyError, default_path
 from services.county.personal.responder import MAX_DELIVERY_BYTES, answer, serve_keys
 from services.county.personal.tables import identity_index, member_keys
 from shared.personal import KeyAck
@@ -106,3 +108,22 @@ def test_the_responder_answers_on_a_real_nats_server(
     assert "too large" in _ack(bad, county).refused
     with county_engine.connect() as conn:
         assert store.get(conn, sealed.member_id, sealed.key.key_id) == sealed.key.key
+
+
+def test_the_master_key_is_a_0600_file_outside_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "county-personal.key"
+    master = MasterKey.load_or_create(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)
+    assert MasterKey.load_or_create(path) == master and stat.S_IMODE(path.stat().st_mode) == 0o600
+    wrapped = master.wrap("a" * 32, "b" * 32, b"k" * 32)
+    assert master.unwrap("a" * 32, "b" * 32, wrapped) == b"k" * 32
+    assert master.unwrap("c" * 32, "b" * 32, wrapped) is None  # bound to its member and key id
+    assert MasterKey.load_or_create(tmp_path / "other.key").unwrap("a" * 32, "b" * 32, wrapped) is None
+    assert master.index_key != master.key
+    (tmp_path / "bad.key").write_text("not a key")
+    with pytest.raises(MasterKeyError):
+        MasterKey.load_or_create(tmp_path / "bad.key")
+    assert default_path(Path("/srv/county/tongxin-county.key")) == Path(
+        "/srv/county/tongxin-county-personal.key"
+    )

@@ -115,6 +115,8 @@ def test_every_read_is_masked_for_every_role(world: World) -> None:
     card = analyst.get(f"/api/v1/members/{world.a.member_id}").json()
     assert (card["name"], card["id_number"], card["phone"]) == ("张三", MASKED_A, "138****5678")
     assert "personal" not in card
+    management = analyst.get(f"/api/v1/members/{world.a.member_id}/co-managers").json()
+    assert management["name"] == "张三" and "id_number" not in management
     officer = world.client(Role.TOWNSHIP_OFFICER, "t1")
     assert _items(officer, township="t1")[world.a.member_id]["id_number"] == MASKED_A
     assert officer.get(f"/api/v1/members/{world.b.member_id}").status_code == 404  # t2's member

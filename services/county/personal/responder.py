@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -22,6 +23,7 @@ from sqlalchemy import Engine, select
 from services.county.db import tables as t
 from services.county.keys import CountySigning
 from services.county.personal.index import index_members
+from services.county.personal.master import MasterKey
 from services.county.personal.store import KeyStore, Put
 from shared.personal import KEY_BYTES, KeyAck, KeyDelivery
 from shared.signing import Verifier
@@ -43,6 +45,16 @@ async def serve_keys(nc: Any, engine: Engine, county_id: str, signing: CountySig
         await msg.respond(msgspec.json.encode(ack))
 
     return await nc.subscribe(keys_filter(county_id), queue=f"county-{county_id}-keys", cb=handle)
+
+
+def answer_keys(
+    consumer: Any, engine: Engine, county_id: str, signing: CountySigning, master: Path
+) -> KeyStore:
+    """The key store under the master key at `master` (made 0600 on first use), its responder
+    subscribed on each of `consumer`'s connections (`county serve`, `county ingest`)."""
+    store = KeyStore(MasterKey.load_or_create(master))
+    consumer.responders.append(lambda nc: serve_keys(nc, engine, county_id, signing, store))
+    return store
 
 
 def _ack(signing: CountySigning, node_id: str, key_id: str, refused: str = "") -> KeyAck:

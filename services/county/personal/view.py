@@ -61,6 +61,14 @@ class PersonalView:
             item["id_number"] = clear.id_number if reveal else mask_id_number(clear.id_number)
             item["phone"] = clear.phone if reveal else mask_phone(clear.phone)
 
+    def names(self, conn: Connection, items: Iterable[dict[str, Any]]) -> None:
+        """`present` for a listing that shows members' names only (no ID number, no phone)."""
+        items = list(items)
+        self.present(conn, items)
+        for item in items:
+            item.pop("id_number", None)
+            item.pop("phone", None)
+
 
 MASKED = PersonalView()
 """A view without the key store: every sealed member reads `KEY_MISSING`."""

@@ -48,6 +48,7 @@ def member_card(request: Request, conn: PointConnDep, member_id: MemberIdPath, a
 )
 def member_management(request: Request, conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> Json:
     found = q.member_management(conn, member_id, as_of)
+    personal_view(request).names(conn, [found])
     _in_scope(request, {"member_id": member_id, "township": found["affiliation"]["township"]})
     return Json(found)
 
