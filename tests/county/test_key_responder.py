@@ -74,7 +74,10 @@ def test_a_delivered_key_is_stored_once_and_indexed(county_engine: Engine, tmp_p
     assert refused(b"not json").startswith("not a key delivery")
     # a previous county key still opens a delivery while it co-signs
     newer = Signer.generate()
-    assert answer(county_engine, "jx", CountySigning(newer, county), store, SUBJECT, data).stored
+    overlapping = CountySigning(newer, county, "2999-01-01T00:00:00.000000Z")
+    assert answer(county_engine, "jx", overlapping, store, SUBJECT, data).stored
+    ended = CountySigning(newer, county, "2020-01-01T00:00:00.000000Z")
+    assert refused(data, signing=ended).startswith("county_key_id:")
     with county_engine.begin() as conn:
         conn.execute(
             t.node_keys.update().where(t.node_keys.c.node_id == "dongguan").values(revoked_from_seq=1)

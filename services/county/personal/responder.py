@@ -125,7 +125,7 @@ def _refusal(
         return f"sig: key {delivery.signer_key_id} of this node was rotated out"
     if not Verifier.from_hex(found.public_key).verify(delivery.digest(), bytes.fromhex(delivery.sig)):
         return "sig: the signature does not verify"
-    receivers = [signing.signer, *([signing.previous] if signing.previous is not None else [])]
+    receivers = [signing.signer, *signing.cosigners()]  # the previous key while its overlap runs
     receiver = next((s for s in receivers if s.key_id == delivery.county_key_id), None)
     if receiver is None:
         return f"county_key_id: {delivery.county_key_id} is not a receipt key of this county"
