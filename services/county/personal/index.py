@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, or_, select
 
 from services.county.personal.store import KeyStore
-from services.county.personal.tables import identity_index
+from services.county.personal.tables import identity_index, member_keys
 from services.county.projections import roster
 from shared.catalog.base import Personal
 from shared.envelope import format_time
@@ -30,11 +30,15 @@ KIND = "same_id_number"
 def index_members(conn: Connection, store: KeyStore, member_ids: Sequence[str] | None = None) -> int:
     """Index these members (None: every member the roster holds sealed and the index lacks or
     holds under another key); returns how many were (re)indexed."""
-    m, ix = roster.members.c, identity_index.c
-    query = select(m.member_id, m.personal, m.registered_by, ix.key_id).join(
-        identity_index, ix.member_id == m.member_id, isouter=True
+    m, ix, k = roster.members.c, identity_index.c, member_keys.c
+    query = (
+        select(m.member_id, m.personal, m.registered_by, ix.key_id)
+        .join(member_keys, k.member_id == m.member_id)  # only those whose key is here
+        .join(identity_index, ix.member_id == m.member_id, isouter=True)
+        .where(m.personal.is_not(None), m.personal.contains(k.key_id))
+        .where(or_(ix.key_id.is_(None), ~m.personal.contains(ix.key_id)))
+        .distinct()
     )
-    query = query.where(m.personal.is_not(None))
     if member_ids is not None:
         query = query.where(m.member_id.in_(list(member_ids)))
     rows = conn.execute(query).all()
