@@ -139,6 +139,8 @@ def test_a_reveal_is_a_right_with_a_reason_and_is_recorded(world: World) -> None
     auditor = world.client(Role.AUDITOR)
     assert auditor.post(url, json={}).status_code == 422
     assert auditor.post(url, json={"reason": "x" * 501}).status_code == 422
+    for bad in ("    ", "核对\x00身份", "核对\n身份"):
+        assert auditor.post(url, json={"reason": bad}).status_code == 422, bad
     shown = auditor.post(url, json={"reason": "核对重复登记"})
     assert shown.status_code == 200, shown.text
     body = shown.json()

@@ -38,14 +38,16 @@ from services.county.queries import roster as q
 from services.county.queries.common import NotFoundError
 
 REVEALERS = (Role.AUDITOR, Role.OPERATOR)
+REASON = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+"""One line of text with something in it: no control characters (NUL among them)."""
 router = APIRouter(prefix="/api/v1", tags=["reveals"], dependencies=[require(*REVEALERS)])
 HeavyJob = Annotated[None, Depends(heavy_job(""), scope="function")]
 
 
 class RevealRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=4, max_length=reveals.MAX_REASON, pattern=r"\S")
-    """Why the data is needed (recorded with the reveal)."""
+    reason: str = Field(min_length=4, max_length=reveals.MAX_REASON, pattern=REASON)
+    """Why the data is needed (recorded with the reveal): one line of text, not blank."""
 
 
 class Reveal(Model):
