@@ -115,6 +115,9 @@ def test_every_read_is_masked_for_every_role(world: World) -> None:
     card = analyst.get(f"/api/v1/members/{world.a.member_id}").json()
     assert (card["name"], card["id_number"], card["phone"]) == ("张三", MASKED_A, "138****5678")
     assert "personal" not in card
+    alerts = analyst.get("/api/v1/alerts", params={"as_of": "2026-03-01"}).json()["items"]
+    about_a = [x for x in alerts if x["member_id"] == world.a.member_id]
+    assert about_a and {x["name"] for x in about_a} == {"张三"} and "personal" not in about_a[0]
     management = analyst.get(f"/api/v1/members/{world.a.member_id}/co-managers").json()
     assert management["name"] == "张三" and "id_number" not in management
     officer = world.client(Role.TOWNSHIP_OFFICER, "t1")
