@@ -27,9 +27,11 @@ from services.county.personal.view import KEY_MISSING
 from services.county.projections import roster
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
+from services.county.registry import enrol
+from shared.envelope import GENESIS_HASH
 from shared.signing import Signer
 from tests.accounts import bearer
-from tests.county.helpers import enrol_nodes, feed, open_node, record
+from tests.county.helpers import craft, enrol_nodes, feed, open_node
 from tests.county.personal_scenario import ID_A, ID_B, Sealed, key_store, register_sealed, setup_orgs
 from tests.samples import id_number
 
@@ -48,18 +50,28 @@ class World:
         datas = setup_orgs(self.node)
         self.a = register_sealed(self.node, "张三", ID_A, "13812345678", home_branch="v1")
         self.b = register_sealed(self.node, "李四", ID_B, None, home_branch="v3")
+        # an event recorded before sealing: its personal in clear, from a node of its own
+        old = Signer.generate()
+        with engine.begin() as conn:
+            enrol(conn, "legacy", old.public_key_hex)
+        payload = {
+            "member_id": "ab" * 16,
+            "personal": {"name": "王五", "id_number": LEGACY_ID},
+            "home_branch": "v2",
+            "flowed_out_on": "2026-01-10",
+        }
         legacy = [
-            {
-                "type": "member.registered",
-                "occurred_at": "2026-02-02T02:00:00Z",
-                "payload": {
-                    "personal": {"name": "王五", "id_number": LEGACY_ID},
-                    "home_branch": "v2",
-                    "flowed_out_on": "2026-01-10",
-                },
-            }
+            craft(
+                old,
+                node_id="legacy",
+                seq=1,
+                type_="member.registered",
+                payload=payload,
+                prev_hash=GENESIS_HASH,
+                occurred_at="2026-02-02T02:00:00.000000Z",
+            )
         ]
-        datas += self.a.envelopes + self.b.envelopes + record(self.node, legacy)
+        datas += self.a.envelopes + self.b.envelopes + legacy
         assert set(feed(self.ingestor, datas)) == {"archived"}
         with engine.begin() as conn:
             self.give(conn, self.a)  # b's key has not arrived
