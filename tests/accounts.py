@@ -59,6 +59,7 @@ ROLE_BY_PREFIX = (
     ("/api/v1/quarantine", Role.OPERATOR),
     ("/metrics", Role.OPERATOR),
     ("/api/v1/nodes", Role.OPERATOR),
+    ("/api/v1/reveals", Role.AUDITOR),
 )
 """Which role a `CountyClient` signs each path in as (others: analyst). Who may use what is tested
 in tests/county/test_roles.py, route by route; the other tests ask as the role meant for it."""

@@ -19,12 +19,13 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from services.county import cli_backup, cli_keys, cli_nodes, cli_users
-from services.county.cli_options import Db, NatsCa, NatsSeed
+from services.county.cli_options import Db, NatsCa, NatsSeed, PersonalKey
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
 from services.county.ingest.consumer import Consumer, NatsRefusedError
 from services.county.ingest.processor import Ingestor
 from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create, load_signing
+from services.county.personal.responder import answer_keys
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.rebuild import rebuild as rebuild_projections
 from services.county.queries.archive import archived_events
@@ -104,6 +105,7 @@ def serve(
     max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
     nats_seed: NatsSeed = None,
     nats_ca: NatsCa = None,
+    personal_key: PersonalKey = None,
 ) -> None:
     """Ingest from JetStream and serve the query API until Ctrl-C / SIGTERM."""
     from services.county.serve import serve as run
@@ -111,7 +113,15 @@ def serve(
 
     configure()
     settings = CountySettings(
-        county_id, db, nats, county_key, repair_grace, max_clock_ahead, nats_seed=nats_seed, nats_ca=nats_ca
+        county_id,
+        db,
+        nats,
+        county_key,
+        repair_grace,
+        max_clock_ahead,
+        nats_seed=nats_seed,
+        nats_ca=nats_ca,
+        personal_key=personal_key,
     )
     asyncio.run(run(_engine(db), settings, host, port))
 
@@ -130,6 +140,7 @@ def ingest(
     max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
     nats_seed: NatsSeed = None,
     nats_ca: NatsCa = None,
+    personal_key: PersonalKey = None,
 ) -> None:
     """Ingest from JetStream without the API (exactly once: commit, then ack); without --once it
     also asks nodes to re-send the gaps it holds."""
@@ -137,14 +148,15 @@ def ingest(
 
     configure()
     engine = _engine(db)
-    ingestor = Ingestor(
-        engine,
-        county_id,
-        load_signing(county_key, engine),
-        max_clock_ahead=timedelta(seconds=max_clock_ahead),
+    signing = load_signing(county_key, engine)
+    ingestor = Ingestor(engine, county_id, signing, max_clock_ahead=timedelta(seconds=max_clock_ahead))
+    settings = CountySettings(
+        county_id, county_key=county_key, nats_seed=nats_seed, nats_ca=nats_ca, personal_key=personal_key
     )
-    identity = CountySettings(county_id, nats_seed=nats_seed, nats_ca=nats_ca).nats_identity()
-    consumer = Consumer(ingestor, nats, ack_wait=ack_wait, repair_grace=repair_grace, identity=identity)
+    consumer = Consumer(
+        ingestor, nats, ack_wait=ack_wait, repair_grace=repair_grace, identity=settings.nats_identity()
+    )
+    answer_keys(consumer, engine, settings.county_id, signing, settings.personal_key_path())
     with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("ingest", total=None)
         consumer.on_batch.append(lambda n: bar.advance(task, n))

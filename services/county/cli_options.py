@@ -31,3 +31,12 @@ NatsAccess = Annotated[
         "list grants or revokes a node; on a cluster, each server's.",
     ),
 ]
+PersonalKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--personal-key",
+        envvar="TONGXIN_COUNTY_PERSONAL_KEY",
+        help="The master key of members' personal data (made 0600 on first use; default: "
+        "tongxin-county-personal.key beside the county key). Keep it outside the database and its backups.",
+    ),
+]

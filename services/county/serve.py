@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -18,6 +19,9 @@ from services.county.api.app import create_app
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
 from services.county.keys import load_signing
+from services.county.personal.index import index_members
+from services.county.personal.responder import answer_keys
+from services.county.personal.store import KeyStore
 from services.county.settings import CountySettings
 
 log = logging.getLogger("tongxin.county")
@@ -33,6 +37,22 @@ def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
     return registry
 
 
+async def index_loop(engine: Engine, store: KeyStore, stop: asyncio.Event, every: float = 5.0) -> None:
+    """Index the members whose sealed registration arrived after their key (`personal/index.py`)."""
+
+    def sweep() -> None:
+        with engine.begin() as conn:
+            index_members(conn, store)
+
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(sweep)
+        except Exception as exc:  # the next sweep tries again
+            log.warning("identity index sweep failed", extra={"error": repr(exc)})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
 async def serve(engine: Engine, settings: CountySettings, host: str, port: int) -> None:
     stop = asyncio.Event()
     signing = load_signing(settings.county_key, engine)
@@ -43,6 +63,7 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
     consumer = Consumer(
         ingestor, settings.nats_url, repair_grace=settings.repair_grace, identity=settings.nats_identity()
     )
+    store = answer_keys(consumer, engine, settings.county_id, signing, settings.personal_key_path())
     started = time.time()
 
     def health() -> dict[str, Any]:
@@ -52,7 +73,7 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
             "uptime_s": round(time.time() - started),
         }
 
-    app = create_app(engine, health=health, metrics_registry=ingest_metrics(consumer))
+    app = create_app(engine, health=health, metrics_registry=ingest_metrics(consumer), personal=store)
     app.state.county_id = settings.county_id  # for the audit endpoints (receipts)
     app.state.county_key = county_key
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
@@ -68,7 +89,8 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
         )
     ingesting = asyncio.create_task(consumer.run(stop))
     http = asyncio.create_task(server.serve())
+    indexing = asyncio.create_task(index_loop(engine, store, stop))
     await stop.wait()
     server.should_exit = True
-    await asyncio.gather(http, ingesting)
+    await asyncio.gather(http, ingesting, indexing)
     log.info("stopped", extra={"county_id": settings.county_id})

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from services.county.db.engine import DEFAULT_DB_URL
 from services.county.keys import DEFAULT_COUNTY_KEY
+from services.county.personal.master import default_path
 from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.wire import DEFAULT_NATS_URL
 
@@ -27,6 +28,12 @@ class CountySettings:
     anonymously, which a server with users refuses."""
     nats_ca: Path | None = None
     """The CA of the NATS server's TLS certificate, for a tls:// URL with a private CA."""
+    personal_key: Path | None = None
+    """The master key of members' personal data (`services/county/personal/master.py`); None:
+    beside the county key file."""
+
+    def personal_key_path(self) -> Path:
+        return self.personal_key or default_path(self.county_key)
 
     def nats_identity(self) -> NatsIdentity:
         return NatsIdentity.from_file(self.nats_seed, ca_file=self.nats_ca) if self.nats_seed else ANONYMOUS

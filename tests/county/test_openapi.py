@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import Engine
 
 from services.branch_node.service import NodeService
+from services.county.accounts.roles import Role
 from services.county.api.app import create_app
 from services.county.api.deps import KNOWN_AT_NOTE, KNOWN_AT_PARAM
-from tests.accounts import CountyClient
+from tests.accounts import CountyClient, bearer
 from tests.county.helpers import enrol_nodes, open_node, record
 from tests.county.test_api_queries import (  # noqa: F401 (county: the fixture)
     CANDIDATE,
@@ -30,6 +31,8 @@ FILES = {
     "/api/v1/export/figures.csv": "text/csv",
     "/api/v1/export/roster.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "/api/v1/export/figures.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "/api/v1/reveals/roster.csv": "text/csv",
+    "/api/v1/reveals/roster.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "/api/v1/audit/export": "application/zip",
     "/metrics": "text/plain",
 }
@@ -108,7 +111,7 @@ def test_every_json_route_declares_what_it_returns_and_files_their_media_types(c
             schema = resolve(spec, content["application/json"]["schema"])
             assert schema.get("type") == "object" and schema.get("properties"), f"{path}: {schema}"
             assert operation["responses"]["200"]["description"], path
-    assert json_routes == 24  # with sign-in, who-am-I and the refused claims
+    assert json_routes == 26  # with sign-in, who-am-I, the refused claims, a reveal and the reveals
 
 
 def test_the_422_declared_is_the_one_the_app_sends(county_engine: Engine) -> None:
@@ -123,7 +126,7 @@ def test_the_422_declared_is_the_one_the_app_sends(county_engine: Engine) -> Non
                 assert declared(spec, path, "422", method) == {
                     "$ref": "#/components/schemas/RequestRefused"
                 }, path
-    assert with_422 == 25  # every route with a parameter, and sign-in's body
+    assert with_422 == 29  # every route with a parameter, and the bodies of sign-in and reveals
     item = resolve(
         spec, resolve(spec, declared(spec, "/api/v1/roster", "422"))["properties"]["detail"]["items"]
     )
@@ -235,6 +238,7 @@ def test_real_answers_of_every_json_route_conform_to_their_schemas(county: Count
         ("/api/v1/quarantine/claims", {}),
         ("/api/v1/digest", {}),
         ("/api/v1/session", {}),
+        ("/api/v1/reveals", {}),
     ]
     answered: set[str] = set()
     for path, params in requests:
@@ -243,6 +247,13 @@ def test_real_answers_of_every_json_route_conform_to_their_schemas(county: Count
         route = path if path in spec["paths"] else _template(spec, path)
         assert problems(spec, response.json(), declared(spec, route)) == [], (path, params)
         answered.add(route)
+    revealed = f"/api/v1/members/{m1}/reveal"
+    auditor = bearer(county.engine, Role.AUDITOR)
+    response = county.client.post(revealed, json={"reason": "核对身份"}, headers=auditor)
+    assert response.status_code == 200, response.text
+    route = "/api/v1/members/{member_id}/reveal"
+    assert problems(spec, response.json(), declared(spec, route, "200", "post")) == []
+    answered.add(route)
     json_routes = {path for path in spec["paths"] if path not in FILES}
     assert answered == json_routes
     assert county.get("/api/v1/quarantine/claims")["total"] == 1  # the schema was held to an item

@@ -24,6 +24,8 @@ county = test_api_queries.county
 """The scenario county: t1 holds m1–m6 (villages v1, v2), t2 holds m7–m10 (v3)."""
 
 ROLES_OF = {
+    "/api/v1/members/{member_id}/reveal": {Role.AUDITOR, Role.OPERATOR},
+    "/api/v1/reveals": {Role.AUDITOR, Role.OPERATOR},
     "/api/v1/audit/": {Role.AUDITOR},
     "/api/v1/digest": {Role.AUDITOR, Role.OPERATOR},
     "/api/v1/quarantine": {Role.OPERATOR, Role.AUDITOR},
@@ -91,7 +93,7 @@ def test_each_role_reaches_its_routes_and_nobody_else_does(county_engine: Engine
             else:
                 assert status == 403, (url, role, status)
             checked += 1
-    assert checked == 4 * 28  # every guarded operation but sign-out, as each role
+    assert checked == 4 * 32  # every guarded operation but sign-out, as each role
     assert anonymous.get("/health").status_code == 200
     bad = {"Authorization": "Bearer not-a-token"}
     assert TestClient(app, headers=bad).get("/api/v1/roster").status_code == 401

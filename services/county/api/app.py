@@ -24,6 +24,8 @@ from services.county.api.metrics import ScrapeCollector
 from services.county.api.models.ops import Health
 from services.county.api.responses import Json, file, ok
 from services.county.api.routes import ROUTERS, session
+from services.county.personal.store import KeyStore
+from services.county.personal.view import PersonalView
 from services.county.queries.common import ping
 from shared.api_docs import serve_docs
 
@@ -46,6 +48,7 @@ def create_app(
     *,
     health: Callable[[], dict[str, Any]] | None = None,
     metrics_registry: CollectorRegistry | None = None,
+    personal: KeyStore | None = None,
 ) -> FastAPI:
     """The query API over `engine` (which the caller owns); `health` adds to /health and
     `metrics_registry` (e.g. the ingest loop's) to /metrics."""
@@ -60,6 +63,9 @@ def create_app(
     serve_docs(app)
     app.add_middleware(SecurityHeaders)
     app.state.engine = engine
+    app.state.personal = PersonalView(personal)
+    """Opens members' sealed personal data at read time (None: no key store, every name reads
+    `（密钥未到）`)."""
     app.state.heavy_jobs = Gate()
     health_threads = anyio.CapacityLimiter(HEALTH_THREADS)
     scrape = CollectorRegistry(auto_describe=False)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -89,6 +90,9 @@ class Consumer:
         """Asks nodes to re-send the gaps held longer than `repair_grace` (None: never asks)."""
         self._js: Any = None
         self.on_batch: list[Any] = []
+        self.responders: list[Callable[[Any], Awaitable[Any]]] = []
+        """Subscribed on each connection beside the archive's (e.g. the key responder); each
+        returns its subscription, unsubscribed when the connection ends."""
         self.revocations = RevocationWatch(ingestor.engine)
 
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
@@ -142,6 +146,7 @@ class Consumer:
         await asyncio.to_thread(self.revocations.seen)
         await self._announce()
         archive = await serve_archive(nc, self.ingestor.engine, cid)
+        answering = [await respond(nc) for respond in self.responders]
         ended = asyncio.Event()
         watching = None
         if self.gaps is not None and not once:
@@ -173,8 +178,9 @@ class Consumer:
             ended.set()
             if watching is not None:
                 await watching
-            with contextlib.suppress(Exception):
-                await archive.unsubscribe()
+            for sub in (archive, *answering):
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
             await puller.stop()
             if handling is not None:
                 with contextlib.suppress(Exception):  # unacked messages are redelivered

@@ -20,6 +20,7 @@ from sqlalchemy import MetaData, Table
 from services.county.accounts import tables as _accounts  # noqa: F401  (its tables are in the metadata)
 from services.county.db import key_tables as _key_tables  # noqa: F401  (its tables are in the metadata)
 from services.county.db.tables import metadata as _metadata
+from services.county.personal import tables as _personal_tables  # noqa: F401  (its tables are in the metadata)
 from services.county.projections import (
     attendance,
     claims,

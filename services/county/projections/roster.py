@@ -3,6 +3,9 @@
 A member is re-derived from every event about them, in business order (DESIGN §3.4), by
 `history`: pure, so the same set of events gives the same rows whatever order they arrived in.
 Dual management and conflicts read the same history (`dual_management`, `conflicts`).
+
+Personal data (issue 15): a sealed personal is kept as its JSON in `personal` (name empty), the
+latest one; only older clear events put a name in clear.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from sqlalchemy import Boolean, Column, Connection, Index, String, Table, Text, delete
 
 from services.county.db.tables import metadata
 from services.county.projections.fact import MEMBER, Fact
 from services.county.projections.projection import EntityProjection, Row
 from shared.catalog import member as m
+from shared.catalog.base import Personal
 from shared.catalog.mechanism import PostCrossAssigned
 from shared.catalog.status import REGISTERED_STATUS, STATUS_AFTER
 
@@ -26,6 +31,7 @@ members = Table(
     metadata,
     Column("member_id", String(32), primary_key=True),
     Column("name", Text, nullable=False),
+    Column("personal", Text),
     Column("home_branch", String(64), nullable=False),
     Column("outstation", String(64)),
     Column("host_location", Text),
@@ -48,6 +54,7 @@ member_timeline = Table(
     Column("valid_from", String(32), primary_key=True),
     Column("valid_to", String(32)),
     Column("name", Text, nullable=False),
+    Column("personal", Text),
     Column("home_branch", String(64), nullable=False),
     Column("outstation", String(64)),
     Column("host_location", Text),
@@ -59,7 +66,7 @@ member_timeline = Table(
 """Each member's state over business time: the row valid at D has valid_from <= D < valid_to
 (valid_to NULL: still valid). The roster and dual management `as_of` D read it."""
 
-VERSIONED = ("name", "home_branch", "outstation", "host_location", "host_org", "status")
+VERSIONED = ("name", "personal", "home_branch", "outstation", "host_location", "host_org", "status")
 """The roster columns the timeline versions (with the cross posts)."""
 
 
@@ -103,7 +110,7 @@ def history(member_id: str, facts: Sequence[Fact]) -> MemberHistory | None:
             if body.occupation is not None:
                 row["occupation"] = body.occupation
             if body.personal is not None:
-                row["name"] = body.personal.name
+                row.update(_personal(body.personal))
         elif isinstance(body, m.MemberStudyAccountOpened):
             row["study_account"] = True
         elif isinstance(body, PostCrossAssigned):
@@ -134,7 +141,7 @@ def _timeline(member_id: str, versions: dict[str, dict[str, Any]]) -> list[dict[
 def _registered(member_id: str, fact: Fact, body: m.MemberRegistered) -> dict[str, Any]:
     return {
         "member_id": member_id,
-        "name": body.personal.name,
+        **_personal(body.personal),
         "home_branch": body.home_branch,
         "outstation": body.outstation,
         "host_location": body.host_location,
@@ -147,6 +154,15 @@ def _registered(member_id: str, fact: Fact, body: m.MemberRegistered) -> dict[st
         "registered_at": fact.occurred_at,
         "study_account": False,
     }
+
+
+def _personal(personal: Personal) -> dict[str, Any]:
+    """What the roster keeps of a member's personal data: a sealed one as its JSON (opened at
+    read time with the key store, never in clear here), the name of a clear one (older events;
+    their ID number and phone are not kept)."""
+    if personal.sealed is not None:
+        return {"name": "", "personal": msgspec.json.encode(personal).decode()}
+    return {"name": personal.name or "", "personal": None}
 
 
 def _rows(_member_id: str, _facts: Sequence[Fact], found: Any) -> dict[Table, list[Row]]:

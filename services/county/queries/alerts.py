@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, select
 
+from services.county.personal.view import MASKED, PersonalView
 from services.county.projections import attendance, recruitment, roster
 from services.county.queries.asof import AsOf, candidates_as_of, members_as_of, valid_at
 from services.county.queries.attendance import attendance_as_of
@@ -52,17 +53,22 @@ def alerts(
     as_of: AsOf | None = None,
     limit: int = 100,
     offset: int = 0,
+    view: PersonalView = MASKED,
 ) -> dict[str, Any]:
-    """Counts for every kind (within `township`) and one page of the alerts of `kind` (or all)."""
+    """Counts for every kind (within `township`) and one page of the alerts of `kind` (or all);
+    members' names opened by `view`."""
     day = as_of.day if as_of is not None else china_today()
     tree = load_tree(conn)
     found: dict[AlertKind, list[dict[str, Any]]] = {k: [] for k in KINDS}
     active = (
         _active(conn, tree, township, day) if as_of is None else _active_as_of(conn, tree, township, as_of)
     )
-    for item in _member_alerts(tree, active, day):
+    about_members = _member_alerts(tree, active, day)
+    reviews = _recruitment_alerts(conn, tree, township, as_of)
+    view.names(conn, [*about_members, *reviews])
+    for item in about_members:
         found[item["kind"]].append(item)
-    found[AlertKind.RECRUITMENT_AWAITING_SECOND_REVIEW] = _recruitment_alerts(conn, tree, township, as_of)
+    found[AlertKind.RECRUITMENT_AWAITING_SECOND_REVIEW] = reviews
     wanted = [kind] if kind is not None else list(KINDS)
     items = [item for k in wanted for item in sorted(found[k], key=_order)]
     return {
@@ -123,6 +129,7 @@ def _member_alerts(tree: OrgTree, rows: list[Any], day: date) -> list[dict[str, 
         base = {
             "member_id": r["member_id"],
             "name": r["name"],
+            "personal": r["personal"],
             "status": r["status"],
             "township": tw,
             "township_name": tree.name(tw),
@@ -154,17 +161,23 @@ def _reviews(conn: Connection, as_of: AsOf | None) -> list[Any]:
     """Candidates awaiting the second review, with their name if they are on the roster (as of D)."""
     if as_of is None:
         r, m = recruitment.recruitment.c, roster.members.c
-        query = select(recruitment.recruitment, m.name).join(
+        query = select(recruitment.recruitment, m.name, m.personal).join(
             roster.members, m.member_id == r.candidate_id, isouter=True
         )
         return [row for row in conn.execute(query).mappings() if _awaiting(row)]
     rows = [row for row in candidates_as_of(conn, as_of.moment) if _awaiting(row)]
     tl = roster.member_timeline.c
     ids = [row["candidate_id"] for row in rows]
-    names = dict(
-        conn.execute(select(tl.member_id, tl.name).where(tl.member_id.in_(ids), valid_at(as_of.moment))).all()
-    )
-    return [{**row, "name": names.get(row["candidate_id"])} for row in rows]
+    query = select(tl.member_id, tl.name, tl.personal).where(tl.member_id.in_(ids), valid_at(as_of.moment))
+    names = {member_id: (name, personal) for member_id, name, personal in conn.execute(query)}
+    return [
+        {
+            **row,
+            "name": names.get(row["candidate_id"], (None, None))[0],
+            "personal": names.get(row["candidate_id"], (None, None))[1],
+        }
+        for row in rows
+    ]
 
 
 def _recruitment_alerts(
@@ -184,6 +197,7 @@ def _recruitment_alerts(
                 "kind": AlertKind.RECRUITMENT_AWAITING_SECOND_REVIEW,
                 "member_id": row["candidate_id"],
                 "name": row["name"],
+                "personal": row["personal"],
                 "status": None,
                 "township": tw,
                 "township_name": tree.name(tw),

@@ -154,6 +154,7 @@ def member_management(conn: Connection, member_id: str, as_of: AsOf | None = Non
     return {
         "member_id": member_id,
         "name": row["name"],
+        "personal": row.get("personal"),
         "status": row["status"],
         "affiliation": {
             "org_id": branch,
@@ -172,7 +173,7 @@ def _co_managed_rows(conn: Connection, org_id: str, as_of: AsOf | None) -> list[
     if as_of is None:
         c, m = dual_management.co_managers.c, roster.members.c
         query = (
-            select(c.role, c.post, m.member_id, m.name, m.status, m.home_branch)
+            select(c.role, c.post, m.member_id, m.name, m.personal, m.status, m.home_branch)
             .join(roster.members, m.member_id == c.member_id)
             .where(c.org_id == org_id)
             .order_by(c.role, binary(conn, m.name), m.member_id)
@@ -188,7 +189,8 @@ def _co_managed_rows(conn: Connection, org_id: str, as_of: AsOf | None) -> list[
     ).mappings():
         for co in co_managers(row):
             if co["org_id"] == org_id:
-                found.append({**{k: row[k] for k in ("member_id", "name", "status", "home_branch")}, **co})
+                keys = ("member_id", "name", "personal", "status", "home_branch")
+                found.append({**{k: row[k] for k in keys}, **co})
     return sorted(found, key=lambda r: (r["role"], r["name"], r["member_id"]))
 
 
@@ -203,6 +205,7 @@ def org_co_managed(conn: Connection, org_id: str, as_of: AsOf | None = None) -> 
             {
                 "member_id": r["member_id"],
                 "name": r["name"],
+                "personal": r["personal"],
                 "status": r["status"],
                 "post": r["post"],
                 "village": village,

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 
+from services.county.personal.view import MASKED, PersonalView
 from services.county.projections import roster
 from services.county.queries.asof import AsOf, roster_rows, valid_at
 from services.county.queries.cells import to_csv
@@ -35,6 +36,8 @@ from shared.catalog.status import Status
 CSV_COLUMNS = (
     "member_id",
     "name",
+    "id_number",
+    "phone",
     "status",
     "status_since",
     "township",
@@ -55,11 +58,13 @@ CSV_COLUMNS = (
 
 
 def member_row(tree: OrgTree, row: Any) -> dict[str, Any]:
-    """A member's roster row with the names of its township, village, outstation and host org."""
+    """A member's roster row with the names of its township, village, outstation and host org;
+    `personal` is the roster's sealed JSON, for a `PersonalView` to present (mask or reveal)."""
     village, township = tree.place(row["home_branch"])
     return {
         "member_id": row["member_id"],
         "name": row["name"],
+        "personal": row.get("personal"),
         "status": row["status"],
         "status_since": row["status_since"],
         "home_branch": row["home_branch"],
@@ -209,20 +214,19 @@ def roster_members(
     limit: int = 100,
     offset: int = 0,
     as_of: AsOf | None = None,
+    view: PersonalView = MASKED,
     **filters: Any,
 ) -> dict[str, Any]:
-    """The members at a level of the roster, by name then member_id, one page at a time."""
+    """The members at a level of the roster, by name then member_id, one page at a time (personal
+    data presented by `view`: masked)."""
     tree = load_tree(conn)
     where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
     count = select(func.count()).select_from(roster_table(as_of)).where(*where)
     total = conn.execute(count).scalar_one()
     rows = _rows(conn, _member_query(conn, where, as_of).limit(limit).offset(offset), as_of)
-    return {
-        "total": int(total),
-        "limit": limit,
-        "offset": offset,
-        "items": [member_row(tree, r) for r in rows],
-    }
+    items = [member_row(tree, r) for r in rows]
+    view.present(conn, items)
+    return {"total": int(total), "limit": limit, "offset": offset, "items": items}
 
 
 def roster_records(
@@ -230,14 +234,18 @@ def roster_records(
     township: str | None = None,
     village: str | None = None,
     as_of: AsOf | None = None,
+    view: PersonalView = MASKED,
+    reveal: bool = False,
     **filters: Any,
 ) -> list[list[Any]]:
-    """The same rows as `roster_members`, all of them: a header (CSV_COLUMNS), then one row each."""
+    """The same rows as `roster_members`, all of them: a header (CSV_COLUMNS), then one row each
+    (masked, or in full with `reveal`: the caller has recorded the reveal)."""
     tree = load_tree(conn)
     where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
     out: list[list[Any]] = [list(CSV_COLUMNS)]
-    for r in _rows(conn, _member_query(conn, where, as_of), as_of):
-        row = member_row(tree, r)
+    rows = [member_row(tree, r) for r in _rows(conn, _member_query(conn, where, as_of), as_of)]
+    view.present(conn, rows, reveal=reveal)
+    for row in rows:
         row["study_account"] = "true" if row["study_account"] else "false"
         out.append([row[c] for c in CSV_COLUMNS])
     return out
@@ -248,7 +256,9 @@ def roster_csv(
     township: str | None = None,
     village: str | None = None,
     as_of: AsOf | None = None,
+    view: PersonalView = MASKED,
+    reveal: bool = False,
     **filters: Any,
 ) -> bytes:
     """`roster_records` as CSV (UTF-8 with a BOM, for Excel; formula-looking text neutralised)."""
-    return to_csv(roster_records(conn, township, village, as_of=as_of, **filters))
+    return to_csv(roster_records(conn, township, village, as_of=as_of, view=view, reveal=reveal, **filters))

@@ -45,6 +45,12 @@ class MemberRow(Model):
 
     member_id: str
     name: str
+    """In clear (opened with the county's key store at read time), or `（密钥未到）` before the
+    member's key has reached the county."""
+    id_number: str | None
+    """Masked (`4311**********0898`) for every role; in full only in a recorded reveal."""
+    phone: str | None
+    """Masked (`138****5678`) likewise."""
     status: str
     status_since: str | None
     home_branch: str

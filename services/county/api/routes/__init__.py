@@ -17,6 +17,7 @@ from services.county.api.routes import (
     nodes,
     orgs,
     quarantine,
+    reveals,
     roster,
 )
 
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     roster.router,
     export.router,
     members.router,
+    reveals.router,
     orgs.router,
     alerts.router,
     figures.router,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.county.accounts.roles import READERS
 from services.county.api.auth import require
@@ -12,6 +12,7 @@ from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, Limit, Offset, Poin
 from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.alerts import Alerts
 from services.county.api.responses import Json, ok
+from services.county.api.routes.reveals import personal_view
 from services.county.queries import alerts as q
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[require(*READERS)])
@@ -39,6 +40,7 @@ date places the 90-day window and picks the year. """
 )
 def list_alerts(
     *,
+    request: Request,
     conn: PointConnDep,
     as_of: AsOfDep,
     kind: Annotated[q.AlertKind | None, Query(description="Only items of this kind.")] = None,
@@ -46,4 +48,6 @@ def list_alerts(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Json:
-    return Json(q.alerts(conn, kind=kind, township=township, as_of=as_of, limit=limit, offset=offset))
+    view = personal_view(request)
+    found = q.alerts(conn, kind=kind, township=township, as_of=as_of, limit=limit, offset=offset, view=view)
+    return Json(found)

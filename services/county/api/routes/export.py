@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.county.accounts.roles import READERS
@@ -24,6 +24,7 @@ from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.expensive import heavy_job
 from services.county.api.responses import CSV_TYPE, XLSX_TYPE, download, file
 from services.county.api.routes.figures import FILTERS
+from services.county.api.routes.reveals import personal_view
 from services.county.api.routes.roster import LEVELS
 from services.county.queries import export as x
 from services.county.queries import roster as q
@@ -53,6 +54,7 @@ those of `GET /api/v1/figures/…`, `as_of` included: """
 )
 def roster_xlsx(
     _: HeavyJob,
+    request: Request,
     conn: PointConnDep,
     filters: RosterFilters,
     as_of: AsOfDep,
@@ -60,7 +62,7 @@ def roster_xlsx(
     village: Village = None,
 ) -> Response:
     params: dict[str, Any] = {"township": township, "village": village, "as_of": as_of, **filters}
-    members = x.roster_table(conn, **params)
+    members = x.roster_table(conn, view=personal_view(request), **params)
     levels = x.roster_level_table(q.roster_summary(conn, **params))
     body = x.to_xlsx({"roster": members, "levels": levels})
     return download(body, XLSX_TYPE, "roster.xlsx")

@@ -12,6 +12,7 @@ from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, MemberIdPath, Point
 from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.members import MemberCard, MemberManagement
 from services.county.api.responses import Json, ok
+from services.county.api.routes.reveals import personal_view
 from services.county.queries import members as q
 from services.county.queries.common import NotFoundError
 
@@ -22,14 +23,18 @@ router = APIRouter(prefix="/api/v1/members", tags=["members"], dependencies=[req
     "/{member_id}",
     summary="A member's card",
     description="The roster row (township, village, outstation and host organisation with their "
-    "names), co-managers, latest organisational life and training, years trained, whether a "
+    "names), co-managers (name in clear, ID number and phone masked for every role; "
+    "`POST /api/v1/members/{member_id}/reveal` shows them in full, recorded), latest "
+    "organisational life and training, years trained, whether a "
     "study account is open, conflicts about the member, the dual review if the member is also a "
     "candidate, and the archived events about the member in business order. With `as_of`, each as "
     "it stood at that business time (404 if the member was not registered by then). " + KNOWN_AT_NOTE,
     responses={**ok(MemberCard), **NOT_FOUND, **BUSY},
 )
 def member_card(request: Request, conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> Json:
-    return Json(_in_scope(request, q.member_card(conn, member_id, as_of)))
+    card = _in_scope(request, q.member_card(conn, member_id, as_of))
+    personal_view(request).present(conn, [card])
+    return Json(card)
 
 
 @router.get(
@@ -43,6 +48,7 @@ def member_card(request: Request, conn: PointConnDep, member_id: MemberIdPath, a
 )
 def member_management(request: Request, conn: PointConnDep, member_id: MemberIdPath, as_of: AsOfDep) -> Json:
     found = q.member_management(conn, member_id, as_of)
+    personal_view(request).names(conn, [found])
     _in_scope(request, {"member_id": member_id, "township": found["affiliation"]["township"]})
     return Json(found)
 

@@ -12,6 +12,7 @@ from services.county.api.deps import KNOWN_AT_NOTE, AsOfDep, ConnDep, OrgIdPath,
 from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.members import OrgCoManaged, Orgs
 from services.county.api.responses import Json, ok
+from services.county.api.routes.reveals import personal_view
 from services.county.queries import members as q
 from services.county.queries.common import NotFoundError
 from shared.catalog.base import OrgKind
@@ -52,4 +53,6 @@ def org_co_managed(request: Request, conn: PointConnDep, org_id: OrgIdPath, as_o
         for role, members in found["co_managed"].items():
             found["co_managed"][role] = [m for m in members if in_scope(request, m["township"], placed=True)]
             found["counts"][role] = len(found["co_managed"][role])
+    for members in found["co_managed"].values():
+        personal_view(request).names(conn, members)
     return Json(found)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.county.accounts.roles import READERS
@@ -20,6 +20,7 @@ from services.county.api.deps import (
 from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.roster import RosterLevel, RosterMembers
 from services.county.api.responses import CSV_TYPE, Json, download, file, ok
+from services.county.api.routes.reveals import personal_view
 from services.county.queries import roster as q
 
 router = APIRouter(prefix="/api/v1/roster", tags=["roster"], dependencies=[require(*READERS)])
@@ -63,6 +64,7 @@ def roster_summary(
 )
 def roster_members(
     *,
+    request: Request,
     conn: PointConnDep,
     filters: RosterFilters,
     as_of: AsOfDep,
@@ -71,23 +73,30 @@ def roster_members(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Json:
-    found = q.roster_members(conn, township, village, limit=limit, offset=offset, as_of=as_of, **filters)
+    view = personal_view(request)
+    found = q.roster_members(
+        conn, township, village, limit=limit, offset=offset, as_of=as_of, view=view, **filters
+    )
     return Json(found)
 
 
 @router.get(
     "/members.csv",
     summary="The same members as CSV (for Excel)",
-    description="Every matching member (no paging), UTF-8 with a byte-order mark so that Excel "
+    description="Every matching member (no paging), ID numbers and phones masked "
+    "(`POST /api/v1/reveals/roster.csv`: an auditor's or operator's recorded export in full), "
+    "UTF-8 with a byte-order mark so that Excel "
     "shows Chinese names; times are UTC (`…Z`). The same filters as the members. " + KNOWN_AT_NOTE,
     response_class=Response,
     responses={**file(CSV_TYPE, "CSV with a header row"), **NOT_FOUND, **BUSY},
 )
 def roster_csv(
+    request: Request,
     conn: PointConnDep,
     filters: RosterFilters,
     as_of: AsOfDep,
     township: ScopedTownship,
     village: Village = None,
 ) -> Response:
-    return download(q.roster_csv(conn, township, village, as_of=as_of, **filters), CSV_TYPE, "roster.csv")
+    body = q.roster_csv(conn, township, village, as_of=as_of, view=personal_view(request), **filters)
+    return download(body, CSV_TYPE, "roster.csv")
