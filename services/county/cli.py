@@ -25,6 +25,7 @@ from services.county.ingest.checks import MAX_CLOCK_AHEAD
 from services.county.ingest.consumer import Consumer, NatsRefusedError
 from services.county.ingest.processor import Ingestor
 from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create, load_signing
+from services.county.personal.notices import send_notices
 from services.county.personal.responder import answer_keys
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.rebuild import rebuild as rebuild_projections
@@ -157,6 +158,7 @@ def ingest(
         ingestor, nats, ack_wait=ack_wait, repair_grace=repair_grace, identity=settings.nats_identity()
     )
     answer_keys(consumer, engine, settings.county_id, signing, settings.personal_key_path())
+    send_notices(consumer, engine, settings.county_id, signing)
     with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("ingest", total=None)
         consumer.on_batch.append(lambda n: bar.advance(task, n))

@@ -20,6 +20,7 @@ from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
 from services.county.keys import load_signing
 from services.county.personal.index import index_members
+from services.county.personal.notices import send_notices
 from services.county.personal.responder import answer_keys
 from services.county.personal.store import KeyStore
 from services.county.settings import CountySettings
@@ -64,6 +65,7 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
         ingestor, settings.nats_url, repair_grace=settings.repair_grace, identity=settings.nats_identity()
     )
     store = answer_keys(consumer, engine, settings.county_id, signing, settings.personal_key_path())
+    send_notices(consumer, engine, settings.county_id, signing)
     started = time.time()
 
     def health() -> dict[str, Any]:

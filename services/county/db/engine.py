@@ -44,6 +44,7 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
             cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+            cur.execute("PRAGMA secure_delete=FAST")  # a destroyed member key is zeroed in its page
             cur.close()
 
         return engine

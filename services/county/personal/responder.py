@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select
 
 from services.county.db import tables as t
 from services.county.keys import CountySigning
+from services.county.personal import erasure
 from services.county.personal.index import index_members
 from services.county.personal.master import MasterKey
 from services.county.personal.store import KeyStore, Put
@@ -86,6 +87,8 @@ def answer(
         log.warning("a key delivery was refused", extra={"node_id": delivery.node_id, "reason": refused})
         return _ack(signing, delivery.node_id, delivery.key_id, refused)
     with engine.begin() as conn:
+        if erasure.is_erased(conn, delivery.member_id):  # a node that had not heard of it yet
+            return _ack(signing, delivery.node_id, delivery.key_id, "member_id: the member is erased")
         put = store.put(conn, delivery.node_id, delivery.member_id, delivery.key_id, refused)
         if put is Put.OTHER:
             return _ack(

@@ -38,6 +38,15 @@ identity_index = Table(
 """Each member's ID number as a keyed digest, from the personal the roster holds (sealed under
 `key_id`); outside the projections and their digest."""
 
+erased_members = Table(
+    "erased_members",
+    metadata,
+    Column("member_id", String(32), primary_key=True),
+    Column("erased_at", String(32), nullable=False),
+)
+"""Members erased by the county (`member.erased`, admitted): their keys and identity index entry
+are destroyed, no key of theirs is stored again, and every view shows them as `[已删除]`."""
+
 reveals = Table(
     "reveals",
     metadata,

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from services.county.personal.store import KeyStore
+from services.county.personal.tables import erased_members
 from shared.catalog.base import Personal
-from shared.personal import SealError, mask_id_number, mask_phone, unseal
+from shared.personal import ERASED, SealError, mask_id_number, mask_phone, unseal
 
 KEY_MISSING = "（密钥未到）"
 """The name of a member whose key has not reached the county yet."""
@@ -41,6 +42,7 @@ class PersonalView:
                 sealed[i] = msgspec.json.decode(text, type=Personal)
         wanted = [(items[i]["member_id"], p.sealed.key_id) for i, p in sealed.items() if p.sealed is not None]
         keys = self.store.many(conn, wanted) if self.store is not None and wanted else {}
+        erased = _erased(conn, [m for m, _ in wanted if (m, _) not in keys])
         for i, item in enumerate(items):
             item.setdefault("id_number", None)
             item.setdefault("phone", None)
@@ -49,8 +51,10 @@ class PersonalView:
                 item["id_number"], item["phone"] = None, None
                 continue
             key = keys.get((item["member_id"], personal.sealed.key_id))
-            if key is None:
-                item.update(name=KEY_MISSING, id_number=None, phone=None)
+            if key is None:  # erased since (a replay of a past state still holds the box), or not here yet
+                item.update(
+                    name=ERASED if item["member_id"] in erased else KEY_MISSING, id_number=None, phone=None
+                )
                 continue
             try:
                 clear = unseal(personal, key, item["member_id"])
@@ -68,6 +72,14 @@ class PersonalView:
         for item in items:
             item.pop("id_number", None)
             item.pop("phone", None)
+
+
+def _erased(conn: Connection, member_ids: list[str]) -> set[str]:
+    if not member_ids:
+        return set()
+    e = erased_members.c
+    wanted = sorted(set(member_ids))
+    return set(conn.execute(select(e.member_id).where(e.member_id.in_(wanted))).scalars())
 
 
 MASKED = PersonalView()

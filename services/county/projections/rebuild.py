@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, select
 from services.county.authority import speakers as enrolled
 from services.county.authority.screen import Speakers
 from services.county.db import tables as t
+from services.county.personal import erasure
 from services.county.projections.fact import Fact, fact_from_archive
 from services.county.projections.live import fold, write_entities
 from services.county.projections.registry import BUSINESS_TABLES, FOLD_PROJECTIONS, KIND_OF_TYPE
@@ -78,6 +79,8 @@ def rebuild(
     step = (lambda n: progress(done + n)) if progress is not None else None
     done += derive_entities(conn, folding, step, source=src)
     folding.finish()
+    if source is None:  # the county's own database: an erasure the rebuilt roster shows holds
+        erasure.apply_all(conn)
     return done
 
 

@@ -5,13 +5,14 @@ A member is re-derived from every event about them, in business order (DESIGN §
 Dual management and conflicts read the same history (`dual_management`, `conflicts`).
 
 Personal data (issue 15): a sealed personal is kept as its JSON in `personal` (name empty), the
-latest one; only older clear events put a name in clear.
+latest one; only older clear events put a name in clear. An erased member (`member.erased`)
+keeps every fact but no personal data: `[已删除]` in the row and in every version.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from shared.catalog import member as m
 from shared.catalog.base import Personal
 from shared.catalog.mechanism import PostCrossAssigned
 from shared.catalog.status import REGISTERED_STATUS, STATUS_AFTER
+from shared.personal import ERASED
 
 members = Table(
     "members",
@@ -43,6 +45,7 @@ members = Table(
     Column("registered_by", String(64), nullable=False),
     Column("registered_at", String(32), nullable=False),
     Column("study_account", Boolean, nullable=False, default=False),
+    Column("erased", Boolean, nullable=False, default=False),
     Index("ix_members_branch", "home_branch", "status"),
     Index("ix_members_outstation", "outstation"),
 )
@@ -104,7 +107,9 @@ def history(member_id: str, facts: Sequence[Fact]) -> MemberHistory | None:
             row["status"] = status.value
             row["status_since"] = fact.occurred_at
             found.status_changes.setdefault(fact.china_date, []).append(fact)
-        if isinstance(body, m.MemberMoved):
+        if isinstance(body, m.MemberErased):
+            row["erased"] = True
+        elif isinstance(body, m.MemberMoved):
             row.update(outstation=body.outstation, host_location=body.host_location, host_org=body.host_org)
         elif isinstance(body, m.MemberDetailsUpdated):
             if body.occupation is not None:
@@ -117,8 +122,17 @@ def history(member_id: str, facts: Sequence[Fact]) -> MemberHistory | None:
             found.posts[body.org_id] = body.post
         versions[fact.occurred_at] = _version(row, found.posts)
     if found is not None:
+        if found.row["erased"]:
+            _scrub(found.row, versions.values())
         found.timeline = _timeline(member_id, versions)
     return found
+
+
+def _scrub(row: dict[str, Any], versions: Iterable[dict[str, Any]]) -> None:
+    """An erased member: no personal data (not even its ciphertext) in the row or in any version
+    of the timeline, whatever its business time; everything else stays, so counts stay right."""
+    for state in (row, *versions):
+        state.update(name=ERASED, personal=None)
 
 
 def _version(row: dict[str, Any], posts: dict[str, str]) -> dict[str, Any]:
@@ -153,6 +167,7 @@ def _registered(member_id: str, fact: Fact, body: m.MemberRegistered) -> dict[st
         "registered_by": fact.node_id,
         "registered_at": fact.occurred_at,
         "study_account": False,
+        "erased": False,
     }
 
 
@@ -189,6 +204,7 @@ PROJECTION = EntityProjection(
             "member.contact_restored",
             "member.transferred_out",
             "member.details_updated",
+            "member.erased",
             "member.study_account_opened",
             "post.cross_assigned",
         }

@@ -5,7 +5,8 @@ in a file outside the database (`member_keys`); `identity_index` holds a keyed d
 member's ID number (double registrations at two nodes); `reveals` records every reveal. The
 roster (`members`, `member_timeline`) gains `personal`, a sealed personal's JSON (NULL for the
 older clear events, whose name it keeps in clear as before: existing rows stay as a rebuild
-makes them).
+makes them). `erased_members` lists the members erased (`member.erased`): their keys and index
+entries are gone, no key of theirs is taken again; the roster's `erased` says so per member.
 
 Revision ID: 0009
 Revises: 0008
@@ -51,12 +52,22 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=False),
     )
     op.create_index("ix_reveals_member", "reveals", ["member_id"])
+    op.create_table(
+        "erased_members",
+        sa.Column("member_id", sa.String(32), primary_key=True),
+        sa.Column("erased_at", sa.String(32), nullable=False),
+    )
     for table in ("members", "member_timeline"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("personal", sa.Text))
+    with op.batch_alter_table("members") as batch:
+        batch.add_column(sa.Column("erased", sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("members") as batch:
+        batch.drop_column("erased")
+    op.drop_table("erased_members")
     for table in ("member_timeline", "members"):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("personal")
