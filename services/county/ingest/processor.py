@@ -25,10 +25,12 @@ from services.county.ingest.node_keys import KeyRegistry
 from services.county.ingest.placement import Chains
 from services.county.ingest.statistics import Statistics
 from services.county.keys import CountySigning
+from services.county.personal import erasure
 from services.county.projections.fact import Fact
 from services.county.projections.live import project
 from services.county.projections.registry import entity_of
 from shared import envelope
+from shared.catalog.member import MemberErased
 from shared.receipt import Receipt
 from shared.signing import Job, Signer, verify_all
 from shared.wire import STREAM
@@ -60,6 +62,8 @@ class Ingestor:
         self.keys = KeyRegistry(engine)
         self.counts: Counter[str] = Counter()
         self.outbox: list[Receipt] = []
+        self._erased = 0
+        """Members erased by the transaction under way (`personal.erasure`): scrubbed after it."""
         self.statistics = Statistics(engine) if engine.dialect.name == "postgresql" else None
         """PostgreSQL's statistics on the archive, refreshed beside the ingest."""
 
@@ -77,6 +81,7 @@ class Ingestor:
         """Handle a batch in one transaction; raises (nothing committed) on a database failure.
         A revocation committed meanwhile rolls it back, and it is handled again on the new keys."""
         for _ in range(3):
+            self._erased = 0
             try:
                 with self.engine.begin() as conn:
                     chains = Chains(conn, self.county_id, self.keys, self.max_clock_ahead)
@@ -99,6 +104,8 @@ class Ingestor:
             raise RuntimeError("node keys revoked again and again while a batch was placed")
         self.outbox += issued
         self.counts.update(outcomes)
+        if self._erased:
+            erasure.scrub(self.engine)
         if self.statistics is not None:
             self.statistics.archived(sum(o is Outcome.ARCHIVED for o in outcomes))
         return outcomes
@@ -107,6 +114,7 @@ class Ingestor:
         """Re-process open quarantine rows (all, or those `ids`), e.g. after enrolling their node,
         in one transaction; returns (resolved, still quarantined). See `quarantine.retry`."""
         self.keys.refresh()
+        self._erased = 0
         with self.engine.begin() as conn:
             self.keys.hold(conn, set(self.keys.keys))
             chains = Chains(conn, self.county_id, self.keys, self.max_clock_ahead)
@@ -114,6 +122,8 @@ class Ingestor:
             self._archive_and_project(conn, chains, None)
             if not self.keys.current(conn):
                 raise RuntimeError("a node key was revoked meanwhile: retry again")
+        if self._erased:
+            erasure.scrub(self.engine)
         return done
 
     def _archive_and_project(
@@ -124,6 +134,8 @@ class Ingestor:
         facts, subjects = _archive(conn, chains.accepted)
         if facts:
             project(conn, facts, subjects)
+            erased = [f.body.member_id for f in facts if isinstance(f.body, MemberErased)]
+            self._erased += erasure.apply(conn, erased) if erased else 0
         chains.save_heads()
         return [] if signer is None else receipts.issue(conn, signer, self.county_id, chains.heads)
 
