@@ -240,9 +240,9 @@ def record_and_ingest(engine: Engine, root: Path, args: argparse.Namespace) -> d
     nodes = [f"os-{k:02d}" for k in range(1, args.nodes + 1)]
     by_node = plan(args, nodes)
     opened = {n: new_node(root / n, n, SECRET) for n in ["county", *nodes]}
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # the node "county" records the tree: the county office's (authority)
         for node in opened.values():
-            enrol(conn, node.node_id, node.signer.public_key_hex)
+            enrol(conn, node.node_id, node.signer.public_key_hex, office=node.node_id == "county")
     secret = bytes.fromhex(SECRET)
     planned = sum(map(len, by_node.values())) + len(org_tree(nodes))
     rec = ing = 0.0

@@ -72,13 +72,15 @@ def tongxin() -> str:
 
 
 def fresh_engine(url: str, nodes: list[Path]) -> Engine:
-    """A migrated county database with every node enrolled."""
+    """A migrated county database with every node enrolled; the first, which records the
+    organisation tree (`county_mix.preamble`), as the county office's node (docs/authority.md:
+    else the tree is archived as refused claims, not projected, and no village is known)."""
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as conn:
-        for path in nodes:
+        for k, path in enumerate(nodes):
             d = NodeDir(path)
-            enrol(conn, d.config().node_id, d.signer().public_key_hex)
+            enrol(conn, d.config().node_id, d.signer().public_key_hex, office=k == 0)
     return engine
 
 
