@@ -17,7 +17,8 @@ transfers out, detail updates, study accounts, cross posts: ~3.4 events each, bu
 training (12), funds, disputes, services, placements. Each node's envelopes arrive in seq
 order, 1–120 minutes after they occurred, 3 % of them 1–10 days late.
 
-Queries run in-process through the FastAPI app (`TestClient`), D uniform over 2024-06 … 2026-11:
+Queries run in-process through the FastAPI app (`TestClient`), as an analyst with a bearer token
+(the API answers only a signed-in role; `bench/accounts.py`), D uniform over 2024-06 … 2026-11:
 the township roster counts (`GET /api/v1/roster?township=town-a&as_of=D`, the p95 ≤ 200 ms
 target), a members page (limit 100), the township CSV, and the live (no `as_of`) counts; alerts;
 the figures (funds by month, pioneer by township, education by org, live; education as of D).
@@ -48,6 +49,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
+from bench.accounts import account
 from bench.node import id_number, machine, new_node
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
@@ -305,7 +307,7 @@ def queries(engine: Engine, args: argparse.Namespace) -> list[dict[str, Any]]:
     rng = random.Random(3)
     span = (date(2026, 11, 20) - date(2024, 6, 1)).days
     days = [(date(2024, 6, 1) + timedelta(days=rng.randrange(span))).isoformat() for _ in range(args.queries)]
-    client = TestClient(create_app(engine))
+    client = TestClient(create_app(engine), headers=account(engine).bearer)
     town = {"township": "town-a"}
     cases = [
         ("as_of roster counts, town-a", "/api/v1/roster", args.queries, lambda k: town | {"as_of": days[k]}),
