@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from pathlib import Path
 
 from services.branch_node.config import NodeDir
 from shared.nats_identity import NatsIdentity
+from shared.transport import connect
 from tongxin.natsd import EmbeddedNats, ensure_stream
 
 OPEN_HELP = "NATS without users, everyone anonymous (the before half of a before/after pair)"
@@ -70,6 +72,24 @@ class BenchNats:
         for path in node_dirs:
             d = NodeDir(path)
             access.allow_node(self.county_id, d.config().node_id, d.ensure_nats_key())
+        if node_dirs:
+            asyncio.run(self._reloaded(NodeDir(node_dirs[-1]).nats_identity()))
+
+    async def _reloaded(self, last: NatsIdentity, timeout: float = 15.0) -> None:
+        """Until the server has reloaded its user list (each `allow_node` sends SIGHUP): the last
+        node allowed connects, twice 0.2 s apart. A connection made while the server reloads can
+        be cut (`Connection lost`), so nothing should connect before."""
+        deadline, ok = time.monotonic() + timeout, 0
+        while ok < 2:
+            try:
+                nc = await connect(self.url, identity=last)
+                await nc.close()
+                ok += 1
+            except Exception:
+                ok = 0
+                if time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.2)
 
     def describe(self) -> str:
         if not self.users:
