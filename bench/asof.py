@@ -17,7 +17,8 @@ transfers out, detail updates, study accounts, cross posts: ~3.4 events each, bu
 training (12), funds, disputes, services, placements. Each node's envelopes arrive in seq
 order, 1–120 minutes after they occurred, 3 % of them 1–10 days late.
 
-Queries run in-process through the FastAPI app (`TestClient`), D uniform over 2024-06 … 2026-11:
+Queries run in-process through the FastAPI app (`TestClient`), as an analyst with a bearer token
+(the API answers only a signed-in role; `bench/accounts.py`), D uniform over 2024-06 … 2026-11:
 the township roster counts (`GET /api/v1/roster?township=town-a&as_of=D`, the p95 ≤ 200 ms
 target), a members page (limit 100), the township CSV, and the live (no `as_of`) counts; alerts;
 the figures (funds by month, pioneer by township, education by org, live; education as of D).
@@ -48,6 +49,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
+from bench.accounts import account
 from bench.node import id_number, machine, new_node
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
@@ -63,7 +65,7 @@ from services.county.registry import enrol
 from shared import envelope
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.wire import events_subject
-from tests.ids import member_id
+from tests.ids import GIVEN, member_id
 
 err = Console(stderr=True)
 SECRET = "5e" * 32
@@ -240,9 +242,9 @@ def record_and_ingest(engine: Engine, root: Path, args: argparse.Namespace) -> d
     nodes = [f"os-{k:02d}" for k in range(1, args.nodes + 1)]
     by_node = plan(args, nodes)
     opened = {n: new_node(root / n, n, SECRET) for n in ["county", *nodes]}
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # the node "county" records the tree: the county office's (authority)
         for node in opened.values():
-            enrol(conn, node.node_id, node.signer.public_key_hex)
+            enrol(conn, node.node_id, node.signer.public_key_hex, office=node.node_id == "county")
     secret = bytes.fromhex(SECRET)
     planned = sum(map(len, by_node.values())) + len(org_tree(nodes))
     rec = ing = 0.0
@@ -254,9 +256,7 @@ def record_and_ingest(engine: Engine, root: Path, args: argparse.Namespace) -> d
             node = opened[node_id]
             t0 = time.perf_counter()
             for s in range(0, len(items), 1000):
-                node.record(
-                    [parse_item({"occurred_at": iso(m), **i}, secret) for m, i in items[s : s + 1000]]
-                )
+                node.record([parse_item({"occurred_at": iso(m), **i}, GIVEN) for m, i in items[s : s + 1000]])
             rec += time.perf_counter() - t0
             ing += ingest(ingestor, node, rng)
             progress.advance(task, len(items))
@@ -305,7 +305,7 @@ def queries(engine: Engine, args: argparse.Namespace) -> list[dict[str, Any]]:
     rng = random.Random(3)
     span = (date(2026, 11, 20) - date(2024, 6, 1)).days
     days = [(date(2024, 6, 1) + timedelta(days=rng.randrange(span))).isoformat() for _ in range(args.queries)]
-    client = TestClient(create_app(engine))
+    client = TestClient(create_app(engine), headers=account(engine).bearer)
     town = {"township": "town-a"}
     cases = [
         ("as_of roster counts, town-a", "/api/v1/roster", args.queries, lambda k: town | {"as_of": days[k]}),

@@ -1,16 +1,17 @@
 """County figures on SQLite and PostgreSQL: end to end from 21 nodes against raw JetStream, rebuild,
 append→visible latency, roster queries over a large archive.
 
-    python -m bench.county [--db sqlite|postgresql|both] [--nodes N] [--events N] [--json]
+    python -m bench.county [--db sqlite|postgresql|both] [--nodes N] [--events N] [--open-nats] [--json]
 
 Measures and prints; never asserts. Everything runs in a temp dir against an embedded
-nats-server; PostgreSQL runs use a uniquely named database on 127.0.0.1:5432, dropped afterwards.
+nats-server with its users (nodes as themselves, the county as county, the raw baseline as the
+operator) unless `--open-nats`; PostgreSQL runs use a uniquely named database on 127.0.0.1:5432,
+dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -33,7 +34,7 @@ from bench.county_latency import latency
 from bench.county_mix import QueryMix, e2e_items, make_nodes
 from bench.county_query import bench_query
 from bench.county_steps import Ctx, Row, e2e, envelopes, fresh_engine, raw_baseline, rebuild_rows
-from tongxin.natsd import EmbeddedNats, ensure_stream
+from bench.nats_users import OPEN_HELP, BenchNats
 
 err = Console(stderr=True)
 
@@ -110,6 +111,7 @@ def record(ctx: Ctx) -> None:
         lambda k: e2e_items(k, a.events, a.nodes, a.villages),
         ctx.say,
     )
+    ctx.bus.allow(*ctx.e2e_nodes)  # the e2e copies keep each node's nats.seed
     ctx.envelopes = envelopes(ctx)
     if not a.skip_query:
         ctx.say(f"recording {a.query_events:,} events with {a.query_members:,} members over {a.nodes} nodes")
@@ -126,11 +128,12 @@ def run(args: argparse.Namespace) -> list[Row]:
         steps.append(("query", "roster queries over a large archive", bench_query))
     with tempfile.TemporaryDirectory(prefix="tongxin-bench-county-") as tmp:
         root = Path(tmp)
-        nats = EmbeddedNats(root / "nats", open_access=True)  # NATS users in the bench: not yet (issue 14)
+        bus = BenchNats(root / "nats", open_access=args.open_nats)
         try:
-            url = nats.start()
-            asyncio.run(ensure_stream(url))
-            ctx = Ctx(root, url, secrets.token_hex(32), args, lambda s: err.print(s, highlight=False))
+            url = bus.start()
+            err.print(bus.describe())
+            say = lambda s: err.print(s, highlight=False)  # noqa: E731
+            ctx = Ctx(root, url, secrets.token_hex(32), args, say, bus)
             try:
                 record(ctx)
             except Exception as exc:
@@ -146,7 +149,7 @@ def run(args: argparse.Namespace) -> list[Row]:
                             raise
                         rows.append(failed(kind, what, exc))
         finally:
-            nats.stop()
+            bus.stop()
     return rows
 
 
@@ -182,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     add("--requests", type=int, default=200, help="requests per query (200)")
     add("--skip-query", action="store_true", help="leave out the query step (and its recording)")
     add("--timeout", type=float, default=900.0, help="per wait for the county to catch up (900 s)")
+    add("--open-nats", action="store_true", help=OPEN_HELP)
     add("--json", action="store_true", help="write the results as JSON to stdout")
     args = ap.parse_args(argv)
     if args.events < args.villages + args.nodes + 60:
@@ -189,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
             f"--events must exceed the org tree the first node records ({args.villages + args.nodes + 1})"
         )
     info = machine()
+    info["nats"] = "open (--open-nats)" if args.open_nats else "users"
     rows = run(args)
     info["load at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())  # others share the cores
     if args.json:

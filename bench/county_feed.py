@@ -1,5 +1,7 @@
 """Remote nodes, simulated: every envelope signed and published at its due time, as nodes on their
 own machines would deliver it, without their logs and forwarders sharing this machine's 2 cores.
+Each node publishes over a connection of its own, as itself (its `nats.seed`: on a server with
+users it may publish on its own subject only).
 
 `python -m bench.county_worker feed --dirs DIR,… --nats URL --count N --rate R --g0 G …` — event e
 belongs to node e % k and is due at start + e / rate; it is signed then (recorded_at = now, the
@@ -29,6 +31,7 @@ class _Chain:
     def __init__(self, path: Path) -> None:
         d = NodeDir(path)
         self.config, self.signer, self.keys = d.config(), d.signer(), KeyStore(d.path / PERSONAL_FILE)
+        self.identity = d.nats_identity()
         self.seq, self.prev_hash = 0, envelope.GENESIS_HASH
         self.subject = events_subject(self.config.county_id, self.config.node_id)
 
@@ -63,17 +66,20 @@ def feed_process(args: Any) -> None:
 
 
 async def _publish(args: Any, due: list[tuple[_Chain, Any]]) -> float:
-    nc = await connect(args.nats)
+    chains = list(dict.fromkeys(chain for chain, _ in due))
+    conns = [await connect(args.nats, identity=c.identity) for c in chains]
     try:
-        js = nc.jetstream(publish_async_max_pending=10_000)
+        js = {c: nc.jetstream(publish_async_max_pending=10_000) for c, nc in zip(chains, conns, strict=True)}
         for e, (chain, ev) in enumerate(due):
             delay = args.start + e / args.rate - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             subject, mid, data = chain.sign(ev)
-            await js.publish_async(subject, data, headers={"Nats-Msg-Id": mid})
+            await js[chain].publish_async(subject, data, headers={"Nats-Msg-Id": mid})
         last = time.time()
-        await js.publish_async_completed()
+        for j in js.values():
+            await j.publish_async_completed()
         return last
     finally:
-        await nc.close()
+        for nc in conns:
+            await nc.close()

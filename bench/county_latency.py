@@ -47,12 +47,13 @@ def _run(ctx: Ctx, db: str, url: str, engine: Engine, mode: str) -> list[Row]:
         with engine.begin() as conn:
             enrol(conn, node.node_id, node.signer.public_key_hex)
         node.close()
-    g0 = len(ctx.e2e_nodes) * args.events
-    asyncio.run(stream(ctx.nats, fresh=True))
+    ctx.bus.allow(*(run_root / name for name in names))  # each node (or the feeder for it) as itself
+    g0, operator = len(ctx.e2e_nodes) * args.events, ctx.bus.operator
+    asyncio.run(stream(ctx.nats, operator, fresh=True))
     commits, log = run_root / "commits.txt", ctx.root / f"latency-{mode}-worker-{db}.log"
     cmd = [sys.executable, "-m", "bench.county_worker", "ingest", "--db", url, "--nats", ctx.nats]
-    with child([*cmd, "--commits", str(commits)], log) as proc:
-        ready = lambda: asyncio.run(consumer_exists(ctx.nats, consumer_name(COUNTY)))  # noqa: E731
+    with child([*cmd, "--commits", str(commits), *ctx.bus.seed_args("county")], log) as proc:
+        ready = lambda: asyncio.run(consumer_exists(ctx.nats, consumer_name(COUNTY), operator))  # noqa: E731
         wait_until(ready, proc, 60, "the county's durable consumer", log)
         ctx.say(f"    {MODES[mode][0]}: {k} nodes, {n:,} single events at {args.rate:g}/s in all")
         producers = (_feeder if mode == "feed" else _nodes)(ctx, run_root, names, n, g0)

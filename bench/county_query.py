@@ -1,4 +1,5 @@
-"""bench.county's query step: a large archive built through Ingestor.process, then roster requests."""
+"""bench.county's query step: a large archive built through Ingestor.process, then roster requests
+(as an analyst, with a bearer token: the API answers no one else)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from bench.accounts import account
 from bench.county_mix import village
 from bench.county_steps import Ctx, Row, count, fresh_engine, pct
 from services.branch_node.service import NodeService
@@ -23,7 +25,8 @@ def bench_query(ctx: Ctx, db: str, url: str) -> list[Row]:
     try:
         rows = [build(ctx, db, engine)]
         members = count(engine, roster.members)
-        with TestClient(create_app(engine)) as client:
+        analyst = account(engine)
+        with TestClient(create_app(engine), headers=analyst.bearer) as client:
             rows += requests(ctx, db, client, members)
         return rows
     finally:
@@ -96,7 +99,7 @@ def requests(ctx: Ctx, db: str, client: TestClient, members: int) -> list[Row]:
                 totals += int(r.json()["total"])
         p50, p95 = pct(times, 50), pct(times, 95)
         note = (
-            f"{n} requests over {villages} villages; {members:,} members, "
+            f"{n} requests over {villages} villages, as an analyst (bearer); {members:,} members, "
             f"{totals / n:.0f} per village, {sizes / n / 1024:.1f} KiB per response"
         )
         out += [

@@ -21,6 +21,7 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import Engine, func, select
 
 from bench.county_mix import COUNTY
+from bench.nats_users import BenchNats
 from bench.node import stream
 from services.branch_node.config import NodeDir
 from services.branch_node.forwarder import Forwarder
@@ -32,6 +33,7 @@ from services.county.ingest.durable import consumer_name
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
 from services.county.registry import enrol
+from shared.nats_identity import NatsIdentity
 from shared.transport import connect
 from shared.wire import msg_id
 
@@ -57,6 +59,8 @@ class Ctx:
     secret_hex: str
     args: Any
     say: Say
+    bus: BenchNats
+    """Who connects as whom: nodes as themselves, the county as county, raw baselines as operator."""
     e2e_nodes: list[Path] = field(default_factory=list)
     query_nodes: list[Path] = field(default_factory=list)
     envelopes: list[tuple[str, str, bytes]] = field(default_factory=list)  # subject, Msg-Id, bytes
@@ -68,13 +72,15 @@ def tongxin() -> str:
 
 
 def fresh_engine(url: str, nodes: list[Path]) -> Engine:
-    """A migrated county database with every node enrolled."""
+    """A migrated county database with every node enrolled; the first, which records the
+    organisation tree (`county_mix.preamble`), as the county office's node (docs/authority.md:
+    else the tree is archived as refused claims, not projected, and no village is known)."""
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as conn:
-        for path in nodes:
+        for k, path in enumerate(nodes):
             d = NodeDir(path)
-            enrol(conn, d.config().node_id, d.signer().public_key_hex)
+            enrol(conn, d.config().node_id, d.signer().public_key_hex, office=k == 0)
     return engine
 
 
@@ -122,8 +128,8 @@ def child(cmd: list[str], log: Path, **kw: Any) -> Iterator[Popen[bytes]]:
                 proc.wait()
 
 
-async def consumer_exists(url: str, name: str) -> bool:
-    nc = await connect(url)
+async def consumer_exists(url: str, name: str, identity: NatsIdentity) -> bool:
+    nc = await connect(url, identity=identity)
     try:
         await nc.jetstream().consumer_info("TONGXIN", name)
         return True
@@ -178,14 +184,16 @@ class Forwarding(threading.Thread):
 def e2e(ctx: Ctx, db: str, url: str, engine: Engine) -> tuple[list[Row], float]:
     run_root, expected = ctx.root / f"e2e-{db}", len(ctx.envelopes)
     shutil.copytree(ctx.e2e_nodes[0].parent, run_root)  # fresh cursors for every database
-    asyncio.run(stream(ctx.nats, fresh=True))
+    operator = ctx.bus.operator
+    asyncio.run(stream(ctx.nats, operator, fresh=True))
     log = ctx.root / f"county-ingest-{db}.log"
     cmd = [tongxin(), "county", "ingest", "--county-id", COUNTY, "--db", url, "--nats", ctx.nats]
-    nodes = [NodeService(run_root / p.name) for p in ctx.e2e_nodes]
+    cmd += ctx.bus.seed_args("county")
+    nodes = [NodeService(run_root / p.name) for p in ctx.e2e_nodes]  # each forwards as itself
     fwd = Forwarding(nodes, ctx.nats)
     try:
         with child(cmd, log) as proc:
-            ready = lambda: asyncio.run(consumer_exists(ctx.nats, consumer_name(COUNTY)))  # noqa: E731
+            ready = lambda: asyncio.run(consumer_exists(ctx.nats, consumer_name(COUNTY), operator))  # noqa: E731
             wait_until(ready, proc, 60, "the county's durable consumer", log)
             ctx.say(f"    forwarding {len(nodes)} nodes concurrently; `tongxin county ingest` consuming")
             t0 = time.time()
@@ -247,9 +255,9 @@ def envelopes(ctx: Ctx) -> list[tuple[str, str, bytes]]:
     return out
 
 
-async def publish(url: str, rows: list[tuple[str, str, bytes]], window: int) -> float:
+async def publish(url: str, rows: list[tuple[str, str, bytes]], window: int, identity: NatsIdentity) -> float:
     """publish_async of every row (max pending = window); returns the time it was all acked."""
-    nc = await connect(url, pending_size=64 * 1024 * 1024)
+    nc = await connect(url, identity=identity, pending_size=64 * 1024 * 1024)
     try:
         js = nc.jetstream(publish_async_max_pending=window)
         for subject, mid, data in rows:
@@ -262,24 +270,37 @@ async def publish(url: str, rows: list[tuple[str, str, bytes]], window: int) -> 
 
 def raw_baseline(ctx: Ctx, db: str, e2e_rate: float) -> list[Row]:
     rows, n = ctx.envelopes, len(ctx.envelopes)
-    asyncio.run(stream(ctx.nats, fresh=True))
+    operator = ctx.bus.operator  # publisher and consumer: a user with every permission
+    asyncio.run(stream(ctx.nats, operator, fresh=True))
     cmd = [sys.executable, "-m", "bench.county_worker", "raw", "--nats", ctx.nats, "--count", str(n)]
+    cmd += ctx.bus.seed_args("operator")
     with child(cmd, ctx.root / f"raw-{db}.log", stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         if proc.stdout.readline().strip() != b"ready":
             raise RuntimeError(f"raw consumer did not start (exit {proc.wait()})")
         t0 = time.time()
-        published = asyncio.run(publish(ctx.nats, rows, 4000))
+        published = asyncio.run(publish(ctx.nats, rows, 4000, operator))
         out, _ = proc.communicate(timeout=ctx.args.timeout)
     last, acked = out.split()
     rate, pub = n / (float(last) - t0), n / (published - t0)
-    in_stream = asyncio.run(stream(ctx.nats))
+    in_stream = asyncio.run(stream(ctx.nats, operator))
     note = f"publish_async (max pending 4,000) {pub:,.0f} msgs/s; stream {in_stream:,}; acked {int(acked):,}"
+    if ctx.bus.users:
+        note = "both as the NATS operator; " + note
     ratio = e2e_rate / rate
     ok = None if in_stream == n and int(acked) >= n else False
     return [
         Row(db, "raw: publish_async ∥ fetch(1000)+ack", rate, "msgs/s", "", ok, note),
-        Row(db, "county e2e / raw", ratio, "ratio", "", None, "same envelopes, subjects, Msg-Ids"),
+        Row(
+            db,
+            "county e2e / raw",
+            ratio,
+            "ratio",
+            "",
+            None,
+            "same envelopes, subjects, Msg-Ids; "
+            + ("NATS users" if ctx.bus.users else "NATS open (--open-nats)"),
+        ),
     ]
 
 

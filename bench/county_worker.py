@@ -1,15 +1,18 @@
 """Child processes of bench.county, each apart from the publishers (one process starves itself).
 
-python -m bench.county_worker ingest --db URL --nats URL --commits FILE
+python -m bench.county_worker ingest --db URL --nats URL --commits FILE [--nats-seed county.seed]
     the county Consumer with an Ingestor that writes `node_id seq recorded_at received_at commit_time`
     per message once `process` has returned (the commit, when the API can see it)
 python -m bench.county_worker node --dir DIR --nats URL --index J --nodes K --count N --rate R …
     one node of the latency step: records its share of N events at R/s in all, forwarding
 python -m bench.county_worker feed --dirs DIR,… --nats URL --count N --rate R …
     remote nodes of the latency step, simulated (bench/county_feed.py)
-python -m bench.county_worker raw --nats URL --count N
+python -m bench.county_worker raw --nats URL --count N [--nats-seed operator.seed]
     the raw baseline: a durable pull consumer, fetch(1000) + ack each, until N are acked;
     prints `ready`, then the wall-clock time of the last ack (after a flush)
+
+`--nats-seed` is who connects (NATS with users): the county's seed for ingest, the operator's for
+raw; nodes and the feeder connect as each node (its data dir's `nats.seed`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import contextlib
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import IO
 
 import msgspec
@@ -30,6 +34,7 @@ from services.county.db.engine import make_engine
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.incoming import Incoming, Outcome
 from services.county.ingest.processor import Ingestor
+from shared.nats_identity import NatsIdentity
 from shared.transport import connect
 from shared.wire import STREAM, events_filter
 
@@ -65,7 +70,8 @@ class TimedIngestor(Ingestor):
 
 def ingest(args: argparse.Namespace) -> None:
     with open(args.commits, "a", encoding="utf-8") as out:
-        consumer = Consumer(TimedIngestor(args.db, out), args.nats)
+        identity = NatsIdentity.from_file(args.nats_seed)
+        consumer = Consumer(TimedIngestor(args.db, out), args.nats, identity=identity)
 
         async def main() -> None:
             stop, loop = asyncio.Event(), asyncio.get_running_loop()
@@ -77,7 +83,7 @@ def ingest(args: argparse.Namespace) -> None:
 
 
 async def raw(args: argparse.Namespace) -> None:
-    nc = await connect(args.nats)
+    nc = await connect(args.nats, identity=NatsIdentity.from_file(args.nats_seed))
     try:
         js = nc.jetstream()
         config = ConsumerConfig(
@@ -116,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--db", required=True)
     a.add_argument("--nats", required=True)
     a.add_argument("--commits", required=True)
+    a.add_argument("--nats-seed", type=Path, help="the county's NATS seed (none: anonymous)")
     text, real = {"--dir", "--dirs", "--nats"}, {"--rate", "--start"}
     for cmd, own in (("node", ("--dir", "--index", "--nodes")), ("feed", ("--dirs",))):  # latency
         c = sub.add_parser(cmd)
@@ -124,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     b = sub.add_parser("raw")
     b.add_argument("--nats", required=True)
     b.add_argument("--count", type=int, required=True)
+    b.add_argument("--nats-seed", type=Path, help="the operator's NATS seed (none: anonymous)")
     args = ap.parse_args(argv)
     if args.cmd == "ingest":
         ingest(args)

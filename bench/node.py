@@ -1,8 +1,9 @@
 """Branch node figures: batched append+sign, backlog forwarding against raw nats-py, idle serve RSS.
 
-    python -m bench.node [--events N] [--backlog N] [--json]
+    python -m bench.node [--events N] [--backlog N] [--open-nats] [--json]
 
-Measures and prints; never asserts. Everything runs in temp dirs against an embedded nats-server.
+Measures and prints; never asserts. Everything runs in temp dirs against an embedded nats-server,
+with its users (nodes as themselves, the raw baseline as the operator) unless `--open-nats`.
 """
 
 from __future__ import annotations
@@ -34,15 +35,18 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.nats_users import OPEN_HELP, BenchNats
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from shared.catalog.base import id_check_digit
+from shared.nats_identity import NatsIdentity
+from shared.streams import ensure_stream
 from shared.transport import connect
 from shared.wire import STREAM, resend_msg_id
 from tests.ids import GIVEN, member_id
-from tongxin.natsd import EmbeddedNats, ensure_stream, find_binary, free_port
+from tongxin.natsd import find_binary, free_port
 
 if TYPE_CHECKING:
     from services.branch_node.application import NewEvent
@@ -119,7 +123,7 @@ def record_all(node: NodeService, events: list[NewEvent], batch: int) -> float:
     return len(events) / (time.perf_counter() - t)
 
 
-def bench_append(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
+def bench_append(root: Path, bus: BenchNats, secret_hex: str, args: argparse.Namespace) -> list[Row]:
     n, batch, t = args.events, args.batch, time.perf_counter()
     events = make_events(n, bytes.fromhex(secret_hex))
     parse = n / (time.perf_counter() - t)
@@ -149,12 +153,13 @@ def bench_append(root: Path, url: str, secret_hex: str, args: argparse.Namespace
     ]
 
 
-async def stream(url: str, *, fresh: bool = False) -> int:
-    """Messages in the TONGXIN stream; with fresh, make sure it exists first (it denies delete
-    and purge, so a run after another counts what it added: see `raw_publish`)."""
+async def stream(url: str, identity: NatsIdentity, *, fresh: bool = False) -> int:
+    """Messages in the TONGXIN stream, asked as `identity` (the operator); with fresh, make sure it
+    exists first (it denies delete and purge, so a run after another counts what it added: see
+    `raw_publish`)."""
     if fresh:
-        await ensure_stream(url)
-    nc = await connect(url)
+        await ensure_stream(url, identity=identity)
+    nc = await connect(url, identity=identity)
     try:
         return int((await nc.jetstream().stream_info(STREAM)).state.messages)
     finally:
@@ -162,13 +167,14 @@ async def stream(url: str, *, fresh: bool = False) -> int:
 
 
 async def raw_publish(
-    node: NodeService, url: str, rows: list[tuple[int, str, bytes]], window: int, timeout: float
+    node: NodeService, bus: BenchNats, rows: list[tuple[int, str, bytes]], window: int, timeout: float
 ) -> tuple[float, int, int]:
     """js.publish_async of the same bytes and subject, each under a Msg-Id of its own (the
     forwarder's are in the duplicate window already: a repair re-send's ids, as `resend_msg_id`
-    makes them): (msgs/s, messages it added to the stream, nacks)."""
-    before = await stream(url, fresh=True)
-    nc = await connect(url, pending_size=64 * 1024 * 1024)  # as the forwarder connects
+    makes them), as the operator: (msgs/s, messages it added to the stream, nacks)."""
+    url, operator = bus.url, bus.operator
+    before = await stream(url, operator, fresh=True)
+    nc = await connect(url, identity=operator, pending_size=64 * 1024 * 1024)  # as the forwarder
     try:
         js = nc.jetstream(publish_async_max_pending=window)
         subject, node_id, attempt = node.subject, node.node_id, f"raw{time.time_ns()}"
@@ -183,38 +189,42 @@ async def raw_publish(
         rate = len(rows) / (time.perf_counter() - t)
     finally:
         await nc.close()
-    return rate, await stream(url) - before, sum(1 for f in futs if f.exception() is not None)
+    return rate, await stream(url, operator) - before, sum(1 for f in futs if f.exception() is not None)
 
 
-def bench_forward(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
-    node = new_node(root / "backlog", "bench-fwd", secret_hex, url)
+def bench_forward(root: Path, bus: BenchNats, secret_hex: str, args: argparse.Namespace) -> list[Row]:
+    node = new_node(root / "backlog", "bench-fwd", secret_hex, bus.url)
+    bus.allow(root / "backlog")
     try:
-        rate = record_all(node, make_events(args.backlog, node.keys), args.batch)
-        err.print("    Forwarder, then raw publish_async")
-        rows = asyncio.run(forward_and_raw(node, url, args.timeout))
+        rate = record_all(node, make_events(args.backlog, bytes.fromhex(secret_hex)), args.batch)
+        who = "as the node; raw as the operator" if bus.users else "NATS open"
+        err.print(f"    Forwarder, then raw publish_async ({who})")
+        rows = asyncio.run(forward_and_raw(node, bus, args.timeout))
     finally:
         node.close()
     return [Row(f"  NodeService.record up to {args.backlog:,}", rate, "events/s", note="the backlog"), *rows]
 
 
-async def forward_and_raw(node: NodeService, url: str, timeout: float) -> list[Row]:
-    n = node.log.last_seq()
-    before = await stream(url, fresh=True)
-    fwd, stop = Forwarder(node, url), asyncio.Event()
+async def forward_and_raw(node: NodeService, bus: BenchNats, timeout: float) -> list[Row]:
+    n, url, operator = node.log.last_seq(), bus.url, bus.operator
+    before = await stream(url, operator, fresh=True)
+    fwd, stop = Forwarder(node, url), asyncio.Event()  # connects as the node (its nats.seed)
     limit = asyncio.get_running_loop().call_later(timeout, stop.set)  # cancelling it would not do
     t = time.perf_counter()
     await fwd.run(stop, once=True)
     fwd_rate = n / (time.perf_counter() - t)
     limit.cancel()
-    fwd_count = await stream(url) - before
+    fwd_count = await stream(url, operator) - before
     rows: list[tuple[int, str, bytes]] = []
     while chunk := node.envelopes.rows_after(rows[-1][0] if rows else 0, 10_000):
         rows += chunk
     size = sum(len(d) for _, _, d in rows) // max(len(rows), 1)
-    raw, raw_count, nacks = await raw_publish(node, url, rows, fwd.window, timeout)
+    raw, raw_count, nacks = await raw_publish(node, bus, rows, fwd.window, timeout)
     ratio = fwd_rate / raw
     fwd_note = f"{n:,} envelopes of ~{size} B; stream has {fwd_count:,}"
     raw_note = f"max pending {fwd.window:,}; stream has {raw_count:,}; nacks {nacks}"
+    if bus.users:
+        fwd_note, raw_note = f"as the node; {fwd_note}", f"as the operator; {raw_note}"
     return [  # a stream count other than the backlog shows MISS
         Row("Forwarder.run(once) backlog", fwd_rate, "events/s", "", _ok(fwd_count, n), fwd_note),
         Row("raw js.publish_async, same bytes", raw, "msgs/s", "", _ok(raw_count, n), raw_note),
@@ -258,21 +268,22 @@ def wait_for(check: Callable[[], bool], proc: Popen[bytes], timeout: float, what
     raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def bench_serve(root: Path, url: str, secret_hex: str, args: argparse.Namespace) -> list[Row]:
+def bench_serve(root: Path, bus: BenchNats, secret_hex: str, args: argparse.Namespace) -> list[Row]:
     """`tongxin node init` + `node serve` against the embedded NATS: RSS when idle, clean stop."""
     backlog, idle = args.serve_backlog, args.idle
     beside = Path(sys.executable).parent / "tongxin"
     exe = str(beside) if beside.exists() else shutil.which("tongxin") or "tongxin"
     d = root / "serve"
     init = ["node", "init", "--node-id", "bench", "--county-id", "jx", "--county-secret"]
-    opts = [secret_hex, "--data-dir", str(d), "--nats-url", url]
+    opts = [secret_hex, "--data-dir", str(d), "--nats-url", bus.url]
     subprocess.run([exe, *init, *opts], check=True, capture_output=True)
+    bus.allow(d)  # `node serve` connects as itself
     add = [exe, "node", "token", "add", "bench", "--data-dir", str(d)]
     made = subprocess.run(add, check=False, capture_output=True)
     token = made.stdout.decode().strip() if made.returncode == 0 else None  # a build without tokens: None
     node = NodeService(d)
     try:
-        record_all(node, make_events(backlog, node.keys), args.batch)
+        record_all(node, make_events(backlog, bytes.fromhex(secret_hex)), args.batch)
     finally:
         node.close()
     port = free_port()
@@ -326,7 +337,7 @@ def failed(step: str, exc: BaseException) -> Row:
     return Row(step, None, "", ok=False, note=f"error: {exc!r}"[:200])
 
 
-STEPS: tuple[tuple[str, Callable[[Path, str, str, argparse.Namespace], list[Row]]], ...] = (
+STEPS: tuple[tuple[str, Callable[[Path, BenchNats, str, argparse.Namespace], list[Row]]], ...] = (
     ("batched append", bench_append),
     ("forwarding a backlog", bench_forward),
     ("idle `tongxin node serve`", bench_serve),
@@ -336,18 +347,18 @@ STEPS: tuple[tuple[str, Callable[[Path, str, str, argparse.Namespace], list[Row]
 def run(args: argparse.Namespace) -> list[Row]:
     secret_hex, rows = secrets.token_hex(32), []
     with tempfile.TemporaryDirectory(prefix="tongxin-bench-") as tmp:
-        nats = EmbeddedNats(Path(tmp) / "nats", open_access=True)  # not yet with NATS users (issue 14)
+        bus = BenchNats(Path(tmp) / "nats", open_access=args.open_nats)
         try:
-            url = nats.start()
-            asyncio.run(ensure_stream(url))
+            bus.start()
+            err.print(bus.describe())
             for i, (name, step) in enumerate(STEPS, 1):
                 err.print(f"{i}/{len(STEPS)} {name}")
                 try:
-                    rows += step(Path(tmp), url, secret_hex, args)
+                    rows += step(Path(tmp), bus, secret_hex, args)
                 except Exception as exc:  # report it, go on with the next step
                     rows.append(failed(name, exc))
         finally:
-            nats.stop()
+            bus.stop()
     return rows
 
 
@@ -376,9 +387,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--serve-backlog", type=int, default=10_000, help="for node serve (10,000)")
     ap.add_argument("--idle", type=float, default=5.0, help="idle seconds before reading RSS (5)")
     ap.add_argument("--timeout", type=float, default=600.0, help="per forwarding run (600 s)")
+    ap.add_argument("--open-nats", action="store_true", help=OPEN_HELP)
     ap.add_argument("--json", action="store_true", help="write the results as JSON to stdout")
     args = ap.parse_args(argv)
     info = machine()
+    info["nats"] = "open (--open-nats)" if args.open_nats else "users (nodes as themselves)"
     rows = run(args)
     if args.json:
         show(rows, info, err)

@@ -2,7 +2,7 @@
 re-sent from the node's log by receipt-driven repair, against the same backlog ingested the normal
 way, in one run.
 
-    python -m bench.repair [--events 100000] [--db sqlite|postgresql] [--grace 5] [--json]
+    python -m bench.repair [--events 100000] [--db sqlite|postgresql] [--grace 5] [--open-nats] [--json]
 
 Two nodes record `--events` each. The first forwards, the county ingests it (normal: forward +
 ingest, timed from the county's start until the receipt covers the head). The second forwards
@@ -11,15 +11,16 @@ the stream lost the whole backlog, and the duplicate window with it. The county 
 again; the node's receipt stands still for `--grace` seconds, the node re-sends, the county
 archives (repair: timed the same way). Prints both rates, their ratio, and what was re-sent;
 checks that the archive holds each node's log exactly. Measures and prints; asserts nothing else.
+
+NATS runs with its users (each node as itself, the county as county; the store's loss keeps the
+users) unless `--open-nats`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import secrets
-import shutil
 import tempfile
 import time
 import uuid
@@ -32,6 +33,7 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 
 from bench.loop import Loop
+from bench.nats_users import OPEN_HELP, BenchNats
 from bench.node import make_events, record_all
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.forwarder import Forwarder
@@ -42,7 +44,6 @@ from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
 from services.county.registry import enrol
 from shared.signing import Signer
-from tongxin.natsd import EmbeddedNats, ensure_stream
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -65,7 +66,7 @@ def _until(check: Callable[[], bool], timeout: float) -> float:
 
 
 def run(args: argparse.Namespace, root: Path, db_url: str) -> dict[str, Any]:
-    server = EmbeddedNats(root / "nats", open_access=True)  # not yet with NATS users (issue 14)
+    server = BenchNats(root / "nats", open_access=args.open_nats)
     server.start()
     county_key = Signer.generate()
     engine = make_engine(db_url)
@@ -73,7 +74,6 @@ def run(args: argparse.Namespace, root: Path, db_url: str) -> dict[str, Any]:
     secret = secrets.token_hex(32)
     nodes: dict[str, NodeService] = {}
     try:
-        asyncio.run(ensure_stream(server.url))
         for node_id in ("normal", "repaired"):
             config = NodeConfig(
                 node_id=node_id,
@@ -82,17 +82,19 @@ def run(args: argparse.Namespace, root: Path, db_url: str) -> dict[str, Any]:
                 county_public_key=county_key.public_key_hex,
             )
             NodeDir(root / node_id).create(config)
+            server.allow(root / node_id)
             nodes[node_id] = NodeService(root / node_id)
             with engine.begin() as conn:
                 enrol(conn, node_id, nodes[node_id].first_key.public_key_hex)
             record_all(nodes[node_id], make_events(args.events, bytes.fromhex(secret)), 1000)
 
         def county() -> tuple[Consumer, Loop]:
-            c = Consumer(Ingestor(engine, "jx", county_key), server.url, repair_grace=args.grace)
+            ingestor = Ingestor(engine, "jx", county_key)
+            c = Consumer(ingestor, server.url, repair_grace=args.grace, identity=server.county)
             return c, Loop(c.run)
 
         def node(node_id: str) -> tuple[Forwarder, Loop]:
-            f = Forwarder(nodes[node_id], server.url, repair_grace=args.grace)
+            f = Forwarder(nodes[node_id], server.url, repair_grace=args.grace)  # as the node itself
             return f, Loop(lambda stop: f.run(stop, idle_poll=0.05))
 
         def confirmed(node_id: str) -> bool:
@@ -108,9 +110,7 @@ def run(args: argparse.Namespace, root: Path, db_url: str) -> dict[str, Any]:
         fwd, fl = node("repaired")
         _until(lambda: nodes["repaired"].status().waiting == 0, 1800)
         fl.close(fwd.wake)
-        server.stop()
-        shutil.rmtree(server.store_dir)
-        server.start()
+        server.lose_store()
         fwd, fl = node("repaired")
         _c, cl = county()
         repair_s = _until(lambda: confirmed("repaired"), 1800)
@@ -121,6 +121,7 @@ def run(args: argparse.Namespace, root: Path, db_url: str) -> dict[str, Any]:
         return {
             "events": args.events,
             "db": engine.dialect.name,
+            "nats": "users" if server.users else "open",
             "normal_events_per_s": args.events / normal_s,
             "repair_events_per_s": args.events / repair_s,
             "repair_s": repair_s,
@@ -141,6 +142,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--grace", type=float, default=5.0, help="repair grace of node and county (s)")
+    ap.add_argument("--open-nats", action="store_true", help=OPEN_HELP)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tongxin-repair-") as tmp:
@@ -160,7 +162,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(out))
         return
-    table = Table(title=f"Repair of a lost backlog ({out['db']}, {out['events']:,} events)")
+    table = Table(
+        title=f"Repair of a lost backlog ({out['db']}, {out['events']:,} events, NATS {out['nats']})"
+    )
     for col in ("measurement", "value", "note"):
         table.add_column(col)
     table.add_row("normal: forward + ingest + receipt", f"{out['normal_events_per_s']:,.0f} events/s", "")
