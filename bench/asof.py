@@ -245,7 +245,6 @@ def record_and_ingest(engine: Engine, root: Path, args: argparse.Namespace) -> d
     with engine.begin() as conn:  # the node "county" records the tree: the county office's (authority)
         for node in opened.values():
             enrol(conn, node.node_id, node.signer.public_key_hex, office=node.node_id == "county")
-    secret = bytes.fromhex(SECRET)
     planned = sum(map(len, by_node.values())) + len(org_tree(nodes))
     rec = ing = 0.0
     ingestor = Ingestor(engine, "jx")
