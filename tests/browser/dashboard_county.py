@@ -20,7 +20,7 @@ from services.county.db.engine import make_engine, migrate
 from services.county.ingest.processor import Ingestor
 from shared.signing import Signer
 from tests.conftest import COUNTY_SECRET
-from tests.county.helpers import enrol_nodes, feed, open_node, record
+from tests.county.helpers import deliver_keys, enrol_nodes, feed, open_node, record
 from tests.ids import member_id
 from tests.samples import id_number
 
@@ -111,6 +111,7 @@ def member_events(
         outstation = stations[i % len(stations)]
         host = OUTSTATIONS[outstation][2] if outstation else "浙江义乌"
         payload: dict[str, Any] = {
+            "member_id": mid(i),  # given, as nodes draw ids at random
             "personal": {"name": f"成员{i:04d}", "id_number": id_number(i)},
             "home_branch": homes[(i * 7) % len(homes)],
             "host_location": host,
@@ -278,6 +279,7 @@ def fill_county(engine: Engine, root: Path, members: int = 60, townships: int = 
     nodes = {node_id: open_node(root / "nodes", node_id) for node_id in histories}
     try:
         signed = {node_id: record(nodes[node_id], items) for node_id, items in histories.items()}
+        deliver_keys(engine, *nodes.values())
         # the node "county" records the tree, the members and the chamber: the county office,
         # enrolled for the outstations and the chamber too (docs/authority.md)
         orgs = {"county": ["county", *OUTSTATIONS, "c1"]}

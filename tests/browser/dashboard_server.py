@@ -12,6 +12,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from services.county.api.app import create_app
+from tests.county.helpers import TEST_KEYS
 
 
 def free_port() -> int:
@@ -25,7 +26,7 @@ def free_port() -> int:
 def serve(engine: Engine, start_timeout_s: float = 20.0) -> Iterator[str]:
     """Serve `create_app(engine)`; yields the base URL; stops the server (and joins it) on exit."""
     port = free_port()
-    app = create_app(engine)
+    app = create_app(engine, personal=TEST_KEYS)  # the keys `dashboard_county` delivered
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"county-{port}", daemon=True)

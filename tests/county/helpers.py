@@ -14,11 +14,29 @@ from services.branch_node.service import NodeService
 from services.county.db import tables as t
 from services.county.ingest.incoming import Incoming
 from services.county.ingest.processor import Ingestor
+from services.county.personal.master import MasterKey
+from services.county.personal.store import KeyStore
 from services.county.registry import enrol
 from shared import envelope
 from shared.signing import Signer
 from shared.wire import events_subject
 from tests.conftest import make_node_dir
+
+TEST_KEYS = KeyStore(MasterKey(bytes(range(32))))
+"""The tests' county key store: the key tables of whichever database, under a fixed master key."""
+
+
+def deliver_keys(engine: Engine, *nodes: NodeService) -> int:
+    """Put every key these nodes hold into the county's key store (`TEST_KEYS`), as their key
+    couriers and the county's responder do over NATS; returns how many."""
+    n = 0
+    with engine.begin() as conn:
+        for node in nodes:
+            for k in node.keys.undelivered(limit=1_000_000):
+                TEST_KEYS.put(conn, node.node_id, k.member_id, k.key_id, k.key)
+                node.keys.delivered(k.key_id)
+                n += 1
+    return n
 
 
 def open_node(root: Path, node_id: str) -> NodeService:

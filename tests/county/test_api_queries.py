@@ -41,7 +41,7 @@ from shared import envelope
 from shared.signing import Signer
 from tests.accounts import CountyClient
 from tests.conftest import COUNTY_SECRET
-from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
+from tests.county.helpers import ORG_TREE, TEST_KEYS, deliver_keys, enrol_nodes, open_node, record, subject
 from tests.ids import member_id
 from tests.samples import id_number
 
@@ -78,6 +78,7 @@ MEMBERS: dict[int, tuple[str, str | None, str, str | None]] = {
 def registration(i: int, day: str = "2026-01-05") -> dict[str, Any]:
     branch, outstation, location, host_org = MEMBERS[i]
     payload: dict[str, Any] = {
+        "member_id": M[i],  # given, as nodes draw ids at random
         "personal": {"name": f"成员{i:02d}", "id_number": id_number(i)},
         "home_branch": branch,
         "host_location": location,
@@ -266,6 +267,7 @@ def county(county_engine: Engine, tmp_path: Path) -> Iterator[County]:
                 ev("legal.consulted", "2026-08-20", org_id="dongguan", people=4),
             ],
         )
+        deliver_keys(county_engine, node, dongguan)
     finally:
         node.close()
         dongguan.close()
@@ -278,7 +280,14 @@ def county(county_engine: Engine, tmp_path: Path) -> Iterator[County]:
     altered = datas[2].replace("西乡镇党委".encode(), "北乡镇党委".encode())
     garbage = Incoming(b"not an envelope", subject("county"))
     assert ingestor.process([garbage, Incoming(altered, subject("county"))]) == ["quarantined"] * 2
-    yield County(county_engine, CountyClient(create_app(county_engine)), ingestor, datas, dg, tmp_path)
+    yield County(
+        county_engine,
+        CountyClient(create_app(county_engine, personal=TEST_KEYS)),
+        ingestor,
+        datas,
+        dg,
+        tmp_path,
+    )
 
 
 def statuses(
@@ -709,7 +718,12 @@ def test_digest_health_metrics_and_openapi(county: County) -> None:
     registry = CollectorRegistry()
     Counter("tongxin_county_ingested", "Messages ingested", registry=registry).inc(7)
     client = CountyClient(
-        create_app(county.engine, health=lambda: {"nats_connected": True}, metrics_registry=registry)
+        create_app(
+            county.engine,
+            health=lambda: {"nats_connected": True},
+            metrics_registry=registry,
+            personal=TEST_KEYS,
+        )
     )
     assert client.get("/health").json() == {"nats_connected": True, "status": "ok", "database": "ok"}
     metrics = client.get("/metrics").text
@@ -765,6 +779,6 @@ def test_digest_health_metrics_and_openapi(county: County) -> None:
 def test_bad_parameters_get_422_naming_the_parameter(
     county_engine: Engine, url: str, params: dict[str, str], field: str
 ) -> None:
-    response = CountyClient(create_app(county_engine)).get(url, params=params)
+    response = CountyClient(create_app(county_engine, personal=TEST_KEYS)).get(url, params=params)
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["detail"]] == [field]

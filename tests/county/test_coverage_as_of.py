@@ -57,6 +57,7 @@ def ev(type_: str, day: str, hm: str = "10:00", **payload: Any) -> dict[str, Any
 
 def registration(i: int, day: str, outstation: str) -> dict[str, Any]:
     payload = {
+        "member_id": M[i],  # given, as nodes draw ids at random
         "personal": {"name": f"成员{i}", "id_number": id_number(300 + i)},
         "home_branch": BRANCH[i],
         "outstation": outstation,

@@ -26,6 +26,7 @@ from services.county.queries.roster import CSV_COLUMNS
 from tests.accounts import CountyClient
 from tests.browser.dashboard_county import REGISTERED_BY, fill_county
 from tests.conftest import postgres_database
+from tests.county.helpers import TEST_KEYS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EARLY = "2026-02-15"
@@ -52,7 +53,7 @@ def county_engine(
 
 @pytest.fixture(scope="module")
 def client(county_engine: Engine) -> TestClient:
-    return CountyClient(create_app(county_engine))
+    return CountyClient(create_app(county_engine, personal=TEST_KEYS))
 
 
 def get_json(client: TestClient, path: str, **params: Any) -> Any:

@@ -41,7 +41,7 @@ from shared import envelope
 from shared.catalog import EVENT_TYPES
 from shared.transport import connect
 from shared.wire import events_subject
-from tests.conftest import COUNTY_SECRET, postgres_database
+from tests.conftest import postgres_database
 from tests.county.helpers import craft, record
 from tests.samples import fund, mixed
 from tongxin.natsd import EmbeddedNats, ensure_stream
@@ -161,7 +161,7 @@ async def _publish(url: str, county: str, messages: list[tuple[str, bytes]]) -> 
 
 def _node(root: Path, node_id: str, county: str, url: str) -> NodeService:
     path = root / node_id
-    NodeDir(path).create(NodeConfig(node_id=node_id, county_id=county, nats_url=url), COUNTY_SECRET)
+    NodeDir(path).create(NodeConfig(node_id=node_id, county_id=county, nats_url=url))
     return NodeService(path)
 
 

@@ -176,7 +176,8 @@ def test_real_answers_of_every_json_route_conform_to_their_schemas(county: Count
     )  # candidate 52 registers as a member: the card shows the review
     try:
         item = {**registration(1), "occurred_at": "2026-07-20T09:00:00+08:00"}
-        item["payload"] = {**item["payload"], "personal": {"name": "候选52", "id_number": id_number(52)}}
+        personal = {"name": "候选52", "id_number": id_number(52)}
+        item["payload"] = {**item["payload"], "member_id": CANDIDATE[52], "personal": personal}
         (registered,) = record(node, [item])
     finally:
         node.close()

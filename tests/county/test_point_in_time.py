@@ -44,7 +44,7 @@ from services.county.projections.digest import digest
 from shared.catalog.base import CHINA_STANDARD_TIME
 from tests.accounts import CountyClient
 from tests.conftest import COUNTY_SECRET
-from tests.county.helpers import ORG_TREE, enrol_nodes, open_node, record, subject
+from tests.county.helpers import ORG_TREE, TEST_KEYS, deliver_keys, enrol_nodes, open_node, record, subject
 from tests.ids import member_id
 from tests.samples import id_number
 
@@ -79,6 +79,7 @@ ORGS = ORG_TREE
 
 def registration(i: int, n: int, branch: str, outstation: str, host_org: str | None = None) -> dict[str, Any]:
     payload: dict[str, Any] = {
+        "member_id": M[i],  # given, as nodes draw ids at random
         "personal": {"name": f"成员{i}", "id_number": id_number(100 + i)},
         "home_branch": branch,
         "outstation": outstation,
@@ -173,6 +174,7 @@ def county(county_engine: Engine, county_db_url: str, tmp_path: Path) -> Iterato
             dg,
             [ev("orglife.held", 9, org_id="dongguan", kind="theme_day", topic="主题党日", attendees=[M[1]])],
         )
+        deliver_keys(county_engine, *nodes.values())
     finally:
         for node in nodes.values():
             node.close()
@@ -180,7 +182,7 @@ def county(county_engine: Engine, county_db_url: str, tmp_path: Path) -> Iterato
     c = County(
         county_engine,
         county_db_url,
-        CountyClient(create_app(county_engine)),
+        CountyClient(create_app(county_engine, personal=TEST_KEYS)),
         Ingestor(county_engine, "jx"),
         tmp_path,
     )
@@ -518,7 +520,7 @@ def test_figures_known_at_mean_what_the_projections_held_then_like_every_query(c
 
 
 def test_scratch_databases_are_cached_per_time_and_removed_at_shutdown(county_engine: Engine) -> None:
-    with CountyClient(create_app(county_engine)) as client:
+    with CountyClient(create_app(county_engine, personal=TEST_KEYS)) as client:
         for known in ("2026-03-01", "2026-03-02", "2026-03-01T23:59:59.999999+08:00"):
             assert client.get("/api/v1/roster", params={"known_at": known}).status_code == 200
         cache = client.app.state.replays  # type: ignore[attr-defined]
@@ -542,6 +544,6 @@ def test_scratch_databases_are_cached_per_time_and_removed_at_shutdown(county_en
 def test_bad_points_in_time_get_422_naming_the_parameter(
     county_engine: Engine, url: str, params: dict[str, str], field: str
 ) -> None:
-    response = CountyClient(create_app(county_engine)).get(url, params=params)
+    response = CountyClient(create_app(county_engine, personal=TEST_KEYS)).get(url, params=params)
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["detail"]] == [field]

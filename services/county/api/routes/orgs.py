@@ -15,6 +15,7 @@ from services.county.api.responses import Json, ok
 from services.county.api.routes.reveals import personal_view
 from services.county.queries import members as q
 from services.county.queries.common import NotFoundError
+from services.county.queries.roster import by_name
 from shared.catalog.base import OrgKind
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["orgs"], dependencies=[require(*READERS, Role.OPERATOR)])
@@ -53,6 +54,7 @@ def org_co_managed(request: Request, conn: PointConnDep, org_id: OrgIdPath, as_o
         for role, members in found["co_managed"].items():
             found["co_managed"][role] = [m for m in members if in_scope(request, m["township"], placed=True)]
             found["counts"][role] = len(found["co_managed"][role])
-    for members in found["co_managed"].values():
+    for role, members in found["co_managed"].items():
         personal_view(request).names(conn, members)
+        found["co_managed"][role] = by_name(members)  # names exist once opened
     return Json(found)
