@@ -50,7 +50,7 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from bench.accounts import account
-from bench.node import id_number, machine, new_node
+from bench.node import id_number, machine, member_of, new_node
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from services.county.api.app import create_app
@@ -65,10 +65,9 @@ from services.county.registry import enrol
 from shared import envelope
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.wire import events_subject
-from tests.ids import GIVEN, member_id
+from tests.ids import GIVEN
 
 err = Console(stderr=True)
-SECRET = "5e" * 32
 START, END = (
     datetime(2024, 1, 1, tzinfo=CHINA_STANDARD_TIME),
     datetime(2026, 11, 20, tzinfo=CHINA_STANDARD_TIME),
@@ -113,10 +112,16 @@ def member_life(
     rng: random.Random, g: int, node: str, nodes: list[str], branch: str
 ) -> list[tuple[datetime, Item]]:
     """A member's registration and later events, valid for the node's state machine."""
-    mid = member_id(bytes.fromhex(SECRET), id_number(g))
+    mid = member_of(g)
     moment = START + (END - START) * rng.random() * 0.95
     person = {"name": f"成员{g:05d}", "id_number": id_number(g)}
-    reg = {"personal": person, "home_branch": branch, "outstation": node, "host_location": "广东东莞"}
+    reg = {
+        "member_id": mid,
+        "personal": person,
+        "home_branch": branch,
+        "outstation": node,
+        "host_location": "广东东莞",
+    }
     reg |= {"occupation": "务工", "flowed_out_on": "2019-03-01"}
     out = [(moment, {"type": "member.registered", "payload": reg})]
     status = "out"
@@ -209,7 +214,7 @@ def plan(args: argparse.Namespace, nodes: list[str]) -> dict[str, list[tuple[dat
         node = nodes[g % len(nodes)]
         branch = f"vil-a{g % 20:02d}" if g < args.members else f"vil-{'bcd'[g % 3]}{g % 10:02d}"
         by_node[node] += member_life(rng, g, node, nodes, branch)
-        members[node].append(member_id(bytes.fromhex(SECRET), id_number(g)))
+        members[node].append(member_of(g))
     total = sum(map(len, by_node.values())) + len(org_tree(nodes))
     for k in range(max(0, args.events - total)):
         node = nodes[k % len(nodes)]
@@ -241,7 +246,7 @@ def bar() -> Progress:
 def record_and_ingest(engine: Engine, root: Path, args: argparse.Namespace) -> dict[str, float]:
     nodes = [f"os-{k:02d}" for k in range(1, args.nodes + 1)]
     by_node = plan(args, nodes)
-    opened = {n: new_node(root / n, n, SECRET) for n in ["county", *nodes]}
+    opened = {n: new_node(root / n, n) for n in ["county", *nodes]}
     with engine.begin() as conn:  # the node "county" records the tree: the county office's (authority)
         for node in opened.values():
             enrol(conn, node.node_id, node.signer.public_key_hex, office=node.node_id == "county")

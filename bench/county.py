@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import json
 import os
-import secrets
 import sys
 import tempfile
 import traceback
@@ -106,7 +105,6 @@ def record(ctx: Ctx) -> None:
     ctx.say(f"recording {a.nodes} nodes × {a.events:,} events (not timed)")
     ctx.e2e_nodes = make_nodes(
         ctx.root / "e2e-nodes",
-        ctx.secret_hex,
         a.nodes,
         lambda k: e2e_items(k, a.events, a.nodes, a.villages),
         ctx.say,
@@ -116,7 +114,7 @@ def record(ctx: Ctx) -> None:
     if not a.skip_query:
         ctx.say(f"recording {a.query_events:,} events with {a.query_members:,} members over {a.nodes} nodes")
         mix = QueryMix(a.query_events, a.query_members, a.nodes, a.villages)
-        ctx.query_nodes = make_nodes(ctx.root / "query-nodes", ctx.secret_hex, a.nodes, mix.items, ctx.say)
+        ctx.query_nodes = make_nodes(ctx.root / "query-nodes", a.nodes, mix.items, ctx.say)
 
 
 def run(args: argparse.Namespace) -> list[Row]:
@@ -133,7 +131,7 @@ def run(args: argparse.Namespace) -> list[Row]:
             url = bus.start()
             err.print(bus.describe())
             say = lambda s: err.print(s, highlight=False)  # noqa: E731
-            ctx = Ctx(root, url, secrets.token_hex(32), args, say, bus)
+            ctx = Ctx(root, url, args, say, bus)
             try:
                 record(ctx)
             except Exception as exc:

@@ -43,7 +43,7 @@ def _run(ctx: Ctx, db: str, url: str, engine: Engine, mode: str) -> list[Row]:
     n, k = int(args.rate * args.latency_seconds), args.latency_nodes
     names = [f"{mode}-{j + 1:02d}" for j in range(k)]
     for name in names:
-        node = new_node(run_root / name, name, ctx.secret_hex, ctx.nats)
+        node = new_node(run_root / name, name, ctx.nats)
         with engine.begin() as conn:
             enrol(conn, node.node_id, node.signer.public_key_hex)
         node.close()

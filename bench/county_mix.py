@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.node import id_number, new_node
+from bench.node import id_number, member_of, new_node
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 
@@ -53,12 +52,6 @@ def preamble(villages: int, nodes: int) -> list[Item]:
     os_kw = {"mode": "service_station", "host_location": HOST}
     out += [org(o, f"驻{o}流动党员服务站", "outstation", COUNTY, **os_kw) for o in node_ids(nodes)]
     return out
-
-
-def member_of(g: int) -> str:
-    """Member g's id, given with the registration (as an import from another system gives one), so
-    that the events naming members are made without asking the node."""
-    return hashlib.sha256(f"bench member {g}".encode()).hexdigest()[:32]
 
 
 def registration(g: int, org: str, villages: int) -> Item:
@@ -177,7 +170,6 @@ def record_items(node: NodeService, items: Iterator[Item] | list[Item], batch: i
 
 def make_nodes(
     root: Path,
-    secret_hex: str,
     nodes: int,
     items: Callable[[int], Iterator[Item] | list[Item]],
     say: Progress,
@@ -185,7 +177,7 @@ def make_nodes(
     """Record each node's items into a fresh node dir under root (closed afterwards)."""
     paths = []
     for k, node_id in enumerate(node_ids(nodes)):
-        node = new_node(root / node_id, node_id, secret_hex)
+        node = new_node(root / node_id, node_id)
         try:
             n = record_items(node, items(k))
         finally:

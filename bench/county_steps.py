@@ -56,7 +56,6 @@ class Row:
 class Ctx:
     root: Path
     nats: str
-    secret_hex: str
     args: Any
     say: Say
     bus: BenchNats

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import platform
-import secrets
 import shutil
 import signal
 import sqlite3
@@ -45,7 +45,7 @@ from shared.nats_identity import NatsIdentity
 from shared.streams import ensure_stream
 from shared.transport import connect
 from shared.wire import STREAM, resend_msg_id
-from tests.ids import GIVEN, member_id
+from tests.ids import GIVEN
 from tongxin.natsd import find_binary, free_port
 
 if TYPE_CHECKING:
@@ -72,15 +72,19 @@ def id_number(i: int) -> str:
     return body + id_check_digit(body)
 
 
-def item(i: int, secret: bytes) -> dict[str, Any]:
+def member_of(g: int) -> str:
+    """Member g's id, given with the registration (as an import from another system gives one), so
+    that the events naming members are made without asking the node."""
+    return hashlib.sha256(f"bench member {g}".encode()).hexdigest()[:32]
+
+
+def item(i: int) -> dict[str, Any]:
     """Request item i, in cycles of 20: 6 registrations, 1 move of an earlier batch's member
     (its aggregate is loaded from the log), 3 funds, 2 meetings, 2 trainings, 3 mediations,
     2 services, 1 job placement."""
     k, base, org = i % 20, i - i % 20, f"outstation-{i % 5}"
 
-    def mid(j: int) -> str:
-        return member_id(secret, id_number(j))
-
+    mid = member_of
     p: dict[str, Any]
     if k < 6:
         person = dict(name=f"成员{i}", id_number=id_number(i), phone=f"138{i % 10**8:08d}")
@@ -106,11 +110,11 @@ def item(i: int, secret: bytes) -> dict[str, Any]:
     return {"type": t, "occurred_at": AT, "payload": p}
 
 
-def make_events(n: int, secret: bytes) -> list[NewEvent]:
-    return [parse_item(item(i, secret), GIVEN) for i in range(n)]
+def make_events(n: int) -> list[NewEvent]:
+    return [parse_item(item(i), GIVEN) for i in range(n)]
 
 
-def new_node(path: Path, node_id: str, secret_hex: str, url: str = "nats://127.0.0.1:4222") -> NodeService:
+def new_node(path: Path, node_id: str, url: str = "nats://127.0.0.1:4222") -> NodeService:
     NodeDir(path).create(NodeConfig(node_id=node_id, county_id="jx", nats_url=url))
     return NodeService(path)
 
@@ -123,16 +127,16 @@ def record_all(node: NodeService, events: list[NewEvent], batch: int) -> float:
     return len(events) / (time.perf_counter() - t)
 
 
-def bench_append(root: Path, bus: BenchNats, secret_hex: str, args: argparse.Namespace) -> list[Row]:
+def bench_append(root: Path, bus: BenchNats, args: argparse.Namespace) -> list[Row]:
     n, batch, t = args.events, args.batch, time.perf_counter()
-    events = make_events(n, bytes.fromhex(secret_hex))
+    events = make_events(n)
     parse = n / (time.perf_counter() - t)
-    node = new_node(root / "record", "bench-record", secret_hex)
+    node = new_node(root / "record", "bench-record")
     try:
         rec = record_all(node, events, batch)
     finally:
         node.close()
-    node = new_node(root / "split", "bench-split", secret_hex)
+    node = new_node(root / "split", "bench-split")
     ta = ts = 0.0
     try:
         for s in range(0, n, batch):
@@ -192,11 +196,11 @@ async def raw_publish(
     return rate, await stream(url, operator) - before, sum(1 for f in futs if f.exception() is not None)
 
 
-def bench_forward(root: Path, bus: BenchNats, secret_hex: str, args: argparse.Namespace) -> list[Row]:
-    node = new_node(root / "backlog", "bench-fwd", secret_hex, bus.url)
+def bench_forward(root: Path, bus: BenchNats, args: argparse.Namespace) -> list[Row]:
+    node = new_node(root / "backlog", "bench-fwd", bus.url)
     bus.allow(root / "backlog")
     try:
-        rate = record_all(node, make_events(args.backlog, bytes.fromhex(secret_hex)), args.batch)
+        rate = record_all(node, make_events(args.backlog), args.batch)
         who = "as the node; raw as the operator" if bus.users else "NATS open"
         err.print(f"    Forwarder, then raw publish_async ({who})")
         rows = asyncio.run(forward_and_raw(node, bus, args.timeout))
@@ -268,14 +272,14 @@ def wait_for(check: Callable[[], bool], proc: Popen[bytes], timeout: float, what
     raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def bench_serve(root: Path, bus: BenchNats, secret_hex: str, args: argparse.Namespace) -> list[Row]:
+def bench_serve(root: Path, bus: BenchNats, args: argparse.Namespace) -> list[Row]:
     """`tongxin node init` + `node serve` against the embedded NATS: RSS when idle, clean stop."""
     backlog, idle = args.serve_backlog, args.idle
     beside = Path(sys.executable).parent / "tongxin"
     exe = str(beside) if beside.exists() else shutil.which("tongxin") or "tongxin"
     d = root / "serve"
-    init = ["node", "init", "--node-id", "bench", "--county-id", "jx", "--county-secret"]
-    opts = [secret_hex, "--data-dir", str(d), "--nats-url", bus.url]
+    init = ["node", "init", "--node-id", "bench", "--county-id", "jx"]
+    opts = ["--data-dir", str(d), "--nats-url", bus.url]
     subprocess.run([exe, *init, *opts], check=True, capture_output=True)
     bus.allow(d)  # `node serve` connects as itself
     add = [exe, "node", "token", "add", "bench", "--data-dir", str(d)]
@@ -283,7 +287,7 @@ def bench_serve(root: Path, bus: BenchNats, secret_hex: str, args: argparse.Name
     token = made.stdout.decode().strip() if made.returncode == 0 else None  # a build without tokens: None
     node = NodeService(d)
     try:
-        record_all(node, make_events(backlog, bytes.fromhex(secret_hex)), args.batch)
+        record_all(node, make_events(backlog), args.batch)
     finally:
         node.close()
     port = free_port()
@@ -337,7 +341,7 @@ def failed(step: str, exc: BaseException) -> Row:
     return Row(step, None, "", ok=False, note=f"error: {exc!r}"[:200])
 
 
-STEPS: tuple[tuple[str, Callable[[Path, BenchNats, str, argparse.Namespace], list[Row]]], ...] = (
+STEPS: tuple[tuple[str, Callable[[Path, BenchNats, argparse.Namespace], list[Row]]], ...] = (
     ("batched append", bench_append),
     ("forwarding a backlog", bench_forward),
     ("idle `tongxin node serve`", bench_serve),
@@ -345,7 +349,7 @@ STEPS: tuple[tuple[str, Callable[[Path, BenchNats, str, argparse.Namespace], lis
 
 
 def run(args: argparse.Namespace) -> list[Row]:
-    secret_hex, rows = secrets.token_hex(32), []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="tongxin-bench-") as tmp:
         bus = BenchNats(Path(tmp) / "nats", open_access=args.open_nats)
         try:
@@ -354,7 +358,7 @@ def run(args: argparse.Namespace) -> list[Row]:
             for i, (name, step) in enumerate(STEPS, 1):
                 err.print(f"{i}/{len(STEPS)} {name}")
                 try:
-                    rows += step(Path(tmp), bus, secret_hex, args)
+                    rows += step(Path(tmp), bus, args)
                 except Exception as exc:  # report it, go on with the next step
                     rows.append(failed(name, exc))
         finally:
@@ -366,9 +370,9 @@ def result(r: Row) -> dict[str, Any]:
     return {**asdict(r), "result": None if r.ok is None else "PASS" if r.ok else "MISS"}
 
 
-def show(rows: list[Row], info: dict[str, str], console: Console) -> None:
+def show(rows: list[Row], info: dict[str, str], console: Console, title: str = "Tongxin branch node") -> None:
     caption = " · ".join(f"{k} {v}" for k, v in info.items())
-    table = Table(title="Tongxin branch node", caption=caption)
+    table = Table(title=title, caption=caption)
     console.width = max(console.width, 150)  # not squeezed into 80 columns when piped
     for col in ("measurement", "value", "unit", "target", "result", "note"):
         table.add_column(col, justify="right" if col == "value" else "left")

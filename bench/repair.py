@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import tempfile
 import time
 import uuid
@@ -71,7 +70,6 @@ def run(args: argparse.Namespace, root: Path, db_url: str) -> dict[str, Any]:
     county_key = Signer.generate()
     engine = make_engine(db_url)
     migrate(engine)
-    secret = secrets.token_hex(32)
     nodes: dict[str, NodeService] = {}
     try:
         for node_id in ("normal", "repaired"):
@@ -86,7 +84,7 @@ def run(args: argparse.Namespace, root: Path, db_url: str) -> dict[str, Any]:
             nodes[node_id] = NodeService(root / node_id)
             with engine.begin() as conn:
                 enrol(conn, node_id, nodes[node_id].first_key.public_key_hex)
-            record_all(nodes[node_id], make_events(args.events, bytes.fromhex(secret)), 1000)
+            record_all(nodes[node_id], make_events(args.events), 1000)
 
         def county() -> tuple[Consumer, Loop]:
             ingestor = Ingestor(engine, "jx", county_key)

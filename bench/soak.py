@@ -93,7 +93,6 @@ async def soak(settings: Settings, db: str, say: Say, keep: Path | None = None) 
             load = Load(
                 urls,
                 settings.rate,
-                bytes.fromhex(cluster.county_secret),
                 settings.seed,
                 cluster.tokens,
                 cluster.county_token,

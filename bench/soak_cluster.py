@@ -119,7 +119,6 @@ class Cluster:
     county: Child = field(init=False)
     nodes: dict[str, Child] = field(init=False, default_factory=dict)
     ports: dict[str, int] = field(init=False, default_factory=dict)
-    county_secret: str = field(init=False, default_factory=lambda: secrets.token_hex(32))
     tokens: dict[str, str] = field(init=False, default_factory=dict)
     """Each node's bearer token for the load (`node token add soak`), where the build has tokens."""
     county_token: str | None = field(init=False, default=None)
@@ -179,10 +178,10 @@ class Cluster:
         if migrated.returncode != 0:
             raise RuntimeError(f"county migrate: {migrated.stderr}")
 
-        def init(node: str) -> str:
+        def init(node: str) -> tuple[str, str | None]:
             done = run_tongxin(
                 "node", "init", "--node-id", node, "--county-id", COUNTY,
-                "--county-secret", self.county_secret, "--data-dir", str(self.node_dir(node)),
+                "--data-dir", str(self.node_dir(node)),
                 "--nats-url", self.proxies[node].url, "--county-public-key", county_public,
             )  # fmt: skip
             if done.returncode != 0:

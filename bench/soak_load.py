@@ -65,7 +65,6 @@ class Load:
         self,
         urls: dict[str, str],
         rate: float,
-        secret: bytes,
         seed: int,
         tokens: dict[str, str] | None = None,
         county_token: str | None = None,
@@ -77,7 +76,6 @@ class Load:
         """An operator's bearer token for the county's node health."""
         self.ids = list(urls)
         self.rate = rate
-        self.secret = secret
         self.rng = random.Random(seed)
         self.index = dict.fromkeys(self.ids, 0)
         self.acknowledged: dict[str, dict[str, int]] = {n: {} for n in self.ids}
