@@ -17,7 +17,7 @@ from services.county.api.app import create_app
 from services.county.ingest.processor import Ingestor
 from services.county.queries.cells import looks_like_formula
 from tests.accounts import CountyClient
-from tests.county.helpers import enrol_nodes, feed, open_node, record
+from tests.county.helpers import TEST_KEYS, deliver_keys, enrol_nodes, feed, open_node, record
 from tests.samples import id_number
 
 NAMES = [
@@ -87,11 +87,12 @@ def client(county_engine: Engine, tmp_path: Path) -> TestClient:
                 },
             ],
         )
+        deliver_keys(county_engine, node)  # the names are opened in the exports, formulas and all
     finally:
         node.close()
     enrol_nodes(county_engine, node, office="county", orgs={"county": ["county", "t1"]})
     assert set(feed(Ingestor(county_engine, "jx"), datas)) == {"archived"}
-    return CountyClient(create_app(county_engine))
+    return CountyClient(create_app(county_engine, personal=TEST_KEYS))
 
 
 def _get(client: TestClient, url: str, **params: str) -> bytes:

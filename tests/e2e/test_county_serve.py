@@ -45,6 +45,7 @@ def member(i: int, branch: str, outstation: str) -> dict[str, Any]:
         "type": "member.registered",
         "occurred_at": "2026-01-05T09:00:00+08:00",
         "payload": {
+            "member_id": M[i],  # given, as nodes draw ids at random
             "personal": {"name": f"成员{i}", "id_number": id_number(i)},
             "home_branch": branch,
             "outstation": outstation,
