@@ -46,6 +46,10 @@ def ev(type_: str, day: date, **payload: Any) -> dict[str, Any]:
     return {"type": type_, "occurred_at": at(day), "payload": payload}
 
 
+ERASED_MEMBER = 2
+"""Member 2 is erased (`member.erased`, recorded by the county office's node)."""
+
+
 def mid(i: int) -> str:
     return member_id(SECRET, id_number(i))
 
@@ -142,6 +146,10 @@ def member_events(
     if members >= 3:
         later.append(
             ev("post.cross_assigned", date(2026, 4, 2), member_id=mid(1), org_id="dongguan", post="支部委员")
+        )
+        erased = {"decided_by": "县委组织部", "legal_basis": "《个人信息保护法》第四十七条；本人申请"}
+        later.append(
+            ev("member.erased", date(2026, 5, 1), member_id=mid(2), decided_on="2026-05-01", **erased)
         )
     review = "recruitment.reviewed"
     later.append(

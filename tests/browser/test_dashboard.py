@@ -22,9 +22,10 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 from services.county.accounts.roles import Role
+from shared.personal import ERASED
 from tests.accounts import bearer, session_cookie
 from tests.browser.conftest import Watch
-from tests.browser.dashboard_county import build_county
+from tests.browser.dashboard_county import ERASED_MEMBER, build_county, mid
 from tests.browser.dashboard_server import serve
 
 try:
@@ -249,8 +250,11 @@ def test_excel_exports_hold_the_rows_the_api_gives(
     download.value.save_as(saved)
     rows = list(load_workbook(saved, read_only=True)["roster"].iter_rows(values_only=True))
     members = county.members(township="t1", as_of=EARLY)
-    assert rows[0][:3] == ("member_id", "name", "status")
-    assert [r[:3] for r in rows[1:]] == [(m["member_id"], m["name"], m["status"]) for m in members]
+    header = list(rows[0])
+    at = [header.index(c) for c in ("member_id", "name", "id_number", "status")]
+    assert [tuple(r[i] for i in at) for r in rows[1:]] == [
+        (m["member_id"], m["name"], m["id_number"], m["status"]) for m in members
+    ]  # the ID numbers masked, as the API gives them
     assert 0 < len(members) < len(county.members(township="t1"))
 
     with page.expect_download() as download:
@@ -308,4 +312,24 @@ def test_a_link_to_a_level_and_date_opens_there(watched_page: tuple[Page, Watch]
     assert page.inner_text('[data-kpi="coverage"] span') == f"培训覆盖率 ({coverage['year']})"
     percent = math.floor(coverage["rate"] * 1000 + 0.5) / 10  # figures.js: Math.round(rate * 1000) / 10
     assert page.inner_text('[data-kpi="coverage"] b') == f"{percent:g}%"
+    watch.assert_clean()
+
+
+def test_an_erased_member_reads_as_erased_in_the_list_and_the_card(
+    watched_page: tuple[Page, Watch], county: County
+) -> None:
+    page, watch = watched_page
+    erased = mid(ERASED_MEMBER)
+    (row,) = [m for m in county.members() if m["member_id"] == erased]
+    assert row["name"] == ERASED and row["id_number"] is None and row["phone"] is None
+    county.sign_in(page)
+    page.goto(f"{county.base}/#township={row['township']}&village={row['village']}")
+    ready(page)
+    listed = page.locator(f'[data-testid="member-list"] tr[data-member-id="{erased}"]')
+    assert ERASED in listed.inner_text()
+    listed.click()
+    page.wait_for_selector(f'#card[data-member-id="{erased}"]')
+    ready(page)
+    assert page.inner_text('[data-testid="card-name"]') == ERASED
+    assert f"成员{ERASED_MEMBER:04d}" not in page.content()
     watch.assert_clean()

@@ -19,6 +19,7 @@ import pytest
 from services.branch_node.inputs import parse_item
 from services.branch_node.service import NodeService
 from shared import receipt
+from shared.catalog.base import Personal
 from shared.signing import Signer
 from shared.transport import connect
 from shared.wire import receipts_subject
@@ -94,7 +95,10 @@ def test_a_registration_typed_on_the_form_is_recorded_and_counted(
     assert node.log.last_seq() == 1
     expect(page.locator("#st-recorded")).to_have_text("1")
     expect(page.locator("#st-backlog")).to_have_text("1")
-    assert payloads(node)[0]["personal"]["name"] == "张三"
+    logged = payloads(node)[0]  # sealed before it was logged: the node's key store opens it
+    assert "张三" not in str(logged) and set(logged["personal"]) == {"sealed"}
+    opened = node.keys.open(logged["member_id"], msgspec.convert(logged["personal"], Personal))
+    assert opened is not None and opened.name == "张三"
 
     page.click("button[data-form=fund]")  # money in yuan on the form, fen in the event
     page.select_option("#f-source", "host_subsidy")

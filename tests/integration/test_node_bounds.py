@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.branch_node import inputs
+from services.branch_node import roster_files
 from services.branch_node.service import NodeService
 from shared import envelope
 from tests.clerk import clerk_client
@@ -169,7 +169,7 @@ def test_a_workbook_is_read_within_its_row_and_column_caps(
     huge = claiming(xlsx(roster(2), HEADER), "A1:XFD1048576")  # 16,384 columns claimed
     preview = upload(client, "名册.xlsx", huge).json()
     assert preview["ok"] is True and [r["line"] for r in preview["rows"]] == [2, 3]
-    monkeypatch.setattr(inputs, "MAX_ROWS", 3)
+    monkeypatch.setattr(roster_files, "MAX_ROWS", 3)
     r = upload(client, "名册.xlsx", xlsx(roster(4), HEADER), "/api/v1/import")
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "file"
     wide = xlsx(roster(1), [*HEADER, *[f"extra{i}" for i in range(70)]])

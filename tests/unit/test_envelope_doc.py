@@ -192,6 +192,7 @@ def test_example_times_have_the_exact_form(inputs: dict[str, Any]) -> None:
 SEALED_MEMBER = "0123456789abcdef0123456789abcdef"
 SEALED_KEY = MemberKey("fedcba9876543210fedcba9876543210", bytes(range(0x21, 0x41)))
 SEALED_NONCE = bytes(range(0x41, 0x59))
+ZHANG = Personal(name="张三", id_number="43072119900101123X")
 
 
 def test_sealed_personal_example_is_what_the_project_code_produces(examples: dict[str, str]) -> None:
@@ -299,12 +300,17 @@ def build_chain(signer: Signer, length: int, node_id: str = "dongguan") -> list[
         ("member.returned", {"member_id": "0" * 32, "note": '说明："返乡"\n第二行\t\\'}),
         ("fund.spent", {"org_id": node_id, "amount_fen": 12_050, "purpose": "购置学习资料"}),
         ("jobs.placed", {"org_id": node_id, "people": 27}),
-        (  # sealed: the verifier checks it without any key
+        (  # sealed: the verifier checks it without any key (a fixed nonce: a test edits its sig)
             "member.registered",
             {
                 "member_id": SEALED_MEMBER,
                 "personal": msgspec.to_builtins(
-                    seal(Personal(name="张三", id_number="43072119900101123X"), SEALED_KEY, SEALED_MEMBER)
+                    seal(
+                        Personal(name="张三", id_number="43072119900101123X"),
+                        SEALED_KEY,
+                        SEALED_MEMBER,
+                        SEALED_NONCE,
+                    )
                 ),
                 "home_branch": "shanxia-village",
                 "flowed_out_on": "2019-03-01",
