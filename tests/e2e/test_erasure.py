@@ -10,8 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +40,13 @@ from tests.accounts import bearer
 from tests.conftest import make_node_dir
 from tests.county.helpers import enrol_nodes
 from tests.e2e.conftest import tongxin
+from tests.integration.test_forwarding import wait_until
 from tests.samples import registration
 from tests.streams import ensure_stream_sync
 from tongxin.natsd import EmbeddedNats
 
 COUNTY = Signer.generate()
 NODES = ("dongguan", "office")
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 class County:
@@ -140,8 +132,8 @@ def test_an_erased_member_leaves_no_key_anywhere_and_every_chain_still_verifies(
     assert all(ids)
     erased, kept = str(ids[1]), [str(ids[0]), str(ids[2])]
     keys_at_county = select(func.count()).select_from(member_keys)
-    wait_until(lambda: county.count(keys_at_county) == 3, "the keys at the county")
-    wait_until(lambda: county.count(select(func.count()).select_from(members)) == 3, "the roster")
+    wait_until(lambda: county.count(keys_at_county) == 3, what="the keys at the county")
+    wait_until(lambda: county.count(select(func.count()).select_from(members)) == 3, what="the roster")
     conn = sqlite3.connect(dongguan.dir.path / PERSONAL_FILE)
     try:
         [(key,)] = conn.execute("SELECT key FROM member_keys WHERE member_id = ?", (erased,)).fetchall()
@@ -163,10 +155,9 @@ def test_an_erased_member_leaves_no_key_anywhere_and_every_chain_still_verifies(
         },
     }
     office.record([parse_item(decision, office.keys)])
-    wait_until(
-        lambda: county.count(select(func.count()).select_from(erased_members)) == 1, "erased at the county"
-    )
-    wait_until(lambda: not dongguan.keys.has_keys(erased), "the node told", timeout=30)
+    erased_at_county = select(func.count()).select_from(erased_members)
+    wait_until(lambda: county.count(erased_at_county) == 1, what="erased at the county")
+    wait_until(lambda: not dongguan.keys.has_keys(erased), timeout=30, what="the node told")
     assert all(dongguan.keys.has_keys(m) for m in kept)
 
     # no key of the member at the county or the node, and no copy of its bytes in any file

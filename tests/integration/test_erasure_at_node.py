@@ -7,7 +7,6 @@ shows them as erased."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,27 +27,18 @@ from shared.transport import connect
 from shared.wire import requests_subject
 from tests.conftest import make_node_dir
 from tests.integration.test_forwarding import Running, wait_until
+from tests.integration.test_personal_at_node import served  # noqa: F401 (the fixture)
 from tests.samples import registration
-from tests.streams import ensure_stream_sync
 from tongxin.natsd import EmbeddedNats
 
 COUNTY = Signer.generate()
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[EmbeddedNats, NodeService]]:
-    server = EmbeddedNats(tmp_path / "nats")
-    server.start()
-    node = NodeService(make_node_dir(tmp_path / "node", nats_url=server.url))
-    try:
-        assert server.access is not None
-        server.allow_node("jx", node.node_id, node.dir.ensure_nats_key())
-        ensure_stream_sync(server.url, server.identity("operator"))
-        node.county_trust.add(COUNTY.public_key_hex)
-        yield server, node
-    finally:
-        node.close()
-        server.stop()
+def trusted(served: tuple[EmbeddedNats, NodeService]) -> tuple[EmbeddedNats, NodeService]:  # noqa: F811
+    """`served` (a nats-server with users, the node allowed as itself), the county's key trusted."""
+    served[1].county_trust.add(COUNTY.public_key_hex)
+    return served
 
 
 def notice(
@@ -76,9 +66,9 @@ def names(node: NodeService) -> dict[str, Any]:
 
 
 def test_a_signed_notice_destroys_the_keys_and_nothing_else_does(
-    served: tuple[EmbeddedNats, NodeService],
+    trusted: tuple[EmbeddedNats, NodeService],
 ) -> None:
-    server, node = served
+    server, node = trusted
     node.record([parse_item(registration(i), node.keys) for i in range(3)])
     first, second, third = (registration(i)["payload"]["member_id"] for i in range(3))
     forwarder = Forwarder(node, server.url)
