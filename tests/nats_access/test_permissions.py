@@ -15,7 +15,14 @@ import pytest
 from nats.errors import Error as NatsError
 
 from shared.nats_identity import NatsIdentity, new_seed, node_inbox, public_key
-from shared.wire import RECEIPTS_STREAM, STREAM, events_subject, receipts_subject, requests_subject
+from shared.wire import (
+    RECEIPTS_STREAM,
+    STREAM,
+    events_subject,
+    keys_subject,
+    receipts_subject,
+    requests_subject,
+)
 from tongxin.natsd import EmbeddedNats, ensure_stream
 
 pytestmark = pytest.mark.asyncio
@@ -102,6 +109,9 @@ async def test_a_node_does_its_own_work_and_nothing_else(server: EmbeddedNats) -
         before = await messages(server)
         await refused(js.publish(events_subject("jx", b.node_id), b"{}"), errors)
         assert await messages(server) == before
+        # nor hand the county keys in another node's name (its own keys subject only)
+        errors.clear()
+        await refused(nc.request(keys_subject("jx", b.node_id), b"{}", timeout=1), errors)
         # not another node's receipt, nor the stream API
         await refused(
             js.get_last_msg(RECEIPTS_STREAM, receipts_subject("jx", b.node_id), direct=True), errors
