@@ -59,6 +59,14 @@ def date_fields(type_: str | None) -> frozenset[str]:
     return frozenset(f.encode_name for f in msgspec.structs.fields(cls) if _holds_date(f.type))
 
 
+def required_fields(type_: str | None) -> frozenset[str]:
+    """The payload fields an event type requires (`personal` of a registration …)."""
+    cls = EVENT_TYPES.get(type_ or "")
+    if cls is None:
+        return frozenset()
+    return frozenset(f.encode_name for f in msgspec.structs.fields(cls) if f.required)
+
+
 def _holds_date(annotation: Any) -> bool:
     return annotation is date or date in typing.get_args(annotation)
 

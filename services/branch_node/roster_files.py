@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from services.branch_node.application import NewEvent
 from services.branch_node.inputs import MemberIds, cell_value, parse_item, parse_json, set_dotted
-from services.branch_node.roster_cells import date_cell, date_fields, id_number_cell
+from services.branch_node.roster_cells import date_cell, date_fields, id_number_cell, required_fields
 from shared.catalog.base import id_number_problem
 from shared.errors import FieldError
 
@@ -182,13 +182,16 @@ def row_item(line: int, row: dict[str | None, Any], default_type: str | None) ->
     a date or ID number cell is read as `roster_cells` says, its refusal kept with the row."""
     cells = {ROSTER_HEADERS.get(h.strip(), h.strip()): c for h, c in row.items() if isinstance(h, str)}
     columns = [k if k in ("type", "occurred_at") else f"payload.{k}" for k in cells]
-    cells = {k: c for k, c in cells.items() if c is not None and excel_text(c).strip() != ""}
     found = Row(line, {"payload": {}}, columns=columns)
     item = found.item
     if default_type:
         item["type"] = default_type
     if isinstance(cells.get("type"), str):
         item["type"] = cells.pop("type").strip()
+    for key in cells:  # an empty 姓名 of a registration: `personal.name` missing, not `personal`
+        if (parent := key.split(".", 1)[0]) != key and parent in required_fields(item.get("type")):
+            item["payload"].setdefault(parent, {})
+    cells = {k: c for k, c in cells.items() if c is not None and excel_text(c).strip() != ""}
     dates = date_fields(item.get("type"))
     for key, cell in cells.items():
         field_name = key if key in ("type", "occurred_at") else f"payload.{key}"
