@@ -371,10 +371,29 @@ function forkReason(reason) {
   return reason;
 }
 
-// ---- roster import -------------------------------------------------------------------------
+// ---- roster import ----------------------------------------------------------------------
 
 const ROSTER_LABELS = Object.fromEntries(FORMS[0].fields.map((f) => [`payload.${f.path}`, f.label]));
 Object.assign(ROSTER_LABELS, { "payload.member_id": "身份证号", occurred_at: "登记时间", file: "文件" });
+
+// What only an import says (the node's words are English); the rest as the forms say it.
+const IMPORT_MESSAGES = [
+  [/^Excel stored the ID number as a number/, () => "Excel 把身份证号存成了数字，末几位已丢失：请把该列设为文本后重新输入"],
+  [/gives a month, not a day: read as the 1st \((\d{4}-\d{2}-\d{2})\)$/, (m) => `只填了年月，按该月 1 日（${m[1]}）登记，请核对`],
+  [/is not a day of the calendar$/, () => "日历上没有这一天，请核对"],
+  [/is a year typed as a number/, () => "只有年份，不是日期：请写成 2019-03-01、2019/3/1 或 2019年3月1日"],
+  [/is not a date: write it as/, () => "不是日期：请写成 2019-03-01、2019/3/1、2019.3.1 或 2019年3月1日"],
+  [/^no rows to import: (\d+) already registered here$/, (m) => `没有要导入的行：${m[1]} 人已在本站登记`],
+  [/^no rows to import$/, () => "文件中没有要导入的行"],
+];
+
+function importMessage(message) {
+  for (const [pattern, say] of IMPORT_MESSAGES) {
+    const m = pattern.exec(message);
+    if (m) return say(m);
+  }
+  return chineseMessage(message);
+}
 
 function rosterUpload() {
   const file = $("#roster-file").files[0];
@@ -382,14 +401,26 @@ function rosterUpload() {
   const data = new FormData();
   data.append("file", file);
   data.append("type", "member.registered");
+  data.append("skip_existing", $("#skip-existing").checked ? "true" : "false");
   return data;
 }
 
-function showImportErrors(errors) {
-  $("#import-errors").replaceChildren(...errors.map((e) => el("li", {
-    textContent: `${e.line ? `第 ${e.line} 行 · ` : ""}${ROSTER_LABELS[e.field] || e.field}：${chineseMessage(e.message)}`,
+// Every reason of every line, each as "第 n 行 · column: reason"; the node's words in the tooltip.
+function importItems(list) {
+  return list.map((e) => el("li", {
+    textContent: `${e.line ? `第 ${e.line} 行 · ` : ""}${ROSTER_LABELS[e.field] || e.field}：${importMessage(e.message)}`,
     title: `${e.field}: ${e.message}`,
-  })));
+  }));
+}
+
+function showImportErrors(errors, warnings = []) {
+  $("#import-errors").replaceChildren(...importItems(errors));
+  $("#import-warnings").replaceChildren(...importItems(warnings));
+}
+
+function resetImport() {
+  $("#import-btn").disabled = true;
+  $("#import-summary").textContent = "";
 }
 
 async function preview() {
@@ -406,10 +437,14 @@ async function preview() {
   });
   $("#preview-table tbody").replaceChildren(...rows);
   $("#preview-table").hidden = !rows.length;
-  showImportErrors(body.errors);
-  $("#import-summary").textContent = body.ok
-    ? `共 ${rows.length} 人，全部无误。确认后导入。`
-    : `${body.errors.length} 处错误（${rows.length} 行无误），改正后重新预览；现在不会导入任何一行。`;
+  const warnings = body.warnings || [];
+  showImportErrors(body.errors, warnings);
+  const skipped = (body.skipped || []).length;
+  const notes = [skipped ? `${skipped} 人已在本站登记，将跳过` : "", warnings.length ? `${warnings.length} 处提示，请核对` : ""]
+    .filter(Boolean).map((t) => `；${t}`).join("");
+  if (body.ok) $("#import-summary").textContent = `共 ${rows.length} 人，全部无误${notes}。确认后导入。`;
+  else if (!body.errors.length && skipped) $("#import-summary").textContent = `全部 ${skipped} 人已在本站登记，无需导入。`;
+  else $("#import-summary").textContent = `${body.errors.length} 处错误（${rows.length} 行无误${notes}），改正后重新预览；现在不会导入任何一行。`;
   $("#import-btn").disabled = !body.ok;
 }
 
@@ -419,9 +454,10 @@ async function importRoster() {
   $("#import-btn").disabled = true;
   const { status, body } = await api("/api/v1/import", { method: "POST", body: data });
   if (status === 201) {
-    $("#import-summary").textContent = `已导入 ${body.count} 人（序号 ${body.first_seq}–${body.last_seq}）。`;
+    const skipped = body.skipped ? `，跳过已登记的 ${body.skipped} 人` : "";
+    $("#import-summary").textContent = `已导入 ${body.count} 人（序号 ${body.first_seq}–${body.last_seq}）${skipped}。`;
     $("#preview-table").hidden = true;
-    $("#import-errors").replaceChildren();
+    showImportErrors([]);
     $("#roster-file").value = "";
     await loadMembers();
     renderForm();
@@ -454,10 +490,8 @@ async function enter() {
   $("#event-form").addEventListener("reset", (e) => { e.preventDefault(); selectForm(state.form); });
   $("#preview-btn").addEventListener("click", preview);
   $("#import-btn").addEventListener("click", importRoster);
-  $("#roster-file").addEventListener("change", () => {
-    $("#import-btn").disabled = true;
-    $("#import-summary").textContent = "";
-  });
+  $("#roster-file").addEventListener("change", resetImport);
+  $("#skip-existing").addEventListener("change", resetImport);  // preview again with the option
   setInterval(refreshStatus, 3000);
 }
 
