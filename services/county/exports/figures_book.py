@@ -81,12 +81,9 @@ def _next(month: date) -> date:
 def months(found: Sequence[str], date_from: date | None, date_to: date | None) -> list[date]:
     """Every month from `from` (else the first month with facts) to `to` (else the last)."""
     seen = [_month(m) for m in found]
-    first = (
-        date_from.replace(day=1)
-        if date_from
-        else min(seen + ([date_to.replace(day=1)] if date_to else []), default=None)
-    )
-    last = date_to.replace(day=1) if date_to else max(seen + ([first] if first else []), default=None)
+    ends = [d.replace(day=1) for d in (date_from, date_to) if d is not None]
+    first = date_from.replace(day=1) if date_from else min(seen + ends, default=None)
+    last = date_to.replace(day=1) if date_to else max(seen + ends, default=None)
     if first is None or last is None:
         return []
     if (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
