@@ -246,29 +246,33 @@ def test_excel_exports_hold_the_rows_the_api_gives(
     ready(page)
     with page.expect_download() as download:
         page.click('[data-testid="roster-xlsx"]')
+    t1 = county.api("/api/v1/roster", township="t1")["name"]
+    assert download.value.suggested_filename == f"花名册_{t1}_{EARLY}.xlsx"  # the RFC 5987 name
     saved = tmp_path / "roster.xlsx"
     download.value.save_as(saved)
-    rows = list(load_workbook(saved, read_only=True)["roster"].iter_rows(values_only=True))
+    rows = list(load_workbook(saved, read_only=True)["花名册"].iter_rows(values_only=True))
     members = county.members(township="t1", as_of=EARLY)
-    header = list(rows[0])
-    at = [header.index(c) for c in ("member_id", "name", "id_number", "status")]
-    assert [tuple(r[i] for i in at) for r in rows[1:]] == [
-        (m["member_id"], m["name"], m["id_number"], m["status"]) for m in members
+    header = list(rows[1])  # under the title row
+    at = [header.index(c) for c in ("成员编号", "姓名", "身份证号", "状态")]
+    words = {"out": "外出", "returned": "返乡", "contact_lost": "失联", "transferred_out": "转出"}
+    assert [tuple(r[i] for i in at) for r in rows[2:]] == [
+        (m["member_id"], m["name"], m["id_number"], words[m["status"]]) for m in members
     ]  # the ID numbers masked, as the API gives them
     assert 0 < len(members) < len(county.members(township="t1"))
 
     with page.expect_download() as download:
         page.click('[data-testid="figures-xlsx"]')
+    assert download.value.suggested_filename.startswith("统计报表_")
     saved = tmp_path / "figures.xlsx"
     download.value.save_as(saved)
-    funds_sheet = list(load_workbook(saved, read_only=True)["funds"].iter_rows(values_only=True))
+    funds_sheet = list(load_workbook(saved, read_only=True)["经费"].iter_rows(values_only=True))
     funds = county.api("/api/v1/figures/funds", group_by="month", as_of=EARLY)
-    assert funds_sheet[0] == ("metric", "total", "2026-01", "2026-02")
-    by_metric = {r[0]: r[1:] for r in funds_sheet[1:]}
-    assert by_metric["received_total"] == (
-        funds["total"]["received_total"],
-        *(g["received_total"] for g in funds["groups"]),
-    )
+    header = list(funds_sheet[1])
+    assert header[:2] == ["序号", "月份"]
+    received = header.index("经费收入合计（元）")
+    assert [(f"{r[1]:%Y-%m}", r[received]) for r in funds_sheet[2:-1]] == [
+        (g["key"], g["received_total"] / 100) for g in funds["groups"]
+    ] and funds_sheet[-1][received] == funds["total"]["received_total"] / 100
     watch.assert_clean()
 
 
