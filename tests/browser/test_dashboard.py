@@ -371,3 +371,24 @@ def test_alerts_page_forward_and_back_with_the_full_count(
     assert page.inner_text('[data-testid="alerts-next"]') == "Next"
     assert page.inner_text('[data-testid="alerts-range"]') == f"1–{size} of {total:,}"
     watch.assert_clean()
+
+
+def test_numeric_headers_sit_over_their_right_aligned_numbers(
+    watched_page: tuple[Page, Watch], county: County
+) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    for table in ("#node-table", "#children"):
+        aligned = page.evaluate(
+            """sel => {
+                const cell = document.querySelector(`${sel} tbody td.n`);
+                const th = document.querySelector(sel).tHead.rows[0].cells[cell.cellIndex];
+                const first = document.querySelector(`${sel} tbody td:not(.n)`);
+                const firstTh = document.querySelector(sel).tHead.rows[0].cells[first.cellIndex];
+                const align = (e) => getComputedStyle(e).textAlign;
+                return [align(th), align(cell), align(firstTh), align(first)];
+            }""",
+            table,
+        )
+        assert aligned == ["right", "right", "left", "left"], table
+    watch.assert_clean()
