@@ -337,3 +337,62 @@ def test_an_erased_member_reads_as_erased_in_the_list_and_the_card(
     assert page.inner_text('[data-testid="card-name"]') == ERASED
     assert f"成员{ERASED_MEMBER:04d}" not in page.content()
     watch.assert_clean()
+
+
+def test_alerts_page_forward_and_back_with_the_full_count(
+    watched_page: tuple[Page, Watch], county: County
+) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    size = int(str(page.get_attribute("#alert-pager", "data-page-size")))
+    every = county.api("/api/v1/alerts", limit=1000)
+    total = every["total"]
+    assert total == len(every["items"]) > size  # the county has more alerts than one page
+
+    def names() -> list[str]:
+        return [r.inner_text().split("\t")[0] for r in page.query_selector_all("#alert-items tbody tr")]
+
+    def showing(a: int, b: int) -> None:
+        page.wait_for_function(
+            "t => document.querySelector('[data-testid=alerts-range]').textContent === t",
+            arg=f"第 {a}–{b} 条，共 {total:,} 条",
+        )
+
+    showing(1, size)
+    first = names()
+    assert len(first) == size and page.is_disabled('[data-testid="alerts-prev"]')
+    page.click('[data-testid="alerts-next"]')
+    showing(size + 1, min(2 * size, total))
+    second = names()
+    expected = [a["name"] or "–" for a in every["items"][size : 2 * size]]
+    assert second == expected and second != first
+    assert page.is_enabled('[data-testid="alerts-prev"]')
+    page.click('[data-testid="alerts-prev"]')
+    showing(1, size)
+    assert names() == first
+    page.click("#lang")
+    ready(page)
+    assert page.inner_text('[data-testid="alerts-next"]') == "Next"
+    assert page.inner_text('[data-testid="alerts-range"]') == f"1–{size} of {total:,}"
+    watch.assert_clean()
+
+
+def test_numeric_headers_sit_over_their_right_aligned_numbers(
+    watched_page: tuple[Page, Watch], county: County
+) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    for table in ("#node-table", "#children"):
+        aligned = page.evaluate(
+            """sel => {
+                const cell = document.querySelector(`${sel} tbody td.n`);
+                const th = document.querySelector(sel).tHead.rows[0].cells[cell.cellIndex];
+                const first = document.querySelector(`${sel} tbody td:not(.n)`);
+                const firstTh = document.querySelector(sel).tHead.rows[0].cells[first.cellIndex];
+                const align = (e) => getComputedStyle(e).textAlign;
+                return [align(th), align(cell), align(firstTh), align(first)];
+            }""",
+            table,
+        )
+        assert aligned == ["right", "right", "left", "left"], table
+    watch.assert_clean()
