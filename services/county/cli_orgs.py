@@ -13,7 +13,8 @@ from rich.table import Table
 
 from services.county.cli_options import Db
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
-from services.county.reference.org_sheet import MAX_BYTES, SheetError, template
+from services.county.reference.org_sheet import MAX_BYTES, SheetError
+from services.county.reference.org_template import template
 from services.county.reference.register import load_file
 
 out = Console(soft_wrap=True, highlight=False)
