@@ -127,3 +127,23 @@ async def publish(server: EmbeddedNats, c: County, documents: int = 3, timeout: 
     finally:
         await publisher.unsubscribe()
         await nc.close()
+
+
+def cache_offline(c: County) -> None:
+    """Hand each node the documents the county would publish, as its fetcher would have cached
+    them (the same documents, signed by the county; no NATS)."""
+    from services.branch_node.reference import cache_of
+    from services.county.reference import documents
+    from shared import reference, repair
+
+    with c.engine.connect() as conn:
+        plains = documents.build(conn, "jx", TEST_KEYS)
+    at = repair.now_text()
+    for node in (c.dongguan, c.huadu):
+        cache = cache_of(node)
+        for plain in plains:
+            doc = repair.sign(documents.finish(plain, at), c.signer)
+            if isinstance(doc, reference.OrgTreeDoc):
+                assert cache.take(reference.encode(doc), reference.OrgTreeDoc)
+            elif doc.node_id == node.node_id:
+                assert cache.take(reference.encode(doc), reference.CoManagedDoc)
