@@ -40,6 +40,8 @@ NAME_MISSING = "（姓名未到）"
 """The name of a co-managed member whose name the county could not give or this node not open."""
 REFRESH_S = 60.0
 """Seconds between fetches while connected (the county republishes within seconds of a change)."""
+FIRST_S = 5.0
+"""Seconds between fetches while a document is not cached yet (a new node, a county just started)."""
 
 D = TypeVar("D", r.OrgTreeDoc, r.CoManagedDoc)
 
@@ -164,7 +166,8 @@ class ReferenceFetcher:
         nc: Any = None
         try:
             while not stop.is_set():
-                delay = self.every
+                held = self.cache.held(r.OrgTreeDoc) and self.cache.held(r.CoManagedDoc)
+                delay = self.every if held else min(self.every, FIRST_S)
                 try:
                     if nc is None:
                         nc = await connect(self.nats_url, identity=self.node.dir.nats_identity())
