@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from services.county.reference.org_sheet import HEADERS, KIND_NAMES, MODE_NAMES, SHEET
 from services.county.reference.register import Loaded, load_file
 from shared.catalog.base import OrgKind, OutstationMode
+from shared.private_files import write_private
 from tongxin.demo.county import COUNTY_NAME, COUNTY_ORG, OUTSTATIONS, TOWNSHIPS, villages
 
 
@@ -51,9 +52,10 @@ def workbook() -> bytes:
 
 
 def load_tree(engine: Engine, data_dir: Path) -> Loaded:
-    """Write the workbook beside the demo's data (to open in Excel) and load it; raises if refused."""
+    """Write the workbook beside the demo's data (0600; to open in Excel) and load it; raises if
+    refused."""
     data = workbook()
-    (data_dir / "组织树.xlsx").write_bytes(data)
+    write_private(data_dir / "组织树.xlsx", data)  # the demo's data dir holds nothing others may read
     parsed, loaded = load_file(engine, data)
     if loaded is None:
         raise RuntimeError("the demo's organisation tree was refused: " + "; ".join(map(str, parsed.errors)))
