@@ -62,6 +62,8 @@ class ReferenceCache:
         return self.directory / (ORGS_FILE if kind is r.OrgTreeDoc else MEMBERS_FILE)
 
     def held(self, kind: type[D]) -> D | None:
+        """The cached document of `kind`; None if there is none, or if its file does not read as
+        one (the next fetch replaces it)."""
         path = self._path(kind)
         with self.lock:
             try:
@@ -70,7 +72,12 @@ class ReferenceCache:
                 return None
             found = self._read.get(path.name)
             if found is None or found[0] != stamp:
-                found = (stamp, r.decode(path.read_bytes(), kind))
+                try:
+                    found = (stamp, r.decode(path.read_bytes(), kind))
+                except FieldError as exc:
+                    log.warning("reference cache unreadable", extra={"file": path.name, "error": str(exc)})
+                    path.unlink(missing_ok=True)
+                    return None
                 self._read[path.name] = found
             doc: D = found[1]
             return doc

@@ -7,10 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from fastapi.testclient import TestClient
 
 from services.branch_node.api import create_app
+from services.branch_node.reference import RefusedReferenceError, cache_of
+from shared import reference as r
+from shared import repair
+from shared.signing import Signer
 from tests.clerk import BASE_URL, bearer, clerk_client
 from tests.reference_scenario import MOVED, County, cache_offline, county, registration
 
@@ -104,3 +109,25 @@ def test_every_query_parameter_is_bounded_and_a_bad_one_named(
     r = client.get(path, params=params)
     assert r.status_code == 422
     assert field in str(r.json()["detail"])
+
+
+def test_the_node_takes_only_a_newer_document_of_its_county_signed_by_a_key_it_trusts(site: County) -> None:
+    cache = cache_of(site.dongguan)
+    held = cache.held(r.OrgTreeDoc)
+    assert held is not None
+    unsigned = msgspec.structs.replace(held, at="2099-01-01T00:00:00.000000Z")
+    with pytest.raises(RefusedReferenceError, match="not signed by a county key this node trusts"):
+        cache.take(r.encode(repair.sign(unsigned, Signer.generate())), r.OrgTreeDoc)
+    other = msgspec.structs.replace(unsigned, county_id="xx")
+    with pytest.raises(RefusedReferenceError, match="for county xx"):
+        cache.take(r.encode(repair.sign(other, site.signer)), r.OrgTreeDoc)
+    older = msgspec.structs.replace(held, at="2020-01-01T00:00:00.000000Z", orgs=[])
+    assert cache.take(r.encode(repair.sign(older, site.signer)), r.OrgTreeDoc) is False
+    mine = cache.held(r.CoManagedDoc)
+    assert mine is not None
+    theirs = msgspec.structs.replace(mine, node_id="huadu", at="2099-01-01T00:00:00.000000Z")
+    with pytest.raises(RefusedReferenceError, match="for node huadu"):
+        cache.take(r.encode(repair.sign(theirs, site.signer)), r.CoManagedDoc)
+    assert cache.held(r.OrgTreeDoc) == held  # nothing refused replaced what it holds
+    (site.dongguan.dir.path / "reference-orgs.json").write_bytes(b"{not json")
+    assert cache_of(site.dongguan).held(r.OrgTreeDoc) is None  # an unreadable cache is none, not a 500

@@ -8,16 +8,23 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from services.branch_node.reference import cache_of, fetch
+from services.county.keys import CountySigning
+from services.county.reference.org_sheet import HEADERS
+from services.county.reference.publish import CHECK_S, ReferencePublisher
+from services.county.reference.register import load_file
 from shared import reference as r
 from shared.transport import connect
 from shared.wire import REFS_BUCKET, refs_members_key, refs_orgs_key, refs_stream, refs_subject
+from tests.county.helpers import TEST_KEYS
 from tests.nats_access.test_permissions import connect as connect_watched
 from tests.nats_access.test_permissions import refused
-from tests.reference_scenario import MOVED, STAYED, County, allow, county, publish
+from tests.reference_scenario import MOVED, STAYED, TREE, County, allow, county, publish
+from tests.samples import xlsx
 from tongxin.natsd import EmbeddedNats, ensure_stream
 
 
@@ -113,3 +120,39 @@ def test_a_node_cannot_read_another_nodes_members_nor_write_the_bucket(
 
     doc = r.decode(asyncio.run(still_the_countys()), r.CoManagedDoc)
     assert doc.node_id == "dongguan" and [m.member_id for m in doc.members] == [MOVED]
+
+
+def test_the_county_puts_again_only_what_a_new_load_changed(site: tuple[EmbeddedNats, County]) -> None:
+    server, c = site
+
+    async def run() -> tuple[int, bytes]:
+        nc = await connect(server.url, identity=server.identity("county"))
+        publisher = ReferencePublisher(nc, c.engine, "jx", CountySigning(c.signer), TEST_KEYS)
+        try:
+            await until(lambda: publisher.puts >= 3)
+            first = publisher.puts
+            renamed = [list(row) for row in TREE]
+            renamed[2][2] = "上塘村党总支"
+            parsed, loaded = await asyncio.to_thread(load_file, c.engine, xlsx(renamed, list(HEADERS)))
+            assert loaded is not None and loaded.changed == 1, parsed.errors
+            await until(lambda: publisher.puts > first)
+            await asyncio.sleep(CHECK_S + 1)  # another look at the fingerprint: nothing more to put
+            assert publisher.puts == first + 1  # the tree; the members' documents did not change
+            js = nc.jetstream()
+            msg = await js.get_msg(refs_stream(), subject=refs_subject(refs_orgs_key("jx")), direct=True)
+            return first, bytes(msg.data)
+        finally:
+            await publisher.unsubscribe()
+            await nc.close()
+
+    first, data = asyncio.run(run())
+    assert first == 3
+    tree = r.decode(data, r.OrgTreeDoc)
+    assert {o.org_id: o.name for o in tree.orgs}["v-shangtang"] == "上塘村党总支"
+
+
+async def until(condition: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
