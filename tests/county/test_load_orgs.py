@@ -13,6 +13,7 @@ from services.county.cli import app as county_cli
 from services.county.ingest.processor import Ingestor
 from services.county.queries.members import list_orgs
 from services.county.queries.roster import roster_summary
+from services.county.reference import documents
 from services.county.reference.org_sheet import HEADERS
 from services.county.reference.tables import org_register
 from tests.county.helpers import enrol_nodes, feed, open_node, record
@@ -90,3 +91,16 @@ def test_a_new_county_shows_the_loaded_names_instead_of_unregistered(
         ("dongguan", "驻东莞服务站党支部", None),
         ("huadu", "驻花都皮具产业链党支部", None),
     ]
+    with county_engine.connect() as conn:  # what the county hands its nodes, on this database
+        tree, mine = documents.build(conn, "jx", None)
+    assert tree.key == "jx.orgs" and len(tree.content["orgs"]) == len(TREE)
+    dongguan_row = next(o for o in tree.content["orgs"] if o["org_id"] == "dongguan")
+    assert dongguan_row == {
+        "org_id": "dongguan",
+        "kind": "outstation",
+        "name": "驻东莞服务站党支部",
+        "parent_id": "jx-county",
+        "node_id": "dongguan",
+        "host_location": "广东东莞",
+    }
+    assert (mine.key, mine.content["members"]) == ("jx.members.dongguan", [])  # it registered them itself
