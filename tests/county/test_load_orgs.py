@@ -9,8 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from services.county.audit.replay import Bounds, build
 from services.county.cli import app as county_cli
 from services.county.ingest.processor import Ingestor
+from services.county.queries.common import now_text
 from services.county.queries.members import list_orgs
 from services.county.queries.roster import roster_summary
 from services.county.reference import documents
@@ -90,6 +92,16 @@ def test_a_new_county_shows_the_loaded_names_instead_of_unregistered(
     assert [(o["org_id"], o["name"], o["township"]) for o in outstations] == [
         ("dongguan", "驻东莞服务站党支部", None),
         ("huadu", "驻花都皮具产业链党支部", None),
+    ]
+    scratch = build(county_engine, Bounds(known_at=now_text()))  # as the county knew it at a moment
+    try:
+        with scratch.engine.connect() as conn:
+            known = roster_summary(conn, township="t-shangtang")
+    finally:
+        scratch.close()
+    assert [(c["id"], c["name"]) for c in known["children"]] == [
+        ("v-shangtang", "上塘村党支部"),
+        ("v-xiling", "西岭村党支部"),
     ]
     with county_engine.connect() as conn:  # what the county hands its nodes, on this database
         tree, mine = documents.build(conn, "jx", None)
