@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
-from services.county import cli_backup, cli_keys, cli_nodes, cli_personal, cli_users
+from services.county import cli_backup, cli_keys, cli_nodes, cli_orgs, cli_personal, cli_users
 from services.county.cli_options import Db, NatsCa, NatsSeed, PersonalKey
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
@@ -283,6 +283,7 @@ def quarantine_retry(
 cli_backup.register(app)
 
 cli_nodes.register(app)
+cli_orgs.register(app)
 cli_keys.register(app)
 cli_personal.register(app)
 cli_users.register(app)
