@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import msgspec
 
@@ -32,6 +33,38 @@ class FieldError(ValueError):
     def to_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
 
+    def all(self) -> list[FieldError]:
+        """Every field refused: this one (`FieldErrors` holds several)."""
+        return [self]
+
+
+class FieldErrors(FieldError):
+    """Several fields refused at once (a form, an import line): where one error is read (its
+    `field`, `message`), it reads as the first; `all()` gives every one, in order."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        if not errors:
+            raise ValueError("FieldErrors needs at least one error")
+        self.errors = [e for error in errors for e in error.all()]
+        super().__init__(self.errors[0].field, self.errors[0].message)
+
+    def __str__(self) -> str:
+        return "; ".join(str(FieldError.__str__(e)) for e in self.errors)
+
+    def within(self, prefix: str) -> FieldError:
+        return FieldErrors([e.within(prefix) for e in self.errors])
+
+    def all(self) -> list[FieldError]:
+        return list(self.errors)
+
+
+def refuse(errors: Sequence[FieldError]) -> None:
+    """Raise what `errors` holds: nothing when empty, the one error, or all of them at once."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise FieldErrors(errors)
+
 
 def invalid(field: str, message: str) -> ValueError:
     """The error to raise from a Struct's `__post_init__`; msgspec keeps the message."""
@@ -43,7 +76,7 @@ def from_msgspec(exc: msgspec.ValidationError | msgspec.DecodeError, prefix: str
     text = str(exc)
     path, msg = "", text
     if m := _AT.match(text):
-        path = m["path"].lstrip(".").replace("[", ".").replace("]", "")
+        path = m["path"].replace("[", ".").replace("]", "").lstrip(".")
         msg = m["msg"]
     if m := _FIELD.match(msg):
         path = f"{path}.{m['name']}" if path else m["name"]

@@ -133,12 +133,12 @@ def create_app(
     async def field_error(_: Request, exc: FieldError) -> JSONResponse:
         metrics.refused.inc()
         status = 400 if exc.field == "body" else 422
-        return _error(status, [exc.to_dict()])
+        return _error(status, [e.to_dict() for e in exc.all()])  # every bad field at once
 
     @app.exception_handler(BatchError)
     async def batch_error(_: Request, exc: BatchError) -> JSONResponse:
         metrics.refused.inc()
-        return _error(422, [{"index": i, **e.to_dict()} for i, e in exc.errors])
+        return _error(422, [{"index": i, **e.to_dict()} for i, error in exc.errors for e in error.all()])
 
     @router.post(
         "/events",

@@ -13,9 +13,9 @@ from eventsourcing.persistence import Mapper, Notification
 
 from services.branch_node.domain import Member, Recorded, member_aggregate_id
 from services.branch_node.durable_sqlite import DurableSQLiteFactory
-from shared.catalog import EventBody, check_times
+from shared.catalog import EventBody, time_errors
 from shared.catalog.member import MemberRegistered
-from shared.errors import FieldError
+from shared.errors import FieldError, refuse
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class NodeLog(Application[UUID]):
         return decided, errors
 
     def _decide(self, new: NewEvent, now: datetime, members: dict[UUID, Member]) -> Recorded:
-        check_times(new.body, new.occurred_at, now)
+        refuse(time_errors(new.body, new.occurred_at, now))  # every bad time at once
         member_id = member_of(new.body)
         if member_id is None:
             return self._recorded(new, now, new.event_id, 1)

@@ -1,6 +1,6 @@
-"""`tongxin node …`: init, record, import, serve here; status, rotate-key, verify and receipts in
-cli_chain; forward in cli_forward; recover in cli_recover; backup and restore in cli_backup; rekey and
-county-key in cli_keys; passwd and token in cli_clerk."""
+"""`tongxin node …`: init, record, serve here; import in cli_import; status, rotate-key, verify and
+receipts in cli_chain; forward in cli_forward; recover in cli_recover; backup and restore in
+cli_backup; rekey and county-key in cli_keys; passwd and token in cli_clerk."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from services.branch_node import cli_backup, cli_chain, cli_clerk, cli_forward, cli_keys, cli_recover
+from services.branch_node import (
+    cli_backup,
+    cli_chain,
+    cli_clerk,
+    cli_forward,
+    cli_import,
+    cli_keys,
+    cli_recover,
+)
 from services.branch_node.application import BatchError
 from services.branch_node.clerk import Clerk
 from services.branch_node.cli_base import DataDir, err, fail, open_node, out
@@ -19,9 +27,7 @@ from services.branch_node.config import NodeConfig, NodeDir, NodeExistsError
 from services.branch_node.forwarder import REPAIR_GRACE
 from services.branch_node.inputs import cell_value, parse_item, parse_json, set_dotted
 from services.branch_node.lock import NodeBusyError, exclusive
-from services.branch_node.roster_files import read_file
 from services.branch_node.service import NodeService
-from shared.catalog import EVENT_TYPES
 from shared.credentials import WeakPasswordError, check_password_rules
 from shared.errors import FieldError
 from shared.ids import SLUG_PATTERN
@@ -190,50 +196,6 @@ def _reason(exc: FieldError | BatchError) -> str:
     return str(exc)
 
 
-@app.command(
-    "import",
-    epilog="Examples:\n\ntongxin node import roster.csv --type member.registered\n\n"
-    "tongxin node import events.jsonl\n\ntongxin node import roster.xlsx --type member.registered",
-)
-def import_(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl, .csv or .xlsx file.")],
-    type_: Annotated[
-        str | None,
-        typer.Option("--type", help="Event type of every CSV or Excel row without a type column."),
-    ] = None,
-    dry_run: Annotated[bool, typer.Option(help="Check every row, append nothing.")] = False,
-    data_dir: DataDir = Path("tongxin-node"),
-) -> None:
-    """Import a file all-or-nothing: one bad row rejects the file, with line numbers and reasons."""
-    if type_ is not None and type_ not in EVENT_TYPES:
-        raise fail(f"--type: unknown event type {type_!r}")
-    data = file.read_bytes()
-    node = open_node(data_dir)
-    try:
-        parsed = read_file(data, file.suffix.lower().lstrip("."), type_, node.keys)
-        problems = parsed.problems
-        if not problems and dry_run:  # the log's own rules too (times, a member's history here)
-            problems = [f"line {parsed.lines[i]}: {e}" for i, e in node.log.check(parsed.events)]
-        elif not problems:
-            try:
-                seqs = node.record(parsed.events)
-            except BatchError as exc:
-                problems = [f"line {parsed.lines[i]}: {e}" for i, e in exc.errors]
-    finally:
-        node.close()
-    if problems:
-        for p in problems[:50]:
-            err.print(p, highlight=False, markup=False)
-        more = f" (first 50 shown of {len(problems)})" if len(problems) > 50 else ""
-        raise fail(f"{file}: {len(problems)} bad row(s){more}; nothing was appended")
-    if dry_run:
-        out.print(f"{file}: {len(parsed.events)} event(s) are valid; nothing appended (--dry-run)")
-    elif seqs:
-        out.print(f"{file}: appended {len(seqs)} event(s), seq {seqs[0]}..{seqs[-1]}")
-    else:
-        out.print(f"{file}: no events in the file")
-
-
 @app.command(epilog="Example: tongxin node serve --port 8710 --nats nats://county.example:4222")
 def serve(
     host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
@@ -281,3 +243,4 @@ cli_recover.register(app)
 cli_backup.register(app)
 cli_keys.register(app)
 cli_clerk.register(app)
+cli_import.register(app)

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from services.branch_node.application import NewEvent
 from shared.bounds import check_depth
-from shared.catalog import convert_payload
+from shared.catalog import convert_payload, event_class, time_errors
 from shared.catalog.base import CHINA_STANDARD_TIME, id_number_problem
-from shared.errors import FieldError
+from shared.errors import FieldError, refuse
 
 
 class MemberIds(Protocol):
@@ -79,35 +79,65 @@ def parse_time(value: Any, field: str = "occurred_at") -> datetime:
 
 def parse_item(item: Any, ids: MemberIds, *, strict: bool = True, now: datetime | None = None) -> NewEvent:
     """Validate one request item; a registration without a member id is given one by `ids` (the
-    member this node already indexes under the ID number, else a random one)."""
+    member this node already indexes under the ID number, else a random one).
+
+    Every bad field is refused at once (`shared.errors.FieldErrors`): the item's own (`type`
+    aside, which says what the payload must be), each of the payload's, and a time the log would
+    refuse; the log's other rules (past dates, a member's history) follow once the payload reads."""
     if not isinstance(item, dict):
         raise FieldError("", "each event must be an object with type, occurred_at and payload")
     type_ = item.get("type")
     if not isinstance(type_, str):
         raise FieldError("type", "required: the event type, e.g. member.registered")
-    unknown = set(item) - {"type", "occurred_at", "payload"}
-    if unknown:
-        raise FieldError(sorted(unknown)[0], "unknown field (expected type, occurred_at, payload)")
-    occurred = item.get("occurred_at")
-    occurred_at = parse_time(occurred) if occurred not in (None, "") else (now or datetime.now(UTC))
+    event_class(type_)
+    errors = [
+        FieldError(name, "unknown field (expected type, occurred_at, payload)")
+        for name in sorted(set(item) - {"type", "occurred_at", "payload"})
+    ]
     payload = item.get("payload")
+    body = None
     if not isinstance(payload, dict):
-        raise FieldError("payload", "required: an object with the event's fields")
-    if type_ == "member.registered":
-        payload = _with_member_id(payload, ids)
-    return NewEvent(body=convert_payload(type_, payload, strict=strict), occurred_at=occurred_at)
+        errors.append(FieldError("payload", "required: an object with the event's fields"))
+    else:
+        if type_ == "member.registered":
+            payload = _with_member_id(payload, ids, errors)
+        try:
+            body = convert_payload(type_, payload, strict=strict)
+        except FieldError as exc:
+            named = {e.field for e in errors}  # an ID number refused above is refused once
+            errors.extend(e for e in exc.all() if e.field not in named)
+    occurred = item.get("occurred_at")
+    now = now or datetime.now(UTC)
+    try:
+        occurred_at = parse_time(occurred) if occurred not in (None, "") else now
+    except FieldError as exc:
+        errors.append(exc)
+    else:
+        if errors:  # the time too, as the log will check it (it never sees a refused payload)
+            errors.extend(time_errors(None, occurred_at, now))
+    refuse(errors)
+    assert body is not None
+    return NewEvent(body=body, occurred_at=occurred_at)
 
 
-def _with_member_id(payload: dict[str, Any], ids: MemberIds) -> dict[str, Any]:
+STAND_IN_MEMBER = "0" * 32
+"""The member id a registration is checked with while its ID number is refused: the refusal is
+reported, so the stand-in never reaches an event."""
+
+
+def _with_member_id(payload: dict[str, Any], ids: MemberIds, errors: list[FieldError]) -> dict[str, Any]:
     """A given member id (an import, a move from elsewhere) is kept: the key store refuses it at
-    sealing if the ID number is another member's here."""
+    sealing if the ID number is another member's here. Without one, the ID number gives it; an ID
+    number missing or refused is added to `errors`, and the rest of the payload still checked."""
     if payload.get("member_id") not in (None, ""):
         return payload
     personal = payload.get("personal")
     if not isinstance(personal, dict) or not isinstance(personal.get("id_number"), str):
-        raise FieldError("payload.personal.id_number", "required field is missing")
+        errors.append(FieldError("payload.personal.id_number", "required field is missing"))
+        return {**payload, "member_id": STAND_IN_MEMBER}
     if problem := id_number_problem(personal["id_number"]):
-        raise FieldError("payload.personal.id_number", problem)
+        errors.append(FieldError("payload.personal.id_number", problem))
+        return {**payload, "member_id": STAND_IN_MEMBER}
     return {**payload, "member_id": ids.assign(personal["id_number"])}
 
 

@@ -10,6 +10,7 @@ import msgspec
 from shared.bounds import EARLIEST, EARLIEST_DATE, LATEST
 from shared.catalog.base import CHINA_STANDARD_TIME, EventBody, Personal
 from shared.catalog.chamber import ChamberFundsRaised, ChamberMemberJoined, ChamberProjectLaunched
+from shared.catalog.every_error import struct_errors
 from shared.catalog.funds import FundReceived, FundSpent
 from shared.catalog.mechanism import (
     LiaisonBriefing,
@@ -47,7 +48,7 @@ from shared.catalog.pioneer import (
     ReturneeInvested,
     ServiceProvided,
 )
-from shared.errors import FieldError, from_msgspec
+from shared.errors import FieldError, from_msgspec, refuse
 
 Event = (
     OrgRegistered
@@ -127,7 +128,11 @@ def decode_payload(type_: str, raw: bytes, schema: int | None = None) -> EventBo
 
 
 def convert_payload(type_: str, data: Any, *, strict: bool = True) -> EventBody:
-    """Validate a payload given as Python values (strict=False accepts strings, as in CSV)."""
+    """Validate a payload given as Python values (strict=False accepts strings, as in CSV); a
+    refused payload raises every error at once (`shared.errors.FieldErrors`), each `payload.<field>`.
+
+    The node's edges (a form, the API, an import) use this; the county's validation of delivered
+    events uses `decode_payload`, which stops at the first error (its reason)."""
     cls = event_class(type_)
     if not isinstance(data, dict):
         raise FieldError("payload", "must be an object")
@@ -135,31 +140,47 @@ def convert_payload(type_: str, data: Any, *, strict: bool = True) -> EventBody:
     try:
         body: EventBody = msgspec.convert(data, cls, strict=strict)
     except msgspec.ValidationError as exc:
-        raise from_msgspec(exc, "payload") from None
+        refuse(struct_errors(cls, data, strict=strict, path="payload"))
+        raise from_msgspec(exc, "payload") from None  # not reached: msgspec's error is among them
     return body
 
 
 def check_times(body: EventBody, occurred_at: datetime, recorded_at: datetime) -> None:
-    """Business time may not lie in the future beyond clock skew; nor may past-date fields. Nor
-    either lie outside EARLIEST..LATEST (1900–2200)."""
+    """The first of `time_errors`, raised: the county's validation of a delivered event."""
+    for error in time_errors(body, occurred_at, recorded_at):
+        raise error
+
+
+def time_errors(body: EventBody | None, occurred_at: datetime, recorded_at: datetime) -> list[FieldError]:
+    """Business time may not lie in the future beyond clock skew; nor may past-date fields (of
+    `body`, when it is given). Nor either lie outside EARLIEST..LATEST (1900–2200)."""
     if occurred_at.tzinfo is None:
-        raise FieldError("occurred_at", "must carry a time zone")
+        return [FieldError("occurred_at", "must carry a time zone")]
+    errors = []
     if not EARLIEST <= occurred_at < LATEST:
-        raise FieldError(
-            "occurred_at", f"{occurred_at.isoformat()} is not between {EARLIEST_DATE} and {LATEST.date()}"
+        errors.append(
+            FieldError(
+                "occurred_at",
+                f"{occurred_at.isoformat()} is not between {EARLIEST_DATE} and {LATEST.date()}",
+            )
         )
-    if occurred_at > recorded_at + MAX_CLOCK_SKEW:
-        raise FieldError(
-            "occurred_at",
-            f"{occurred_at.isoformat()} is in the future (recorded {recorded_at.isoformat()})",
+    elif occurred_at > recorded_at + MAX_CLOCK_SKEW:
+        errors.append(
+            FieldError(
+                "occurred_at",
+                f"{occurred_at.isoformat()} is in the future (recorded {recorded_at.isoformat()})",
+            )
         )
+    if body is None or not body.PAST_DATES or not EARLIEST <= occurred_at < LATEST:
+        return errors
     limit = (occurred_at + MAX_CLOCK_SKEW).astimezone(CHINA_STANDARD_TIME).date()
     for name in body.PAST_DATES:
         value = getattr(body, name)
         if value is not None and value > limit:
-            raise FieldError(f"payload.{name}", f"{value} is after the event's occurred_at")
-        if value is not None and value < EARLIEST_DATE:
-            raise FieldError(f"payload.{name}", f"{value} is before {EARLIEST_DATE}")
+            errors.append(FieldError(f"payload.{name}", f"{value} is after the event's occurred_at"))
+        elif value is not None and value < EARLIEST_DATE:
+            errors.append(FieldError(f"payload.{name}", f"{value} is before {EARLIEST_DATE}"))
+    return errors
 
 
 __all__ = [
@@ -174,4 +195,5 @@ __all__ = [
     "convert_payload",
     "decode_payload",
     "event_class",
+    "time_errors",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta, timezone
 from typing import Annotated, ClassVar, Literal
 
@@ -61,6 +62,19 @@ KeyId = Annotated[
 ]
 B64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
+Problems = Iterator[tuple[str, str]]
+"""What a Struct's cross-field rules (its `problems` method) find: (field, message), in order.
+
+The rules read only the Struct's fields, so `shared.catalog.every_error` can run them on values
+converted one field at a time; `__post_init__` raises the first (`refuse_first`), as msgspec
+keeps one message."""
+
+
+def refuse_first(problems: Iterable[tuple[str, str]]) -> None:
+    """Raise the first problem as a `__post_init__` must (`shared.errors.invalid`)."""
+    for field, message in problems:
+        raise invalid(field, message)
+
 
 class Sealed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A member's personal data encrypted under that member's key (`shared.personal`): the
@@ -86,18 +100,21 @@ class Personal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     sealed: Sealed | None = None
 
     def __post_init__(self) -> None:
+        refuse_first(self.problems())
+
+    def problems(self) -> Problems:
         if self.sealed is not None:
             if (self.name, self.id_number, self.phone) != (None, None, None):
-                raise invalid("sealed", "sealed personal data holds nothing else in clear")
+                yield "sealed", "sealed personal data holds nothing else in clear"
             return
         if self.name is None:
-            raise invalid("name", "required field is missing")
+            yield "name", "required field is missing"
         if self.id_number is None:
-            raise invalid("id_number", "required field is missing")
-        if problem := id_number_problem(self.id_number):
-            raise invalid("id_number", problem)
+            yield "id_number", "required field is missing"
+        elif problem := id_number_problem(self.id_number):
+            yield "id_number", problem
         if self.phone is not None and not _PHONE.fullmatch(self.phone):
-            raise invalid("phone", "must be an 11-digit mobile number starting with 1")
+            yield "phone", "must be an 11-digit mobile number starting with 1"
 
 
 class Figure(enum.StrEnum):

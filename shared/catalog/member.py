@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.catalog.base import EventBody, MemberId, Note, Personal, Text
-from shared.errors import invalid
+from shared.catalog.base import EventBody, MemberId, Note, Personal, Problems, Text, refuse_first
 from shared.ids import Slug
 
 
@@ -61,8 +60,11 @@ class MemberDetailsUpdated(EventBody, frozen=True, kw_only=True, tag="member.det
     occupation: Text | None = None
 
     def __post_init__(self) -> None:
+        refuse_first(self.problems())
+
+    def problems(self) -> Problems:
         if self.personal is None and self.occupation is None:
-            raise invalid("occupation", "give at least one detail to update (personal or occupation)")
+            yield "occupation", "give at least one detail to update (personal or occupation)"
 
 
 class MemberErased(EventBody, frozen=True, kw_only=True, tag="member.erased"):

@@ -8,11 +8,12 @@ from shared.catalog.base import (
     OrgKind,
     OutstationMode,
     PositiveCount,
+    Problems,
     Text,
     VenueKind,
     VenueSource,
+    refuse_first,
 )
-from shared.errors import invalid
 from shared.ids import Slug
 
 
@@ -25,17 +26,20 @@ class OrgRegistered(EventBody, frozen=True, kw_only=True, tag="org.registered"):
     mode: OutstationMode | None = None
 
     def __post_init__(self) -> None:
+        refuse_first(self.problems())
+
+    def problems(self) -> Problems:
         if self.kind is not OrgKind.COUNTY_COMMITTEE and self.parent_id is None:
-            raise invalid("parent_id", f"required for a {self.kind.value}")
+            yield "parent_id", f"required for a {self.kind.value}"
         if self.parent_id == self.org_id:
-            raise invalid("parent_id", "an organisation cannot be its own parent")
+            yield "parent_id", "an organisation cannot be its own parent"
         if self.kind is OrgKind.OUTSTATION:
             if self.mode is None:
-                raise invalid("mode", "required for an outstation")
+                yield "mode", "required for an outstation"
             if self.host_location is None:
-                raise invalid("host_location", "required for an outstation")
+                yield "host_location", "required for an outstation"
         elif self.mode is not None:
-            raise invalid("mode", "only an outstation has an outstation mode")
+            yield "mode", "only an outstation has an outstation mode"
 
 
 class OrgSecretaryAppointed(EventBody, frozen=True, kw_only=True, tag="org.secretary_appointed"):

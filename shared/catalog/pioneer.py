@@ -13,9 +13,10 @@ from shared.catalog.base import (
     MemberId,
     Note,
     PositiveCount,
+    Problems,
     Text,
+    refuse_first,
 )
-from shared.errors import invalid
 from shared.ids import Slug
 
 
@@ -101,8 +102,11 @@ class DonationMade(EventBody, frozen=True, kw_only=True, tag="donation.made"):
     in_kind: Note = ""
 
     def __post_init__(self) -> None:
+        refuse_first(self.problems())
+
+    def problems(self) -> Problems:
         if self.cash_fen == 0 and self.in_kind_fen == 0:
-            raise invalid("cash_fen", "a donation needs cash_fen or in_kind_fen above zero")
+            yield "cash_fen", "a donation needs cash_fen or in_kind_fen above zero"
 
 
 class DisputeMediated(EventBody, frozen=True, kw_only=True, tag="dispute.mediated"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,57 +13,22 @@ from services.branch_node.service import NodeService
 from shared.catalog.base import Personal
 from shared.errors import FieldError
 
-STAND_INS = {"payload.personal.id_number": "11010519491231002X"}
-"""Valid values put in place of a refused required field, so the other fields are checked too."""
-
 
 def check_item(node: NodeService, item: Any) -> tuple[NewEvent | None, list[FieldError]]:
-    """Every error `parse_item` finds, one field at a time, then the log's own rules.
-
-    A refused field is taken out (or replaced by a stand-in) and the item checked again, so
-    a form shows each bad field at once; the event is returned only when nothing was refused.
-    """
-    errors: list[FieldError] = []
-    trial = copy.deepcopy(item)
-    for _ in range(20):
-        try:
-            new = parse_item(trial, node.keys)
-        except FieldError as exc:
-            if any(e.field == exc.field for e in errors) or not _take_out(trial, exc.field):
-                if all(e.field != exc.field for e in errors):
-                    errors.append(exc)
-                break
-            errors.append(exc)
-            continue
-        if errors:
-            break
-        refused = dry_run(node, [new])
-        return (None, [e for _, e in refused]) if refused else (new, [])
-    return None, errors
-
-
-def _take_out(item: Any, path: str) -> bool:
-    """Remove (or stand in for) the value at a dotted path; False when there is nothing to do."""
-    *parents, leaf = path.split(".")
-    target = item
-    for part in parents:
-        if path in STAND_INS and isinstance(target, dict) and not isinstance(target.get(part), dict):
-            target[part] = {}
-        target = target.get(part) if isinstance(target, dict) else None
-    if not isinstance(target, dict):
-        return False
-    if path in STAND_INS and target.get(leaf) != STAND_INS[path]:
-        target[leaf] = STAND_INS[path]
-    elif leaf in target:
-        del target[leaf]
-    else:
-        return False
-    return True
+    """Every error `parse_item` finds (every bad field at once), else every error of the log's
+    own rules (times, a member's history here); the event only when nothing was refused."""
+    try:
+        new = parse_item(item, node.keys)
+    except FieldError as exc:
+        return None, exc.all()
+    refused = dry_run(node, [new])
+    return (None, [e for _, e in refused]) if refused else (new, [])
 
 
 def dry_run(node: NodeService, events: Sequence[NewEvent]) -> list[tuple[int, FieldError]]:
     """What the log would refuse of this batch (times, a member's history here), and an ID number
-    already another member's here; appending nothing, keeping no key."""
+    already another member's here; appending nothing, keeping no key. An event refused for
+    several fields is listed once for each."""
     refused = dict(node.log.check(events))
     for i, new in enumerate(events):
         personal = getattr(new.body, "personal", None)
@@ -73,7 +37,7 @@ def dry_run(node: NodeService, events: Sequence[NewEvent]) -> list[tuple[int, Fi
             continue
         if (conflict := node.keys.conflict(member_id, personal)) is not None:
             refused[i] = conflict
-    return sorted(refused.items(), key=lambda ie: ie[0])
+    return [(i, e) for i, error in sorted(refused.items(), key=lambda ie: ie[0]) for e in error.all()]
 
 
 def masked(id_number: str) -> str:
