@@ -4,15 +4,18 @@ Three kinds of user, each an nkey (`shared.nats_identity`):
 
 - **node N of county C** publishes `tongxin.C.events.N`, `tongxin.C.archive.N` (asking for its
   archived envelopes) and `$JS.API.DIRECT.GET.TONGXIN_RECEIPTS.tongxin.C.receipts.N` (reading its
-  own receipt); subscribes to `tongxin.C.requests.N` and its own inbox `_INBOX_N.>`;
+  own receipt), and the direct gets of its county's organisation tree and of its own co-managed
+  members in the reference bucket (`shared.reference`: `C.orgs`, `C.members.N`, nothing else of
+  it); subscribes to `tongxin.C.requests.N` and its own inbox `_INBOX_N.>`;
 - **the county** publishes `$JS.API.>`, `$JS.ACK.>`, `tongxin.*.receipts.*`,
-  `tongxin.*.requests.*` and replies to requests it received; subscribes to `_INBOX.>` and
-  `tongxin.*.archive.*`;
+  `tongxin.*.requests.*`, `$KV.TONGXIN_REFS.>` (the reference bucket's values) and replies to
+  requests it received; subscribes to `_INBOX.>` and `tongxin.*.archive.*`;
 - **the operator** may do everything (streams, consumers, backups).
 
 Nothing else is granted and no one connects anonymously. A node cannot publish as another node,
 read the events stream or anyone's receipts but its own, or touch the JetStream API beyond
-publishing (its JetStream acks come to its inbox) and that one direct get.
+publishing (its JetStream acks come to its inbox) and those direct gets; it cannot write the
+reference bucket or read another node's entry of it.
 
 The list lives beside the server, in its *access directory* (mode 0700): `county.seed` and
 `operator.seed` (0600, made on first start), `access.json` (each allowed node's public key and
@@ -44,6 +47,10 @@ from shared.wire import (
     events_subject,
     keys_subject,
     receipts_subject,
+    refs_direct_get,
+    refs_members_key,
+    refs_orgs_key,
+    refs_subject,
     requests_subject,
 )
 
@@ -66,6 +73,8 @@ def node_permissions(county_id: str, node_id: str) -> dict[str, Any]:
                 archive_subject(county_id, node_id),
                 keys_subject(county_id, node_id),
                 f"$JS.API.DIRECT.GET.{RECEIPTS_STREAM}.{receipt}",
+                refs_direct_get(refs_orgs_key(county_id)),
+                refs_direct_get(refs_members_key(county_id, node_id)),
             ]
         },
         "subscribe": {"allow": [requests_subject(county_id, node_id), f"{node_inbox(node_id)}.>"]},
@@ -73,7 +82,15 @@ def node_permissions(county_id: str, node_id: str) -> dict[str, Any]:
 
 
 COUNTY_PERMISSIONS: dict[str, Any] = {
-    "publish": {"allow": ["$JS.API.>", "$JS.ACK.>", receipts_subject("*", "*"), requests_subject("*", "*")]},
+    "publish": {
+        "allow": [
+            "$JS.API.>",
+            "$JS.ACK.>",
+            receipts_subject("*", "*"),
+            requests_subject("*", "*"),
+            refs_subject(">"),
+        ]
+    },
     "subscribe": {"allow": ["_INBOX.>", archive_subject("*", "*"), keys_subject("*", "*")]},
     "allow_responses": True,
 }

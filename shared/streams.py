@@ -19,16 +19,18 @@ import time
 from typing import Any
 
 import nats
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.transport import connect
 from shared.wire import (
     DUPLICATE_WINDOW_S,
     MAX_ENVELOPE_BYTES,
+    MAX_REFS_BYTES,
     RECEIPTS_STREAM,
     RECEIPTS_SUBJECTS,
+    REFS_BUCKET,
     STREAM,
     STREAM_MAX_AGE_S,
     STREAM_MAX_BYTES,
@@ -108,6 +110,28 @@ def _check(wanted: StreamConfig, got: StreamConfig) -> None:
     wrong = [k for k in CHECKED if getattr(wanted, k) != getattr(got, k)]
     if wrong:
         raise RuntimeError(f"stream {STREAM} runs without the settings it needs: {', '.join(wrong)}")
+
+
+def refs_config(replicas: int = 1) -> KeyValueConfig:
+    """The reference bucket (`shared.reference`): the newest value per key, direct gets allowed
+    (the one way a node reads it, one key at a time), values bounded."""
+    return KeyValueConfig(
+        bucket=REFS_BUCKET,
+        history=1,
+        max_value_size=MAX_REFS_BYTES,
+        max_bytes=256 * 1024 * 1024,
+        storage=StorageType.FILE,
+        replicas=replicas,
+        direct=True,
+    )
+
+
+async def ensure_refs_bucket(js: Any, replicas: int = 1) -> Any:
+    """The reference bucket, created if missing (the county's publisher calls it on connecting)."""
+    try:
+        return await js.key_value(REFS_BUCKET)
+    except BucketNotFoundError:
+        return await js.create_key_value(refs_config(replicas))
 
 
 async def ensure_stream(

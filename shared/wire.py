@@ -29,6 +29,12 @@ MAX_ENVELOPE_BYTES = 1024 * 1024
 DUPLICATE_WINDOW_S = 7 * 24 * 3600.0
 """De-duplication window: a week, longer than any retry of a node's unacknowledged publish."""
 
+REFS_BUCKET = "TONGXIN_REFS"
+"""The JetStream KV bucket of reference data, county → nodes (`shared.reference`): one value per
+key, written by the county only; a node reads its county's tree and its own co-managed members."""
+MAX_REFS_BYTES = 1024 * 1024
+"""The largest reference document (NATS's default max_payload)."""
+
 _ROOT = "tongxin"
 _EVENTS = "events"
 _RECEIPTS = "receipts"
@@ -77,6 +83,32 @@ def keys_subject(county_id: str, node_id: str) -> str:
 def keys_filter(county_id: str) -> str:
     """Every node's keys subject of one county (the county's key responder subscribes to it)."""
     return keys_subject(county_id, "*")
+
+
+def refs_orgs_key(county_id: str) -> str:
+    """The KV key of a county's organisation tree."""
+    return f"{county_id}.orgs"
+
+
+def refs_members_key(county_id: str, node_id: str) -> str:
+    """The KV key of the members node `node_id` co-manages."""
+    return f"{county_id}.members.{node_id}"
+
+
+def refs_stream() -> str:
+    """The stream behind the KV bucket (JetStream names it `KV_<bucket>`)."""
+    return f"KV_{REFS_BUCKET}"
+
+
+def refs_subject(key: str) -> str:
+    """The subject a KV key's values are stored on."""
+    return f"$KV.{REFS_BUCKET}.{key}"
+
+
+def refs_direct_get(key: str) -> str:
+    """The JetStream API subject that reads a key's newest value by a direct get: the key is in the
+    subject, so a NATS permission can grant one key and no other."""
+    return f"$JS.API.DIRECT.GET.{refs_stream()}.{refs_subject(key)}"
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,39 @@ import asyncio
 import signal
 import sys
 import time
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from services.branch_node.cli import app as node_app
+from tongxin.failures import debug_requested, run_reporting
 from tongxin.natsd import DEFAULT_PORT, EmbeddedNats, NatsServerError, Tls, ensure_stream
 
 app = typer.Typer(
-    help="Tongxin (同心): mobile Party members' records, from branch nodes to the county, auditable.",
+    help="Tongxin (同心): mobile Party members' records, from branch nodes to the county, auditable.\n\n"
+    "Expected failures (database or NATS unreachable, a missing file, a refused key) print one "
+    "line and exit 1; `tongxin --debug …` or TONGXIN_DEBUG=1 shows the traceback.",
     no_args_is_help=True,
 )
 app.add_typer(node_app, name="node")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tongxin {package_version('tongxin')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """The options every command inherits (`--version`)."""
 
 
 @app.command(
@@ -104,6 +124,7 @@ def demo(
 
 
 def main() -> None:
+    debug = debug_requested(sys.argv)
     # the county stack (SQLAlchemy, Alembic) is loaded only for county commands, so that a
     # branch node's processes stay small
     if "county" in sys.argv[1:2]:
@@ -118,4 +139,4 @@ def main() -> None:
         app.add_typer(audit_app, name="audit")
     else:
         app.add_typer(typer.Typer(help="Auditing (run `tongxin audit --help`)."), name="audit")
-    app()
+    run_reporting(app, debug)

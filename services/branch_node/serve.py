@@ -12,6 +12,7 @@ from services.branch_node.api import create_app
 from services.branch_node.clerk import Clerk
 from services.branch_node.forwarder import REPAIR_GRACE, Forwarder
 from services.branch_node.key_delivery import KeyCourier
+from services.branch_node.reference import ReferenceFetcher
 from services.branch_node.service import NodeService
 
 log = logging.getLogger("tongxin.node")
@@ -26,7 +27,8 @@ async def serve(
     allowed_hosts: tuple[str, ...] = (),
 ) -> None:
     """Run until SIGINT/SIGTERM, then stop every part cleanly (the cursor is saved on the way out):
-    the HTTP API, the forwarder, and the courier of members' keys (`key_delivery`).
+    the HTTP API, the forwarder, the courier of members' keys (`key_delivery`) and the fetcher of
+    the county's reference data (`reference`).
     The HTTP API answers to loopback names, `host` and `allowed_hosts`."""
     stop = asyncio.Event()
     forwarder = Forwarder(
@@ -54,12 +56,15 @@ async def serve(
             extra={"node_id": node.node_id},
         )
     courier = KeyCourier(node, nats_url)
+    fetcher = ReferenceFetcher(node, nats_url)
     forwarding = asyncio.create_task(forwarder.run(stop))
     delivering = asyncio.create_task(courier.run(stop))
+    fetching = asyncio.create_task(fetcher.run(stop))
     http = asyncio.create_task(server.serve())
     await stop.wait()
     server.should_exit = True
     forwarder.wake.set()
     courier.wake.set()
-    await asyncio.gather(http, forwarding, delivering)
+    fetcher.wake.set()
+    await asyncio.gather(http, forwarding, delivering, fetching)
     log.info("stopped", extra={"node_id": node.node_id})

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
-from services.county import cli_backup, cli_keys, cli_nodes, cli_personal, cli_users
+from services.county import cli_backup, cli_keys, cli_nodes, cli_orgs, cli_personal, cli_users
 from services.county.cli_options import Db, NatsCa, NatsSeed, PersonalKey
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
@@ -89,9 +89,14 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @app.command("migrate", epilog="Example: tongxin county migrate --db postgresql://county@db/tongxin")
 def migrate_schema(db: Db = DEFAULT_DB_URL) -> None:
-    """Create or upgrade the county schema (Alembic migrations)."""
-    _engine(db)
-    out.print(f"schema up to date in {make_engine(db).url.render_as_string(hide_password=True)}")
+    """Create or upgrade the county schema (Alembic migrations), saying which revisions it applied."""
+    engine = make_engine(db)
+    before, after = migrate(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        out.print(f"schema already at {after} in {where}; nothing applied", highlight=False)
+    else:
+        out.print(f"schema upgraded {before or '(empty)'} → {after} in {where}", highlight=False)
 
 
 @app.command(epilog="Example: tongxin county serve --county-id jx --port 8700")
@@ -278,6 +283,7 @@ def quarantine_retry(
 cli_backup.register(app)
 
 cli_nodes.register(app)
+cli_orgs.register(app)
 cli_keys.register(app)
 cli_personal.register(app)
 cli_users.register(app)

@@ -23,6 +23,7 @@ from services.county.personal.index import index_members
 from services.county.personal.notices import send_notices
 from services.county.personal.responder import answer_keys
 from services.county.personal.store import KeyStore
+from services.county.reference.publish import publish_references
 from services.county.settings import CountySettings
 
 log = logging.getLogger("tongxin.county")
@@ -66,6 +67,7 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
     )
     store = answer_keys(consumer, engine, settings.county_id, signing, settings.personal_key_path())
     send_notices(consumer, engine, settings.county_id, signing)
+    publish_references(consumer, engine, settings.county_id, signing, store)
     started = time.time()
 
     def health() -> dict[str, Any]:

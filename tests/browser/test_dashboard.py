@@ -246,29 +246,33 @@ def test_excel_exports_hold_the_rows_the_api_gives(
     ready(page)
     with page.expect_download() as download:
         page.click('[data-testid="roster-xlsx"]')
+    t1 = county.api("/api/v1/roster", township="t1")["name"]
+    assert download.value.suggested_filename == f"花名册_{t1}_{EARLY}.xlsx"  # the RFC 5987 name
     saved = tmp_path / "roster.xlsx"
     download.value.save_as(saved)
-    rows = list(load_workbook(saved, read_only=True)["roster"].iter_rows(values_only=True))
+    rows = list(load_workbook(saved, read_only=True)["花名册"].iter_rows(values_only=True))
     members = county.members(township="t1", as_of=EARLY)
-    header = list(rows[0])
-    at = [header.index(c) for c in ("member_id", "name", "id_number", "status")]
-    assert [tuple(r[i] for i in at) for r in rows[1:]] == [
-        (m["member_id"], m["name"], m["id_number"], m["status"]) for m in members
+    header = list(rows[1])  # under the title row
+    at = [header.index(c) for c in ("成员编号", "姓名", "身份证号", "状态")]
+    words = {"out": "外出", "returned": "返乡", "contact_lost": "失联", "transferred_out": "转出"}
+    assert [tuple(r[i] for i in at) for r in rows[2:]] == [
+        (m["member_id"], m["name"], m["id_number"], words[m["status"]]) for m in members
     ]  # the ID numbers masked, as the API gives them
     assert 0 < len(members) < len(county.members(township="t1"))
 
     with page.expect_download() as download:
         page.click('[data-testid="figures-xlsx"]')
+    assert download.value.suggested_filename.startswith("统计报表_")
     saved = tmp_path / "figures.xlsx"
     download.value.save_as(saved)
-    funds_sheet = list(load_workbook(saved, read_only=True)["funds"].iter_rows(values_only=True))
+    funds_sheet = list(load_workbook(saved, read_only=True)["经费"].iter_rows(values_only=True))
     funds = county.api("/api/v1/figures/funds", group_by="month", as_of=EARLY)
-    assert funds_sheet[0] == ("metric", "total", "2026-01", "2026-02")
-    by_metric = {r[0]: r[1:] for r in funds_sheet[1:]}
-    assert by_metric["received_total"] == (
-        funds["total"]["received_total"],
-        *(g["received_total"] for g in funds["groups"]),
-    )
+    header = list(funds_sheet[1])
+    assert header[:2] == ["序号", "月份"]
+    received = header.index("经费收入合计（元）")
+    assert [(f"{r[1]:%Y-%m}", r[received]) for r in funds_sheet[2:-1]] == [
+        (g["key"], g["received_total"] / 100) for g in funds["groups"]
+    ] and funds_sheet[-1][received] == funds["total"]["received_total"] / 100
     watch.assert_clean()
 
 
@@ -332,4 +336,63 @@ def test_an_erased_member_reads_as_erased_in_the_list_and_the_card(
     ready(page)
     assert page.inner_text('[data-testid="card-name"]') == ERASED
     assert f"成员{ERASED_MEMBER:04d}" not in page.content()
+    watch.assert_clean()
+
+
+def test_alerts_page_forward_and_back_with_the_full_count(
+    watched_page: tuple[Page, Watch], county: County
+) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    size = int(str(page.get_attribute("#alert-pager", "data-page-size")))
+    every = county.api("/api/v1/alerts", limit=1000)
+    total = every["total"]
+    assert total == len(every["items"]) > size  # the county has more alerts than one page
+
+    def names() -> list[str]:
+        return [r.inner_text().split("\t")[0] for r in page.query_selector_all("#alert-items tbody tr")]
+
+    def showing(a: int, b: int) -> None:
+        page.wait_for_function(
+            "t => document.querySelector('[data-testid=alerts-range]').textContent === t",
+            arg=f"第 {a}–{b} 条，共 {total:,} 条",
+        )
+
+    showing(1, size)
+    first = names()
+    assert len(first) == size and page.is_disabled('[data-testid="alerts-prev"]')
+    page.click('[data-testid="alerts-next"]')
+    showing(size + 1, min(2 * size, total))
+    second = names()
+    expected = [a["name"] or "–" for a in every["items"][size : 2 * size]]
+    assert second == expected and second != first
+    assert page.is_enabled('[data-testid="alerts-prev"]')
+    page.click('[data-testid="alerts-prev"]')
+    showing(1, size)
+    assert names() == first
+    page.click("#lang")
+    ready(page)
+    assert page.inner_text('[data-testid="alerts-next"]') == "Next"
+    assert page.inner_text('[data-testid="alerts-range"]') == f"1–{size} of {total:,}"
+    watch.assert_clean()
+
+
+def test_numeric_headers_sit_over_their_right_aligned_numbers(
+    watched_page: tuple[Page, Watch], county: County
+) -> None:
+    page, watch = watched_page
+    open_dashboard(page, county)
+    for table in ("#node-table", "#children"):
+        aligned = page.evaluate(
+            """sel => {
+                const cell = document.querySelector(`${sel} tbody td.n`);
+                const th = document.querySelector(sel).tHead.rows[0].cells[cell.cellIndex];
+                const first = document.querySelector(`${sel} tbody td:not(.n)`);
+                const firstTh = document.querySelector(sel).tHead.rows[0].cells[first.cellIndex];
+                const align = (e) => getComputedStyle(e).textAlign;
+                return [align(th), align(cell), align(firstTh), align(first)];
+            }""",
+            table,
+        )
+        assert aligned == ["right", "right", "left", "left"], table
     watch.assert_clean()

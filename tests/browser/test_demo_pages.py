@@ -87,6 +87,12 @@ def test_a_registration_on_the_outstation_page_shows_on_the_dashboard(
     before = demo.api("/api/v1/roster")["total"]
     name = "测试同心"
     sign_in(page, demo.nodes["dongguan"] + "/", demo.clerk_passwords["dongguan"])  # as the demo printed it
+    deadline = time.monotonic() + 30  # the demo loaded its tree; the county hands it to the node
+    while page.locator("#node-name").inner_text() != "驻东莞市流动人口综合服务站党支部 · 中共湘源县委员会":
+        assert time.monotonic() < deadline, page.locator("#node-name").inner_text()
+        time.sleep(0.5)
+        page.reload()
+        page.wait_for_selector("#workspace:not([hidden])")
     fill_registration(page, name, people.id_number(27_999, random.Random(1)), home_branch=VILLAGE)
     page.click("#submit")
     expect(page.locator("#form-result")).to_contain_text("已记录")

@@ -36,7 +36,6 @@ from services.county.ingest.incoming import Incoming
 from services.county.ingest.processor import Ingestor
 from services.county.projections.digest import digest
 from services.county.projections.rebuild import rebuild
-from services.county.queries.roster import CSV_COLUMNS
 from shared import envelope
 from shared.signing import Signer
 from tests.accounts import CountyClient
@@ -364,21 +363,17 @@ def test_roster_members_page_and_csv_export(county: County) -> None:
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert list(rows[0]) == list(CSV_COLUMNS)
-    assert [(r["name"], r["status"], r["village_name"]) for r in rows] == [
-        ("成员07", "transferred_out", "西一村党支部"),
-        ("成员08", "out", "西一村党支部"),
-        ("成员10", "out", "西一村党支部"),
+    assert list(rows[0])[:5] == ["序号", "姓名", "身份证号", "手机号", "状态"]
+    assert [(r["序号"], r["姓名"], r["状态"], r["村（社区）党支部"]) for r in rows] == [
+        ("1", "成员07", "转出", "西一村党支部"),
+        ("2", "成员08", "外出", "西一村党支部"),
+        ("3", "成员10", "外出", "西一村党支部"),
     ]
-    assert rows[2]["member_id"] == M[10] and rows[2]["status_since"] == "2026-01-05T01:00:00.000000Z"
+    assert rows[2]["成员编号"] == M[10] and rows[2]["状态起始"] == "2026-01-05 09:00"  # China Standard Time
     nowhere = county.client.get("/api/v1/roster/members.csv", params={"village": "-"}).content
     (m9,) = csv.DictReader(io.StringIO(nowhere.decode("utf-8-sig")))
-    assert (m9["name"], m9["village"], m9["village_name"], m9["township_name"]) == (
-        "成员09",
-        "",
-        "(未登记)",
-        "(未登记)",
-    )
+    home = county.get(f"/api/v1/members/{M[9]}")["home_branch"]
+    assert (m9["姓名"], m9["村（社区）党支部"], m9["乡镇"]) == ("成员09", home, "(未登记)")  # its code
 
 
 def test_member_card(county: County) -> None:

@@ -1,6 +1,7 @@
 """Formula-looking text comes out of every export as text (issue 14): a member or organisation
 name such as `=HYPERLINK(…)` or `=cmd|' /C calc'!A0` in roster.csv, figures.csv, roster.xlsx and
-figures.xlsx — read back with the csv module and openpyxl, over the real query API."""
+figures.xlsx — read back with the csv module and openpyxl, over the real query API. A negative
+number (a balance of -2.50 元) stays a number in both."""
 
 from __future__ import annotations
 
@@ -85,6 +86,11 @@ def client(county_engine: Engine, tmp_path: Path) -> TestClient:
                     "occurred_at": at("2026-02-01"),
                     "payload": {"org_id": "t1", "source": "fiscal", "amount_fen": 100},
                 },
+                {  # more spent than received: the balance, -2.50 元, is a number, not a formula
+                    "type": "fund.spent",
+                    "occurred_at": at("2026-02-02"),
+                    "payload": {"org_id": "t1", "amount_fen": 350, "purpose": "活动"},
+                },
             ],
         )
         deliver_keys(county_engine, node)  # the names are opened in the exports, formulas and all
@@ -110,9 +116,21 @@ def test_csv_exports_put_an_apostrophe_before_formula_text(client: TestClient) -
     for name in NAMES:
         assert "'" + name in roster
         assert name not in roster
-    figures = _csv_cells(_get(client, "/api/v1/export/figures.csv", figure="funds", group_by="township"))
+    funds = _get(client, "/api/v1/export/figures.csv", figure="funds", group_by="township")
+    figures = _csv_cells(funds)
     assert "'" + ORG_NAME in figures
-    assert [c for c in roster + figures if looks_like_formula(c)] == []
+    assert [c for c in roster + figures if looks_like_formula(c) and not _number(c)] == []
+    header, township, total = csv.reader(io.StringIO(funds.decode("utf-8-sig")))
+    balance = header.index("结余（元）")
+    assert township[balance] == total[balance] == "-2.50"
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def test_xlsx_exports_hold_formula_text_as_text(client: TestClient) -> None:
@@ -132,3 +150,9 @@ def test_xlsx_exports_hold_formula_text_as_text(client: TestClient) -> None:
                         seen.append(cell.value)
         expected = set(NAMES) if "roster" in url else {ORG_NAME}
         assert expected <= set(seen), (url, seen)
+    funds = load_workbook(io.BytesIO(_get(client, "/api/v1/export/figures.xlsx", group_by="township")))[
+        "经费"
+    ]
+    header = [c.value for c in funds[2]]
+    cell = funds.cell(funds.max_row, header.index("结余（元）") + 1)
+    assert (cell.value, cell.data_type, cell.number_format) == (-2.5, "n", "#,##0.00")

@@ -196,6 +196,15 @@ def test_a_key_rotated_in_the_chain_is_followed_even_when_later_envelopes_come_f
             )
         ).all()
     assert [tuple(k) for k in keys] == [(1, 4), (5, None)]
+    with county_engine.connect() as conn:
+        times = conn.execute(
+            select(t.node_keys.c.valid_from, t.node_keys.c.valid_to).order_by(t.node_keys.c.valid_from_seq)
+        ).all()
+    (old_from, old_to), (new_from, new_to) = times
+    assert old_to is not None and old_to == new_from and old_from <= old_to, (
+        "the old key says when it stopped"
+    )
+    assert new_to is None
     forged = craft(
         node.first_key,
         node_id="dongguan",

@@ -138,11 +138,11 @@ def test_every_read_is_masked_for_every_role(world: World) -> None:
     for client in (analyst, officer):
         body = client.get("/api/v1/roster/members.csv").content.decode("utf-8-sig")
         assert ID_A not in body and "13812345678" not in body
-        rows = {r["member_id"]: r for r in csv.DictReader(io.StringIO(body))}
-        assert rows[world.a.member_id]["id_number"] == MASKED_A
-        assert rows[world.a.member_id]["name"] == "张三"
+        rows = {r["成员编号"]: r for r in csv.DictReader(io.StringIO(body))}
+        assert rows[world.a.member_id]["身份证号"] == MASKED_A
+        assert rows[world.a.member_id]["姓名"] == "张三"
         book = openpyxl.load_workbook(io.BytesIO(client.get("/api/v1/export/roster.xlsx").content))
-        cells = [str(c) for row in book["roster"].iter_rows(values_only=True) for c in row]
+        cells = [str(c) for row in book["花名册"].iter_rows(values_only=True) for c in row]
         assert MASKED_A in cells and ID_A not in cells and "13812345678" not in cells
 
 
@@ -170,7 +170,7 @@ def test_a_reveal_is_a_right_with_a_reason_and_is_recorded(world: World) -> None
     book = auditor.post("/api/v1/reveals/roster.xlsx", json={"reason": "年度核对"})
     cells = [
         str(c)
-        for row in openpyxl.load_workbook(io.BytesIO(book.content))["roster"].iter_rows(values_only=True)
+        for row in openpyxl.load_workbook(io.BytesIO(book.content))["花名册"].iter_rows(values_only=True)
         for c in row
     ]
     assert ID_A in cells

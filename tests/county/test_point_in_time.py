@@ -516,7 +516,8 @@ def test_figures_known_at_mean_what_the_projections_held_then_like_every_query(c
     csv_text = county.client.get(
         "/api/v1/export/figures.csv", params={"figure": "funds", "known_at": end_of(10)}
     ).text
-    assert "received_total,3000\r\n" in csv_text
+    header, total = list(csv.reader(io.StringIO(csv_text.lstrip("\ufeff"))))
+    assert dict(zip(header, total, strict=True))["经费收入合计（元）"] == "30.00"  # 3,000 fen
 
 
 def test_scratch_databases_are_cached_per_time_and_removed_at_shutdown(county_engine: Engine) -> None:

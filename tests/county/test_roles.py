@@ -134,6 +134,11 @@ def test_a_township_officer_sees_their_township_only(county: County, officer: Te
     assert get(f"/api/v1/members/{M[5]}")["member_id"] == M[5]
     alerts = get("/api/v1/alerts", limit=1000)
     assert {a["township"] for a in alerts["items"]} <= {"t1"}
+    # a page shorter than the officer's alerts still counts them all, and only theirs
+    one = get("/api/v1/alerts", limit=1)
+    assert len(one["items"]) == 1 and one["total"] == len(alerts["items"]) > 1
+    assert one["total"] == county.get("/api/v1/alerts", township="t1")["total"]
+    assert one["total"] < county.get("/api/v1/alerts", limit=1)["total"]
     groups = get("/api/v1/figures/pioneer", group_by="township")
     assert {g["key"] for g in groups.get("groups", [])} <= {"t1"}, groups
     orgs = {o["org_id"] for o in get("/api/v1/orgs")["items"]}

@@ -22,6 +22,7 @@ from tongxin.demo.accounts import ACCOUNTS_FILE, ensure_accounts, operator_token
 from tongxin.demo.county import COUNTY_ID, NODES, OFFICE_NODE, SPEAKS_FOR
 from tongxin.demo.history import History, build
 from tongxin.demo.live import Live
+from tongxin.demo.org_tree import load_tree
 from tongxin.demo.state import DemoState, lock
 from tongxin.demo.supervisor import Child, DemoError, Supervisor, http_json
 from tongxin.natsd import EmbeddedNats, ensure_stream, free_port, free_ports, port_open
@@ -100,6 +101,7 @@ class Demo:
                     org_ids=SPEAKS_FOR.get(node_id, [node_id]),
                     office=node_id == OFFICE_NODE,
                 )
+        load_tree(engine, data)  # as `tongxin county load-orgs` would: the pages show names
         self.accounts = ensure_accounts(engine, data)
         self.county_token = operator_token(engine)
         engine.dispose()

@@ -16,6 +16,7 @@ from what comes back.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from fastapi.responses import JSONResponse, Response
@@ -50,8 +51,12 @@ def file(media_type: str, description: str) -> Responses:
     return {200: {"content": {media_type.split(";", maxsplit=1)[0]: schema}, "description": description}}
 
 
-def download(body: bytes, media_type: str, filename: str) -> Response:
-    """A file for the browser to save (Content-Disposition: attachment)."""
-    return Response(
-        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+def download(body: bytes, media_type: str, filename: str, ascii_name: str | None = None) -> Response:
+    """A file for the browser to save (Content-Disposition: attachment). A name that is not ASCII
+    (`花名册_城关镇_2026-12-03.xlsx`) goes in `filename*` (RFC 5987, UTF-8), with `ascii_name` as
+    the `filename` of clients that cannot read it."""
+    plain = ascii_name or filename
+    disposition = f'attachment; filename="{plain}"'
+    if filename != plain:
+        disposition += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})

@@ -55,6 +55,7 @@ from services.county.projections.fact import fact_from_archive
 from services.county.projections.rebuild import Rebuilding, clear, derive_entities, rebuild
 from services.county.projections.registry import BUSINESS_TABLES
 from services.county.queries.digest import as_of_digest, roster_counts
+from services.county.reference.tables import org_register
 from shared.errors import FieldError
 
 CHUNK = 5000
@@ -277,6 +278,8 @@ def build(
                 raise FieldError("into", "already holds an archive: give an empty database")
             # who each node is: the screen reads it from `src`, queries over the scratch from it
             insert_ignore(dst, t.nodes, [dict(r) for r in src.execute(select(t.nodes)).mappings()])
+            # the names the county loaded (`reference`): the queries over the scratch name by them too
+            insert_ignore(dst, org_register, [dict(r) for r in src.execute(select(org_register)).mappings()])
             archived = archived_count(src, bounds)
             step = (lambda n: progress(n, archived)) if progress is not None else None
             if rebuilt:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.county.ingest import position, quarantine
+from services.county.ingest.backoff import WarningBackoff
 from services.county.ingest.checks import RefusedError
 from services.county.ingest.durable import consumer_name, ensure_consumer
 from services.county.ingest.incoming import Incoming
@@ -108,6 +109,7 @@ class Consumer:
             self.verify.close()
 
     async def _run(self, stop: asyncio.Event, *, once: bool) -> None:
+        unreachable = WarningBackoff(log, "NATS")
         while not stop.is_set():
             try:
                 nc = await connect(self.nats_url, identity=self.identity)
@@ -118,10 +120,11 @@ class Consumer:
                         f"NATS at {self.nats_url} refused the county's credentials: give the "
                         "county's seed with --nats-seed (county.seed in the server's access directory)"
                     ) from exc
-                log.warning("cannot reach NATS", extra={"error": repr(exc)})
+                unreachable.failed(exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
                 continue
+            unreachable.succeeded()
             self.state.connected = True
             try:
                 if await self._consume(nc, stop, once=once):

@@ -118,14 +118,17 @@ class KeyRegistry:
         The caller has checked the new key is free (`holder`)."""
         new = Verifier.from_hex(new_public_hex)
         c = t.node_keys.c
+        now = format_time(datetime.now(UTC))
         conn.execute(
-            t.node_keys.update().where(c.node_id == node_id, c.key_id == old_key_id).values(valid_to_seq=seq)
+            t.node_keys.update()
+            .where(c.node_id == node_id, c.key_id == old_key_id)
+            .values(valid_to_seq=seq, valid_to=now)
         )
         row = {
             "key_id": new.key_id,
             "node_id": node_id,
             "public_key": new_public_hex,
-            "valid_from": format_time(datetime.now(UTC)),
+            "valid_from": now,
             "valid_from_seq": seq + 1,
         }
         upsert(conn, t.node_keys, [row])

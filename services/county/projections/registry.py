@@ -33,6 +33,7 @@ from services.county.projections import (
 )
 from services.county.projections.fact import CANDIDATE, MEMBER, ORG, Fact, entity_key
 from services.county.projections.projection import EntityProjection, FoldProjection, Projection
+from services.county.reference import tables as _reference_tables  # noqa: F401  (its tables are in the metadata)
 from shared.catalog import EventBody
 
 PROJECTIONS: tuple[Projection, ...] = (

@@ -41,13 +41,18 @@ def csv_text(value: Cell) -> Cell:
     return "" if value is None else value
 
 
-def to_csv(rows: Iterable[Sequence[Cell]]) -> bytes:
-    """CSV (UTF-8 with a byte-order mark, CRLF) that Excel opens with the Chinese intact."""
+def csv_bytes(rows: Iterable[Sequence[Cell]]) -> bytes:
+    """Rows as they are as CSV (UTF-8 with a byte-order mark, CRLF) that Excel opens with the
+    Chinese intact; the caller has put every text through `csv_text`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([csv_text(v) for v in row])
+    writer.writerows(rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_csv(rows: Iterable[Sequence[Cell]]) -> bytes:
+    """CSV for Excel (`csv_bytes`), every formula-looking text behind an apostrophe."""
+    return csv_bytes([csv_text(v) for v in row] for row in rows)
 
 
 def _put(sheet_cell: XlsxCell, value: Cell) -> None:

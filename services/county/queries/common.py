@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, String, select
 
 from services.county.projections import orgs
+from services.county.reference.register import registered
 from shared.catalog.base import CHINA_STANDARD_TIME
 from shared.catalog.status import STATUSES
 from shared.envelope import format_time
@@ -131,9 +132,16 @@ class OrgTree:
 
 
 def load_tree(conn: Connection) -> OrgTree:
+    """The tree the events registered (`orgs`), and beneath it the county's loaded register
+    (`reference`) for every organisation no event has registered yet."""
     cols = (orgs.orgs.c.org_id, orgs.orgs.c.name, orgs.orgs.c.kind, orgs.orgs.c.parent_id, orgs.orgs.c.mode)
     rows = conn.execute(select(*cols, orgs.orgs.c.host_location)).mappings()
-    return OrgTree({r["org_id"]: dict(r) for r in rows})
+    found = {r["org_id"]: dict(r) for r in rows}
+    for org_id, row in registered(conn).items():
+        if org_id not in found:
+            found[org_id] = {k: row[k] for k in ("name", "kind", "parent_id", "mode", "host_location")}
+            found[org_id]["org_id"] = org_id
+    return OrgTree(found)
 
 
 def sort_key(value: str | None) -> tuple[bool, str]:

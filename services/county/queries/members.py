@@ -238,8 +238,22 @@ def list_orgs(conn: Connection, kind: str | None = None) -> dict[str, Any]:
     query = select(orgs.orgs).order_by(orgs.orgs.c.org_id)
     if kind is not None:
         query = query.where(orgs.orgs.c.kind == kind)
+    rows = {r["org_id"]: dict(r) for r in conn.execute(query).mappings()}
+    for org_id, org in tree.orgs.items():  # loaded in the register, registered by no event yet
+        if org_id not in rows and (kind is None or org["kind"] == kind):
+            rows[org_id] = {**org, **UNMANAGED}
     items = []
-    for r in conn.execute(query).mappings():
-        township = tree.township_of(r["org_id"])
-        items.append({**dict(r), "township": township, "township_name": tree.name(township)})
+    for org_id in sorted(rows):
+        township = tree.township_of(org_id)
+        items.append({**rows[org_id], "township": township, "township_name": tree.name(township)})
     return {"total": len(items), "items": items}
+
+
+UNMANAGED = {
+    "secretary": None,
+    "liaison_leader": None,
+    "liaison_office": None,
+    "venues": 0,
+    "teaching_sites": 0,
+}
+"""What an organisation only the register knows has of the `orgs` columns the events fill."""

@@ -1,4 +1,4 @@
-"""The three-level dynamic roster: county → township → village branch → member, with CSV export.
+"""The three-level dynamic roster: county → township → village branch → member.
 
 A member's village is `members.home_branch`; its township is the township committee at or
 above that branch in the organisation tree. Members whose branch or township is not (yet)
@@ -21,7 +21,6 @@ from sqlalchemy import ColumnElement, Connection, Table, func, select
 from services.county.personal.view import MASKED, PersonalView
 from services.county.projections import roster
 from services.county.queries.asof import AsOf, roster_rows, valid_at
-from services.county.queries.cells import to_csv
 from services.county.queries.common import (
     UNREGISTERED,
     UNREGISTERED_NAME,
@@ -32,29 +31,6 @@ from services.county.queries.common import (
     sort_key,
 )
 from shared.catalog.status import Status
-
-CSV_COLUMNS = (
-    "member_id",
-    "name",
-    "id_number",
-    "phone",
-    "status",
-    "status_since",
-    "township",
-    "township_name",
-    "village",
-    "village_name",
-    "outstation",
-    "outstation_name",
-    "host_location",
-    "host_org",
-    "host_org_name",
-    "occupation",
-    "flowed_out_on",
-    "study_account",
-    "registered_by",
-    "registered_at",
-)
 
 
 def member_row(tree: OrgTree, row: Any) -> dict[str, Any]:
@@ -237,7 +213,7 @@ def roster_members(
     return {"total": int(total), "limit": limit, "offset": offset, "items": page}
 
 
-def roster_records(
+def roster_items(
     conn: Connection,
     township: str | None = None,
     village: str | None = None,
@@ -245,28 +221,11 @@ def roster_records(
     view: PersonalView = MASKED,
     reveal: bool = False,
     **filters: Any,
-) -> list[list[Any]]:
-    """The same rows as `roster_members`, all of them: a header (CSV_COLUMNS), then one row each
-    (masked, or in full with `reveal`: the caller has recorded the reveal)."""
+) -> list[dict[str, Any]]:
+    """The same rows as `roster_members`, all of them, by name (masked, or in full with `reveal`:
+    the caller has recorded the reveal): what the roster's CSV and workbook are made of."""
     tree = load_tree(conn)
     where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
-    out: list[list[Any]] = [list(CSV_COLUMNS)]
     rows = [member_row(tree, r) for r in _rows(conn, _member_query(conn, where, as_of), as_of)]
     view.present(conn, rows, reveal=reveal)
-    for row in by_name(rows):
-        row["study_account"] = "true" if row["study_account"] else "false"
-        out.append([row[c] for c in CSV_COLUMNS])
-    return out
-
-
-def roster_csv(
-    conn: Connection,
-    township: str | None = None,
-    village: str | None = None,
-    as_of: AsOf | None = None,
-    view: PersonalView = MASKED,
-    reveal: bool = False,
-    **filters: Any,
-) -> bytes:
-    """`roster_records` as CSV (UTF-8 with a BOM, for Excel; formula-looking text neutralised)."""
-    return to_csv(roster_records(conn, township, village, as_of=as_of, view=view, reveal=reveal, **filters))
+    return by_name(rows)

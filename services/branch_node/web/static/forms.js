@@ -1,6 +1,9 @@
 // The forms of the outstation page: which event each records, its fields and their Chinese labels.
 // Field kinds: text, note, date, select, int, yuan (entered in 元, sent as integer 分),
-// member (one registered member), members (attendees), org (defaults to this node's id).
+// member (one member registered here, offered by name: only those whose `statuses` can take the
+// event), members (attendees), org (an organisation of the county's tree of the kinds `orgs`,
+// picked by its Chinese name, sent as its code; `mine`: defaults to this node's own). pickers.js
+// renders the member, members and org kinds.
 "use strict";
 
 const OPTIONS = {
@@ -16,8 +19,13 @@ const OPTIONS = {
 };
 
 const SLUG_HINT = "小写字母、数字、- 或 _，如 v-shangtang";
-const ORG = { path: "org_id", label: "组织", kind: "org", required: true, hint: "本站组织代码" };
+const ORG_HINT = "输入中文名称搜索，或填代码（如 v-shangtang）";
+const ORG = {
+  path: "org_id", label: "组织", kind: "org", orgs: ["outstation", "host_org", "township_chamber"], mine: true,
+  required: true, hint: "默认本站组织",
+};
 const MEMBER = { path: "member_id", label: "党员", kind: "member", required: true };
+const STILL_HERE = ["out", "returned", "contact_lost"]; // every status but transferred out
 const NOTE = { path: "note", label: "备注", kind: "note" };
 
 const FORMS = [
@@ -28,26 +36,32 @@ const FORMS = [
       { path: "personal.name", label: "姓名", kind: "text", required: true },
       { path: "personal.id_number", label: "身份证号", kind: "text", required: true, placeholder: "18 位" },
       { path: "personal.phone", label: "手机号", kind: "text", placeholder: "11 位" },
-      { path: "home_branch", label: "所属村支部", kind: "text", required: true, hint: SLUG_HINT },
-      { path: "outstation", label: "流动党组织", kind: "org" },
+      { path: "home_branch", label: "所属村支部", kind: "org", orgs: ["village_branch"], required: true, hint: ORG_HINT },
+      { path: "outstation", label: "流动党组织", kind: "org", orgs: ["outstation"], mine: true },
       { path: "host_location", label: "流入地", kind: "text", placeholder: "如 广东东莞" },
-      { path: "host_org", label: "流入地党组织", kind: "text", hint: SLUG_HINT },
+      { path: "host_org", label: "流入地党组织", kind: "org", orgs: ["host_org"], hint: ORG_HINT },
       { path: "occupation", label: "职业", kind: "text" },
       { path: "flowed_out_on", label: "外出日期", kind: "date", required: true },
     ],
   },
   {
     key: "moved", type: "member.moved", tab: "党员流动", title: "党员流动（换了流入地）",
-    fields: [MEMBER, { path: "host_location", label: "新流入地", kind: "text", required: true },
-      { path: "outstation", label: "流动党组织", kind: "text", hint: SLUG_HINT },
-      { path: "host_org", label: "流入地党组织", kind: "text", hint: SLUG_HINT }],
+    fields: [{ ...MEMBER, statuses: STILL_HERE }, { path: "host_location", label: "新流入地", kind: "text", required: true },
+      { path: "outstation", label: "流动党组织", kind: "org", orgs: ["outstation"], hint: ORG_HINT },
+      { path: "host_org", label: "流入地党组织", kind: "org", orgs: ["host_org"], hint: ORG_HINT }],
   },
-  { key: "returned", type: "member.returned", tab: "返乡", title: "党员返乡", fields: [MEMBER, NOTE] },
+  {
+    key: "returned", type: "member.returned", tab: "返乡", title: "党员返乡",
+    fields: [{ ...MEMBER, statuses: ["out", "contact_lost"] }, NOTE],
+  },
   {
     key: "lost", type: "member.contact_lost", tab: "失联", title: "党员失联",
-    fields: [MEMBER, { path: "last_contact_on", label: "最后联系日期", kind: "date" }, NOTE],
+    fields: [{ ...MEMBER, statuses: ["out", "returned"] }, { path: "last_contact_on", label: "最后联系日期", kind: "date" }, NOTE],
   },
-  { key: "restored", type: "member.contact_restored", tab: "恢复联系", title: "恢复联系", fields: [MEMBER, NOTE] },
+  {
+    key: "restored", type: "member.contact_restored", tab: "恢复联系", title: "恢复联系",
+    fields: [{ ...MEMBER, statuses: ["contact_lost"] }, NOTE],
+  },
   {
     key: "orglife", type: "orglife.held", tab: "组织生活", title: "组织生活",
     fields: [ORG, { path: "kind", label: "形式", kind: "select", options: OPTIONS.orglife, required: true },
@@ -79,7 +93,7 @@ const FORMS = [
       { path: "amount_fen", label: "投资额（元）", kind: "yuan", required: true },
       { path: "jobs", label: "带动就业（人）", kind: "int" },
       { path: "park", label: "园区", kind: "text" },
-      { path: "member_id", label: "党员（可不填）", kind: "member" }],
+      { path: "member_id", label: "党员（可不填）", kind: "member", statuses: STILL_HERE }],
   },
   {
     key: "posted", type: "jobs.posted", tab: "用工信息", title: "发布用工信息",

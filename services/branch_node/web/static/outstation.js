@@ -153,19 +153,12 @@ function renderForm() {
 
 function renderField(f) {
   const id = `f-${f.path.replace(/\./g, "-")}`;
-  let input;
-  if (f.kind === "select") {
+  let input = renderPicker(f, id); // organisations, members, attendees: pickers.js
+  if (input) {
+    // a picker
+  } else if (f.kind === "select") {
     input = el("select", { id, name: f.path }, el("option", { value: "", textContent: "请选择" }),
       ...f.options.map(([v, label]) => el("option", { value: v, textContent: label })));
-  } else if (f.kind === "member") {
-    input = el("select", { id, name: f.path },
-      el("option", { value: "", textContent: f.required ? "请选择党员" : "（不填）" }),
-      ...state.members.map((m) => el("option", { value: m.member_id, textContent: memberLabel(m) })));
-  } else if (f.kind === "members") {
-    input = el("div", { id, className: "checks", "data-name": f.path },
-      ...(state.members.length ? state.members.map((m) => el("label", {},
-        el("input", { type: "checkbox", value: m.member_id }), ` ${m.name}（尾号${m.id_tail}）`))
-        : [el("span", { className: "hint", textContent: "本站尚无登记党员，请先登记。" })]));
   } else if (f.kind === "note") {
     input = el("textarea", { id, name: f.path, rows: 2 });
   } else {
@@ -173,7 +166,7 @@ function renderField(f) {
     input = el("input", { id, name: f.path, type, placeholder: f.placeholder || "" });
     if (f.kind === "yuan") { input.inputMode = "decimal"; input.placeholder = "如 5000 或 5000.50"; }
     if (f.kind === "int") input.step = "1";
-    if (f.kind === "org") input.value = state.nodeId;
+    if (f.kind === "org" && f.mine) input.value = state.nodeId;
     if (f.kind === "datetime") input.value = nowCst();
   }
   const onEdit = () => { state.touched.add(f.path); scheduleCheck(); };
@@ -184,10 +177,6 @@ function renderField(f) {
   return el("div", { className: `field kind-${f.kind}`, "data-path": f.path }, label, input,
     el("small", { className: "hint", textContent: f.hint || "" }),
     el("div", { className: "error", "data-error-for": f.path, role: "alert" }));
-}
-
-function memberLabel(m) {
-  return `${m.name}（尾号${m.id_tail} · ${m.home_branch} · ${STATUS_NAMES[m.status] || m.status}）`;
 }
 
 // The event as the form stands, and what the page itself refuses (amounts it cannot read).
@@ -202,7 +191,7 @@ function collect() {
       value = [...box.querySelectorAll("input:checked")].map((c) => c.value);
       if (!value.length) continue;
     } else {
-      const raw = box.querySelector("input, select, textarea").value.trim();
+      const raw = (pickerValue(f, box) ?? box.querySelector("input, select, textarea").value).trim();
       if (raw === "") continue;
       value = raw;
       if (f.kind === "yuan") {
@@ -305,6 +294,7 @@ async function submit(event) {
 async function loadMembers() {
   const { body } = await api("/api/v1/members");
   if (body) state.members = body.members;
+  await loadReference(); // the pickers' members and organisations (pickers.js)
 }
 
 // ---- status panel --------------------------------------------------------------------------
@@ -318,8 +308,7 @@ async function refreshStatus() {
   if (!st) { $("#st-link").textContent = "节点无响应"; return; }
   if (!state.nodeId) {
     state.nodeId = st.node_id;
-    $("#node-name").textContent = `站点 ${st.node_id} · 县 ${st.county_id}`;
-    document.querySelectorAll(".kind-org input").forEach((i) => { if (!i.value) i.value = st.node_id; });
+    showNames(st); // the header, and this node's organisation where a form wants it (pickers.js)
   }
   $("#st-recorded").textContent = st.last_seq;
   const fork = forkOf(st);

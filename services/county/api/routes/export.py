@@ -1,11 +1,12 @@
 """/api/v1/export: the roster and the figures as Excel workbooks (.xlsx) and CSV.
 
-The roster's CSV is `GET /api/v1/roster/members.csv`; its workbook here has the same rows.
+The roster's CSV is `GET /api/v1/roster/members.csv`; its workbook here has the same rows
+(`services/county/exports/`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -26,8 +27,9 @@ from services.county.api.responses import CSV_TYPE, XLSX_TYPE, download, file
 from services.county.api.routes.figures import FILTERS
 from services.county.api.routes.reveals import personal_view
 from services.county.api.routes.roster import LEVELS
-from services.county.queries import export as x
-from services.county.queries import roster as q
+from services.county.exports import layout
+from services.county.exports.figures_book import Figure, FiguresBook
+from services.county.exports.roster_book import RosterAsk, RosterBook
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"], dependencies=[require(*READERS)])
 
@@ -37,18 +39,23 @@ Year = Annotated[
     int | None,
     Query(ge=2000, le=2100, description="Year of education coverage, as for GET /api/v1/figures/education."),
 ]
-FIGURES = """One row per metric — the dotted path of the number in the figure's JSON (`received.fiscal`,
-`training.by_mode.cloud.attendances`) — with a `total` column and, with `group_by`, one column per
-group named by the group's name (a month such as `2026-03`). Money is integer fen. The filters are
+FIGURES = """One row per group (with `group_by=month` every month of the period, months without
+facts as zeros) with 序号, one column per number of the figure (Chinese header with the unit: 人,
+人次, 户, 家, 条, 起, 次; money in 元 as numbers with two decimals, rates as percentages), and a
+合计 row, the figure's total; without `group_by` the 合计 row alone. A title row names the scope,
+the period and the export time; the file is named by figure, scope and date. The filters are
 those of `GET /api/v1/figures/…`, `as_of` included: """
 
 
 @router.get(
     "/roster.xlsx",
     summary="The roster as an Excel workbook",
-    description="Sheet `roster`: every matching member, the same columns and rows as "
-    "`GET /api/v1/roster/members.csv`; sheet `levels`: the counts by status at the level and each "
-    "child, as `GET /api/v1/roster`. The same filters. " + LEVELS,
+    description="Sheet `花名册`: every matching member, one a row with 序号 (the columns of "
+    "`GET /api/v1/roster/members.csv`: Chinese headers, statuses in words, organisations by name, "
+    "times in China Standard Time as date cells, ID numbers and phones masked); sheet `分级统计`: "
+    "the counts by status of each township (or village) of the level and their 合计. A title row "
+    "names the scope, the as-of date and the export time; the file is named by scope and date "
+    "(`花名册_城关镇_2026-12-03.xlsx`). The same filters. " + LEVELS,
     response_class=Response,
     responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND, **BUSY},
 )
@@ -61,18 +68,17 @@ def roster_xlsx(
     township: ScopedTownship,
     village: Village = None,
 ) -> Response:
-    params: dict[str, Any] = {"township": township, "village": village, "as_of": as_of, **filters}
-    members = x.roster_table(conn, view=personal_view(request), **params)
-    levels = x.roster_level_table(q.roster_summary(conn, **params))
-    body = x.to_xlsx({"roster": members, "levels": levels})
-    return download(body, XLSX_TYPE, "roster.xlsx")
+    ask = RosterAsk(township, village, as_of, **filters)
+    book = RosterBook(conn, ask, view=personal_view(request))
+    body = layout.to_xlsx([book.members(), book.levels()])
+    return download(body, XLSX_TYPE, *book.names("xlsx"))
 
 
 @router.get(
     "/figures.xlsx",
     summary="Funds, pioneer and education figures as an Excel workbook",
-    description="One sheet per figure (all three unless `figure` names some) and a sheet "
-    "`filters` echoing the filters applied. " + FIGURES + FILTERS,
+    description="One sheet per figure (`经费`, `先锋作用`, `教育培训`; all three unless `figure` "
+    "names some). " + FIGURES + FILTERS,
     response_class=Response,
     responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND, **BUSY},
 )
@@ -81,19 +87,19 @@ def figures_xlsx(
     conn: PointConnDep,
     filters: FigureFilters,
     year: Year = None,
-    figure: Annotated[list[x.Figure] | None, Query(description="Only these figures (repeatable).")] = None,
+    figure: Annotated[list[Figure] | None, Query(description="Only these figures (repeatable).")] = None,
 ) -> Response:
-    chosen = list(dict.fromkeys(figure or list(x.Figure)))
-    results = {f: x.figure_result(conn, f, filters, year) for f in chosen}
-    sheets = {f.value: x.figure_table(r) for f, r in results.items()}
-    sheets["filters"] = x.filters_table(results[chosen[0]], chosen)
-    return download(x.to_xlsx(sheets), XLSX_TYPE, "figures.xlsx")
+    chosen = list(dict.fromkeys(figure or list(Figure)))
+    book = FiguresBook(conn, filters, year)
+    body = layout.to_xlsx([book.sheet(f) for f in chosen])
+    return download(body, XLSX_TYPE, *book.names(None, "xlsx"))
 
 
 @router.get(
     "/figures.csv",
     summary="One figure as CSV (for Excel)",
-    description="UTF-8 with a byte-order mark. " + FIGURES + FILTERS,
+    description="The figure's sheet of `GET /api/v1/export/figures.xlsx` without its title row, "
+    "UTF-8 with a byte-order mark. " + FIGURES + FILTERS,
     response_class=Response,
     responses={**file(CSV_TYPE, "CSV with a header row"), **NOT_FOUND, **BUSY},
 )
@@ -101,8 +107,8 @@ def figures_csv(
     _: HeavyJob,
     conn: PointConnDep,
     filters: FigureFilters,
-    figure: Annotated[x.Figure, Query(description="Which figure: funds, pioneer or education.")],
+    figure: Annotated[Figure, Query(description="Which figure: funds, pioneer or education.")],
     year: Year = None,
 ) -> Response:
-    table = x.figure_table(x.figure_result(conn, figure, filters, year))
-    return download(x.to_csv(table), CSV_TYPE, f"{figure.value}.csv")
+    book = FiguresBook(conn, filters, year)
+    return download(layout.csv_of(book.sheet(figure)), CSV_TYPE, *book.names(figure, "csv"))

@@ -30,11 +30,11 @@ from services.county.api.errors import NOT_FOUND
 from services.county.api.expensive import heavy_job
 from services.county.api.models.base import Model
 from services.county.api.responses import CSV_TYPE, XLSX_TYPE, Json, download, file, ok
+from services.county.exports import layout
+from services.county.exports.roster_book import RosterAsk, RosterBook
 from services.county.personal import reveals
 from services.county.personal.view import MASKED, PersonalView
 from services.county.projections import roster
-from services.county.queries import export as x
-from services.county.queries import roster as q
 from services.county.queries.common import NotFoundError
 
 REVEALERS = (Role.AUDITOR, Role.OPERATOR)
@@ -123,13 +123,14 @@ def list_reveals(
         return Json(reveals.listed(conn, member_id, limit, offset))
 
 
-def _revealed_rows(
-    request: Request, engine: Engine, principal: Any, scope: str, reason: str, params: dict[str, Any]
-) -> list[list[Any]]:
+def _revealed_book(
+    request: Request, engine: Engine, principal: Any, scope: str, reason: str, ask: RosterAsk
+) -> RosterBook:
+    """The roster in full, the reveal recorded in the same transaction."""
     with engine.begin() as conn:
-        rows = q.roster_records(conn, view=personal_view(request), reveal=True, **params)
+        book = RosterBook(conn, ask, view=personal_view(request), reveal=True)
         reveals.record(conn, principal.username, principal.role.value, None, scope, reason)
-    return rows
+    return book
 
 
 @router.post(
@@ -151,14 +152,15 @@ def reveal_roster_csv(
     village: Village = None,
 ) -> Response:
     params = {"township": township, "village": village, **filters}
-    rows = _revealed_rows(request, engine, principal, _scope("roster.csv", params), body.reason, params)
-    return download(x.to_csv(rows), CSV_TYPE, "roster-revealed.csv")
+    ask = RosterAsk(township, village, **filters)
+    book = _revealed_book(request, engine, principal, _scope("roster.csv", params), body.reason, ask)
+    return download(layout.csv_of(book.members()), CSV_TYPE, *book.names("csv"))
 
 
 @router.post(
     "/reveals/roster.xlsx",
     summary="The roster workbook with personal data in full, with a reason (recorded)",
-    description="Sheet `roster` of `GET /api/v1/export/roster.xlsx`, ID numbers and phones "
+    description="Sheet `花名册` of `GET /api/v1/export/roster.xlsx`, ID numbers and phones "
     "unmasked; recorded as one reveal.",
     response_class=Response,
     responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND},
@@ -174,8 +176,9 @@ def reveal_roster_xlsx(
     village: Village = None,
 ) -> Response:
     params = {"township": township, "village": village, **filters}
-    rows = _revealed_rows(request, engine, principal, _scope("roster.xlsx", params), body.reason, params)
-    return download(x.to_xlsx({"roster": rows}), XLSX_TYPE, "roster-revealed.xlsx")
+    ask = RosterAsk(township, village, **filters)
+    book = _revealed_book(request, engine, principal, _scope("roster.xlsx", params), body.reason, ask)
+    return download(layout.to_xlsx([book.members()]), XLSX_TYPE, *book.names("xlsx"))
 
 
 def _scope(name: str, params: dict[str, Any]) -> str:

@@ -21,6 +21,8 @@ from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.models.roster import RosterLevel, RosterMembers
 from services.county.api.responses import CSV_TYPE, Json, download, file, ok
 from services.county.api.routes.reveals import personal_view
+from services.county.exports import layout
+from services.county.exports.roster_book import RosterAsk, RosterBook
 from services.county.queries import roster as q
 
 router = APIRouter(prefix="/api/v1/roster", tags=["roster"], dependencies=[require(*READERS)])
@@ -84,9 +86,11 @@ def roster_members(
     "/members.csv",
     summary="The same members as CSV (for Excel)",
     description="Every matching member (no paging), ID numbers and phones masked "
-    "(`POST /api/v1/reveals/roster.csv`: an auditor's or operator's recorded export in full), "
-    "UTF-8 with a byte-order mark so that Excel "
-    "shows Chinese names; times are UTC (`…Z`). The same filters as the members. " + KNOWN_AT_NOTE,
+    "(`POST /api/v1/reveals/roster.csv`: an auditor's or operator's recorded export in full): the "
+    "sheet `花名册` of `GET /api/v1/export/roster.xlsx` without its title row — Chinese headers, "
+    "序号, statuses in words, organisations by name, times in China Standard Time "
+    "(`2026-01-05 09:00`) — UTF-8 with a byte-order mark so that Excel shows the Chinese. The "
+    "same filters as the members. " + KNOWN_AT_NOTE,
     response_class=Response,
     responses={**file(CSV_TYPE, "CSV with a header row"), **NOT_FOUND, **BUSY},
 )
@@ -98,5 +102,5 @@ def roster_csv(
     township: ScopedTownship,
     village: Village = None,
 ) -> Response:
-    body = q.roster_csv(conn, township, village, as_of=as_of, view=personal_view(request), **filters)
-    return download(body, CSV_TYPE, "roster.csv")
+    book = RosterBook(conn, RosterAsk(township, village, as_of, **filters), view=personal_view(request))
+    return download(layout.csv_of(book.members()), CSV_TYPE, *book.names("csv"))

@@ -105,6 +105,10 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// A header sits over its column: numeric (every body cell `td.n`) headers get `th.n` too.
 export function table(el, head, rows) {
-  el.replaceChildren(h("thead", {}, h("tr", {}, head.map((x) => h("th", {}, x)))), h("tbody", {}, rows));
+  const body = rows.flat();
+  const numeric = (i) => body.length > 0 && body.every((r) => r.children[i]?.classList.contains("n"));
+  const ths = head.map((x, i) => h("th", numeric(i) ? { class: "n" } : {}, x));
+  el.replaceChildren(h("thead", {}, h("tr", {}, ths)), h("tbody", {}, rows));
 }
