@@ -11,9 +11,11 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Mapper, Notification
 
+from services.branch_node import corrections
 from services.branch_node.domain import Member, Recorded, member_aggregate_id
 from services.branch_node.durable_sqlite import DurableSQLiteFactory
 from shared.catalog import EventBody, time_errors
+from shared.catalog.correction import RecordCorrected, RecordVoided
 from shared.catalog.member import MemberRegistered
 from shared.errors import FieldError, refuse
 
@@ -68,6 +70,8 @@ class NodeLog(Application[UUID]):
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         )
+        self.fixes = corrections.CorrectionIndex(self)
+        """The log's corrections by the seq they correct (`corrections.check` reads it)."""
 
     def construct_mapper(self) -> Mapper[UUID]:
         from services.branch_node.mapper import MsgspecMapper
@@ -95,17 +99,27 @@ class NodeLog(Application[UUID]):
         self, events: Sequence[NewEvent], now: datetime
     ) -> tuple[list[Recorded], list[tuple[int, FieldError]]]:
         members: dict[UUID, Member] = {}
+        fixes: dict[int, list[corrections.Fix]] = {}
         decided: list[Recorded] = []
         errors: list[tuple[int, FieldError]] = []
         for i, new in enumerate(events):
             try:
-                decided.append(self._decide(new, now, members))
+                decided.append(self._decide(new, now, members, fixes))
             except FieldError as exc:
                 errors.append((i, exc))
         return decided, errors
 
-    def _decide(self, new: NewEvent, now: datetime, members: dict[UUID, Member]) -> Recorded:
+    def _decide(
+        self,
+        new: NewEvent,
+        now: datetime,
+        members: dict[UUID, Member],
+        fixes: dict[int, list[corrections.Fix]],
+    ) -> Recorded:
         refuse(time_errors(new.body, new.occurred_at, now))  # every bad time at once
+        body = new.body
+        if isinstance(body, RecordCorrected | RecordVoided):
+            return self._decide_correction(new, body, now, members, fixes)
         member_id = member_of(new.body)
         if member_id is None:
             return self._recorded(new, now, new.event_id, 1)
@@ -118,6 +132,31 @@ class NodeLog(Application[UUID]):
         event = self._recorded(new, now, agg_id, (member.version if member else 0) + 1)
         member = event.mutate(member)
         assert member is not None
+        members[agg_id] = member
+        return event
+
+    def _decide_correction(
+        self,
+        new: NewEvent,
+        body: RecordCorrected | RecordVoided,
+        now: datetime,
+        members: dict[UUID, Member],
+        fixes: dict[int, list[corrections.Fix]],
+    ) -> Recorded:
+        """A correction checked against its target (`corrections.check`); one of a member's event
+        is that member's next version, so the member's status here follows a void."""
+        target = corrections.check(self.fixes, body, new.occurred_at, now, fixes)
+        fix = corrections.Fix(0, isinstance(body, RecordVoided), new.occurred_at, body.reason)
+        fixes.setdefault(body.target_seq, []).append(fix)
+        member_id = member_of(target.body)
+        if member_id is None:
+            return self._recorded(new, now, new.event_id, 1)
+        agg_id = member_aggregate_id(member_id)
+        member = members.get(agg_id) or self._member(agg_id)
+        if member is None:  # the target is this member's own event here, so the member exists
+            raise FieldError("payload.target_seq", f"member {member_id} is not registered at this node")
+        event = self._recorded(new, now, agg_id, member.version + 1)
+        event.mutate(member)
         members[agg_id] = member
         return event
 

@@ -13,6 +13,7 @@ from uuid import UUID, uuid5
 import msgspec
 
 from shared.catalog import Event
+from shared.catalog.correction import RecordVoided
 from shared.catalog.member import (
     MemberContactLost,
     MemberContactRestored,
@@ -56,10 +57,19 @@ class Member:
         self.version = version
         self.member_id = member_id
         self.status: Status = REGISTERED_STATUS
+        self.changes: list[tuple[str, Status]] = []
+        """(event id, status after) of each event here that changed the status, as recorded."""
 
     def apply(self, event: Recorded) -> None:
+        """The member after one of their events here; a void of one that changed the status takes
+        that change back (a correction keeps the type, so the status stays)."""
         self.version = event.originator_version
-        self.status = STATUS_AFTER.get(type(event.body), self.status)
+        body = event.body
+        if isinstance(body, RecordVoided):
+            self.changes = [c for c in self.changes if c[0] != body.target_event_id]
+        elif (status := STATUS_AFTER.get(type(body))) is not None:
+            self.changes.append((str(event.event_id), status))
+        self.status = self.changes[-1][1] if self.changes else REGISTERED_STATUS
 
     def check(self, body: Any) -> None:
         """Refuse a transition this member's history at this node makes impossible."""

@@ -11,6 +11,7 @@ from services.branch_node.application import NodeLog
 from services.branch_node.keystore import KeyStore
 from services.branch_node.mapper import decode_recorded
 from shared.catalog.base import Personal
+from shared.catalog.correction import RecordCorrected, RecordVoided
 from shared.catalog.member import MemberDetailsUpdated, MemberRegistered
 from shared.catalog.status import STATUS_AFTER
 from shared.personal import ERASED
@@ -34,7 +35,12 @@ def id_tail(id_number: str) -> str:
 class _Member:
     def __init__(self, member_id: str, personal: Personal, home_branch: str) -> None:
         self.member_id, self.personal, self.home_branch = member_id, personal, home_branch
-        self.status = "out"
+        self.changes: list[tuple[str, str]] = []
+        """(event id, status after) of the events here that changed the status (a void takes one back)."""
+
+    @property
+    def status(self) -> str:
+        return self.changes[-1][1] if self.changes else "out"
 
 
 class MemberIndex:
@@ -72,8 +78,15 @@ class MemberIndex:
         )
 
     def _apply(self, state: bytes) -> None:
-        body = decode_recorded(state).body
-        if isinstance(body, MemberRegistered):
+        recorded = decode_recorded(state)
+        body = recorded.body
+        if isinstance(body, RecordCorrected) and isinstance(body.replacement, MemberRegistered):
+            if member := self._members.get(body.replacement.member_id):
+                member.home_branch = body.replacement.home_branch
+        elif isinstance(body, RecordVoided):
+            for member in self._members.values():  # voids are rare; a member's changes are few
+                member.changes = [c for c in member.changes if c[0] != body.target_event_id]
+        elif isinstance(body, MemberRegistered):
             self._members[body.member_id] = _Member(body.member_id, body.personal, body.home_branch)
         elif isinstance(body, MemberDetailsUpdated):
             if body.personal is not None and (member := self._members.get(body.member_id)):
@@ -81,4 +94,4 @@ class MemberIndex:
         elif (status := STATUS_AFTER.get(type(body))) and (
             member := self._members.get(getattr(body, "member_id", ""))
         ):
-            member.status = status
+            member.changes.append((str(recorded.event_id), status.value))

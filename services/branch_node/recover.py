@@ -29,6 +29,7 @@ from services.branch_node.mapper import MsgspecMapper, decode_recorded
 from services.branch_node.service import NodeService
 from shared import envelope, repair
 from shared.catalog import decode_payload
+from shared.catalog.correction import RecordCorrected, RecordVoided
 from shared.catalog.node import MAX_LISTED, Collided, NodeRecovered
 from shared.errors import FieldError
 from shared.private_files import write_private
@@ -142,6 +143,17 @@ def apply(node: NodeService, p: Plan) -> Outcome:
     return out
 
 
+def _owner(conn: Any, body: Any, owners: dict[int, str | None]) -> str | None:
+    """The member whose aggregate an event belongs to: a correction belongs to its target's (as
+    `NodeLog` records it), read from the events restored so far or those kept below the fork."""
+    if not isinstance(body, RecordCorrected | RecordVoided):
+        return member_of(body)
+    if body.target_seq in owners:
+        return owners[body.target_seq]
+    row = conn.execute("SELECT state FROM stored_events WHERE rowid = ?", (body.target_seq,)).fetchone()
+    return member_of(decode_recorded(bytes(row[0])).body) if row else None
+
+
 def _tag(rec: Recorded) -> str:
     return str(type(rec.body).__struct_config__.tag)
 
@@ -152,9 +164,11 @@ def _replace(node: NodeService, fork_at: int, restore: list[envelope.Envelope], 
         conn.execute("DELETE FROM stored_events WHERE rowid >= ?", (fork_at,))
         conn.execute("DELETE FROM seals WHERE seq >= ?", (fork_at,))
         versions: dict[UUID, int] = {}
+        owners: dict[int, str | None] = {}
         for env in restore:
             body = decode_payload(env.type, env.payload, env.schema)
-            member_id = member_of(body)
+            member_id = _owner(conn, body, owners)
+            owners[env.seq] = member_id
             if member_id is None:
                 originator, version = UUID(env.event_id), 1
             else:

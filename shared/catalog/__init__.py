@@ -11,6 +11,7 @@ from shared.bounds import EARLIEST, EARLIEST_DATE, LATEST
 from shared.catalog.base import CHINA_STANDARD_TIME, EventBody, Personal
 from shared.catalog.chamber import ChamberFundsRaised, ChamberMemberJoined, ChamberProjectLaunched
 from shared.catalog.every_error import struct_errors
+from shared.catalog.correction import RecordCorrected, RecordVoided
 from shared.catalog.funds import FundReceived, FundSpent
 from shared.catalog.mechanism import (
     LiaisonBriefing,
@@ -85,6 +86,8 @@ Event = (
     | ChamberProjectLaunched
     | NodeKeyRotated
     | NodeRecovered
+    | RecordCorrected
+    | RecordVoided
 )
 
 EVENT_TYPES: dict[str, type[EventBody]] = {cls.__struct_config__.tag: cls for cls in Event.__args__}

@@ -5,6 +5,7 @@ covers the refused claims). tests/county/test_authority.py mixes in a member mov
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from services.county.db import tables as t
 from services.county.ingest.processor import Ingestor
 from services.county.projections.claims import refused_claims
 from services.county.projections.digest import digest
+from services.county.projections.rebuild import rebuild
+from shared import envelope
 from tests.county.helpers import enrol_nodes, feed, open_node, record
 from tests.samples import fund, id_number, registration
 
@@ -99,6 +102,43 @@ def scenario(node_id: str, offset_days: int) -> list[dict[str, Any]]:
     return items
 
 
+def corrections(node_id: str, offset_days: int, datas: list[bytes]) -> list[dict[str, Any]]:
+    """Each node's corrections of its own story, that evening (docs/authority.md §6): a fund
+    corrected twice (the newer wins), one voided, one moved to another node's organisation
+    (refused: not_own_org), a return voided, an orglife with one attendee fewer, a move and a
+    registration corrected."""
+    envs = [envelope.decode(d) for d in datas]
+    funds = [e for e in envs if e.type == "fund.received"]
+    first = {e.type: e for e in reversed(envs)}
+    other = NODES[(NODES.index(node_id) + 1) % 3]
+    when = f"2026-03-{10 - offset_days:02d}T20:00:00+08:00"
+
+    def fix(env: envelope.Envelope, **changes: Any) -> dict[str, Any]:
+        replacement = json.loads(bytes(env.payload)) | changes
+        payload = {"target_seq": env.seq, "target_event_id": env.event_id, "reason": "核对更正"}
+        return {
+            "type": "record.corrected",
+            "occurred_at": when,
+            "payload": payload | {"replacement": replacement},
+        }
+
+    def void(env: envelope.Envelope) -> dict[str, Any]:
+        payload = {"target_seq": env.seq, "target_event_id": env.event_id, "target_type": env.type}
+        return {"type": "record.voided", "occurred_at": when, "payload": payload | {"reason": "误录"}}
+
+    attendees = json.loads(bytes(first["orglife.held"].payload))["attendees"]
+    return [
+        fix(funds[0], amount_fen=123_400),
+        fix(funds[0], amount_fen=43_210),
+        void(funds[1]),
+        fix(funds[2], org_id=other),
+        void(first["member.returned"]),
+        fix(first["orglife.held"], attendees=attendees[1:], topic="主题党日（更正）"),
+        fix(first["member.moved"], host_location="广州花都狮岭"),
+        fix(first["member.registered"], occupation="皮具加工"),
+    ]
+
+
 @pytest.fixture(scope="module")
 def envelopes(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[bytes], list[Any]]:
     root = tmp_path_factory.mktemp("nodes")
@@ -106,7 +146,9 @@ def envelopes(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[bytes], li
     nodes = []
     for node_id in NODES:
         node = open_node(root, node_id)
-        datas += record(node, scenario(node_id, 7 if node_id == "hainan" else 0))
+        offset = 7 if node_id == "hainan" else 0
+        own = record(node, scenario(node_id, offset))
+        datas += own + record(node, corrections(node_id, offset, own))
         nodes.append(node)
     return datas, nodes
 
@@ -135,8 +177,12 @@ def test_any_interleaving_and_any_delay_gives_the_same_digest(
         c = refused_claims.c
         reasons = dict(conn.execute(select(c.reason, func.count()).group_by(c.reason)).all())
     # dongguan's cross post for huadu's member and hainan's for dongguan's are refused; huadu's for
-    # hainan's member 200 stands: hainan moved that member to huadu first, whatever arrives first
-    assert reasons == {"not_own_org": 3, "not_own_member": 2, "office_only": 1}
+    # hainan's member 200 stands: hainan moved that member to huadu first, whatever arrives first;
+    # each node's fund correction to another node's organisation is refused
+    assert reasons == {"not_own_org": 6, "not_own_member": 2, "office_only": 1}
+    with county_engine.begin() as conn:  # replay equality, with the corrections among the events
+        rebuild(conn)
+        assert digest(conn) == reference
 
     @settings(max_examples=25, deadline=None)
     @given(data=st.data())

@@ -13,6 +13,8 @@ PROOFS = (
     "tests/county/test_ingest_nats.py::test_three_nodes_forward_and_the_county_ingests_everything_once",
     "tests/unit/test_projection_registry.py::test_every_catalog_type_is_claimed_by_a_projection_or_marked_archive_only",
     "tests/county/test_authority.py::test_out_of_turn_events_are_archived_listed_and_not_projected",
+    "tests/county/test_corrections.py::test_rebuild_and_replay_give_the_live_digest_and_as_of_digests",
+    "tests/unit/test_corrections.py::test_the_timeline_shows_the_original_until_the_correction_and_the_correction_after",
 )
 
 

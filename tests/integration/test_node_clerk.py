@@ -21,7 +21,7 @@ from tests.clerk import BASE_URL, PASSWORD, with_password
 from tests.e2e.conftest import tongxin
 from tests.samples import fund, registration
 
-READS = ["/api/v1/events?after=0", "/api/v1/members", "/api/v1/status", "/metrics"]
+READS = ["/api/v1/events?after=0", "/api/v1/members", "/api/v1/records", "/api/v1/status", "/metrics"]
 
 
 @pytest.fixture

@@ -94,3 +94,41 @@ def test_the_county_database_restored_from_an_older_backup_gets_back_what_it_los
             ).first()
         assert health["dongguan"]["last_seq"] == 5 and health["dongguan"]["gaps"] == []
         assert newest is not None and newest[0] == 5
+
+
+def test_a_void_recovered_from_the_county_counts_at_the_node_again(
+    nats_server: EmbeddedNats, county_engine: Engine, tmp_path: Path
+) -> None:
+    """A void of a member's return, recorded after the node's backup and lost with its disk, is
+    fetched back by `node recover` into the member's history at the node: the member is out again
+    there, so the clerk may record a return."""
+    with site(tmp_path, nats_server.url, county_engine, ("dongguan",)) as s:
+        s.start_county()
+        s.start_node("dongguan")
+        s.record("dongguan", [registration(1)])
+        member = registration(1)["payload"]["member_id"]
+        returned = {"type": "member.returned", "payload": {"member_id": member}}
+        s.record("dongguan", [returned])
+        s.wait_converged()
+        node_backup.backup(tmp_path / "dongguan", tmp_path / "backup")
+        node = s.nodes["dongguan"]
+        (target,) = [envelope.decode(d) for _, _, d in node.envelopes.rows_after(1, 1)]
+        void = {"target_seq": 2, "target_event_id": target.event_id, "target_type": "member.returned"}
+        s.record("dongguan", [{"type": "record.voided", "payload": void | {"reason": "误录"}}])
+        s.wait_converged()
+        s.stop_node("dongguan")
+        node_backup.restore(tmp_path / "backup", tmp_path / "dongguan", force=True)
+        node = s.reopen("dongguan")
+        plan = recover.plan(node, asyncio.run(recover.fetch(node, nats_server.url)))
+        done = recover.apply(node, plan)
+        assert (done.restored, done.refused) == (1, [])
+        assert node.verify().ok
+        s.record("dongguan", [returned])  # refused as "already returned" if the void were not applied
+        last = [envelope.decode(d) for _, _, d in node.envelopes.rows_after(0, 10)]
+        assert [e.type for e in last] == [
+            "member.registered",
+            "member.returned",
+            "record.voided",
+            "node.recovered",
+            "member.returned",
+        ]

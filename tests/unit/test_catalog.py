@@ -207,6 +207,24 @@ SAMPLES: dict[str, dict[str, Any]] = {
             }
         ],
     },
+    "record.corrected": {
+        "target_seq": 5,
+        "target_event_id": "3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+        "reason": "金额录入错误：应为 5000 元",
+        "replacement": {
+            "type": "fund.received",
+            "org_id": "dongguan",
+            "source": "host_subsidy",
+            "amount_fen": 500_000,
+            "note": "",
+        },
+    },
+    "record.voided": {
+        "target_seq": 6,
+        "target_event_id": "4a1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+        "target_type": "legal.consulted",
+        "reason": "重复录入",
+    },
 }
 
 OCCURRED = datetime(2026, 3, 5, 2, 30, tzinfo=UTC)
@@ -229,7 +247,8 @@ def sample(type_: str, **changes: Any) -> dict[str, Any]:
 
 def test_every_event_type_has_a_sample() -> None:
     assert set(SAMPLES) == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 34  # DESIGN §5 (31), node.key_rotated, node.recovered and member.erased
+    # DESIGN §5 (31), node.key_rotated, node.recovered, member.erased, record.corrected, record.voided
+    assert len(EVENT_TYPES) == 36
 
 
 @pytest.mark.parametrize("type_", sorted(SAMPLES))
@@ -283,6 +302,64 @@ OUTSTATION = "org.registered"
 
 INVALID: list[tuple[str, str, dict[str, Any], str]] = [
     # (case, type, payload, field the error must name)
+    (
+        "void an erasure",
+        "record.voided",
+        sample("record.voided", target_type="member.erased"),
+        "payload.target_type",
+    ),
+    (
+        "void a registration",
+        "record.voided",
+        sample("record.voided", target_type="member.registered"),
+        "payload.target_type",
+    ),
+    (
+        "void a key rotation",
+        "record.voided",
+        sample("record.voided", target_type="node.key_rotated"),
+        "payload.target_type",
+    ),
+    (
+        "correct with an erasure",
+        "record.corrected",
+        sample("record.corrected", replacement={"type": "member.erased", "member_id": M_ZHANG}),
+        "payload.replacement.type",
+    ),
+    (
+        "correct a correction",
+        "record.corrected",
+        sample("record.corrected", replacement=sample("record.voided") | {"type": "record.voided"}),
+        "payload.replacement.type",
+    ),
+    (
+        "replacement validated as its type",
+        "record.corrected",
+        sample("record.corrected", replacement=sample("record.corrected")["replacement"] | {"amount_fen": 0}),
+        "payload.replacement.amount_fen",
+    ),
+    (
+        "replacement without a type",
+        "record.corrected",
+        sample("record.corrected", replacement={"org_id": "dongguan", "amount_fen": 1, "source": "fiscal"}),
+        "payload.replacement.type",
+    ),
+    ("correction reason empty", "record.corrected", sample("record.corrected", reason=""), "payload.reason"),
+    ("void reason too long", "record.voided", sample("record.voided", reason="字" * 501), "payload.reason"),
+    ("void reason missing", "record.voided", sample("record.voided", reason=...), "payload.reason"),
+    ("target seq zero", "record.voided", sample("record.voided", target_seq=0), "payload.target_seq"),
+    (
+        "target seq beyond",
+        "record.voided",
+        sample("record.voided", target_seq=2**53 + 1),
+        "payload.target_seq",
+    ),
+    (
+        "target event id not a uuid",
+        "record.corrected",
+        sample("record.corrected", target_event_id="5"),
+        "payload.target_event_id",
+    ),
     ("amount zero", "fund.received", sample("fund.received", amount_fen=0), "payload.amount_fen"),
     (
         "amount negative",

@@ -7,6 +7,7 @@ from collections import Counter
 from services.county.projections.figures import ROWS
 from services.county.projections.projection import EntityProjection
 from services.county.projections.registry import (
+    APPLIED_TO_TARGET,
     ARCHIVE_ONLY,
     BUSINESS_TABLES,
     ENTITY_PROJECTIONS,
@@ -25,7 +26,7 @@ def claimed() -> set[str]:
 
 
 def test_every_catalog_type_is_claimed_by_a_projection_or_marked_archive_only() -> None:
-    unclaimed = set(EVENT_TYPES) - claimed() - set(ARCHIVE_ONLY)
+    unclaimed = set(EVENT_TYPES) - claimed() - set(ARCHIVE_ONLY) - set(APPLIED_TO_TARGET)
     assert unclaimed == set(), f"event types no projection claims (and not ARCHIVE_ONLY): {sorted(unclaimed)}"
 
 
@@ -33,6 +34,8 @@ def test_claims_and_archive_only_name_catalog_types_and_do_not_overlap() -> None
     assert claimed() <= set(EVENT_TYPES)
     assert set(ARCHIVE_ONLY) <= set(EVENT_TYPES)
     assert claimed() & set(ARCHIVE_ONLY) == set()
+    assert set(APPLIED_TO_TARGET) <= set(EVENT_TYPES)
+    assert (claimed() | set(ARCHIVE_ONLY)) & set(APPLIED_TO_TARGET) == set()
 
 
 def test_an_event_type_is_about_one_kind_of_entity_at_most() -> None:

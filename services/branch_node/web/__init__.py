@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.branch_node.service import NodeService
 from services.branch_node.web.reference_routes import reference_router
+from services.branch_node.web.records import records_router
 from services.branch_node.web.routes import Record, outstation_router
 from services.branch_node.web.signin import Gate
 
@@ -25,6 +26,7 @@ def mount_outstation(app: FastAPI, node: NodeService, record: Record, gate: Gate
     `gate`; the page itself and its assets are open: they hold no data)."""
     app.include_router(outstation_router(node, record, gate))
     app.include_router(reference_router(node, gate))
+    app.include_router(records_router(node, gate))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

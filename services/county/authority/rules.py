@@ -29,7 +29,30 @@ NOT_OWN_MEMBER = "not_own_member"
 """The event is about a member the node did not register and who did not move to it."""
 OFFICE_ONLY = "office_only"
 """The event is the county office's to say (the organisation tree, the home side of a review)."""
-REASONS = (NOT_OWN_ORG, NOT_OWN_MEMBER, OFFICE_ONLY)
+UNKNOWN_TARGET = "unknown_target"
+"""A correction names no earlier event of its node."""
+NOT_THE_TARGET = "not_the_target"
+"""A correction names an event id or type its node's event at that seq does not have."""
+NOT_CORRECTABLE = "not_correctable"
+"""A correction targets a type that cannot be corrected (or voided)."""
+TARGET_VOIDED = "target_voided"
+"""A correction targets an event already voided."""
+BEFORE_TARGET = "before_target"
+"""A correction occurs before the record it would supersede."""
+CHANGES_SUBJECT = "changes_subject"
+"""A replacement is about another member, organisation or candidate than its target."""
+CHANGES_PERSONAL = "changes_personal"
+"""A replacement's personal data is not its target's."""
+CORRECTION_REASONS = (
+    UNKNOWN_TARGET,
+    NOT_THE_TARGET,
+    NOT_CORRECTABLE,
+    TARGET_VOIDED,
+    BEFORE_TARGET,
+    CHANGES_SUBJECT,
+    CHANGES_PERSONAL,
+)
+REASONS = (NOT_OWN_ORG, NOT_OWN_MEMBER, OFFICE_ONLY, *CORRECTION_REASONS)
 
 
 @dataclass(frozen=True)
@@ -147,6 +170,12 @@ REVIEW = Rule(
     _review,
 )
 NODE = Rule("the node itself (its own chain)", (), _anyone)
+CORRECTION = Rule(
+    "the node that recorded the target (`target_seq`, its own chain), as the target's type allows "
+    "and judged on the replacement by the target's rule (§6)",
+    (*CORRECTION_REASONS, NOT_OWN_ORG, NOT_OWN_MEMBER, OFFICE_ONLY),
+    _anyone,
+)
 
 RULES: dict[str, Rule] = {
     "org.registered": REGISTER_ORG,
@@ -193,6 +222,8 @@ RULES: dict[str, Rule] = {
     },
     "node.key_rotated": NODE,
     "node.recovered": NODE,
+    "record.corrected": CORRECTION,
+    "record.voided": CORRECTION,
 }
 """Every event type of the catalog, in catalog order, with its rule."""
 

@@ -13,7 +13,10 @@ audit replay, the `as_of` re-derivations — so every one of them decides alike:
   member is derived again and every event about them judged again, so a verdict depends on the
   member's events, never on their arrival order;
 - an organisation's registration by an outstation stands only where the county office did not
-  register that organisation, among all of the organisation's events.
+  register that organisation, among all of the organisation's events;
+- a correction about an entity (`record.corrected`, `record.voided`: the archive files it under
+  its target's entity) is decided first (`corrections.resolve`), and the entity's events are then
+  judged as their effective records say.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from services.county.authority.corrections import Resolved, resolve
 from services.county.authority.rules import NOT_OWN_MEMBER, OFFICE_ONLY, RULES, Refusal, Speaker, judge
-from services.county.projections.fact import MEMBER, ORG, Fact
+from services.county.projections.fact import CANDIDATE, MEMBER, ORG, Fact
 from shared.catalog.member import MemberMoved, MemberRegistered
 from shared.catalog.org import OrgRegistered
 
@@ -45,6 +49,12 @@ class Screened:
 
     admitted: list[Fact] = field(default_factory=list)
     refused: list[tuple[Fact, Refusal]] = field(default_factory=list)
+    resolved: Resolved | None = None
+    """How the corrections among an entity's events were decided (None: events about no entity)."""
+
+
+SUBJECT_FIELD = {MEMBER: "member_id", ORG: "org_id", CANDIDATE: "candidate_id"}
+"""The payload field naming the entity an event of each kind is about."""
 
 
 def screen_events(facts: Iterable[Fact], speakers: Speakers) -> Screened:
@@ -60,12 +70,18 @@ def screen_events(facts: Iterable[Fact], speakers: Speakers) -> Screened:
 
 
 def screen_entity(kind: str, entity_id: str, facts: Sequence[Fact], speakers: Speakers) -> Screened:
-    """Every event about one entity (`fact.MEMBER`, `ORG`, `CANDIDATE`), judged together."""
+    """Every event about one entity (`fact.MEMBER`, `ORG`, `CANDIDATE`), judged together, as their
+    effective records say once the corrections among them are decided."""
+    resolved = resolve(facts, speakers.of, (SUBJECT_FIELD[kind], entity_id))
     if kind == MEMBER:
-        return _member(entity_id, facts, speakers)
-    if kind == ORG:
-        return _org(entity_id, facts, speakers)
-    return screen_events(facts, speakers)
+        out = _member(entity_id, resolved.facts, speakers)
+    elif kind == ORG:
+        out = _org(entity_id, resolved.facts, speakers)
+    else:
+        out = screen_events(resolved.facts, speakers)
+    out.refused = resolved.refused + out.refused
+    out.resolved = resolved
+    return out
 
 
 def _member(member_id: str, facts: Sequence[Fact], speakers: Speakers) -> Screened:

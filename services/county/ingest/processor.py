@@ -26,10 +26,12 @@ from services.county.ingest.placement import Chains
 from services.county.ingest.statistics import Statistics
 from services.county.keys import CountySigning
 from services.county.personal import erasure
+from services.county.projections import corrections
 from services.county.projections.fact import Fact
 from services.county.projections.live import project
 from services.county.projections.registry import entity_of
 from shared import envelope
+from shared.catalog.correction import CORRECTION_TYPES
 from shared.catalog.member import MemberErased
 from shared.receipt import Receipt
 from shared.signing import Job, Signer, verify_all
@@ -131,24 +133,38 @@ class Ingestor:
     ) -> list[Receipt]:
         """Archive what `chains` accepted, project it, move the node heads and, with a `signer`,
         issue the receipts: the caller's transaction commits all of it at once."""
-        facts, subjects = _archive(conn, chains.accepted)
+        facts, subjects, loose = _archive(conn, chains.accepted)
         if facts:
-            project(conn, facts, subjects)
+            project(conn, facts, subjects, loose)
             erased = [f.body.member_id for f in facts if isinstance(f.body, MemberErased)]
             self._erased += erasure.apply(conn, erased) if erased else 0
         chains.save_heads()
         return [] if signer is None else receipts.issue(conn, signer, self.county_id, chains.heads)
 
 
-def _archive(conn: Connection, accepted: list[tuple[Checked, Incoming]]) -> tuple[list[Fact], set[str]]:
+def _archive(
+    conn: Connection, accepted: list[tuple[Checked, Incoming]]
+) -> tuple[list[Fact], set[str], list[Fact]]:
     """Write the accepted envelopes to the archive in one statement; returns them as facts to
-    project, with the subjects (members, orgs …) whose rows are to be re-derived."""
+    project, with the subjects (members, orgs …) whose rows are to be re-derived and the
+    corrections of events about no entity. A correction is filed under its target's subject."""
     rows: list[dict[str, object]] = []
     facts: list[Fact] = []
     subjects: set[str] = set()
+    known = {(c.env.node_id, c.env.seq): entity_of(c.body) for c, _ in accepted}
+    fixes = [
+        Fact(c.env.node_id, c.env.seq, c.env.occurred_at, c.env.type, c.body)
+        for c, _ in accepted
+        if c.env.type in CORRECTION_TYPES
+    ]
+    filed = corrections.target_subjects(conn, fixes, known) if fixes else {}
     for c, item in accepted:
         env = c.env
-        subject = entity_of(c.body)
+        subject = (
+            filed[(env.node_id, env.seq)]
+            if (env.node_id, env.seq) in filed
+            else known[(env.node_id, env.seq)]
+        )
         rows.append(
             {
                 "node_id": env.node_id,
@@ -164,8 +180,9 @@ def _archive(conn: Connection, accepted: list[tuple[Checked, Incoming]]) -> tupl
                 "envelope": envelope.encode(env).decode(),
             }
         )
-        facts.append(Fact(env.node_id, env.seq, env.occurred_at, env.type, c.body))
+        facts.append(Fact(env.node_id, env.seq, env.occurred_at, env.type, c.body, env.event_id))
         if subject is not None:
             subjects.add(subject)
     insert_all(conn, t.archive, rows)
-    return facts, subjects
+    loose = [f for f in fixes if filed[(f.node_id, f.seq)] is None]
+    return facts, subjects, loose

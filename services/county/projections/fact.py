@@ -40,6 +40,8 @@ class Fact:
     occurred_at: str
     type: str
     body: EventBody
+    event_id: str = ""
+    """The envelope's event id (a correction names its target by seq and event id)."""
 
     @property
     def order(self) -> tuple[str, str, int]:
@@ -59,9 +61,12 @@ def fact_from_archive(node_id: str, seq: int, type_: str, occurred_at: str, text
     """An archived event as a Fact. The archive holds only envelopes that verified when they
     arrived, so the payload is decoded straight from the stored text, in one pass, with the
     catalog's own types (and their checks); the envelope's other fields are skipped."""
-    return Fact(node_id, seq, occurred_at, type_, _stored(type_).decode(text).payload)
+    stored = _stored(type_).decode(text)
+    return Fact(node_id, seq, occurred_at, type_, stored.payload, stored.event_id)
 
 
 @functools.cache
 def _stored(type_: str) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(msgspec.defstruct(f"Stored_{type_}", [("payload", event_class(type_))]))
+    return msgspec.json.Decoder(
+        msgspec.defstruct(f"Stored_{type_}", [("payload", event_class(type_)), ("event_id", str)])
+    )

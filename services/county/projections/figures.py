@@ -1,6 +1,13 @@
 """The figures' raw material: one `facts` row per pioneer, fund, education, chamber or mechanism
 event, with its organisation, category, money (fen) and headcount.
 
+A corrected event (`record.corrected`, `record.voided`) has one row per version of it
+(`projections/corrections.py`): the original's, valid until the first correction's business
+time (`valid_to`), and one per correction standing, under the correction's own seq, with
+`version_of` the original's seq and the original's date, valid from the correction's business
+time (`valid_from`) until the next; a void only ends the last. The figures count the rows in
+effect (`valid_to` NULL), or as of D those valid at D (`queries/versions.py`).
+
 `ROWS` says, per event type, what goes in those columns; the figures the API reads
 (`queries/figures_spec.py`) give them names. A type missing here is claimed by no projection,
 which the catalog's coverage test refuses.
@@ -34,7 +41,11 @@ facts = Table(
     Column("occurred_on", String(10), nullable=False),
     Column("amount_fen", BigInteger, nullable=False, default=0),
     Column("people", BigInteger, nullable=False, default=0),
+    Column("version_of", BigInteger),
+    Column("valid_from", String(32)),
+    Column("valid_to", String(32)),
     Index("ix_facts_type_org", "type", "org_id"),
+    Index("ix_facts_version", "node_id", "version_of"),
 )
 """One row per pioneer, fund, education, chamber or mechanism event: the figures' raw material."""
 
@@ -62,21 +73,31 @@ ROWS: dict[type[EventBody], Callable[[Any], Columns]] = {
 }
 
 
-def fact_row(fact: Fact) -> dict[str, Any] | None:
-    """The figures row of an event (None for a type the figures do not claim)."""
+def fact_row(
+    fact: Fact,
+    seq: int | None = None,
+    version_of: int | None = None,
+    valid_from: str | None = None,
+    valid_to: str | None = None,
+) -> dict[str, Any] | None:
+    """The figures row of an event (None for a type the figures do not claim); of a version of a
+    corrected event with the version's key `seq` and validity."""
     columns = ROWS.get(type(fact.body))
     if columns is None:
         return None
     category, amount, people = columns(fact.body)
     return {
         "node_id": fact.node_id,
-        "seq": fact.seq,
+        "seq": fact.seq if seq is None else seq,
         "type": fact.type,
         "org_id": fact.body.org_id,  # type: ignore[attr-defined]
         "category": category,
         "occurred_on": fact.china_date,
         "amount_fen": amount,
         "people": people,
+        "version_of": version_of,
+        "valid_from": valid_from,
+        "valid_to": valid_to,
     }
 
 

@@ -12,27 +12,34 @@ from collections.abc import Collection, Iterable, Sequence
 from sqlalchemy import Connection, Table, select
 
 from services.county.authority import speakers as enrolled
+from services.county.authority.corrections import is_correction
 from services.county.authority.screen import Speakers, screen_entity, screen_events
 from services.county.db import tables as t
 from services.county.db.bulk import insert_all
-from services.county.projections import claims
-from services.county.projections.fact import Fact, entity_key, fact_from_archive, split_entity
+from services.county.projections import claims, corrections, roster
+from services.county.projections.corrected_timeline import spliced
+from services.county.projections.fact import MEMBER, Fact, entity_key, fact_from_archive, split_entity
 from services.county.projections.projection import Row
 from services.county.projections.registry import FOLD_PROJECTIONS, HISTORY, KIND_OF_TYPE, OF_KIND
 
 CHUNK = 500
 
 
-def project(conn: Connection, facts: Sequence[Fact], entities: Iterable[str]) -> None:
+def project(
+    conn: Connection, facts: Sequence[Fact], entities: Iterable[str], loose: Sequence[Fact] = ()
+) -> None:
     """Bring every projection up to date with newly archived `facts` about `entities` (same
-    transaction): each fold projection writes the events it claims that pass the screen, and
-    every entity touched is derived again from all of its events (screened together)."""
+    transaction): each fold projection writes the events it claims that pass the screen, the
+    corrections of events about no entity among them (`loose`) are applied, and every entity
+    touched is derived again from all of its events (screened together)."""
     speakers = enrolled.load(conn)
-    screened = fold(conn, [f for f in facts if f.type not in KIND_OF_TYPE], speakers)
+    about_none = [f for f in facts if f.type not in KIND_OF_TYPE and not is_correction(f)]
+    screened = fold(conn, about_none, speakers)
     for p in FOLD_PROJECTIONS:
         claimed = [f for f in screened if f.type in p.claims]
         if claimed:
             p.live(conn, claimed)
+    corrections.apply(conn, loose, speakers)
     rederive(conn, sorted(set(entities)), known=facts, speakers=speakers)
 
 
@@ -109,7 +116,11 @@ def write_entities(
         for entity_id, facts in group.items():
             screened = screen_entity(kind, entity_id, facts, speakers)
             refused += claims.rows(screened.refused, entity_key(kind, entity_id))
-            for table, found in derive_entity(kind, entity_id, screened.admitted).items():
+            derived = derive_entity(kind, entity_id, screened.admitted)
+            if kind == MEMBER and roster.member_timeline in derived:
+                timeline = derived[roster.member_timeline]
+                derived[roster.member_timeline] = spliced(entity_id, facts, speakers, timeline)
+            for table, found in derived.items():
                 rows[table] += found
         for p in projections:
             for table in p.tables:

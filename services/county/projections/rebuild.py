@@ -11,9 +11,11 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Connection, delete, select
 
 from services.county.authority import speakers as enrolled
+from services.county.authority.corrections import is_correction
 from services.county.authority.screen import Speakers
 from services.county.db import tables as t
 from services.county.personal import erasure
+from services.county.projections import corrections
 from services.county.projections.fact import Fact, fact_from_archive
 from services.county.projections.live import fold, write_entities
 from services.county.projections.registry import BUSINESS_TABLES, FOLD_PROJECTIONS, KIND_OF_TYPE
@@ -27,15 +29,21 @@ def clear(conn: Connection) -> None:
 class Rebuilding:
     """Every fold projection folding into its empty tables: `add` events about no entity as they
     are read (each fold sees the types it claims, of those the screen admits; the refused claims
-    are written), `finish` once all have been. `speakers`: who each node is, as enrolled."""
+    are written), `finish` once all have been, then the corrections among them are applied
+    (`corrections.apply`, reading the archive in `archive`, default `conn`). `speakers`: who each
+    node is, as enrolled."""
 
-    def __init__(self, conn: Connection, speakers: Speakers) -> None:
+    def __init__(self, conn: Connection, speakers: Speakers, archive: Connection | None = None) -> None:
         self.conn = conn
         self.speakers = speakers
+        self.archive = archive
         self.folds = [(p.claims, p.start(conn)) for p in FOLD_PROJECTIONS]
+        self.corrections: list[Fact] = []
 
     def add(self, facts: Sequence[Fact]) -> None:
-        admitted = fold(self.conn, [f for f in facts if f.type not in KIND_OF_TYPE], self.speakers)
+        self.corrections += [f for f in facts if is_correction(f)]
+        about_none = [f for f in facts if f.type not in KIND_OF_TYPE and not is_correction(f)]
+        admitted = fold(self.conn, about_none, self.speakers)
         for claims, folding in self.folds:
             claimed = [f for f in admitted if f.type in claims]
             if claimed:
@@ -44,6 +52,7 @@ class Rebuilding:
     def finish(self) -> None:
         for _, folding in self.folds:
             folding.finish()
+        corrections.apply(self.conn, self.corrections, self.speakers, self.archive)
 
 
 def rebuild(
@@ -64,7 +73,7 @@ def rebuild(
     if source is None and conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE archive")  # plan the scans below on real statistics
     clear(conn)
-    folding = Rebuilding(conn, enrolled.load(src))
+    folding = Rebuilding(conn, enrolled.load(src), src)
     a = t.archive.c
     done = 0
     query = select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope).where(a.subject.is_(None))

@@ -53,6 +53,14 @@ ARCHIVE_ONLY: dict[str, str] = {
 }
 """Event types no projection claims, on purpose, with the reason."""
 
+APPLIED_TO_TARGET: dict[str, str] = {
+    "record.corrected": "replaces its target's record in every projection of the target's "
+    "(authority/corrections.py decides it; the entity's derivation or projections/corrections.py applies it)",
+    "record.voided": "withdraws its target's record from every projection of the target's (likewise)",
+}
+"""Event types no projection claims because they act on another event: filed under their target's
+entity, they change what the projections of that event derive."""
+
 ENTITY_PROJECTIONS = tuple(p for p in PROJECTIONS if isinstance(p, EntityProjection))
 OF_KIND: dict[str, tuple[EntityProjection, ...]] = {
     kind: tuple(p for p in ENTITY_PROJECTIONS if p.kind == kind) for kind in (MEMBER, ORG, CANDIDATE)

@@ -15,6 +15,7 @@ from services.county.projections.digest import digest
 from services.county.projections.registry import BUSINESS_TABLES
 from services.county.queries.asof import ROSTER_FIELDS, co_managers, valid_at
 from services.county.queries.common import now_text
+from services.county.queries.versions import in_effect
 from shared.envelope import canonical
 
 
@@ -42,7 +43,8 @@ def as_of_digest(conn: Connection, moment: str) -> str:
     - `roster_as_of`: per member with a timeline row valid at D, that row's ROSTER_FIELDS
       (state only: not valid_from/valid_to, which a rebuild up to D cannot know), by member_id;
     - `co_managers_as_of`: the co-managers those rows give, by (member_id, org_id, role);
-    - `facts_as_of`: the `facts` rows of events that occurred by D, by (node_id, seq).
+    - `facts_as_of`: the `facts` rows in effect at D of events that occurred by D, by (node_id,
+      seq), without `valid_to` (a correction after D, which a rebuild up to D cannot know, ends it).
 
     Equal for the live database read through the timeline and for a rebuild from only the events
     that occurred by D; organisations, activity, conflicts and dual review are not covered."""
@@ -60,10 +62,11 @@ def as_of_digest(conn: Connection, moment: str) -> str:
     h.update(b"table facts_as_of\n")
     fc, a = figures.facts.c, t.archive.c
     node = fc.node_id.collate("C") if conn.dialect.name == "postgresql" else fc.node_id
+    columns = [c for c in figures.facts.columns if c.name != "valid_to"]
     facts = (
-        select(*figures.facts.columns)
+        select(*columns)
         .join(t.archive, and_(a.node_id == fc.node_id, a.seq == fc.seq))
-        .where(a.occurred_at <= moment)
+        .where(a.occurred_at <= moment, in_effect(moment))
         .order_by(node, fc.seq)
     )
     for fact in conn.execute(facts).mappings():

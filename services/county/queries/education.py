@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, select
 
 from services.county.db import tables as t
 from services.county.projections import attendance, figures, roster
 from services.county.projections.attendance import attended
-from services.county.projections.fact import MEMBER, entity_key, fact_from_archive, split_entity
+from services.county.projections.fact import MEMBER, entity_key, split_entity
 from services.county.queries.asof import AsOf, members_as_of, valid_at
+from services.county.queries.attendance import changed_after, derived
 from services.county.queries.common import NONE_NAME, UNREGISTERED, OrgTree, china_today, load_tree, sort_key
 from services.county.queries.figures import FigureFilter, GroupBy, group_key, tallied
 from services.county.queries.figures_spec import education_section
+from services.county.queries.versions import in_effect, records
 from shared.catalog.figures import EDUCATION_TYPES
 from shared.catalog.status import ACTIVE
 
@@ -108,6 +110,8 @@ def _trained_by(conn: Connection, ids: Sequence[str], year: int, as_of: AsOf) ->
     is looked for among that year's training events up to D; a later year has none by D."""
     if year > as_of.day.year:
         return set()
+    if changed_after(conn, as_of):  # `trained` and `activity` no longer say what held at D
+        return {mid for mid, a in derived(conn, ids, as_of).items() if year in a.trained_years}
     tr, ac = attendance.trained.c, attendance.activity.c
     latest: dict[str, str | None] = {}
     for chunk in _chunks(ids):
@@ -128,22 +132,20 @@ def _trained_by(conn: Connection, ids: Sequence[str], year: int, as_of: AsOf) ->
 
 
 def _attended_training(conn: Connection, wanted: set[str], year: int, as_of: AsOf) -> set[str]:
-    """Those of `wanted` among the attendees of the training events of `year` that occurred by D."""
-    fc, a = figures.facts.c, t.archive.c
-    query = (
-        select(a.node_id, a.seq, a.type, a.occurred_at, a.envelope)
-        .join(figures.facts, and_(fc.node_id == a.node_id, fc.seq == a.seq))
-        .where(
-            fc.type == "training.held",
-            fc.occurred_on >= f"{year:04d}-01-01",
-            fc.occurred_on <= as_of.day.isoformat(),
-            a.occurred_at <= as_of.moment,
-        )
+    """Those of `wanted` among the attendees of the training records of `year` in effect at D that
+    occurred by D."""
+    fc = figures.facts.c
+    query = select(fc.node_id, fc.seq, fc.version_of).where(
+        fc.type == "training.held",
+        fc.occurred_on >= f"{year:04d}-01-01",
+        fc.occurred_on <= as_of.day.isoformat(),
+        in_effect(as_of.moment),
     )
     found: set[str] = set()
-    for row in conn.execute(query):
-        _, attendees = attended(fact_from_archive(*row)) or ("", [])
-        found.update(m for m in attendees if m in wanted)
+    for fact in records(conn, [tuple(r) for r in conn.execute(query)]):
+        if fact.occurred_at <= as_of.moment:
+            _, attendees = attended(fact) or ("", [])
+            found.update(m for m in attendees if m in wanted)
     return found
 
 

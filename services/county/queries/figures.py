@@ -10,6 +10,8 @@ township or month.
 a replay of what the county's projections held at T (`asof.KNOWN_AT`), so the facts table holds
 only the events projected by T. Until 2026-12 figures filtered `received_at <= T` instead, which
 counted an envelope that had arrived by T while it still waited behind a gap (or in quarantine).
+A corrected event counts as its record in effect: now, its newest correction's; as of D, the one
+valid at D (`versions.in_effect`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from services.county.queries.common import (
     sort_key,
 )
 from services.county.queries.figures_spec import Tally, funds_section, pioneer_section
+from services.county.queries.versions import in_effect
 from shared.catalog.figures import FUND_TYPES, PIONEER_TYPES
 from shared.errors import FieldError
 
@@ -108,7 +111,7 @@ def _tallies(
         select(
             fc.type, fc.org_id, fc.category, month, func.count(), func.sum(fc.amount_fen), func.sum(fc.people)
         )
-        .where(fc.type.in_(types))
+        .where(fc.type.in_(types), in_effect(f.as_of.moment if f.as_of is not None else None))
         .group_by(fc.type, fc.org_id, fc.category, month)
     )
     if f.date_from is not None:

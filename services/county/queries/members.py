@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, or_, select
 from services.county.db import tables as t
 from services.county.projections import attendance, conflicts, dual_management, orgs, recruitment, roster
 from services.county.projections.fact import MEMBER, entity_key
+from services.county.queries import corrections
 from services.county.queries.asof import (
     AsOf,
     candidates_as_of,
@@ -77,13 +78,18 @@ def _co_managers(conn: Connection, tree: OrgTree, member_id: str, row: Any = Non
 
 
 def _history(conn: Connection, member_id: str, moment: str | None = None) -> list[dict[str, Any]]:
+    """The archived events about the member (by D), in business order, each original marked
+    `corrected` or `voided` by the corrections that stand (by D), which are listed too, with the
+    seq they correct and why (`corrections.annotate`)."""
     a = t.archive.c
+    subject = entity_key(MEMBER, member_id)
     query = select(a.node_id, a.seq, a.type, a.occurred_at, a.recorded_at, a.received_at).where(
-        a.subject == entity_key(MEMBER, member_id)
+        a.subject == subject
     )
     if moment is not None:
         query = query.where(a.occurred_at <= moment)
-    return [dict(r) for r in conn.execute(query.order_by(a.occurred_at, a.node_id, a.seq)).mappings()]
+    rows = [dict(r) for r in conn.execute(query.order_by(a.occurred_at, a.node_id, a.seq)).mappings()]
+    return corrections.annotate(conn, subject, rows)
 
 
 def member_card(conn: Connection, member_id: str, as_of: AsOf | None = None) -> dict[str, Any]:

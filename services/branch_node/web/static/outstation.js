@@ -128,10 +128,13 @@ function yuanToFen(text) {
 
 function renderTabs() {
   const tabs = $("#tabs");
-  tabs.replaceChildren(...FORMS.map((f) => el("button", {
-    type: "button", textContent: f.tab, className: f === state.form ? "tab active" : "tab",
-    "data-form": f.key, onclick: () => selectForm(f),
-  })));
+  const groups = [...new Set(FORMS.map((f) => f.group))];
+  tabs.replaceChildren(...groups.map((g) => el("div", { className: "tab-group" },
+    el("span", { className: "tab-group-name", textContent: g }),
+    ...FORMS.filter((f) => f.group === g).map((f) => el("button", {
+      type: "button", textContent: f.tab, className: f.key === state.form.key ? "tab active" : "tab",
+      "data-form": f.key, onclick: () => selectForm(f),
+    })))));
 }
 
 function selectForm(form) {
@@ -149,6 +152,7 @@ function renderForm() {
   $("#form-error").textContent = "";
   $("#form-result").textContent = "";
   $("#fields").replaceChildren(...[...form.fields, OCCURRED].map(renderField));
+  showCorrection(); // records.js: a correction's banner and prefilled fields (nothing otherwise)
 }
 
 function renderField(f) {
@@ -209,11 +213,11 @@ function collect() {
     for (const p of parts.slice(0, -1)) target = target[p] = target[p] || {};
     target[parts[parts.length - 1]] = value;
   }
-  return { item: { type: state.form.type, occurred_at: occurredAt, payload }, local };
+  return { item: asCorrection({ type: state.form.type, occurred_at: occurredAt, payload }), local };
 }
 
 function fieldFor(errorField) {
-  const path = errorField.replace(/^payload\./, "");
+  const path = errorField.replace(/^payload\.(replacement\.)?/, "");
   const all = [...state.form.fields, OCCURRED];
   return all.find((f) => f.path === path) || all.find((f) => path.startsWith(`${f.path}.`));
 }
@@ -280,9 +284,10 @@ async function submit(event) {
   }
   const { status, body } = answer;
   if (status === 201) {
-    const title = state.form.title;
+    const title = state.form.correcting ? `更正第 ${state.form.correcting.seq} 条` : state.form.title;
     await loadMembers();
     selectForm(state.form);
+    await recordsChanged(); // records.js: back to the plain form after a correction, the list again
     $("#form-result").textContent = `已记录「${title}」，序号 ${body.seq}。`;
     refreshStatus();
   } else {
@@ -451,6 +456,7 @@ async function importRoster() {
     await loadMembers();
     renderForm();
     refreshStatus();
+    loadRecords();
   } else {
     showImportErrors((body && body.detail) || []);
     $("#import-summary").textContent = "未导入：名册有错误，没有任何一行被导入。";
@@ -473,8 +479,10 @@ async function enter() {
   await loadMembers();
   renderTabs();
   renderForm();
+  await loadRecords();
   if (auth.entered) return;
   auth.entered = true;
+  initRecords();
   $("#event-form").addEventListener("submit", submit);
   $("#event-form").addEventListener("reset", (e) => { e.preventDefault(); selectForm(state.form); });
   $("#preview-btn").addEventListener("click", preview);

@@ -46,8 +46,20 @@ class Recruitment(Model):
     last_reviewed_at: str
 
 
+class Correction(Model):
+    """A correction of an event (`record.corrected` / `record.voided`) by the same node."""
+
+    seq: int
+    type: str
+    occurred_at: str
+    reason: str
+    stands: bool
+    """False: the county refused it (a refused claim); the event stays as it was."""
+
+
 class MemberEvent(Model):
-    """An archived event about the member, in business order."""
+    """An archived event about the member, in business order. An original keeps its place and
+    says whether a correction stands (`state`); a correction says which seq it corrects and why."""
 
     node_id: str
     seq: int
@@ -55,6 +67,16 @@ class MemberEvent(Model):
     occurred_at: str
     recorded_at: str
     received_at: str
+    state: str | None
+    """`corrected` or `voided` by the newest standing correction of it (by `as_of`), else None."""
+    corrections: list[Correction]
+    """Every correction of this event (by `as_of`), in seq order."""
+    corrects: int | None
+    """Of a correction: the seq of its node's event it corrects or voids."""
+    reason: str | None
+    """Of a correction: why, as the clerk gave it."""
+    stands: bool | None
+    """Of a correction: False if the county refused it."""
 
 
 class MemberCard(MemberRow):

@@ -38,6 +38,8 @@ const zh = {
   "member.registered": "登记", "member.moved": "流动", "member.returned": "返乡", "member.contact_lost": "失联",
   "member.contact_restored": "恢复联系", "member.transferred_out": "转出", "member.study_account_opened": "开通学习账号",
   "post.cross_assigned": "交叉任职", "member.updated": "信息变更",
+  "record.corrected": "更正", "record.voided": "作废", state_corrected: "已更正", state_voided: "已作废",
+  corrects: "更正第 {seq} 条", voids: "作废第 {seq} 条", fix_refused: "县里未采纳",
 };
 const en = {
   title: "Tongxin · County mobile Party members", as_of: "As of", live: "Live", roster: "Three-level roster",
@@ -81,6 +83,8 @@ const en = {
   "member.contact_lost": "Contact lost", "member.contact_restored": "Contact restored",
   "member.transferred_out": "Transferred out", "member.study_account_opened": "Study account opened",
   "post.cross_assigned": "Cross post", "member.updated": "Details changed",
+  "record.corrected": "Correction", "record.voided": "Void", state_corrected: "corrected", state_voided: "voided",
+  corrects: "corrects no. {seq}", voids: "voids no. {seq}", fix_refused: "not accepted by the county",
 };
 const DICTS = { zh, en };
 export let lang = localStorage.getItem("tongxin.lang") === "en" ? "en" : "zh";

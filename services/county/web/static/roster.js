@@ -111,12 +111,23 @@ function field(label, value, attrs = {}) {
   return [h("dt", {}, label), h("dd", attrs, value ?? "–")];
 }
 
+// An original marked by the correction that stands ("已更正：reason"), a correction by what it corrects.
+function correction(e) {
+  if (e.state) {
+    const why = e.corrections.filter((c) => c.stands).map((c) => c.reason).join("；");
+    return h("span", { class: "fix", "data-testid": "fix-state" }, ` · ${t(`state_${e.state}`)}：${why}`);
+  }
+  if (e.corrects === null || e.corrects === undefined) return null;
+  const what = t(e.type === "record.voided" ? "voids" : "corrects", { seq: e.corrects });
+  return h("span", { class: "fix", "data-testid": "fix-of" }, ` · ${what}：${e.reason}${e.stands ? "" : `（${t("fix_refused")}）`}`);
+}
+
 function cardBody(card, alerts) {
   const co = card.co_managers.map((c) => h("tr", {}, h("td", {}, c.name), h("td", {}, t(`role_${c.role}`)), h("td", {}, c.post ?? "–")));
   const coTable = h("table", { class: "grid", "data-testid": "co-managers" });
   table(coTable, [t("name"), t("role"), t("post")], co);
   const events = card.history.map((e) =>
-    h("li", {}, h("time", {}, fmtDate(e.occurred_at)), " ", h("b", {}, t(e.type)), h("span", { class: "muted" }, ` ${e.node_id}:${e.seq}`)),
+    h("li", { "data-state": e.state, "data-seq": e.seq }, h("time", {}, fmtDate(e.occurred_at)), " ", h("b", {}, t(e.type)), h("span", { class: "muted" }, ` ${e.node_id}:${e.seq}`), correction(e)),
   );
   const act = card.activity;
   return [
