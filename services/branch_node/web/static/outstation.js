@@ -27,6 +27,11 @@ async function api(path, options = {}) {
   const method = (options.method || "GET").toUpperCase();
   if (auth.csrf && method !== "GET") headers.set("X-CSRF-Token", auth.csrf);
   const signedIn = !!auth.csrf;
+  // Signed out (or never in): nothing but the session itself is asked for, so a load or a poll
+  // that was under way when the clerk signed out does not knock on the closed door.
+  if (!signedIn && !path.startsWith("/api/v1/session")) {
+    return { status: 401, body: null, headers: new Headers() };
+  }
   const request = fetch(path, { ...options, headers, credentials: "same-origin" });
   auth.inFlight.add(request);
   let response;
@@ -472,24 +477,29 @@ window.addEventListener("unhandledrejection", (event) => {
   $("#st-link").textContent = "节点无响应";
 });
 
-// Into the workspace, once signed in; the listeners and the status poll are set up once.
+// Into the workspace, once signed in: the listeners first (once), then the page is filled, and
+// only then shown, so nothing on it can be clicked before it answers; the status poll is set once.
 async function enter() {
-  showOnly("#workspace");
-  await refreshStatus();
-  await loadMembers();
-  renderTabs();
-  renderForm();
-  await loadRecords();
-  if (auth.entered) return;
-  auth.entered = true;
-  initRecords();
-  $("#event-form").addEventListener("submit", submit);
-  $("#event-form").addEventListener("reset", (e) => { e.preventDefault(); selectForm(state.form); });
-  $("#preview-btn").addEventListener("click", preview);
-  $("#import-btn").addEventListener("click", importRoster);
-  $("#roster-file").addEventListener("change", resetImport);
-  $("#skip-existing").addEventListener("change", resetImport);  // preview again with the option
-  setInterval(refreshStatus, 3000);
+  if (!auth.entered) {
+    auth.entered = true;
+    initRecords();
+    $("#event-form").addEventListener("submit", submit);
+    $("#event-form").addEventListener("reset", (e) => { e.preventDefault(); selectForm(state.form); });
+    $("#preview-btn").addEventListener("click", preview);
+    $("#import-btn").addEventListener("click", importRoster);
+    $("#roster-file").addEventListener("change", resetImport);
+    $("#skip-existing").addEventListener("change", resetImport);  // preview again with the option
+    setInterval(refreshStatus, 3000);
+  }
+  try {
+    await refreshStatus();
+    await loadMembers();
+    renderTabs();
+    renderForm();
+    await loadRecords();
+  } finally {
+    if (auth.csrf) showOnly("#workspace");
+  }
 }
 
 async function start() {

@@ -119,10 +119,34 @@ function prefill(f, value) {
   if (!box || value === null || value === undefined) return;
   if (f.kind === "members") {
     box.querySelectorAll("input[type=checkbox]").forEach((c) => { c.checked = value.includes(c.value); });
+    const checks = box.querySelector(".checks");
+    const shown = new Set([...box.querySelectorAll("input[type=checkbox]")].map((c) => c.value));
+    for (const id of value.filter((v) => !shown.has(v))) { // attendees no longer offered (returned since)
+      const m = ref.members.find((x) => x.member_id === id);
+      checks.append(el("label", { "data-name": m ? m.name : id },
+        el("input", { type: "checkbox", value: id, checked: true }), ` ${m ? memberLabel(m) : id}`));
+    }
+    checks.dispatchEvent(new Event("change", { bubbles: true }));
     return;
   }
+  if (f.kind === "member") { prefillMember(box, String(value)); return; }
   const input = box.querySelector("input, select, textarea");
   input.value = f.kind === "yuan" ? fenToYuan(value) : String(value);
+  if (f.kind === "org") { input.dataset.value = String(value); input.value = orgName(String(value)); }
+}
+
+// A correction keeps its member (another member is a void and a new record): the picker shows
+// that member — offered even where the member's status now keeps them off this form — and is fixed.
+function prefillMember(box, memberId) {
+  const select = box.querySelector("select");
+  if (![...select.options].some((o) => o.value === memberId)) {
+    const m = ref.members.find((x) => x.member_id === memberId) || state.members.find((x) => x.member_id === memberId);
+    select.append(el("option", { value: memberId, textContent: m ? memberLabel(m) : memberId }));
+  }
+  select.value = memberId;
+  select.disabled = true;
+  const search = box.querySelector(".picker-search");
+  if (search) search.hidden = true;
 }
 
 // The form's item as a correction of the record being corrected (unchanged otherwise).
