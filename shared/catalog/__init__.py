@@ -10,8 +10,8 @@ import msgspec
 from shared.bounds import EARLIEST, EARLIEST_DATE, LATEST
 from shared.catalog.base import CHINA_STANDARD_TIME, EventBody, Personal
 from shared.catalog.chamber import ChamberFundsRaised, ChamberMemberJoined, ChamberProjectLaunched
-from shared.catalog.every_error import struct_errors
 from shared.catalog.correction import RecordCorrected, RecordVoided
+from shared.catalog.every_error import struct_errors
 from shared.catalog.funds import FundReceived, FundSpent
 from shared.catalog.mechanism import (
     LiaisonBriefing,

@@ -13,8 +13,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.branch_node.service import NodeService
-from services.branch_node.web.reference_routes import reference_router
 from services.branch_node.web.records import records_router
+from services.branch_node.web.reference_routes import reference_router
 from services.branch_node.web.routes import Record, outstation_router
 from services.branch_node.web.signin import Gate
 
