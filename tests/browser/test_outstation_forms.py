@@ -43,6 +43,7 @@ CHOSEN = {
     ("donation.made", "cash_fen"): "100",
     ("org.registered", "kind"): "host_org",
     ("org.registered", "org_id"): "changan",
+    ("org.registered", "parent_id"): "dongguan",  # a host organisation sits under this outstation
     ("org.venue_opened", "venue_id"): "venue-1",
     ("liaison.briefing", "host_org"): "changan",
     ("recruitment.reviewed", "side"): "outstation",
