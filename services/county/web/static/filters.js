@@ -39,7 +39,7 @@ export async function filterBar(state) {
     text("hostLocation", t("host_location"), state.hostLocation, { list: "host-locations", "data-testid": "filter-host", maxlength: 200 }),
     h("datalist", { id: "host-locations" }, hosts.map((x) => h("option", { value: x }))),
     choice("status", t("status"), state.status, STATUSES.map((x) => [x, t(x)]), "filter-status"),
-    text("name", t("name"), state.name, { type: "search", placeholder: t("search_name"), "data-testid": "filter-name", maxlength: 50 }),
+    text("name", t("person_name"), state.name, { type: "search", placeholder: t("search_name"), "data-testid": "filter-name", maxlength: 50 }),
     h("button", { type: "button", "data-testid": "filter-clear", disabled: !filtered(state), onclick: () => navigate(clear) }, t("clear_filters")),
   );
 }
