@@ -239,7 +239,10 @@ def test_every_route_that_can_refuse_declares_the_429(county: County, held_verif
                 busy = operation["responses"]["429"]
                 assert busy["headers"]["Retry-After"]["schema"] == {"type": "integer"}, path
             assert ("429" in operation["responses"]) == ("known_at" in names or path in heavy), path
-    assert len(declaring) == 16 and {"/api/v1/export/roster.xlsx", FUNDS_CSV} <= declaring
+    assert (
+        len(declaring) == 18
+        and {"/api/v1/export/roster.xlsx", "/api/v1/export/alerts.xlsx", FUNDS_CSV} <= declaring
+    )
     running = county.start("alice", VERIFY)
     held_verify.wait_entered(1)
     answer = county.client("alice").get(VERIFY)

@@ -31,6 +31,8 @@ FILES = {
     "/api/v1/export/figures.csv": "text/csv",
     "/api/v1/export/roster.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "/api/v1/export/figures.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "/api/v1/export/alerts.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "/api/v1/export/alerts.csv": "text/csv",
     "/api/v1/reveals/roster.csv": "text/csv",
     "/api/v1/reveals/roster.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "/api/v1/audit/export": "application/zip",
@@ -126,7 +128,7 @@ def test_the_422_declared_is_the_one_the_app_sends(county_engine: Engine) -> Non
                 assert declared(spec, path, "422", method) == {
                     "$ref": "#/components/schemas/RequestRefused"
                 }, path
-    assert with_422 == 29  # every route with a parameter, and the bodies of sign-in and reveals
+    assert with_422 == 31  # every route with a parameter, and the bodies of sign-in and reveals
     item = resolve(
         spec, resolve(spec, declared(spec, "/api/v1/roster", "422"))["properties"]["detail"]["items"]
     )
@@ -270,4 +272,4 @@ def test_every_route_taking_known_at_documents_its_one_meaning(county_engine: En
                 taking.append(path)
                 assert params["known_at"]["description"] == KNOWN_AT_PARAM, path
                 assert KNOWN_AT_NOTE in operation["description"], path
-    assert len(taking) == 14 and "/api/v1/figures/funds" in taking and "/api/v1/export/figures.csv" in taking
+    assert len(taking) == 16 and "/api/v1/figures/funds" in taking and "/api/v1/export/figures.csv" in taking

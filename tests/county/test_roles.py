@@ -93,7 +93,7 @@ def test_each_role_reaches_its_routes_and_nobody_else_does(county_engine: Engine
             else:
                 assert status == 403, (url, role, status)
             checked += 1
-    assert checked == 4 * 32  # every guarded operation but sign-out, as each role
+    assert checked == 4 * 34  # every guarded operation but sign-out, as each role
     assert anonymous.get("/health").status_code == 200
     bad = {"Authorization": "Bearer not-a-token"}
     assert TestClient(app, headers=bad).get("/api/v1/roster").status_code == 401
@@ -122,6 +122,8 @@ def test_a_township_officer_sees_their_township_only(county: County, officer: Te
         ("/api/v1/alerts", {"township": "t2"}),
         ("/api/v1/figures/funds", {"township": "t2"}),
         ("/api/v1/export/roster.xlsx", {"township": "t2"}),
+        ("/api/v1/export/alerts.xlsx", {"township": "t2"}),
+        ("/api/v1/export/alerts.csv", {"township": "t2"}),
         ("/api/v1/export/figures.csv", {"figure": "funds", "township": "t2"}),
     ]:
         refused = officer.get(url, params=params)

@@ -161,6 +161,16 @@ def roster_filters(
 
 
 RosterFilters = Annotated[dict[str, Any], Depends(roster_filters)]
+NameSearch = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=50,
+        pattern=TEXT,
+        description="Only members whose name contains this text (case-insensitive; names are "
+        "opened at read time, so the level's counts are not narrowed by it).",
+    ),
+]
 
 
 def figure_filter(

@@ -9,7 +9,7 @@ their 合计, which is the level's total. The CSV is the 花名册 sheet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,8 @@ class RosterAsk:
     outstation: str | None = None
     host_location: str | None = None
     status: str | None = None
+    name: str | None = None
+    """Members whose name contains it (the 花名册 sheet only: the counts are not narrowed by it)."""
 
     def params(self) -> dict[str, Any]:
         return {
@@ -102,6 +104,8 @@ def _narrowed(tree: OrgTree, ask: RosterAsk) -> list[str]:
         out.append(f"驻外党组织：{tree.name(ask.outstation, ask.outstation)}")
     if ask.host_location is not None:
         out.append(f"流入地：{ask.host_location}")
+    if ask.name is not None:
+        out.append(f"姓名含：{ask.name}")
     return out
 
 
@@ -120,7 +124,7 @@ class RosterBook:
         self.tree = load_tree(conn)
         self.now = now or china_now()
         self.scope: Scope = scope_of(self.tree, ask.township, ask.village)
-        self.items = q.roster_items(conn, view=view, reveal=reveal, **ask.params())
+        self.items = q.roster_items(conn, view=view, reveal=reveal, name=ask.name, **ask.params())
 
     def members(self) -> Sheet:
         what = "流动党员花名册（含完整身份信息）" if self.reveal else "流动党员花名册"
@@ -133,6 +137,7 @@ class RosterBook:
         )
 
     def levels(self) -> Sheet:
+        unnamed = replace(self.ask, name=None)  # counts are not narrowed by a name
         summary = q.roster_summary(self.conn, **self.ask.params())
         columns = [Column(CHILD[summary["level"]]), Column("人数", Kind.COUNT)]
         columns += [Column(word(STATUS, s) or s, Kind.COUNT) for s in STATUSES]
@@ -143,7 +148,7 @@ class RosterBook:
 
         return Sheet(
             "分级统计",
-            title("流动党员分级统计", self.scope, self.ask.as_of, self.now, *_narrowed(self.tree, self.ask)),
+            title("流动党员分级统计", self.scope, self.ask.as_of, self.now, *_narrowed(self.tree, unnamed)),
             columns,
             [[item["name"], *counts(item)] for item in below],
             ["", *counts(summary)],

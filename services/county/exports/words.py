@@ -24,3 +24,13 @@ YES, NO = "已开通", "未开通"
 def word(table: dict[str, str], code: str | None) -> str | None:
     """The word for a code, else the code itself (None stays None)."""
     return None if code is None else table.get(code, code)
+
+
+ALERT_KIND = {
+    "no_orglife_90d": "90天无组织生活",
+    "untrained_this_year": "本年度未参训",
+    "contact_lost": "失联",
+    "recruitment_awaiting_second_review": "发展党员待二次审核",
+    "no_outstation": "未纳入驻外党组织",
+}
+REVIEW_SIDE = {"outstation": "驻外党组织", "home": "流出地党组织"}

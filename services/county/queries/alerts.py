@@ -43,6 +43,8 @@ class AlertKind(enum.StrEnum):
 
 
 KINDS = tuple(AlertKind)
+Place = tuple[str | None, str | None]
+"""(township, village): where the alerts look, as the roster's filters take them."""
 
 
 def alerts(
@@ -50,21 +52,22 @@ def alerts(
     *,
     kind: AlertKind | None = None,
     township: str | None = None,
+    village: str | None = None,
     as_of: AsOf | None = None,
     limit: int = 100,
     offset: int = 0,
     view: PersonalView = MASKED,
 ) -> dict[str, Any]:
-    """Counts for every kind (within `township`) and one page of the alerts of `kind` (or all);
-    members' names opened by `view`."""
+    """Counts for every kind (within `township`, and `village`) and one page of the alerts of
+    `kind` (or all); members' names opened by `view`. Within a village there are no recruitment
+    alerts: a candidate is placed by the organisation of their first review, not by a village."""
     day = as_of.day if as_of is not None else china_today()
     tree = load_tree(conn)
     found: dict[AlertKind, list[dict[str, Any]]] = {k: [] for k in KINDS}
-    active = (
-        _active(conn, tree, township, day) if as_of is None else _active_as_of(conn, tree, township, as_of)
-    )
+    place = (township, village)
+    active = _active(conn, tree, place, day) if as_of is None else _active_as_of(conn, tree, place, as_of)
     about_members = _member_alerts(tree, active, day)
-    reviews = _recruitment_alerts(conn, tree, township, as_of)
+    reviews = [] if village is not None else _recruitment_alerts(conn, tree, township, as_of)
     view.names(conn, [*about_members, *reviews])
     for item in about_members:
         found[item["kind"]].append(item)
@@ -87,7 +90,7 @@ def _order(item: dict[str, Any]) -> tuple[bool, str, str]:
     return (item["name"] is None, item["name"] or "", item["member_id"])
 
 
-def _active(conn: Connection, tree: OrgTree, township: str | None, day: date) -> list[Any]:
+def _active(conn: Connection, tree: OrgTree, place: Place, day: date) -> list[Any]:
     """Members away (out or contact lost) with their latest attendance and whether trained in `day`'s year."""
     m, a, tr = roster.members.c, attendance.activity.c, attendance.trained.c
     trained = exists().where(tr.member_id == m.member_id, tr.year == day.year)
@@ -95,15 +98,15 @@ def _active(conn: Connection, tree: OrgTree, township: str | None, day: date) ->
         conn.execute(
             select(roster.members, a.last_orglife_at, a.last_trained_at, trained.label("trained"))
             .join(attendance.activity, a.member_id == m.member_id, isouter=True)
-            .where(m.status.in_(ACTIVE), *roster_where(tree, township=township))
+            .where(m.status.in_(ACTIVE), *roster_where(tree, township=place[0], village=place[1]))
         ).mappings()
     )
 
 
-def _active_as_of(conn: Connection, tree: OrgTree, township: str | None, as_of: AsOf) -> list[Any]:
+def _active_as_of(conn: Connection, tree: OrgTree, place: Place, as_of: AsOf) -> list[Any]:
     """The same as `_active`, as of D: timeline rows valid at D, attendance by D."""
     tl = roster.member_timeline.c
-    where = [tl.status.in_(ACTIVE), *roster_where(tree, township=township, as_of=as_of)]
+    where = [tl.status.in_(ACTIVE), *roster_where(tree, township=place[0], village=place[1], as_of=as_of)]
     rows = [dict(r) for r in conn.execute(select(roster.member_timeline).where(*where)).mappings()]
     attended = attendance_as_of(conn, [r["member_id"] for r in rows], as_of)
     lost = [r["member_id"] for r in rows if r["status"] == "contact_lost"]

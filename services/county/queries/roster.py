@@ -176,6 +176,14 @@ def _member_query(conn: Connection, where: list[ColumnElement[bool]], as_of: AsO
     return select(table).where(*where).order_by(binary(conn, table.c.name), table.c.member_id)
 
 
+def named(items: list[dict[str, Any]], name: str | None) -> list[dict[str, Any]]:
+    """The members whose (opened) name contains `name`, case-insensitive; all of them without one."""
+    if not name:
+        return items
+    wanted = name.casefold()
+    return [item for item in items if wanted in (item.get("name") or "").casefold()]
+
+
 def by_name(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Members by name (code point order, as the database's binary collation), then member id:
     the names of sealed members exist only once opened, so the order is made after `present`."""
@@ -197,10 +205,11 @@ def roster_members(
     offset: int = 0,
     as_of: AsOf | None = None,
     view: PersonalView = MASKED,
+    name: str | None = None,
     **filters: Any,
 ) -> dict[str, Any]:
     """The members at a level of the roster, by name then member_id, one page at a time (personal
-    data presented by `view`: masked)."""
+    data presented by `view`: masked); with `name`, those whose name contains it."""
     tree = load_tree(conn)
     where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
     count = select(func.count()).select_from(roster_table(as_of)).where(*where)
@@ -209,8 +218,9 @@ def roster_members(
     # few thousand members open in milliseconds (bench.county's query step)
     items = [member_row(tree, r) for r in _rows(conn, _member_query(conn, where, as_of), as_of)]
     view.present(conn, items)
-    page = by_name(items)[offset : offset + limit]
-    return {"total": int(total), "limit": limit, "offset": offset, "items": page}
+    found = by_name(named(items, name))
+    total = total if name is None else len(found)
+    return {"total": int(total), "limit": limit, "offset": offset, "items": found[offset : offset + limit]}
 
 
 def roster_items(
@@ -220,6 +230,7 @@ def roster_items(
     as_of: AsOf | None = None,
     view: PersonalView = MASKED,
     reveal: bool = False,
+    name: str | None = None,
     **filters: Any,
 ) -> list[dict[str, Any]]:
     """The same rows as `roster_members`, all of them, by name (masked, or in full with `reveal`:
@@ -228,4 +239,4 @@ def roster_items(
     where = roster_where(tree, township=township, village=village, as_of=as_of, **filters)
     rows = [member_row(tree, r) for r in _rows(conn, _member_query(conn, where, as_of), as_of)]
     view.present(conn, rows, reveal=reveal)
-    return by_name(rows)
+    return by_name(named(rows, name))

@@ -1,4 +1,4 @@
-"""/api/v1/export: the roster and the figures as Excel workbooks (.xlsx) and CSV.
+"""/api/v1/export: the roster, the alerts and the figures as Excel workbooks (.xlsx) and CSV.
 
 The roster's CSV is `GET /api/v1/roster/members.csv`; its workbook here has the same rows
 (`services/county/exports/`).
@@ -14,8 +14,10 @@ from fastapi.responses import Response
 from services.county.accounts.roles import READERS
 from services.county.api.auth import require
 from services.county.api.deps import (
+    KNOWN_AT_NOTE,
     AsOfDep,
     FigureFilters,
+    NameSearch,
     PointConnDep,
     RosterFilters,
     ScopedTownship,
@@ -24,10 +26,12 @@ from services.county.api.deps import (
 from services.county.api.errors import BUSY, NOT_FOUND
 from services.county.api.expensive import heavy_job
 from services.county.api.responses import CSV_TYPE, XLSX_TYPE, download, file
+from services.county.api.routes.alerts import PLACE, AlertKindQuery, scoped_village
 from services.county.api.routes.figures import FILTERS
 from services.county.api.routes.reveals import personal_view
 from services.county.api.routes.roster import LEVELS
 from services.county.exports import layout
+from services.county.exports.alerts_book import AlertsAsk, AlertsBook
 from services.county.exports.figures_book import Figure, FiguresBook
 from services.county.exports.roster_book import RosterAsk, RosterBook
 
@@ -67,11 +71,63 @@ def roster_xlsx(
     as_of: AsOfDep,
     township: ScopedTownship,
     village: Village = None,
+    name: NameSearch = None,
 ) -> Response:
-    ask = RosterAsk(township, village, as_of, **filters)
+    ask = RosterAsk(township, village, as_of, name=name, **filters)
     book = RosterBook(conn, ask, view=personal_view(request))
     body = layout.to_xlsx([book.members(), book.levels()])
     return download(body, XLSX_TYPE, *book.names("xlsx"))
+
+
+ALERTS = """Every alert of `GET /api/v1/alerts` in scope (no paging), by kind, then name:
+sheet `预警名单` one alert a row with 序号 — the kind, status and review sides in words,
+organisations by name, the dates that explain it (最近组织生活, 最近培训, 失联起始) as China
+Standard Time date cells, names only (alerts carry no ID number or phone); sheet `预警统计`: the
+count of each kind and their 合计. A title row names the scope, the as-of date and the export
+time; the file is named by scope and date (`双重管理预警_东乡镇党委_2026-12-03.xlsx`). """
+
+
+@router.get(
+    "/alerts.xlsx",
+    summary="The dual-management alerts as an Excel workbook",
+    description=ALERTS + PLACE + KNOWN_AT_NOTE,
+    response_class=Response,
+    responses={**file(XLSX_TYPE, "An .xlsx workbook"), **NOT_FOUND, **BUSY},
+)
+def alerts_xlsx(
+    _: HeavyJob,
+    request: Request,
+    conn: PointConnDep,
+    as_of: AsOfDep,
+    township: ScopedTownship,
+    village: Village = None,
+    kind: AlertKindQuery = None,
+) -> Response:
+    scoped_village(request, conn, township, village)
+    book = AlertsBook(conn, AlertsAsk(township, village, kind, as_of), view=personal_view(request))
+    return download(layout.to_xlsx([book.items(), book.counts()]), XLSX_TYPE, *book.names("xlsx"))
+
+
+@router.get(
+    "/alerts.csv",
+    summary="The dual-management alerts as CSV (for Excel)",
+    description="The sheet `预警名单` of `GET /api/v1/export/alerts.xlsx` without its title row, "
+    "UTF-8 with a byte-order mark. " + ALERTS + PLACE + KNOWN_AT_NOTE,
+    response_class=Response,
+    responses={**file(CSV_TYPE, "CSV with a header row"), **NOT_FOUND, **BUSY},
+)
+def alerts_csv(
+    _: HeavyJob,
+    request: Request,
+    conn: PointConnDep,
+    as_of: AsOfDep,
+    township: ScopedTownship,
+    village: Village = None,
+    kind: AlertKindQuery = None,
+) -> Response:
+    scoped_village(request, conn, township, village)
+    book = AlertsBook(conn, AlertsAsk(township, village, kind, as_of), view=personal_view(request))
+    return download(layout.csv_of(book.items()), CSV_TYPE, *book.names("csv"))
 
 
 @router.get(

@@ -11,6 +11,7 @@ from services.county.api.deps import (
     KNOWN_AT_NOTE,
     AsOfDep,
     Limit,
+    NameSearch,
     Offset,
     PointConnDep,
     RosterFilters,
@@ -72,12 +73,13 @@ def roster_members(
     as_of: AsOfDep,
     township: ScopedTownship,
     village: Village = None,
+    name: NameSearch = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Json:
     view = personal_view(request)
     found = q.roster_members(
-        conn, township, village, limit=limit, offset=offset, as_of=as_of, view=view, **filters
+        conn, township, village, limit=limit, offset=offset, as_of=as_of, view=view, name=name, **filters
     )
     return Json(found)
 
@@ -101,6 +103,8 @@ def roster_csv(
     as_of: AsOfDep,
     township: ScopedTownship,
     village: Village = None,
+    name: NameSearch = None,
 ) -> Response:
-    book = RosterBook(conn, RosterAsk(township, village, as_of, **filters), view=personal_view(request))
+    ask = RosterAsk(township, village, as_of, name=name, **filters)
+    book = RosterBook(conn, ask, view=personal_view(request))
     return download(layout.csv_of(book.members()), CSV_TYPE, *book.names("csv"))

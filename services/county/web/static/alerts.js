@@ -1,5 +1,6 @@
-// Dual-management alerts within the roster's township (or the whole county), as of the date.
-import { fmtDate, fmtInt, get, h, table } from "./api.js";
+// Dual-management alerts where the roster's drill-down stands (the county, a township or a
+// village), as of the date; a row opens the member's card; the alerts in scope export as CSV/Excel.
+import { fmtDate, fmtInt, get, h, table, url } from "./api.js";
 import { t } from "./i18n.js";
 
 const KINDS = ["no_orglife_90d", "untrained_this_year", "contact_lost", "recruitment_awaiting_second_review", "no_outstation"];
@@ -18,13 +19,30 @@ function detail(a) {
   return Object.entries(d).map(([k, v]) => `${k}: ${v ?? "–"}`).join(", ");
 }
 
+function navigate(change) {
+  document.dispatchEvent(new CustomEvent("tx:navigate", { detail: change }));
+}
+
+function scopeText(state) {
+  if (!state.township && !state.village) return t("scope_county");
+  const names = [state.townshipName ?? state.township, state.village ? state.villageName ?? state.village : null];
+  return t("scope_in", { x: names.filter(Boolean).join(" · ") });
+}
+
 export async function loadAlerts(state, rerender) {
-  const township = state.township;
-  const key = JSON.stringify([township, chosen, state.asOf]);
+  const { township, village } = state;
+  const key = JSON.stringify([township, village, chosen, state.asOf]);
   if (key !== scopeKey) (scopeKey = key), (offset = 0);
-  const found = await get("api/v1/alerts", { township, kind: chosen, as_of: state.asOf, limit: PAGE, offset });
-  const scope = township ? t("scope_in", { x: state.townshipName ?? township }) : t("scope_county");
-  document.getElementById("alerts-scope").textContent = scope;
+  const scope = { township, village, kind: chosen, as_of: state.asOf };
+  const found = await get("api/v1/alerts", { ...scope, limit: PAGE, offset });
+  const box = document.getElementById("alerts");
+  box.dataset.township = township ?? "";
+  box.dataset.village = village ?? "";
+  document.getElementById("alerts-scope").textContent = scopeText(state);
+  document.getElementById("alert-exports").replaceChildren(
+    h("a", { href: url("api/v1/export/alerts.csv", scope), download: "", "data-testid": "alerts-csv" }, t("export_csv")),
+    h("a", { href: url("api/v1/export/alerts.xlsx", scope), download: "", "data-testid": "alerts-xlsx" }, t("export_xlsx")),
+  );
   pager(found, rerender);
   const tiles = KINDS.map((k) =>
     h(
@@ -35,9 +53,19 @@ export async function loadAlerts(state, rerender) {
     ),
   );
   document.getElementById("alert-counts").replaceChildren(...tiles);
-  const rows = found.items.map((a) =>
-    h("tr", {}, h("td", {}, a.name ?? "–"), h("td", {}, t(a.kind)), h("td", {}, a.township_name ?? "–"), h("td", {}, a.village_name ?? "–"), h("td", {}, detail(a))),
-  );
+  const rows = found.items.map((a) => {
+    const open = (e) => (e.preventDefault(), navigate({ member: a.member_id }));
+    const name = h("a", { href: "#", title: t("open_card"), "data-testid": "alert-member" }, a.name ?? "–");
+    return h(
+      "tr",
+      { class: "clickable", "data-member-id": a.member_id, "data-kind": a.kind, onclick: open },
+      h("td", {}, name),
+      h("td", {}, t(a.kind)),
+      h("td", {}, a.township_name ?? "–"),
+      h("td", {}, a.village_name ?? "–"),
+      h("td", {}, detail(a)),
+    );
+  });
   table(document.getElementById("alert-items"), [t("name"), t("kind"), t("township"), t("village"), t("detail")], rows);
 }
 

@@ -2,12 +2,19 @@
 import { busy, clearError, get, showError, signOut } from "./api.js";
 import { loadAlerts } from "./alerts.js";
 import { loadFigures } from "./figures.js";
-import { applyStatic, lang, setLang } from "./i18n.js";
+import { applyStatic, lang, setLang, t } from "./i18n.js";
 import { REFRESH_MS, loadNodes } from "./nodes.js";
 import { loadCard, loadRoster } from "./roster.js";
 
-const state = { asOf: "", township: null, village: null, offset: 0, member: null, townshipName: null };
-const HASHED = { asOf: "as_of", township: "township", village: "village", offset: "offset", member: "member" };
+const state = {
+  asOf: "", township: null, village: null, offset: 0, member: null, townshipName: null, villageName: null,
+  status: null, outstation: null, hostLocation: null, name: null,
+};
+const HASHED = {
+  asOf: "as_of", township: "township", village: "village", offset: "offset", member: "member",
+  status: "status", outstation: "outstation", hostLocation: "host_location", name: "name",
+};
+const FILTERS = ["status", "outstation", "hostLocation", "name"]; // the roster's filters: a change starts at page 1
 
 function readHash() {
   const q = new URLSearchParams(location.hash.slice(1));
@@ -44,6 +51,12 @@ function renderRoster() {
   return run(loadRoster(state).then(() => loadAlerts(state, renderAlerts)), loadCard(state));
 }
 
+// A card opened from a row further down (an alert) is brought into view.
+function showCard() {
+  const card = document.getElementById("card");
+  if (state.member && !card.hidden) card.scrollIntoView({ block: "start" });
+}
+
 function renderAlerts() {
   return run(loadAlerts(state, renderAlerts));
 }
@@ -57,8 +70,24 @@ const PANELS = {
 };
 let shown = [];
 
+// A past date is a historical view: said plainly above everything, with the way back to today.
+function banner() {
+  const box = document.getElementById("as-of-banner");
+  box.hidden = !state.asOf;
+  document.getElementById("as-of-banner-text").textContent = state.asOf ? t("as_of_banner", { d: state.asOf }) : "";
+  document.body.dataset.asOf = state.asOf;
+}
+
+function backToToday() {
+  state.asOf = "";
+  state.offset = 0;
+  writeHash();
+  serial(renderAll);
+}
+
 function renderAll() {
   applyStatic();
+  banner();
   document.getElementById("lang").textContent = lang === "zh" ? "English" : "中文";
   document.getElementById("as-of").value = state.asOf;
   const loads = [];
@@ -80,13 +109,13 @@ async function start() {
 
 document.addEventListener("tx:navigate", (e) => {
   const change = e.detail;
-  if ("township" in change || "village" in change) {
+  if ("township" in change || "village" in change || FILTERS.some((f) => f in change)) {
     Object.assign(state, { offset: 0, ...change });
   } else {
     Object.assign(state, change);
   }
   writeHash();
-  if ("member" in change && Object.keys(change).length === 1) serial(() => run(loadCard(state)));
+  if ("member" in change && Object.keys(change).length === 1) serial(() => run(loadCard(state)).then(showCard));
   else serial(renderRoster);
 });
 
@@ -96,11 +125,8 @@ document.getElementById("as-of").addEventListener("change", (e) => {
   writeHash();
   serial(renderAll);
 });
-document.getElementById("as-of-clear").addEventListener("click", () => {
-  state.asOf = "";
-  writeHash();
-  serial(renderAll);
-});
+document.getElementById("as-of-clear").addEventListener("click", backToToday);
+document.getElementById("as-of-today").addEventListener("click", backToToday);
 document.getElementById("lang").addEventListener("click", () => {
   setLang(lang === "zh" ? "en" : "zh");
   serial(renderAll);

@@ -40,6 +40,12 @@ const zh = {
   "post.cross_assigned": "交叉任职", "member.updated": "信息变更",
   "record.corrected": "更正", "record.voided": "作废", state_corrected: "已更正", state_voided: "已作废",
   corrects: "更正第 {seq} 条", voids: "作废第 {seq} 条", fix_refused: "县里未采纳",
+  // alerts, filters, banner
+  as_of_banner: "正在查看 {d} 的数据（历史视图）", back_to_today: "回到今天",
+  all: "全部", person_name: "姓名", search_name: "按姓名搜索", clear_filters: "清除筛选", filtered_members: "筛选结果",
+  open_card: "打开党员卡片", status_tile_hint: "点击只看此状态的党员", total_tile_hint: "点击清除状态筛选",
+  silent_for: "静默 {x}", stale_hint: "超过 {n} 秒未收到该节点的任何消息",
+  secs: "{n} 秒", mins: "{n} 分钟", hours: "{n} 小时", days: "{n} 天",
 };
 const en = {
   title: "Tongxin · County mobile Party members", as_of: "As of", live: "Live", roster: "Three-level roster",
@@ -85,6 +91,12 @@ const en = {
   "post.cross_assigned": "Cross post", "member.updated": "Details changed",
   "record.corrected": "Correction", "record.voided": "Void", state_corrected: "corrected", state_voided: "voided",
   corrects: "corrects no. {seq}", voids: "voids no. {seq}", fix_refused: "not accepted by the county",
+  // alerts, filters, banner
+  as_of_banner: "Viewing the data as of {d} (historical view)", back_to_today: "Back to today",
+  all: "All", person_name: "Name", search_name: "Search by name", clear_filters: "Clear filters", filtered_members: "Matching members",
+  open_card: "Open the member's card", status_tile_hint: "Click to list members of this status only", total_tile_hint: "Click to clear the status filter",
+  silent_for: "silent {x}", stale_hint: "Nothing heard from this node for over {n} s",
+  secs: "{n} s", mins: "{n} min", hours: "{n} h", days: "{n} d",
 };
 const DICTS = { zh, en };
 export let lang = localStorage.getItem("tongxin.lang") === "en" ? "en" : "zh";

@@ -1,8 +1,8 @@
 // The three-level roster: county → township → village → members, and the member card.
 import { ApiError, fmtDate, fmtInt, fmtTime, get, h, table, url } from "./api.js";
+import { STATUSES, filterBar, filtered } from "./filters.js";
 import { t } from "./i18n.js";
 
-const STATUSES = ["out", "returned", "contact_lost", "transferred_out"];
 const PAGE = 50;
 
 function navigate(change) {
@@ -13,11 +13,22 @@ function key(id) {
   return id === null ? "-" : id; // the API's filter value for "(未登记)"
 }
 
-function tiles(summary) {
-  const tile = (label, n, attrs) => h("div", { class: "tile", ...attrs }, h("b", {}, fmtInt(n)), h("span", {}, label));
+// The level's counts by status (never narrowed by the status chosen); a status tile lists that
+// status's members, the total tile (or the chosen tile again) lists them all.
+function tiles(summary, state) {
+  const tile = (label, n, attrs, status) =>
+    h(
+      "button",
+      { type: "button", class: "tile", onclick: () => navigate({ status: state.status === status ? null : status }), ...attrs },
+      h("b", {}, fmtInt(n)),
+      h("span", {}, label),
+    );
+  const chosen = (s) => (state.status === s ? " chosen" : "");
   return [
-    tile(t("total"), summary.total, { "data-testid": "level-total" }),
-    ...STATUSES.map((s) => tile(t(s), summary.by_status[s], { "data-status": s, class: `tile st-${s}` })),
+    tile(t("total"), summary.total, { "data-testid": "level-total", title: t("total_tile_hint") }, null),
+    ...STATUSES.map((s) =>
+      tile(t(s), summary.by_status[s], { "data-status": s, class: `tile status-tile st-${s}${chosen(s)}`, title: t("status_tile_hint") }, s),
+    ),
   ];
 }
 
@@ -49,17 +60,27 @@ function childRows(summary, state) {
 }
 
 export function rosterParams(state) {
-  return { township: state.township, village: state.village, as_of: state.asOf };
+  const { township, village, asOf, status, outstation, hostLocation } = state;
+  return { township, village, as_of: asOf, status, outstation, host_location: hostLocation };
+}
+
+function memberParams(state) {
+  return { ...rosterParams(state), name: state.name };
 }
 
 export async function loadRoster(state) {
-  const summary = await get("api/v1/roster", rosterParams(state));
+  const [summary, every] = await Promise.all([
+    get("api/v1/roster", rosterParams(state)),
+    state.status ? get("api/v1/roster", { ...rosterParams(state), status: null }) : null,
+    filterBar(state),
+  ]);
   state.townshipName = summary.path.find((p) => p.level === "township")?.name ?? null;
+  state.villageName = summary.level === "village" ? summary.name : null;
   document.getElementById("crumbs").replaceChildren(...crumbs(summary));
   const level = document.getElementById("level");
   level.dataset.level = summary.level;
   level.dataset.id = key(summary.id);
-  level.replaceChildren(...tiles(summary));
+  level.replaceChildren(...tiles(every ?? summary, state));
   const children = document.getElementById("children");
   if (summary.children.length) {
     const head = [t(summary.children[0].level), t("total"), ...STATUSES.map(t)];
@@ -69,18 +90,18 @@ export async function loadRoster(state) {
     children.replaceChildren();
     children.hidden = true;
   }
-  const params = rosterParams(state);
+  const params = memberParams(state);
   document.getElementById("roster-exports").replaceChildren(
     h("a", { href: url("api/v1/roster/members.csv", params), download: "", "data-testid": "roster-csv" }, t("export_csv")),
     h("a", { href: url("api/v1/export/roster.xlsx", params), download: "", "data-testid": "roster-xlsx" }, t("export_xlsx")),
   );
   const members = document.getElementById("members");
-  if (state.village === null) members.replaceChildren();
+  if (state.village === null && !filtered(state)) members.replaceChildren();
   else await loadMembers(state, members);
 }
 
 async function loadMembers(state, box) {
-  const page = await get("api/v1/roster/members", { ...rosterParams(state), limit: PAGE, offset: state.offset });
+  const page = await get("api/v1/roster/members", { ...memberParams(state), limit: PAGE, offset: state.offset });
   const rows = page.items.map((m) =>
     h(
       "tr",
@@ -104,7 +125,8 @@ async function loadMembers(state, box) {
     h("span", { "data-testid": "member-count", "data-total": page.total }, t("page", { a, b, n: page.total })),
     h("button", { disabled: b >= page.total, onclick: () => navigate({ offset: page.offset + PAGE }) }, t("next")),
   );
-  box.replaceChildren(h("h3", {}, t("members")), h("div", { class: "scroll" }, grid), pager);
+  const heading = state.village === null ? t("filtered_members") : t("members");
+  box.replaceChildren(h("h3", {}, heading), h("div", { class: "scroll" }, grid), pager);
 }
 
 function field(label, value, attrs = {}) {
