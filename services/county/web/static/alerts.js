@@ -38,7 +38,7 @@ export async function loadAlerts(state, rerender) {
   const rows = found.items.map((a) =>
     h("tr", {}, h("td", {}, a.name ?? "–"), h("td", {}, t(a.kind)), h("td", {}, a.township_name ?? "–"), h("td", {}, a.village_name ?? "–"), h("td", {}, detail(a))),
   );
-  table(document.getElementById("alert-items"), [t("name"), t("kind"), t("township"), t("village"), t("detail")], rows);
+  table(document.getElementById("alert-items"), [t("person_name"), t("kind"), t("township"), t("village"), t("detail")], rows);
 }
 
 function pager(found, rerender) {

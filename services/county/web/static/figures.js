@@ -1,64 +1,35 @@
 // Pioneer, fund and education figures as charts (Chart.js, served by the county) over time and by mode.
-import { fmtInt, get, h, url, wan } from "./api.js";
+import { fmtInt, get, h, url } from "./api.js";
+import { draw } from "./charts.js";
 import { t } from "./i18n.js";
+import { PIONEER_UNITS, money } from "./units.js";
 
 const SOURCES = ["fiscal", "dues_rebate", "member_donation", "org_raised", "host_subsidy"];
 const TRAINING = ["on_site", "cloud", "special"];
-const COLORS = ["#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2980b9", "#8e44ad", "#7f8c8d"];
-const charts = {};
 
-// People counts of the pioneer figure: [label key, section, field].
+// People counts of the pioneer figure: [label key, section, field]; 人 on the left, 人次 on the right.
 const PIONEER = [
   ["jobs_placed", "jobs.placed", "people"],
   ["legal_consulted", "legal.consulted", "people"],
   ["service_provided", "service.provided", "people"],
-  ["enterprise_founded", "enterprise.founded", "households"],
+  ["households_enriched", "enterprise.founded", "households"],
   ["returnee_jobs", "returnee.invested", "jobs"],
 ];
-
-function groupName(g) {
-  return g.key === null ? g.name : (t(g.key) === g.key ? g.name : t(g.key)); // modes get their label
-}
-
-function draw(id, type, groups, series, options = {}) {
-  const labels = groups.map(groupName);
-  const datasets = series.map(([label, pick, extra], i) => ({
-    label,
-    data: groups.map(pick),
-    backgroundColor: COLORS[i % COLORS.length],
-    borderColor: COLORS[i % COLORS.length],
-    ...(options.dataset ?? {}),
-    ...(extra ?? {}),
-  }));
-  const config = {
-    type,
-    data: { labels, datasets },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      scales: { x: { stacked: !!options.stacked }, y: { stacked: !!options.stacked, beginAtZero: true } },
-      plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
-    },
-  };
-  charts[id]?.destroy();
-  charts[id] = new window.Chart(document.getElementById(id), config);
-  document.getElementById(id).dataset.points = JSON.stringify(datasets.map((d) => d.data));
-}
 
 function kpis(funds, pioneer, education) {
   const p = pioneer.total;
   const tile = (label, value, unit, id) => h("div", { class: "tile", "data-kpi": id }, h("b", {}, value), h("span", {}, `${label}${unit ? ` (${unit})` : ""}`));
+  const cash = (id, fen) => tile(t(id), ...money(fen), id);
   const cov = education.total.coverage;
   return [
-    tile(t("received_total"), fmtInt(wan(funds.total.received_total), 1), t("wan"), "received_total"),
-    tile(t("balance"), fmtInt(wan(funds.total.balance), 1), t("wan"), "balance"),
-    tile(t("returnee_amount"), fmtInt(wan(p["returnee.invested"].amount_fen), 1), t("wan"), "returnee_amount"),
-    tile(t("jobs_placed"), fmtInt(p["jobs.placed"].people), t("people"), "jobs_placed"),
-    tile(t("legal_consulted"), fmtInt(p["legal.consulted"].people), t("people"), "legal_consulted"),
-    tile(t("recovered"), fmtInt(wan(p["dispute.mediated"].recovered_fen), 1), t("wan"), "recovered"),
-    tile(t("donation_amount"), fmtInt(wan(p["donation.made"].amount_fen), 1), t("wan"), "donation_amount"),
-    tile(t("chamber_funds"), fmtInt(wan(p["chamber.funds_raised"].amount_fen), 1), t("wan"), "chamber_funds"),
+    cash("received_total", funds.total.received_total),
+    cash("balance", funds.total.balance),
+    cash("returnee_amount", p["returnee.invested"].amount_fen),
+    tile(t("jobs_placed"), fmtInt(p["jobs.placed"].people), t(PIONEER_UNITS["jobs.placed.people"]), "jobs_placed"),
+    tile(t("legal_consulted"), fmtInt(p["legal.consulted"].people), t(PIONEER_UNITS["legal.consulted.people"]), "legal_consulted"),
+    cash("recovered", p["dispute.mediated"].recovered_fen),
+    cash("donation_amount", p["donation.made"].amount_fen),
+    cash("chamber_funds", p["chamber.funds_raised"].amount_fen),
     // coverage of the roster as it stood at the date (or now), in that date's year
     tile(t("coverage"), cov?.rate === null || cov === undefined ? "–" : `${Math.round(cov.rate * 1000) / 10}%`, cov?.year, "coverage"),
     ...COUNTS.map(([id, section, pick, unit]) => tile(t(id), fmtInt(pick(p[section])), t(unit), id)),
@@ -68,7 +39,7 @@ function kpis(funds, pioneer, education) {
 // How many, as the report counts them: [label key, section, value, unit key].
 const COUNTS = [
   ["enterprises_founded", "enterprise.founded", (x) => x.events, "u_companies"],
-  ["households_enriched", "enterprise.founded", (x) => x.households, "u_households"],
+  ["households_enriched", "enterprise.founded", (x) => x.households, PIONEER_UNITS["enterprise.founded.households"]],
   ["returnee_enterprises", "returnee.invested", (x) => x.events, "u_companies"],
   ["job_notices", "jobs.posted", (x) => x.notices, "u_notices"],
   ["disputes", "dispute.mediated", (x) => x.events, "u_cases"],
@@ -107,19 +78,27 @@ export async function loadFigures(state) {
   ]);
   const orgs = await orgTiles(state.asOf);
   document.getElementById("kpis").replaceChildren(...orgs, ...kpis(fm, pm, em));
-  const sources = SOURCES.map((s) => [t(s), (g) => wan(g.received[s])]);
-  draw("c-funds-month", "bar", fm.groups, [...sources], { stacked: true });
-  draw("c-funds-mode", "bar", fo.groups, [...sources, [t("spent"), (g) => wan(g.spent)]]);
-  const people = PIONEER.map(([label, section, f]) => [t(label), (g) => g[section][f] ?? 0]);
-  draw("c-pioneer-month", "line", pm.groups, people, { dataset: { tension: 0.25 } });
-  draw("c-pioneer-mode", "bar", po.groups, people);
-  const training = TRAINING.map((m) => [t(m), (g) => g.training.by_mode[m].attendances]);
-  draw("c-education-month", "bar", em.groups, [...training, [t("orglife_sessions"), (g) => g.orglife.sessions, { stack: "orglife" }]], { stacked: true });
+  const cash = { y: { money: true } };
+  const sources = SOURCES.map((s) => [t(s), (g) => g.received[s]]);
+  draw("c-funds-month", "bar", fm.groups, sources, { axes: cash, months: true, stacked: true });
+  draw("c-funds-mode", "bar", fo.groups, [...sources, [t("spent"), (g) => g.spent]], { axes: cash });
+  const people = PIONEER.map(([label, section, f]) => {
+    const axis = PIONEER_UNITS[`${section}.${f}`] === "u_people" ? "y" : "y2";
+    return [t(label), (g) => g[section][f] ?? 0, axis];
+  });
+  const counted = { y: { unit: "u_people" }, y2: { unit: "u_attendances" } };
+  draw("c-pioneer-month", "line", pm.groups, people, { axes: counted, months: true, dataset: { tension: 0.25 } });
+  draw("c-pioneer-mode", "bar", po.groups, people, { axes: counted });
+  // attendances (人次, stacked by mode) on the left, organisational life sessions (次) on the right
+  const training = TRAINING.map((m) => [t(m), (g) => g.training.by_mode[m].attendances, "y"]);
+  const sessions = [t("orglife_sessions"), (g) => g.orglife.sessions, "y2", { stack: "orglife" }];
+  const taught = { y: { unit: "u_attendances" }, y2: { unit: "u_sessions" } };
+  draw("c-education-month", "bar", em.groups, [...training, sessions], { axes: taught, months: true, stacked: true });
   const pct = (r) => (r === null || r === undefined ? 0 : Math.round(r * 1000) / 10);
   draw("c-education-mode", "bar", eo.groups, [
-    [`${t("coverage")} %`, (g) => pct(g.coverage?.rate)],
-    [`${t("study_rate")} %`, (g) => pct(g.study_accounts?.rate)],
-  ]);
+    [t("coverage"), (g) => pct(g.coverage?.rate)],
+    [t("study_rate"), (g) => pct(g.study_accounts?.rate)],
+  ], { axes: { y: { unit: "u_percent" } } });
   const links = [h("a", { href: url("api/v1/export/figures.xlsx", { ...base, group_by: "month" }), download: "", "data-testid": "figures-xlsx" }, t("export_xlsx"))];
   for (const f of ["funds", "pioneer", "education"]) {
     const href = url("api/v1/export/figures.csv", { ...base, group_by: "month", figure: f });
