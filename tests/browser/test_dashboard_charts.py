@@ -190,6 +190,9 @@ def test_each_axis_has_one_unit_the_report_s(watched_page: tuple[Page, Watch], c
     )
     assert page.inner_text('[data-kpi="households_enriched"] span') == "带富乡亲 (人)"
     assert report_unit("pioneer", "enterprise.founded.households") == "人"
+    page.click("#lang")
+    ready(page)
+    assert chart(page, "c-pioneer-month")["scales"] == {"y": "people", "y2": "attendances"}
     watch.assert_clean()
 
 

@@ -3,7 +3,7 @@
 // by the largest amount, and "无数据" instead of an empty 0–1 axis.
 import { h } from "./api.js";
 import { t } from "./i18n.js";
-import { inUnit, moneyUnit } from "./units.js";
+import { inUnit, moneyUnit, unitWord } from "./units.js";
 
 const COLORS = ["#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2980b9", "#8e44ad", "#7f8c8d"];
 const MONTH = /^\d{4}-\d{2}$/;
@@ -67,7 +67,7 @@ export function draw(id, type, groups, series, { axes, months = false, stacked =
     const unit = units[axisId];
     const money = axes[axisId].money;
     return {
-      label: `${label}（${t(unit)}）`,
+      label: `${label}（${unitWord(unit)}）`,
       data: raw[i].map((v) => (money ? inUnit(v, unit) : v)),
       yAxisID: axisId,
       backgroundColor: COLORS[i % COLORS.length],
@@ -83,13 +83,13 @@ export function draw(id, type, groups, series, { axes, months = false, stacked =
       beginAtZero: true,
       position: axisId === "y" ? "left" : "right",
       grid: axisId === "y" ? {} : { drawOnChartArea: false },
-      title: { display: true, text: t(unit) },
+      title: { display: true, text: unitWord(unit) },
     };
   }
   charts[id]?.destroy();
   delete charts[id];
   canvas.dataset.points = JSON.stringify(datasets.map((d) => d.data));
-  canvas.dataset.units = JSON.stringify(Object.fromEntries(Object.entries(units).map(([k, u]) => [k, t(u)])));
+  canvas.dataset.units = JSON.stringify(Object.fromEntries(Object.entries(units).map(([k, u]) => [k, unitWord(u)])));
   const empty = !labels.length || raw.every((d) => d.every((v) => v === 0));
   placeholder(canvas, empty);
   if (empty) return;

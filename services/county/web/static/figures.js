@@ -2,12 +2,12 @@
 import { fmtInt, get, h, url } from "./api.js";
 import { draw } from "./charts.js";
 import { t } from "./i18n.js";
-import { PIONEER_UNITS, money } from "./units.js";
+import { axesFor, loadUnits, money, unitWord } from "./units.js";
 
 const SOURCES = ["fiscal", "dues_rebate", "member_donation", "org_raised", "host_subsidy"];
 const TRAINING = ["on_site", "cloud", "special"];
 
-// People counts of the pioneer figure: [label key, section, field]; 人 on the left, 人次 on the right.
+// People counts of the pioneer figure: [label key, section, metric]; their units are the county's.
 const PIONEER = [
   ["jobs_placed", "jobs.placed", "people"],
   ["legal_consulted", "legal.consulted", "people"],
@@ -16,37 +16,49 @@ const PIONEER = [
   ["returnee_jobs", "returnee.invested", "jobs"],
 ];
 
-function kpis(funds, pioneer, education) {
+// How many, as the report counts them: [label key, section, path within it]; units the county's.
+const COUNTS = [
+  ["jobs_placed", "jobs.placed", "people"],
+  ["legal_consulted", "legal.consulted", "people"],
+  ["enterprises_founded", "enterprise.founded", "events"],
+  ["households_enriched", "enterprise.founded", "households"],
+  ["returnee_enterprises", "returnee.invested", "events"],
+  ["job_notices", "jobs.posted", "notices"],
+  ["disputes", "dispute.mediated", "events"],
+  ["chamber_companies", "chamber.member_joined", "by_kind.company.events"],
+  ["chamber_persons", "chamber.member_joined", "by_kind.person.events"],
+  ["chamber_projects", "chamber.project_launched", "events"],
+];
+const MONEY = [
+  ["returnee_amount", "returnee.invested", "amount_fen"],
+  ["recovered", "dispute.mediated", "recovered_fen"],
+  ["donation_amount", "donation.made", "amount_fen"],
+  ["chamber_funds", "chamber.funds_raised", "amount_fen"],
+];
+
+const at = (obj, path) => path.split(".").reduce((o, k) => o?.[k], obj);
+
+function kpis(funds, pioneer, education, units) {
   const p = pioneer.total;
   const tile = (label, value, unit, id) => h("div", { class: "tile", "data-kpi": id }, h("b", {}, value), h("span", {}, `${label}${unit ? ` (${unit})` : ""}`));
   const cash = (id, fen) => tile(t(id), ...money(fen), id);
+  const count = ([id, section, path]) => tile(t(id), fmtInt(at(p[section], path)), unitWord(units.pioneer[`${section}.${path}`]), id);
   const cov = education.total.coverage;
   return [
     cash("received_total", funds.total.received_total),
     cash("balance", funds.total.balance),
-    cash("returnee_amount", p["returnee.invested"].amount_fen),
-    tile(t("jobs_placed"), fmtInt(p["jobs.placed"].people), t(PIONEER_UNITS["jobs.placed.people"]), "jobs_placed"),
-    tile(t("legal_consulted"), fmtInt(p["legal.consulted"].people), t(PIONEER_UNITS["legal.consulted.people"]), "legal_consulted"),
-    cash("recovered", p["dispute.mediated"].recovered_fen),
-    cash("donation_amount", p["donation.made"].amount_fen),
-    cash("chamber_funds", p["chamber.funds_raised"].amount_fen),
+    ...MONEY.map(([id, section, path]) => cash(id, at(p[section], path))),
     // coverage of the roster as it stood at the date (or now), in that date's year
     tile(t("coverage"), cov?.rate === null || cov === undefined ? "–" : `${Math.round(cov.rate * 1000) / 10}%`, cov?.year, "coverage"),
-    ...COUNTS.map(([id, section, pick, unit]) => tile(t(id), fmtInt(pick(p[section])), t(unit), id)),
+    ...COUNTS.map(count),
   ];
 }
 
-// How many, as the report counts them: [label key, section, value, unit key].
-const COUNTS = [
-  ["enterprises_founded", "enterprise.founded", (x) => x.events, "u_companies"],
-  ["households_enriched", "enterprise.founded", (x) => x.households, PIONEER_UNITS["enterprise.founded.households"]],
-  ["returnee_enterprises", "returnee.invested", (x) => x.events, "u_companies"],
-  ["job_notices", "jobs.posted", (x) => x.notices, "u_notices"],
-  ["disputes", "dispute.mediated", (x) => x.events, "u_cases"],
-  ["chamber_companies", "chamber.member_joined", (x) => x.by_kind.company.events, "u_companies"],
-  ["chamber_persons", "chamber.member_joined", (x) => x.by_kind.person.events, "people"],
-  ["chamber_projects", "chamber.project_launched", (x) => x.events, "u_items"],
-];
+// Series of one chart, each on the y axis of its unit (a second unit on a second axis).
+function onAxes(series, unitsOf) {
+  const { axes, axisOf } = axesFor(series.map((_, i) => unitsOf[i]));
+  return { axes, series: series.map(([label, pick, extra], i) => [label, pick, axisOf(unitsOf[i]), extra]) };
+}
 
 // The organisations and their venues (the organisation tree has no business dates: always now).
 async function orgTiles(asOf) {
@@ -68,7 +80,8 @@ async function orgTiles(asOf) {
 
 export async function loadFigures(state) {
   const base = { as_of: state.asOf };
-  const [fm, fo, pm, po, em, eo] = await Promise.all([
+  const [units, fm, fo, pm, po, em, eo] = await Promise.all([
+    loadUnits(),
     get("api/v1/figures/funds", { ...base, group_by: "month" }),
     get("api/v1/figures/funds", { ...base, group_by: "mode" }),
     get("api/v1/figures/pioneer", { ...base, group_by: "month" }),
@@ -77,28 +90,31 @@ export async function loadFigures(state) {
     get("api/v1/figures/education", { ...base, group_by: "mode" }),
   ]);
   const orgs = await orgTiles(state.asOf);
-  document.getElementById("kpis").replaceChildren(...orgs, ...kpis(fm, pm, em));
-  const cash = { y: { money: true } };
+  document.getElementById("kpis").replaceChildren(...orgs, ...kpis(fm, pm, em, units));
   const sources = SOURCES.map((s) => [t(s), (g) => g.received[s]]);
-  draw("c-funds-month", "bar", fm.groups, sources, { axes: cash, months: true, stacked: true });
-  draw("c-funds-mode", "bar", fo.groups, [...sources, [t("spent"), (g) => g.spent]], { axes: cash });
-  const people = PIONEER.map(([label, section, f]) => {
-    const axis = PIONEER_UNITS[`${section}.${f}`] === "u_people" ? "y" : "y2";
-    return [t(label), (g) => g[section][f] ?? 0, axis];
-  });
-  const counted = { y: { unit: "u_people" }, y2: { unit: "u_attendances" } };
-  draw("c-pioneer-month", "line", pm.groups, people, { axes: counted, months: true, dataset: { tension: 0.25 } });
-  draw("c-pioneer-mode", "bar", po.groups, people, { axes: counted });
-  // attendances (人次, stacked by mode) on the left, organisational life sessions (次) on the right
-  const training = TRAINING.map((m) => [t(m), (g) => g.training.by_mode[m].attendances, "y"]);
-  const sessions = [t("orglife_sessions"), (g) => g.orglife.sessions, "y2", { stack: "orglife" }];
-  const taught = { y: { unit: "u_attendances" }, y2: { unit: "u_sessions" } };
-  draw("c-education-month", "bar", em.groups, [...training, sessions], { axes: taught, months: true, stacked: true });
+  const funds = (list) => onAxes(list, list.map(() => units.funds.received_total));
+  const f = funds(sources);
+  draw("c-funds-month", "bar", fm.groups, f.series, { axes: f.axes, months: true, stacked: true });
+  const fModes = funds([...sources, [t("spent"), (g) => g.spent]]);
+  draw("c-funds-mode", "bar", fo.groups, fModes.series, { axes: fModes.axes });
+  const people = onAxes(
+    PIONEER.map(([label, section, metric]) => [t(label), (g) => g[section][metric] ?? 0]),
+    PIONEER.map(([, section, metric]) => units.pioneer[`${section}.${metric}`]),
+  );
+  draw("c-pioneer-month", "line", pm.groups, people.series, { axes: people.axes, months: true, dataset: { tension: 0.25 } });
+  draw("c-pioneer-mode", "bar", po.groups, people.series, { axes: people.axes });
+  // training attendances (stacked by mode) and organisational life sessions, each on its unit's axis
+  const taught = onAxes(
+    [...TRAINING.map((m) => [t(m), (g) => g.training.by_mode[m].attendances]), [t("orglife_held"), (g) => g.orglife.sessions, { stack: "orglife" }]],
+    [...TRAINING.map((m) => units.education[`training.by_mode.${m}.attendances`]), units.education["orglife.sessions"]],
+  );
+  draw("c-education-month", "bar", em.groups, taught.series, { axes: taught.axes, months: true, stacked: true });
   const pct = (r) => (r === null || r === undefined ? 0 : Math.round(r * 1000) / 10);
-  draw("c-education-mode", "bar", eo.groups, [
-    [t("coverage"), (g) => pct(g.coverage?.rate)],
-    [t("study_rate"), (g) => pct(g.study_accounts?.rate)],
-  ], { axes: { y: { unit: "u_percent" } } });
+  const rates = onAxes(
+    [[t("coverage"), (g) => pct(g.coverage?.rate)], [t("study_rate"), (g) => pct(g.study_accounts?.rate)]],
+    [units.education["coverage.rate"], units.education["study_accounts.rate"]],
+  );
+  draw("c-education-mode", "bar", eo.groups, rates.series, { axes: rates.axes });
   const links = [h("a", { href: url("api/v1/export/figures.xlsx", { ...base, group_by: "month" }), download: "", "data-testid": "figures-xlsx" }, t("export_xlsx"))];
   for (const f of ["funds", "pioneer", "education"]) {
     const href = url("api/v1/export/figures.csv", { ...base, group_by: "month", figure: f });
