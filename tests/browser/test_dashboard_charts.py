@@ -124,7 +124,7 @@ def test_one_date_and_one_date_time_format_on_the_card(
     watched_page: tuple[Page, Watch], county: County, lang: str
 ) -> None:
     page, watch = watched_page
-    member = mid(2)
+    member = mid(DOUBLE)  # with a conflict and events of both nodes
     open_at(page, county, card_of(member), lang)
     page.wait_for_selector(f'#card[data-member-id="{member}"]')
     card = county.api(f"/api/v1/members/{member}")
@@ -206,6 +206,8 @@ def test_an_empty_chart_says_no_data(watched_page: tuple[Page, Watch], county: C
         assert chart(page, canvas) is None and page.is_hidden(f"#{canvas}")
     drawn = page.locator("#c-pioneer-month").locator("..")
     assert drawn.get_by_test_id("no-data").count() == 0 and chart(page, "c-pioneer-month")
+    rates = chart(page, "c-education-mode")  # a coverage of 0% is a rate, not an absence of data
+    assert rates["scales"] == {"y": "%"} and all(v == 0 for d in rates["datasets"] for v in d["data"])
     page.click("#lang")
     ready(page)
     assert page.locator("#c-funds-month").locator("..").get_by_test_id("no-data").inner_text() == "No data"

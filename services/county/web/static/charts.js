@@ -53,7 +53,8 @@ function placeholder(canvas, empty) {
 }
 
 /* Draw `series` ([label key text, pick(group), axis id ("y" or "y2"), extra dataset options]) of
-   `groups` on the canvas `id`. `axes`: {y: {unit} | {money: true}, y2: …}; `months`: a time axis. */
+   `groups` on the canvas `id`. `axes`: {y: {unit} | {money: true}, y2: …}; `months`: a time axis.
+   A chart without groups has no data; one whose values are all 0 too, unless it is of rates (0% is a rate). */
 export function draw(id, type, groups, series, { axes, months = false, stacked = false, dataset = {} }) {
   const canvas = document.getElementById(id);
   const { labels, rows } = columns(groups, months);
@@ -84,13 +85,16 @@ export function draw(id, type, groups, series, { axes, months = false, stacked =
       position: axisId === "y" ? "left" : "right",
       grid: axisId === "y" ? {} : { drawOnChartArea: false },
       title: { display: true, text: unitWord(unit) },
+      ...(unit === "%" ? { max: 100 } : {}),
+      ...(axes[axisId].money ? {} : { ticks: { precision: 0 } }), // no 0.5 人次
     };
   }
   charts[id]?.destroy();
   delete charts[id];
   canvas.dataset.points = JSON.stringify(datasets.map((d) => d.data));
   canvas.dataset.units = JSON.stringify(Object.fromEntries(Object.entries(units).map(([k, u]) => [k, unitWord(u)])));
-  const empty = !labels.length || raw.every((d) => d.every((v) => v === 0));
+  const rates = Object.values(units).every((u) => u === "%");
+  const empty = !labels.length || (!rates && raw.every((d) => d.every((v) => v === 0)));
   placeholder(canvas, empty);
   if (empty) return;
   const options = {

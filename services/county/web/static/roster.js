@@ -126,8 +126,9 @@ function correction(e) {
 function conflictText(c, history) {
   const names = Object.fromEntries(history.map((e) => [e.node_id, e.node_name ?? e.node_id]));
   const d = c.detail ?? {};
-  if (d.nodes) return `${t(c.kind)}（${t("conflict_nodes", { x: d.nodes.map((n) => names[n] ?? n).join("、") })}）`;
-  if (d.date) return `${t(c.kind)}（${t("conflict_day", { d: fmtDate(d.date), x: (d.types ?? []).map((x) => t(x)).join("、") })}）`;
+  const list = (xs) => xs.join(t("list_sep"));
+  if (d.nodes) return t(c.kind) + t("conflict_nodes", { x: list(d.nodes.map((n) => names[n] ?? n)) });
+  if (d.date) return t(c.kind) + t("conflict_day", { d: fmtDate(d.date), x: list((d.types ?? []).map((x) => t(x))) });
   return t(c.kind);
 }
 
