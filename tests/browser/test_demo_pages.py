@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - dev extra missing; the browser fixture
 pytestmark = pytest.mark.slow
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 TOWNSHIP, VILLAGE = "chengguan", "chengguan-shangtang"
-REPORT = {  # tile → the report's figure as the tile writes it (money in 10,000 yuan)
+REPORT = {  # tile → the report's figure as the tile writes it (money in 万元, from 1 亿元 on in 亿元)
     "outstations": "21",
     "activity_venues": "21",
     "teaching_sites": "7",
@@ -41,13 +41,19 @@ REPORT = {  # tile → the report's figure as the tile writes it (money in 10,00
     "enterprises_founded": "1,200",
     "households_enriched": "46,000",
     "returnee_enterprises": "140",
-    "returnee_amount": "1,375,000",
+    "returnee_amount": "137.5",  # 1,375,000 万元
     "job_notices": "20,000",
     "jobs_placed": "5,000",
     "donation_amount": "1,000",
     "legal_consulted": "70,000",
     "disputes": "800",
     "recovered": "4,000",
+}
+REPORT_UNITS = {
+    "returnee_amount": "亿元",
+    "chamber_funds": "万元",
+    "households_enriched": "人",
+    "legal_consulted": "人次",
 }
 
 
@@ -126,6 +132,8 @@ def test_dashboard_over_the_demo_county_loads_cleanly(
     expect(page.locator('[data-testid="level-total"] b')).to_have_text(f"{total:,}")
     shown = {kpi: page.inner_text(f'[data-kpi="{kpi}"] b') for kpi in REPORT}
     assert shown == REPORT  # the report's headline figures, as the dashboard shows them
+    units = {kpi: page.inner_text(f'[data-kpi="{kpi}"] span').rsplit(" (", 1)[1] for kpi in REPORT_UNITS}
+    assert units == {kpi: f"{unit})" for kpi, unit in REPORT_UNITS.items()}  # in the report's units
     if os.environ.get("TONGXIN_SCREENSHOTS") == "1":
         page.wait_for_timeout(1000)  # let the charts finish their animation
         page.screenshot(path=str(DOCS / "dashboard.png"), full_page=True)

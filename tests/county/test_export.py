@@ -228,7 +228,7 @@ def test_dashboard_and_its_assets_are_served_by_the_county(client: TestClient, c
         if ref.startswith("static/"):
             asset = client.get("/" + ref)
             assert asset.status_code == 200, ref
-    for module in ("app", "api", "i18n", "roster", "alerts", "figures", "nodes"):
+    for module in ("app", "api", "i18n", "roster", "alerts", "figures", "charts", "units", "nodes"):
         text = client.get(f"/static/{module}.js").text
         assert not re.search(r"""(import|from|fetch\()\s*["'`](https?:)?//""", text), module
     chart = client.get("/static/vendor/chart.umd.min.js")

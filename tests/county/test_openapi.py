@@ -113,7 +113,7 @@ def test_every_json_route_declares_what_it_returns_and_files_their_media_types(c
             schema = resolve(spec, content["application/json"]["schema"])
             assert schema.get("type") == "object" and schema.get("properties"), f"{path}: {schema}"
             assert operation["responses"]["200"]["description"], path
-    assert json_routes == 26  # with sign-in, who-am-I, the refused claims, a reveal and the reveals
+    assert json_routes == 27  # with sign-in, who-am-I, the refused claims, a reveal, the reveals, the units
 
 
 def test_the_422_declared_is_the_one_the_app_sends(county_engine: Engine) -> None:
@@ -234,6 +234,7 @@ def test_real_answers_of_every_json_route_conform_to_their_schemas(county: Count
                 {"known_at": "2026-11-01", "group_by": "township"},
             )
         ),
+        ("/api/v1/figures/units", {}),
         ("/api/v1/nodes", {}),
         ("/api/v1/nodes/dongguan", {}),
         ("/api/v1/conflicts", {}),

@@ -93,7 +93,7 @@ def test_each_role_reaches_its_routes_and_nobody_else_does(county_engine: Engine
             else:
                 assert status == 403, (url, role, status)
             checked += 1
-    assert checked == 4 * 34  # every guarded operation but sign-out, as each role
+    assert checked == 4 * 35  # every guarded operation but sign-out, as each role
     assert anonymous.get("/health").status_code == 200
     bad = {"Authorization": "Bearer not-a-token"}
     assert TestClient(app, headers=bad).get("/api/v1/roster").status_code == 401

@@ -32,6 +32,7 @@ from services.county.queries.common import (
     conflict_row,
     load_tree,
 )
+from services.county.queries.node_names import node_names
 from services.county.queries.roster import member_row
 
 ROLES = ("outstation", "host_org", "cross_post")
@@ -77,10 +78,12 @@ def _co_managers(conn: Connection, tree: OrgTree, member_id: str, row: Any = Non
     ]
 
 
-def _history(conn: Connection, member_id: str, moment: str | None = None) -> list[dict[str, Any]]:
+def _history(
+    conn: Connection, tree: OrgTree, member_id: str, moment: str | None = None
+) -> list[dict[str, Any]]:
     """The archived events about the member (by D), in business order, each original marked
     `corrected` or `voided` by the corrections that stand (by D), which are listed too, with the
-    seq they correct and why (`corrections.annotate`)."""
+    seq they correct and why (`corrections.annotate`), and the name of the node that sent it."""
     a = t.archive.c
     subject = entity_key(MEMBER, member_id)
     query = select(a.node_id, a.seq, a.type, a.occurred_at, a.recorded_at, a.received_at).where(
@@ -88,7 +91,11 @@ def _history(conn: Connection, member_id: str, moment: str | None = None) -> lis
     )
     if moment is not None:
         query = query.where(a.occurred_at <= moment)
-    rows = [dict(r) for r in conn.execute(query.order_by(a.occurred_at, a.node_id, a.seq)).mappings()]
+    names = node_names(conn, tree)
+    rows = [
+        {**r, "node_name": names.get(r["node_id"])}
+        for r in conn.execute(query.order_by(a.occurred_at, a.node_id, a.seq)).mappings()
+    ]
     return corrections.annotate(conn, subject, rows)
 
 
@@ -127,7 +134,7 @@ def member_card(conn: Connection, member_id: str, as_of: AsOf | None = None) -> 
         .first()
     )
     card["recruitment"] = dict(rec) if rec else None
-    card["history"] = _history(conn, member_id)
+    card["history"] = _history(conn, tree, member_id)
     return card
 
 
@@ -147,7 +154,7 @@ def _card_as_of(conn: Connection, tree: OrgTree, member_id: str, as_of: AsOf) ->
     card["conflicts"] = [conflict_row(c) for c in sorted(found, key=lambda c: str(c["conflict_id"]))]
     reviews = candidates_as_of(conn, as_of.moment, [member_id])
     card["recruitment"] = reviews[0] if reviews else None
-    card["history"] = _history(conn, member_id, as_of.moment)
+    card["history"] = _history(conn, tree, member_id, as_of.moment)
     return card
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, case, func, select
 from services.county.authority.speakers import speaker_of
 from services.county.db import tables as t
 from services.county.queries import claims
-from services.county.queries.common import NotFoundError, now_text, seconds_between
+from services.county.queries.common import NotFoundError, load_tree, now_text, seconds_between
+from services.county.queries.node_names import node_name
 
 PREVIEW_BYTES = 64
 PREVIEW_CHARS = 1000
@@ -36,8 +37,9 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
     `last_seen` is when the archived head arrived; `last_heard` is the latest arrival of anything
     from the node (archived, held or quarantined), and `silent_s` the seconds since then;
     `last_receipt` the latest county receipt for the node (seq, issued_at), None if none.
-    `org_ids` and `office` say whom it speaks for (docs/authority.md), `refused_claims` how many of
-    its archived events the projections do not apply for it.
+    `org_ids` and `office` say whom it speaks for (docs/authority.md), `name` what to call it
+    (`node_names`), `refused_claims` how many of its archived events the projections do not apply
+    for it.
     """
     now = now or now_text()
     n, h = t.nodes.c, t.node_heads.c
@@ -72,6 +74,7 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
         keys[r["node_id"]].append(
             {"key_id": r["key_id"], "valid_from": r["valid_from"], "valid_to": r["valid_to"]}
         )
+    tree = load_tree(conn)
     items = []
     for r in nodes:
         nid = r["node_id"]
@@ -83,6 +86,7 @@ def node_health(conn: Connection, node_id: str | None = None, now: str | None = 
         items.append(
             {
                 "node_id": nid,
+                "name": node_name(tree, nid, set(speaker.orgs)),
                 "enrolled_at": r["enrolled_at"],
                 "note": r["note"],
                 "org_ids": sorted(speaker.orgs),

@@ -119,3 +119,12 @@ def _figure(name: str, section: type[Model], doc: str) -> type[Model]:
 FundsFigures = _figure("Funds", Funds, "Funds in total and per group.")
 PioneerFigures = _figure("Pioneer", Pioneer, "Pioneer work and chambers in total and per group.")
 EducationFigures = _figure("Education", Education, "Education in total and per group.")
+
+
+class FigureUnits(Model):
+    """Each figure's numbers (by dotted path) and the unit the county report and the exports give
+    them: 人, 人次, 次, 户, 家, 条, 起, 个, 件, 笔; 元 for money; % for a rate."""
+
+    funds: dict[str, str]
+    pioneer: dict[str, str]
+    education: dict[str, str]

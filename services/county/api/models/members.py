@@ -62,6 +62,8 @@ class MemberEvent(Model):
     says whether a correction stands (`state`); a correction says which seq it corrects and why."""
 
     node_id: str
+    node_name: str | None
+    """The name of the organisation the node is (or speaks for), as node health gives it."""
     seq: int
     type: str
     occurred_at: str

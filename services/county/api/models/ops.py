@@ -43,6 +43,8 @@ class NodeHealth(Model):
     """Where a node's chain stands at the county (times UTC)."""
 
     node_id: str
+    name: str | None
+    """The name of the organisation the node is (or speaks for); None if none is registered."""
     enrolled_at: str
     note: str | None
     org_ids: list[str]

@@ -10,8 +10,9 @@ from services.county.accounts.roles import READERS
 from services.county.api.auth import require
 from services.county.api.deps import KNOWN_AT_NOTE, FigureFilters, PointConnDep
 from services.county.api.errors import BUSY, NOT_FOUND
-from services.county.api.models.figures import EducationFigures, FundsFigures, PioneerFigures
+from services.county.api.models.figures import EducationFigures, FigureUnits, FundsFigures, PioneerFigures
 from services.county.api.responses import Json, ok
+from services.county.exports.figure_units import units as figure_units
 from services.county.queries import education as e
 from services.county.queries import figures as q
 
@@ -78,3 +79,16 @@ def education(
     ] = None,
 ) -> Json:
     return Json(e.education(conn, year=year, **filters))
+
+
+@router.get(
+    "/units",
+    summary="The unit of each figure's numbers, as the county report gives it",
+    description="Per figure (`funds`, `pioneer`, `education`), each headline number by its dotted "
+    "path (`legal.consulted.people`) and its unit, the one of the exports' headers: 人, 人次, 次, "
+    "户, 家, 条, 起, 个, 件, 笔; 元 for money (fen in the figures; the report writes 万元, from 1 亿元 "
+    "on 亿元); % for a rate. The same for every county and date: no filters.",
+    responses=ok(FigureUnits),
+)
+def units() -> Json:
+    return Json(figure_units())

@@ -27,7 +27,8 @@ router = APIRouter(prefix="/api/v1/members", tags=["members"], dependencies=[req
     "`POST /api/v1/members/{member_id}/reveal` shows them in full, recorded), latest "
     "organisational life and training, years trained, whether a "
     "study account is open, conflicts about the member, the dual review if the member is also a "
-    "candidate, and the archived events about the member in business order. With `as_of`, each as "
+    "candidate, and the archived events about the member in business order (each with the "
+    "`node_name` of the node that sent it). With `as_of`, each as "
     "it stood at that business time (404 if the member was not registered by then). " + KNOWN_AT_NOTE,
     responses={**ok(MemberCard), **NOT_FOUND, **BUSY},
 )

@@ -18,7 +18,8 @@ router = APIRouter(
     prefix="/api/v1/nodes", tags=["nodes"], dependencies=[require(Role.ANALYST, Role.OPERATOR)]
 )
 
-HEALTH = """Per node: `last_seq` archived and when it arrived (`last_seen`) and was recorded
+HEALTH = """Per node: `name`, the name of the organisation it is (or speaks for); `last_seq`
+archived and when it arrived (`last_seen`) and was recorded
 (`last_recorded_at`); `lag_s` = last_seen − last_recorded_at; `held` envelopes waiting behind a
 gap and the `gaps` (missing seq ranges), `missing` (the seqs in them), `resend_requests` (how often
 the county asked the node to re-send a gap) and `repairing` (the gap it is asking for now); open

@@ -66,7 +66,7 @@ export async function loadAlerts(state, rerender) {
       h("td", {}, detail(a)),
     );
   });
-  table(document.getElementById("alert-items"), [t("name"), t("kind"), t("township"), t("village"), t("detail")], rows);
+  table(document.getElementById("alert-items"), [t("person_name"), t("kind"), t("township"), t("village"), t("detail")], rows);
 }
 
 function pager(found, rerender) {

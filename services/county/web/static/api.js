@@ -79,14 +79,31 @@ export function wan(fen) {
   return Math.round(fen / 100) / 10000; // fen → 10k yuan (万元)
 }
 
+// ONE date and ONE date-time format, in both languages: ISO order in China Standard Time
+// (2024-05-01, 2024-05-01 14:03); a missing one is "–". A bare date (2019-03-01) stays as it is.
+const CHINA = new Intl.DateTimeFormat("en-CA", {
+  timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+});
+const BARE_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function china(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return null;
+  const p = Object.fromEntries(CHINA.formatToParts(d).map((x) => [x.type, x.value]));
+  return { date: `${p.year}-${p.month}-${p.day}`, time: `${p.hour}:${p.minute}` };
+}
+
 export function fmtTime(iso) {
   if (!iso) return "–";
-  return new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai", hour12: false });
+  if (BARE_DATE.test(iso)) return iso;
+  const c = china(iso);
+  return c ? `${c.date} ${c.time}` : String(iso);
 }
 
 export function fmtDate(iso) {
   if (!iso) return "–";
-  return new Date(iso).toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" }); // YYYY-MM-DD, China date
+  if (BARE_DATE.test(iso)) return iso;
+  return china(iso)?.date ?? String(iso);
 }
 
 // A small element builder: h("td", {class: "n"}, "12").

@@ -1,81 +1,64 @@
 // Pioneer, fund and education figures as charts (Chart.js, served by the county) over time and by mode.
-import { fmtInt, get, h, url, wan } from "./api.js";
+import { fmtInt, get, h, url } from "./api.js";
+import { draw } from "./charts.js";
 import { t } from "./i18n.js";
+import { axesFor, loadUnits, money, unitWord } from "./units.js";
 
 const SOURCES = ["fiscal", "dues_rebate", "member_donation", "org_raised", "host_subsidy"];
 const TRAINING = ["on_site", "cloud", "special"];
-const COLORS = ["#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2980b9", "#8e44ad", "#7f8c8d"];
-const charts = {};
 
-// People counts of the pioneer figure: [label key, section, field].
+// People counts of the pioneer figure: [label key, section, metric]; their units are the county's.
 const PIONEER = [
   ["jobs_placed", "jobs.placed", "people"],
   ["legal_consulted", "legal.consulted", "people"],
   ["service_provided", "service.provided", "people"],
-  ["enterprise_founded", "enterprise.founded", "households"],
+  ["households_enriched", "enterprise.founded", "households"],
   ["returnee_jobs", "returnee.invested", "jobs"],
 ];
 
-function groupName(g) {
-  return g.key === null ? g.name : (t(g.key) === g.key ? g.name : t(g.key)); // modes get their label
-}
+// How many, as the report counts them: [label key, section, path within it]; units the county's.
+const COUNTS = [
+  ["jobs_placed", "jobs.placed", "people"],
+  ["legal_consulted", "legal.consulted", "people"],
+  ["enterprises_founded", "enterprise.founded", "events"],
+  ["households_enriched", "enterprise.founded", "households"],
+  ["returnee_enterprises", "returnee.invested", "events"],
+  ["job_notices", "jobs.posted", "notices"],
+  ["disputes", "dispute.mediated", "events"],
+  ["chamber_companies", "chamber.member_joined", "by_kind.company.events"],
+  ["chamber_persons", "chamber.member_joined", "by_kind.person.events"],
+  ["chamber_projects", "chamber.project_launched", "events"],
+];
+const MONEY = [
+  ["returnee_amount", "returnee.invested", "amount_fen"],
+  ["recovered", "dispute.mediated", "recovered_fen"],
+  ["donation_amount", "donation.made", "amount_fen"],
+  ["chamber_funds", "chamber.funds_raised", "amount_fen"],
+];
 
-function draw(id, type, groups, series, options = {}) {
-  const labels = groups.map(groupName);
-  const datasets = series.map(([label, pick, extra], i) => ({
-    label,
-    data: groups.map(pick),
-    backgroundColor: COLORS[i % COLORS.length],
-    borderColor: COLORS[i % COLORS.length],
-    ...(options.dataset ?? {}),
-    ...(extra ?? {}),
-  }));
-  const config = {
-    type,
-    data: { labels, datasets },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      scales: { x: { stacked: !!options.stacked }, y: { stacked: !!options.stacked, beginAtZero: true } },
-      plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
-    },
-  };
-  charts[id]?.destroy();
-  charts[id] = new window.Chart(document.getElementById(id), config);
-  document.getElementById(id).dataset.points = JSON.stringify(datasets.map((d) => d.data));
-}
+const at = (obj, path) => path.split(".").reduce((o, k) => o?.[k], obj);
 
-function kpis(funds, pioneer, education) {
+function kpis(funds, pioneer, education, units) {
   const p = pioneer.total;
   const tile = (label, value, unit, id) => h("div", { class: "tile", "data-kpi": id }, h("b", {}, value), h("span", {}, `${label}${unit ? ` (${unit})` : ""}`));
+  const cash = (id, fen) => tile(t(id), ...money(fen), id);
+  const count = ([id, section, path]) => tile(t(id), fmtInt(at(p[section], path)), unitWord(units.pioneer[`${section}.${path}`]), id);
   const cov = education.total.coverage;
   return [
-    tile(t("received_total"), fmtInt(wan(funds.total.received_total), 1), t("wan"), "received_total"),
-    tile(t("balance"), fmtInt(wan(funds.total.balance), 1), t("wan"), "balance"),
-    tile(t("returnee_amount"), fmtInt(wan(p["returnee.invested"].amount_fen), 1), t("wan"), "returnee_amount"),
-    tile(t("jobs_placed"), fmtInt(p["jobs.placed"].people), t("people"), "jobs_placed"),
-    tile(t("legal_consulted"), fmtInt(p["legal.consulted"].people), t("people"), "legal_consulted"),
-    tile(t("recovered"), fmtInt(wan(p["dispute.mediated"].recovered_fen), 1), t("wan"), "recovered"),
-    tile(t("donation_amount"), fmtInt(wan(p["donation.made"].amount_fen), 1), t("wan"), "donation_amount"),
-    tile(t("chamber_funds"), fmtInt(wan(p["chamber.funds_raised"].amount_fen), 1), t("wan"), "chamber_funds"),
+    cash("received_total", funds.total.received_total),
+    cash("balance", funds.total.balance),
+    ...MONEY.map(([id, section, path]) => cash(id, at(p[section], path))),
     // coverage of the roster as it stood at the date (or now), in that date's year
     tile(t("coverage"), cov?.rate === null || cov === undefined ? "–" : `${Math.round(cov.rate * 1000) / 10}%`, cov?.year, "coverage"),
-    ...COUNTS.map(([id, section, pick, unit]) => tile(t(id), fmtInt(pick(p[section])), t(unit), id)),
+    ...COUNTS.map(count),
   ];
 }
 
-// How many, as the report counts them: [label key, section, value, unit key].
-const COUNTS = [
-  ["enterprises_founded", "enterprise.founded", (x) => x.events, "u_companies"],
-  ["households_enriched", "enterprise.founded", (x) => x.households, "u_households"],
-  ["returnee_enterprises", "returnee.invested", (x) => x.events, "u_companies"],
-  ["job_notices", "jobs.posted", (x) => x.notices, "u_notices"],
-  ["disputes", "dispute.mediated", (x) => x.events, "u_cases"],
-  ["chamber_companies", "chamber.member_joined", (x) => x.by_kind.company.events, "u_companies"],
-  ["chamber_persons", "chamber.member_joined", (x) => x.by_kind.person.events, "people"],
-  ["chamber_projects", "chamber.project_launched", (x) => x.events, "u_items"],
-];
+// Series of one chart, each on the y axis of its unit (a second unit on a second axis).
+function onAxes(series, unitsOf) {
+  const { axes, axisOf } = axesFor(series.map((_, i) => unitsOf[i]));
+  return { axes, series: series.map(([label, pick, extra], i) => [label, pick, axisOf(unitsOf[i]), extra]) };
+}
 
 // The organisations and their venues (the organisation tree has no business dates: always now).
 async function orgTiles(asOf) {
@@ -97,7 +80,8 @@ async function orgTiles(asOf) {
 
 export async function loadFigures(state) {
   const base = { as_of: state.asOf };
-  const [fm, fo, pm, po, em, eo] = await Promise.all([
+  const [units, fm, fo, pm, po, em, eo] = await Promise.all([
+    loadUnits(),
     get("api/v1/figures/funds", { ...base, group_by: "month" }),
     get("api/v1/figures/funds", { ...base, group_by: "mode" }),
     get("api/v1/figures/pioneer", { ...base, group_by: "month" }),
@@ -106,20 +90,31 @@ export async function loadFigures(state) {
     get("api/v1/figures/education", { ...base, group_by: "mode" }),
   ]);
   const orgs = await orgTiles(state.asOf);
-  document.getElementById("kpis").replaceChildren(...orgs, ...kpis(fm, pm, em));
-  const sources = SOURCES.map((s) => [t(s), (g) => wan(g.received[s])]);
-  draw("c-funds-month", "bar", fm.groups, [...sources], { stacked: true });
-  draw("c-funds-mode", "bar", fo.groups, [...sources, [t("spent"), (g) => wan(g.spent)]]);
-  const people = PIONEER.map(([label, section, f]) => [t(label), (g) => g[section][f] ?? 0]);
-  draw("c-pioneer-month", "line", pm.groups, people, { dataset: { tension: 0.25 } });
-  draw("c-pioneer-mode", "bar", po.groups, people);
-  const training = TRAINING.map((m) => [t(m), (g) => g.training.by_mode[m].attendances]);
-  draw("c-education-month", "bar", em.groups, [...training, [t("orglife_sessions"), (g) => g.orglife.sessions, { stack: "orglife" }]], { stacked: true });
+  document.getElementById("kpis").replaceChildren(...orgs, ...kpis(fm, pm, em, units));
+  const sources = SOURCES.map((s) => [t(s), (g) => g.received[s]]);
+  const funds = (list) => onAxes(list, list.map(() => units.funds.received_total));
+  const f = funds(sources);
+  draw("c-funds-month", "bar", fm.groups, f.series, { axes: f.axes, months: true, stacked: true });
+  const fModes = funds([...sources, [t("spent"), (g) => g.spent]]);
+  draw("c-funds-mode", "bar", fo.groups, fModes.series, { axes: fModes.axes });
+  const people = onAxes(
+    PIONEER.map(([label, section, metric]) => [t(label), (g) => g[section][metric] ?? 0]),
+    PIONEER.map(([, section, metric]) => units.pioneer[`${section}.${metric}`]),
+  );
+  draw("c-pioneer-month", "line", pm.groups, people.series, { axes: people.axes, months: true, dataset: { tension: 0.25 } });
+  draw("c-pioneer-mode", "bar", po.groups, people.series, { axes: people.axes });
+  // training attendances (stacked by mode) and organisational life sessions, each on its unit's axis
+  const taught = onAxes(
+    [...TRAINING.map((m) => [t(m), (g) => g.training.by_mode[m].attendances]), [t("orglife_held"), (g) => g.orglife.sessions, { stack: "orglife" }]],
+    [...TRAINING.map((m) => units.education[`training.by_mode.${m}.attendances`]), units.education["orglife.sessions"]],
+  );
+  draw("c-education-month", "bar", em.groups, taught.series, { axes: taught.axes, months: true, stacked: true });
   const pct = (r) => (r === null || r === undefined ? 0 : Math.round(r * 1000) / 10);
-  draw("c-education-mode", "bar", eo.groups, [
-    [`${t("coverage")} %`, (g) => pct(g.coverage?.rate)],
-    [`${t("study_rate")} %`, (g) => pct(g.study_accounts?.rate)],
-  ]);
+  const rates = onAxes(
+    [[t("coverage"), (g) => pct(g.coverage?.rate)], [t("study_rate"), (g) => pct(g.study_accounts?.rate)]],
+    [units.education["coverage.rate"], units.education["study_accounts.rate"]],
+  );
+  draw("c-education-mode", "bar", eo.groups, rates.series, { axes: rates.axes });
   const links = [h("a", { href: url("api/v1/export/figures.xlsx", { ...base, group_by: "month" }), download: "", "data-testid": "figures-xlsx" }, t("export_xlsx"))];
   for (const f of ["funds", "pioneer", "education"]) {
     const href = url("api/v1/export/figures.csv", { ...base, group_by: "month", figure: f });

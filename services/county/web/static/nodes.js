@@ -31,7 +31,7 @@ export async function loadNodes() {
     return h(
       "tr",
       { "data-node-id": n.node_id, class: warn ? "warn" : null, "data-stale": stale ? "1" : null },
-      h("td", {}, n.node_id, flag),
+      h("td", { "data-col": "name", title: n.node_id }, n.name ?? n.node_id, flag),
       h("td", { class: "n", "data-col": "last_seq" }, fmtInt(n.last_seq)),
       h("td", {}, fmtTime(n.last_seen)),
       h("td", { class: "n" }, fmtInt(n.lag_s)),

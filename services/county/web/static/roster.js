@@ -37,7 +37,7 @@ function crumbs(summary) {
     const last = i === summary.path.length - 1;
     const target =
       p.level === "county" ? { township: null, village: null } : p.level === "township" ? { township: key(p.id), village: null } : null;
-    const label = p.level === "county" && p.id ? p.name : p.name;
+    const label = p.id === null ? t("unregistered") : p.name;
     return last || !target
       ? h("span", { class: "crumb current" }, label)
       : h("a", { href: "#", class: "crumb", onclick: (e) => (e.preventDefault(), navigate(target)) }, label);
@@ -52,7 +52,7 @@ function childRows(summary, state) {
     return h(
       "tr",
       { "data-child-id": key(c.id), class: "clickable", onclick: go },
-      h("td", {}, h("a", { href: "#", "data-testid": "child-link" }, c.name)),
+      h("td", {}, h("a", { href: "#", "data-testid": "child-link" }, c.id === null ? t("unregistered") : c.name)),
       h("td", { class: "n", "data-col": "total" }, fmtInt(c.total)),
       STATUSES.map((s) => h("td", { class: "n", "data-col": s }, fmtInt(c.by_status[s]))),
     );
@@ -115,7 +115,7 @@ async function loadMembers(state, box) {
     ),
   );
   const grid = h("table", { class: "grid", "data-testid": "member-list" });
-  table(grid, [t("name"), t("status"), t("outstation"), t("host_location"), t("occupation"), t("status_since")], rows);
+  table(grid, [t("person_name"), t("status"), t("outstation"), t("host_location"), t("occupation"), t("status_since")], rows);
   const a = page.total ? page.offset + 1 : 0;
   const b = page.offset + page.items.length;
   const pager = h(
@@ -144,12 +144,22 @@ function correction(e) {
   return h("span", { class: "fix", "data-testid": "fix-of" }, ` · ${what}：${e.reason}${e.stands ? "" : `（${t("fix_refused")}）`}`);
 }
 
+// A conflict in words: its kind, and the nodes (by name) or the day and the events it is about.
+function conflictText(c, history) {
+  const names = Object.fromEntries(history.map((e) => [e.node_id, e.node_name ?? e.node_id]));
+  const d = c.detail ?? {};
+  const list = (xs) => xs.join(t("list_sep"));
+  if (d.nodes) return t(c.kind) + t("conflict_nodes", { x: list(d.nodes.map((n) => names[n] ?? n)) });
+  if (d.date) return t(c.kind) + t("conflict_day", { d: fmtDate(d.date), x: list((d.types ?? []).map((x) => t(x))) });
+  return t(c.kind);
+}
+
 function cardBody(card, alerts) {
   const co = card.co_managers.map((c) => h("tr", {}, h("td", {}, c.name), h("td", {}, t(`role_${c.role}`)), h("td", {}, c.post ?? "–")));
   const coTable = h("table", { class: "grid", "data-testid": "co-managers" });
   table(coTable, [t("name"), t("role"), t("post")], co);
   const events = card.history.map((e) =>
-    h("li", { "data-state": e.state, "data-seq": e.seq }, h("time", {}, fmtDate(e.occurred_at)), " ", h("b", {}, t(e.type)), h("span", { class: "muted" }, ` ${e.node_id}:${e.seq}`), correction(e)),
+    h("li", { "data-state": e.state, "data-seq": e.seq }, h("time", {}, fmtTime(e.occurred_at)), " ", h("b", {}, t(e.type)), h("span", { class: "muted", title: `${e.node_id}:${e.seq}` }, ` ${e.node_name ?? e.node_id} #${e.seq}`), correction(e)),
   );
   const act = card.activity;
   return [
@@ -158,13 +168,13 @@ function cardBody(card, alerts) {
       { class: "fields" },
       field(t("status"), t(card.status), { "data-testid": "card-status" }),
       field(t("status_since"), fmtDate(card.status_since)),
-      field(t("township"), card.township_name),
-      field(t("village"), card.village_name),
+      field(t("township"), card.township === null ? t("unregistered") : card.township_name),
+      field(t("village"), card.village === null ? t("unregistered") : card.village_name),
       field(t("outstation"), card.outstation_name),
       field(t("host_location"), card.host_location),
       field(t("host_org"), card.host_org_name),
       field(t("occupation"), card.occupation),
-      field(t("flowed_out_on"), card.flowed_out_on),
+      field(t("flowed_out_on"), fmtDate(card.flowed_out_on)),
       field(t("study_account"), card.study_account ? t("yes") : t("no")),
       field(t("last_orglife_at"), fmtTime(act.last_orglife_at)),
       field(t("last_trained_at"), fmtTime(act.last_trained_at)),
@@ -174,7 +184,7 @@ function cardBody(card, alerts) {
     coTable,
     h("h3", {}, t("member_alerts")),
     h("ul", { "data-testid": "card-alerts" }, alerts.length ? alerts.map((a) => h("li", { class: "alert" }, t(a.kind))) : h("li", {}, t("none"))),
-    card.conflicts.length ? [h("h3", {}, t("conflicts")), h("ul", {}, card.conflicts.map((c) => h("li", {}, c.kind)))] : null,
+    card.conflicts.length ? [h("h3", {}, t("conflicts")), h("ul", { "data-testid": "card-conflicts" }, card.conflicts.map((c) => h("li", {}, conflictText(c, card.history))))] : null,
     h("h3", {}, t("history")),
     h("ol", { class: "timeline", "data-testid": "history" }, events),
   ];
