@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.county.ingest import position, quarantine
-from services.county.ingest.backoff import WarningBackoff
 from services.county.ingest.checks import RefusedError
 from services.county.ingest.durable import consumer_name, ensure_consumer
 from services.county.ingest.incoming import Incoming
@@ -27,6 +26,7 @@ from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
 from shared.transport import connect
+from shared.warning_backoff import WarningBackoff
 from shared.wire import RECEIPTS_STREAM, STREAM, receipts_subject
 
 log = logging.getLogger("tongxin.county.ingest")
