@@ -44,6 +44,8 @@ forever (it is never dropped)."""
 @dataclass
 class ConsumerState:
     connected: bool = False
+    consuming: bool = False
+    """Connected, streams and consumer checked, pulling: what `GET /ready` asks of the ingest."""
     batches: int = 0
     messages: int = 0
     last_batch_at: float = 0.0
@@ -159,6 +161,7 @@ class Consumer:
         puller = Puller(nc, STREAM, name, batch=self.batch)
         await puller.start()
         handling: asyncio.Future[None] | None = None  # the batch being committed, then acked
+        self.state.consuming = True
         try:
             while not stop.is_set():
                 msgs = await puller.take(timeout=0.5)
@@ -178,6 +181,7 @@ class Consumer:
                     await handling
                 handling = asyncio.ensure_future(self.handle(msgs, items))
         finally:
+            self.state.consuming = False
             ended.set()
             if watching is not None:
                 await watching
