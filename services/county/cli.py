@@ -34,6 +34,7 @@ from services.county.queries.claims import claims
 from services.county.queries.quarantine import quarantine
 from services.county.registry import list_nodes
 from services.county.settings import CountySettings
+from shared.cli_version import add_version_option
 from shared.wire import DEFAULT_NATS_URL
 
 app = typer.Typer(help="The county service: ingest, archive, projections, query API.", no_args_is_help=True)
@@ -42,6 +43,7 @@ quarantine_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(quarantine_app, name="quarantine")
+add_version_option(app)
 MAX_CLOCK_AHEAD_S = MAX_CLOCK_AHEAD.total_seconds()
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
