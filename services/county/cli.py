@@ -34,6 +34,7 @@ from services.county.queries.claims import claims
 from services.county.queries.quarantine import quarantine
 from services.county.registry import list_nodes
 from services.county.settings import CountySettings
+from shared.cli_tables import print_table
 from shared.cli_version import add_version_option
 from shared.wire import DEFAULT_NATS_URL
 
@@ -196,7 +197,7 @@ def nodes(db: Db = DEFAULT_DB_URL, as_json: Annotated[bool, typer.Option("--json
     for r in rows:
         speaks = ("county office; " if r["office"] else "") + ", ".join(r["org_ids"])
         table.add_row(r["node_id"], speaks, r["key_id"] or "-", r["public_key"] or "-", r["enrolled_at"])
-    out.print(table)
+    print_table(out, table)
 
 
 @app.command(epilog="Example: tongxin county rebuild --db postgresql://county@db/tongxin")
@@ -246,7 +247,7 @@ def quarantine_list(
                 escape(r["detail"][:80]),  # a detail quotes what the sender sent: never markup
                 r["resolved_at"] or "",
             )
-    out.print(table)
+    print_table(out, table)
 
 
 @quarantine_app.command("claims", epilog="Example: tongxin county quarantine claims --reason not_own_org")
@@ -264,7 +265,7 @@ def quarantine_claims(
         table.add_row(
             r["node_id"], str(r["seq"]), r["type"], r["occurred_at"], r["reason"], escape(r["detail"][:100])
         )
-    out.print(table)
+    print_table(out, table)
     out.print(f"{found['total']} refused claim(s)")
 
 

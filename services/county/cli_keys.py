@@ -25,6 +25,7 @@ from services.county.key_rotation import rotate
 from services.county.keys import DEFAULT_COUNTY_KEY
 from services.county.reenrolment import revocations
 from services.county.revocation import Revocation, plan, revoke
+from shared.cli_tables import print_table
 from shared.errors import FieldError
 
 out = Console(soft_wrap=True, highlight=False)
@@ -128,7 +129,7 @@ def list_revocations(
             str(r["id"]), r["node_id"], str(r["from_seq"]), r["key_ids"].replace(",", " "),
             r["revoked_at"], str(r["envelopes"]), escape(r["reason"]), again,
         )  # fmt: skip
-    out.print(table)
+    print_table(out, table)
 
 
 def rotate_key(

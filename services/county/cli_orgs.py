@@ -16,6 +16,7 @@ from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.reference.org_sheet import MAX_BYTES, SheetError
 from services.county.reference.org_template import template
 from services.county.reference.register import load_file
+from shared.cli_tables import print_table
 
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -66,7 +67,7 @@ def load_orgs(
     finally:
         engine.dispose()
     if loaded is None:
-        err.print(_errors_table(parsed.errors))
+        print_table(err, _errors_table(parsed.errors))
         raise typer.Exit(1)
     out.print(
         f"loaded {len(parsed.rows)} organisation(s) from {file}: {loaded.added} added, "

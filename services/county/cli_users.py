@@ -19,6 +19,7 @@ from services.county.accounts.roles import ROLE_NAMES, Role
 from services.county.accounts.store import TOKEN_DAYS, AccountError, Accounts, TokenKind
 from services.county.cli_options import Db
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
+from shared.cli_tables import print_table
 from shared.credentials import WeakPasswordError, check_password_rules
 
 out = Console(soft_wrap=True)
@@ -126,7 +127,7 @@ def list_accounts(db: Db = DEFAULT_DB_URL) -> None:
             str(a["tokens"]),
             str(a["changed_at"])[:19],
         )
-    out.print(table)
+    print_table(out, table)
 
 
 @users.command("token", epilog="Example: tongxin county user token audit-bot --label nightly-verify")

@@ -30,6 +30,7 @@ from services.county.db import tables as t
 from services.county.db.engine import make_engine
 from services.county.keys import DEFAULT_COUNTY_KEY
 from shared.catalog.base import CHINA_STANDARD_TIME
+from shared.cli_tables import print_table
 from shared.errors import FieldError
 from shared.signing import Signer, Verifier
 
@@ -238,7 +239,7 @@ def show_history(
             _cst(i.occurred_at), i.node_id, str(i.seq), i.type, i.hash[:16], _cst(i.recorded_at),
             _cst(i.received_at), "yes" if i.receipted else "no", i.via,
         )  # fmt: skip
-    out.print(table)
+    print_table(out, table)
 
 
 def _cst(text: str) -> str:
