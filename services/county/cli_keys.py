@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from services.county.cli_options import Db
+from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.key_rotation import rotate
 from services.county.keys import DEFAULT_COUNTY_KEY
@@ -67,6 +67,7 @@ def revoke_key(
     ],
     county_id: CountyId,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be revoked; change nothing.")
     ] = False,
@@ -108,7 +109,9 @@ def revoke_key(
 
 
 def list_revocations(
-    db: Db = DEFAULT_DB_URL, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+    db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every revocation of a node's keys: when, why, from which seq, what it took out, and the
     key the node was re-enrolled with."""
@@ -135,6 +138,7 @@ def list_revocations(
 def rotate_key(
     county_id: CountyId,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     county_key: Annotated[
         Path,
         typer.Option("--county-key", envvar="TONGXIN_COUNTY_KEY", help="The county's receipt key file."),
