@@ -6,13 +6,13 @@ import asyncio
 import signal
 import sys
 import time
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from services.branch_node.cli import app as node_app
+from shared.cli_version import VersionOption
 from tongxin.failures import debug_requested, run_reporting
 from tongxin.natsd import DEFAULT_PORT, EmbeddedNats, NatsServerError, Tls, ensure_stream
 
@@ -25,19 +25,8 @@ app = typer.Typer(
 app.add_typer(node_app, name="node")
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        typer.echo(f"tongxin {package_version('tongxin')}")
-        raise typer.Exit()
-
-
 @app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
-    ] = False,
-) -> None:
+def _root(version: VersionOption = False) -> None:
     """The options every command inherits (`--version`)."""
 
 

@@ -28,7 +28,8 @@ def explain(exc: BaseException) -> str | None:
 
     if isinstance(exc, OperationalError):
         cause = _first_line(exc.orig) if exc.orig is not None else _first_line(exc)
-        return f"database unreachable: {cause} — check --db / TONGXIN_COUNTY_DB and that the server runs"
+        where = "--db / --db-file / TONGXIN_COUNTY_DB"
+        return f"database unreachable: {cause} — check {where} and that the server runs"
     if isinstance(exc, NatsError):
         return f"NATS unreachable: {_first_line(exc)} — check --nats and that `tongxin nats` runs"
     if isinstance(exc, FileNotFoundError):

@@ -1,7 +1,7 @@
 """The node's local HTTP API: record events (one or a batch), read signed envelopes, status, metrics.
 
-Every route but `/health` needs the clerk (`web/signin.py`); `web/guard.py` stands before all of
-them (Host, Origin, media type, body size, security headers).
+Every route but `/health` and `/ready` (`probes`) needs the clerk (`web/signin.py`);
+`web/guard.py` stands before all of them (Host, Origin, media type, body size, security headers).
 
 "Forwarded" means the county has it: status, health and metrics tell what the county's receipts
 confirm (`confirmed_seq`) from what was sent and is still unconfirmed and what waits to be sent;
@@ -30,8 +30,9 @@ from services.branch_node.clerk import Clerk
 from services.branch_node.forwarder import Forwarder
 from services.branch_node.inputs import parse_item, parse_json
 from services.branch_node.limits import MAX_BATCH
+from services.branch_node.probes import fork_of, mount_probes
 from services.branch_node.refusals import PROTECTED, REFUSED, handle_refusals
-from services.branch_node.service import NodeService, NodeStatus
+from services.branch_node.service import NodeService
 from services.branch_node.web import mount_outstation
 from services.branch_node.web.guard import Guard
 from services.branch_node.web.sessions import Sessions, Throttle
@@ -193,17 +194,7 @@ def create_app(
     def status() -> dict[str, Any]:
         return _status(node, forwarder)
 
-    @app.get(
-        "/health",
-        tags=["ops"],
-        responses={503: {"description": 'Forwarding stopped: {"status": "forked", "fork": {seq, reason}}'}},
-    )
-    def health() -> Response:
-        fork = _fork(node.status(), forwarder)
-        if fork is not None:
-            return JSONResponse(status_code=503, content={"status": "forked", "fork": fork})
-        return JSONResponse({"status": "ok"})
-
+    mount_probes(app, node, forwarder)
     _serve_metrics(app, node, metrics, forwarder, gate)
     app.include_router(router)
     mount_outstation(app, node, lambda events: _record(node, events, metrics, forwarder), gate)
@@ -231,7 +222,7 @@ def _serve_metrics(
         metrics.unconfirmed.set(st.unconfirmed)
         metrics.waiting.set(st.waiting)
         metrics.backlog.set(st.backlog)
-        metrics.forked.set(0 if _fork(st, forwarder) is None else 1)
+        metrics.forked.set(0 if fork_of(st, forwarder) is None else 1)
         if forwarder is not None:
             metrics.connected.set(1 if forwarder.state.connected else 0)
             metrics.failures.set(forwarder.state.failures)
@@ -261,14 +252,3 @@ def _status(node: NodeService, forwarder: Forwarder | None) -> dict[str, Any]:
         out["last_error"] = state.last_error
         out.update(resent=state.resent, repairs=state.repairs, requests=state.requests, forked=state.forked)
     return out
-
-
-def _fork(st: NodeStatus, forwarder: Forwarder | None) -> dict[str, Any] | None:
-    """Why forwarding is stopped, or None: the log and the newest receipt disagree (`st.fork`), or
-    the forwarder itself has stopped (seq None when only it knows why)."""
-    if st.fork is not None:
-        fork: dict[str, Any] = msgspec.to_builtins(st.fork)
-        return fork
-    if forwarder is not None and forwarder.state.forked is not None:
-        return {"seq": None, "reason": forwarder.state.forked}
-    return None

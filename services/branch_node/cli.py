@@ -28,6 +28,7 @@ from services.branch_node.forwarder import REPAIR_GRACE
 from services.branch_node.inputs import cell_value, parse_item, parse_json, set_dotted
 from services.branch_node.lock import NodeBusyError, exclusive
 from services.branch_node.service import NodeService
+from shared.cli_version import add_version_option
 from shared.credentials import WeakPasswordError, check_password_rules
 from shared.errors import FieldError
 from shared.ids import SLUG_PATTERN
@@ -237,6 +238,7 @@ def serve(
         node.close()
 
 
+add_version_option(app)
 cli_chain.register(app)
 cli_forward.register(app)
 cli_recover.register(app)

@@ -79,27 +79,28 @@ def show(data_dir: DataDir = Path("tongxin-node")) -> None:
 @county_key_app.command("add", epilog="Example: tongxin node county-key add 3b6a27bc…f1e2")
 def add(public_key: PublicKey, data_dir: DataDir = Path("tongxin-node")) -> None:
     """Trust this county key too (e.g. a node made without --county-public-key). A running
-    `node serve` takes it at the next receipt."""
+    `node serve` takes it at the next receipt; a key already trusted is left as it is."""
     _change(data_dir, public_key, replace=False)
 
 
 @county_key_app.command("set", epilog="Example: tongxin node county-key set 3b6a27bc…f1e2")
 def set_key(public_key: PublicKey, data_dir: DataDir = Path("tongxin-node")) -> None:
     """Trust this county key alone, forgetting every other (after the county's key was
-    compromised and rotated with --compromised)."""
+    compromised and rotated with --compromised); nothing changes when it is trusted alone already."""
     _change(data_dir, public_key, replace=True)
 
 
 def _change(data_dir: Path, public_key: str, *, replace: bool) -> None:
     node = open_node(data_dir)
     try:
-        key = node.county_trust.add(public_key, replace=replace)
+        key, changed = node.county_trust.add(public_key, replace=replace)
         keys = node.county_trust.trusted()
     except FieldError as exc:
-        raise fail(str(exc)) from None
+        raise fail(f"HEX: {exc.message}") from None
     finally:
         node.close()
-    out.print(f"trusts county key {key.key_id}" + ("" if replace else f" (of {len(keys)})"), highlight=False)
+    said = "trusts" if changed else "already trusts"
+    out.print(f"{said} county key {key.key_id}" + ("" if replace else f" (of {len(keys)})"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,9 @@ ended — from then on the county signs with the new key alone. A node without a
 accepts every receipt, unchecked: `node serve` warns, `node status` says so.
 
 The file is re-read when it changes, so `county-key add` takes effect in a running `node serve`.
+Giving a key already trusted changes nothing (how it came, a handover's overlap are kept). There
+is no "valid from" to give: a trusted key counts for every receipt it signed, and when a key's
+trust ends is what a handover's overlap says, taken from the county's own signed statement.
 """
 
 from __future__ import annotations
@@ -92,19 +95,24 @@ class CountyTrust:
         write_private(self.path, msgspec.json.format(msgspec.json.encode(TrustFile(keys=keys))) + b"\n")
         self._keys, self._stamp = keys, None
 
-    def add(self, public_key_hex: str, *, replace: bool = False) -> TrustedKey:
-        """Trust this key too (`replace`: this key alone)."""
+    def add(self, public_key_hex: str, *, replace: bool = False) -> tuple[TrustedKey, bool]:
+        """Trust this key too (`replace`: this key alone); and whether anything changed. A key
+        already trusted (alone, with `replace`) is left as it is — how it came, and the end of
+        a handover's overlap if it was handed over from: adding it again changes nothing."""
         key = parse_key(public_key_hex)
-        new = TrustedKey(
-            key_id=key.key_id,
-            public_key=key.public_key.hex(),
-            source="set" if replace else "added",
-            added_at=format_time(datetime.now(UTC)),
-        )
         with self.lock:
-            kept = [] if replace else [k for k in self._load() if k.key_id != key.key_id]
-            self._save([*kept, new])
-        return new
+            current = self._load()
+            held = next((k for k in current if k.key_id == key.key_id), None)
+            if held is not None and (not replace or len(current) == 1):
+                return held, False
+            new = TrustedKey(
+                key_id=key.key_id,
+                public_key=key.public_key.hex(),
+                source="set" if replace else "added",
+                added_at=format_time(datetime.now(UTC)),
+            )
+            self._save([*([] if replace else current), new])
+        return new, True
 
     def check(self, r: Receipt) -> bool:
         """Whether a trusted key signed (or co-signed) `r` — a key handed over counts only for a

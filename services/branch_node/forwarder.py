@@ -26,6 +26,7 @@ from services.branch_node.forwarding_state import Backoff, ForwarderState
 from services.branch_node.repair import Repair
 from services.branch_node.service import NodeService
 from shared.transport import connect
+from shared.warning_backoff import WarningBackoff
 from shared.wire import msg_id, rekeyed_msg_id, requests_subject, resend_msg_id
 
 log = logging.getLogger("tongxin.node.forwarder")
@@ -69,6 +70,8 @@ class Forwarder:
         self.ack_timeout = ack_timeout
         self.cursor_every = cursor_every
         self.backoff = backoff or Backoff()
+        self.warnings = WarningBackoff(log, "the county's NATS", headline="forwarding interrupted")
+        """Retries go on at `backoff`'s pace; the warnings about them back off (5 s … 5 min)."""
         self.progress = progress
         self.state = ForwarderState()
         self.repair = Repair(node.node_id, node.config.county_id, node.county_trust.verifiers, repair_grace)
@@ -112,7 +115,7 @@ class Forwarder:
         self.state.failures += 1
         self.state.last_error = reason
         delay = self.backoff.next_delay()
-        log.warning("forwarding interrupted", extra={"reason": reason, "retry_in_s": round(delay, 2)})
+        self.warnings.failed(reason)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
 
@@ -126,6 +129,7 @@ class Forwarder:
         requests = await nc.subscribe(
             requests_subject(self.node.config.county_id, self.node.node_id), cb=self._on_request
         )
+        self.warnings.succeeded()  # connected and the streams answer: forwarding works again
         self.repair.reset_clock(time.monotonic())
         await asyncio.to_thread(self.confirmations.take, None)  # a fork known from before: send nothing
         self._receipt_due = 0.0

@@ -19,7 +19,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from services.county import cli_backup, cli_keys, cli_nodes, cli_orgs, cli_personal, cli_users
-from services.county.cli_options import Db, NatsCa, NatsSeed, PersonalKey
+from services.county.cli_options import Db, DbFile, NatsCa, NatsSeed, PersonalKey
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
 from services.county.ingest.consumer import Consumer, NatsRefusedError
@@ -34,6 +34,8 @@ from services.county.queries.claims import claims
 from services.county.queries.quarantine import quarantine
 from services.county.registry import list_nodes
 from services.county.settings import CountySettings
+from shared.cli_tables import print_table
+from shared.cli_version import add_version_option
 from shared.wire import DEFAULT_NATS_URL
 
 app = typer.Typer(help="The county service: ingest, archive, projections, query API.", no_args_is_help=True)
@@ -42,6 +44,7 @@ quarantine_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(quarantine_app, name="quarantine")
+add_version_option(app)
 MAX_CLOCK_AHEAD_S = MAX_CLOCK_AHEAD.total_seconds()
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -88,7 +91,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 @app.command("migrate", epilog="Example: tongxin county migrate --db postgresql://county@db/tongxin")
-def migrate_schema(db: Db = DEFAULT_DB_URL) -> None:
+def migrate_schema(db: Db = DEFAULT_DB_URL, db_file: DbFile = None) -> None:
     """Create or upgrade the county schema (Alembic migrations), saying which revisions it applied."""
     engine = make_engine(db)
     before, after = migrate(engine)
@@ -103,6 +106,7 @@ def migrate_schema(db: Db = DEFAULT_DB_URL) -> None:
 def serve(
     county_id: CountyId,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     nats: Nats = DEFAULT_NATS_URL,
     host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8700,
@@ -136,6 +140,7 @@ def serve(
 def ingest(
     county_id: CountyId,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     nats: Nats = DEFAULT_NATS_URL,
     once: Annotated[bool, typer.Option(help="Stop when nothing is pending or awaiting its ack.")] = False,
     ack_wait: Annotated[
@@ -183,7 +188,9 @@ async def _until_signal(consumer: Consumer, once: bool) -> None:
 
 
 @app.command(epilog="Example: tongxin county nodes --json")
-def nodes(db: Db = DEFAULT_DB_URL, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def nodes(
+    db: Db = DEFAULT_DB_URL, db_file: DbFile = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """The enrolled nodes and their keys."""
     with _engine(db).connect() as conn:
         rows = list_nodes(conn)
@@ -194,11 +201,11 @@ def nodes(db: Db = DEFAULT_DB_URL, as_json: Annotated[bool, typer.Option("--json
     for r in rows:
         speaks = ("county office; " if r["office"] else "") + ", ".join(r["org_ids"])
         table.add_row(r["node_id"], speaks, r["key_id"] or "-", r["public_key"] or "-", r["enrolled_at"])
-    out.print(table)
+    print_table(out, table)
 
 
 @app.command(epilog="Example: tongxin county rebuild --db postgresql://county@db/tongxin")
-def rebuild(db: Db = DEFAULT_DB_URL) -> None:
+def rebuild(db: Db = DEFAULT_DB_URL, db_file: DbFile = None) -> None:
     """Drop every projection and rebuild it from the archive (one transaction), with progress."""
     engine = _engine(db)
     with engine.connect() as conn:
@@ -220,7 +227,7 @@ def key(county_key: CountyKey = DEFAULT_COUNTY_KEY) -> None:
 
 
 @app.command(epilog="Example: tongxin county digest")
-def digest(db: Db = DEFAULT_DB_URL) -> None:
+def digest(db: Db = DEFAULT_DB_URL, db_file: DbFile = None) -> None:
     """Print the live projection digest."""
     with _engine(db).connect() as conn:
         out.print(projection_digest(conn))
@@ -229,6 +236,7 @@ def digest(db: Db = DEFAULT_DB_URL) -> None:
 @quarantine_app.command("list", epilog="Example: tongxin county quarantine list --all")
 def quarantine_list(
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     show_all: Annotated[bool, typer.Option("--all", help="Include resolved.")] = False,
 ) -> None:
     """Quarantined messages with their reasons."""
@@ -244,12 +252,13 @@ def quarantine_list(
                 escape(r["detail"][:80]),  # a detail quotes what the sender sent: never markup
                 r["resolved_at"] or "",
             )
-    out.print(table)
+    print_table(out, table)
 
 
 @quarantine_app.command("claims", epilog="Example: tongxin county quarantine claims --reason not_own_org")
 def quarantine_claims(
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     node: Annotated[str | None, typer.Option("--node", help="Only this node's.")] = None,
     reason: Annotated[str | None, typer.Option(help="Only this reason, e.g. not_own_member.")] = None,
 ) -> None:
@@ -262,7 +271,7 @@ def quarantine_claims(
         table.add_row(
             r["node_id"], str(r["seq"]), r["type"], r["occurred_at"], r["reason"], escape(r["detail"][:100])
         )
-    out.print(table)
+    print_table(out, table)
     out.print(f"{found['total']} refused claim(s)")
 
 
@@ -270,6 +279,7 @@ def quarantine_claims(
 def quarantine_retry(
     county_id: CountyId,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     ids: Annotated[list[int] | None, typer.Option("--id", help="Only these rows (repeatable).")] = None,
     max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
 ) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from services.county import backup as county_backup
-from services.county.cli_options import Db
+from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL
 from services.county.keys import DEFAULT_COUNTY_KEY
 from shared.backup import MANIFEST, BackupError
@@ -56,6 +56,7 @@ def backup(
         typer.Option("--out", help="A new directory for the backup (created, mode 0700; must not exist)."),
     ],
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     county_key: Annotated[
         Path,
         typer.Option(
@@ -102,6 +103,7 @@ def restore(
         Path, typer.Option("--from", help="A backup directory, made by `tongxin county backup`.")
     ],
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     county_key: Annotated[
         Path,
         typer.Option(

@@ -19,12 +19,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from services.county.cli_options import Db
+from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.key_rotation import rotate
 from services.county.keys import DEFAULT_COUNTY_KEY
 from services.county.reenrolment import revocations
 from services.county.revocation import Revocation, plan, revoke
+from shared.cli_tables import print_table
 from shared.errors import FieldError
 
 out = Console(soft_wrap=True, highlight=False)
@@ -66,6 +67,7 @@ def revoke_key(
     ],
     county_id: CountyId,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be revoked; change nothing.")
     ] = False,
@@ -107,7 +109,9 @@ def revoke_key(
 
 
 def list_revocations(
-    db: Db = DEFAULT_DB_URL, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+    db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every revocation of a node's keys: when, why, from which seq, what it took out, and the
     key the node was re-enrolled with."""
@@ -128,12 +132,13 @@ def list_revocations(
             str(r["id"]), r["node_id"], str(r["from_seq"]), r["key_ids"].replace(",", " "),
             r["revoked_at"], str(r["envelopes"]), escape(r["reason"]), again,
         )  # fmt: skip
-    out.print(table)
+    print_table(out, table)
 
 
 def rotate_key(
     county_id: CountyId,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     county_key: Annotated[
         Path,
         typer.Option("--county-key", envvar="TONGXIN_COUNTY_KEY", help="The county's receipt key file."),

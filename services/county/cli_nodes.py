@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.county.cli_options import Db, NatsAccess
+from services.county.cli_options import Db, DbFile, NatsAccess
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.reenrolment import reenrol
 from services.county.registry import enrol
@@ -62,6 +62,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         nats_access: NatsAccess = None,
         db: Db = DEFAULT_DB_URL,
+        db_file: DbFile = None,
         org: Annotated[
             list[str] | None,
             typer.Option(

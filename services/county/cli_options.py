@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-Db = Annotated[
-    str, typer.Option("--db", envvar="TONGXIN_COUNTY_DB", help="Database URL (SQLite or PostgreSQL).")
-]
+from services.county.cli_db import Db, DbFile, OptionalDb
+
+__all__ = ["Db", "DbFile", "NatsAccess", "NatsCa", "NatsSeed", "OptionalDb", "PersonalKey"]
 NatsSeed = Annotated[
     Path | None,
     typer.Option(

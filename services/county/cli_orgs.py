@@ -11,11 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.county.cli_options import Db
+from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.reference.org_sheet import MAX_BYTES, SheetError
 from services.county.reference.org_template import template
 from services.county.reference.register import load_file
+from shared.cli_tables import print_table
 
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -34,6 +35,7 @@ def load_orgs(
         typer.Argument(help="The tree as an .xlsx (sheet 组织树, or the first sheet).", show_default=False),
     ] = None,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     template_out: Annotated[
         Path | None,
         typer.Option("--template", help="Write the workbook to fill to this path instead, and stop."),
@@ -66,7 +68,7 @@ def load_orgs(
     finally:
         engine.dispose()
     if loaded is None:
-        err.print(_errors_table(parsed.errors))
+        print_table(err, _errors_table(parsed.errors))
         raise typer.Exit(1)
     out.print(
         f"loaded {len(parsed.rows)} organisation(s) from {file}: {loaded.added} added, "

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.county.cli_options import Db, PersonalKey
+from services.county.cli_options import Db, DbFile, PersonalKey
 from services.county.db.engine import DEFAULT_DB_URL, make_engine
 from services.county.keys import DEFAULT_COUNTY_KEY
 from services.county.personal import rotation
@@ -28,6 +28,7 @@ personal_key_app = typer.Typer(help="The master key of members' personal data.",
 )
 def rotate(
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
     personal_key: PersonalKey = None,
     county_key: Annotated[
         Path,

@@ -17,8 +17,9 @@ from rich.table import Table
 
 from services.county.accounts.roles import ROLE_NAMES, Role
 from services.county.accounts.store import TOKEN_DAYS, AccountError, Accounts, TokenKind
-from services.county.cli_options import Db
+from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
+from shared.cli_tables import print_table
 from shared.credentials import WeakPasswordError, check_password_rules
 
 out = Console(soft_wrap=True)
@@ -70,6 +71,7 @@ def add(
     township: Annotated[str | None, typer.Option("--township", help="A township officer's township.")] = None,
     password_file: PasswordFile = None,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
 ) -> None:
     """Add an account with a role (a township officer with their township)."""
     accounts = _accounts(db)
@@ -82,7 +84,9 @@ def add(
 
 
 @users.command("passwd", epilog="Example: tongxin county user passwd wang")
-def passwd(username: Username, password_file: PasswordFile = None, db: Db = DEFAULT_DB_URL) -> None:
+def passwd(
+    username: Username, password_file: PasswordFile = None, db: Db = DEFAULT_DB_URL, db_file: DbFile = None
+) -> None:
     """Set an account's password; its sessions and tokens end."""
     accounts = _accounts(db)
     try:
@@ -93,13 +97,13 @@ def passwd(username: Username, password_file: PasswordFile = None, db: Db = DEFA
 
 
 @users.command("disable", epilog="Example: tongxin county user disable wang")
-def disable(username: Username, db: Db = DEFAULT_DB_URL) -> None:
+def disable(username: Username, db: Db = DEFAULT_DB_URL, db_file: DbFile = None) -> None:
     """Disable an account at once: its sessions and tokens end, it cannot sign in."""
     _switch(username, db, disabled=True)
 
 
 @users.command("enable", epilog="Example: tongxin county user enable wang")
-def enable(username: Username, db: Db = DEFAULT_DB_URL) -> None:
+def enable(username: Username, db: Db = DEFAULT_DB_URL, db_file: DbFile = None) -> None:
     """Enable a disabled account again (with the password it had)."""
     _switch(username, db, disabled=False)
 
@@ -113,7 +117,7 @@ def _switch(username: str, db: str, *, disabled: bool) -> None:
 
 
 @users.command("list", epilog="Example: tongxin county user list")
-def list_accounts(db: Db = DEFAULT_DB_URL) -> None:
+def list_accounts(db: Db = DEFAULT_DB_URL, db_file: DbFile = None) -> None:
     """Every account: role, township, whether disabled, live sessions and tokens."""
     table = Table("username", "role", "township", "disabled", "sessions", "tokens", "changed")
     for a in _accounts(db).list():
@@ -126,7 +130,7 @@ def list_accounts(db: Db = DEFAULT_DB_URL) -> None:
             str(a["tokens"]),
             str(a["changed_at"])[:19],
         )
-    out.print(table)
+    print_table(out, table)
 
 
 @users.command("token", epilog="Example: tongxin county user token audit-bot --label nightly-verify")
@@ -135,6 +139,7 @@ def token(
     label: Annotated[str, typer.Option("--label", help="What the token is for (revoke by it).")] = "",
     days: Annotated[int, typer.Option("--days", min=1, max=366, help="Days until it expires.")] = TOKEN_DAYS,
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
 ) -> None:
     """Make a bearer token for a script acting as the account; printed once, stored as a digest."""
     try:
@@ -150,6 +155,7 @@ def revoke_token(
     username: Username,
     label: Annotated[str, typer.Option("--label", help="The label the token was made with.")],
     db: Db = DEFAULT_DB_URL,
+    db_file: DbFile = None,
 ) -> None:
     """Revoke the account's bearer tokens with that label."""
     gone = _accounts(db).revoke_label(username, label)

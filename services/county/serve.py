@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 
 from services.county.accounts.store import Accounts
 from services.county.api.app import create_app
+from services.county.api.probes import IngestState
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
 from services.county.keys import load_signing
@@ -37,6 +39,11 @@ def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
         lambda: 1.0 if consumer.state.connected else 0.0
     )
     return registry
+
+
+def ingest_state(consumer: Consumer) -> Callable[[], IngestState]:
+    """What /ready asks of the ingest loop."""
+    return lambda: IngestState(connected=consumer.state.connected, consuming=consumer.state.consuming)
 
 
 async def index_loop(engine: Engine, store: KeyStore, stop: asyncio.Event, every: float = 5.0) -> None:
@@ -77,7 +84,13 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
             "uptime_s": round(time.time() - started),
         }
 
-    app = create_app(engine, health=health, metrics_registry=ingest_metrics(consumer), personal=store)
+    app = create_app(
+        engine,
+        health=health,
+        ingest=ingest_state(consumer),
+        metrics_registry=ingest_metrics(consumer),
+        personal=store,
+    )
     app.state.county_id = settings.county_id  # for the audit endpoints (receipts)
     app.state.county_key = county_key
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))

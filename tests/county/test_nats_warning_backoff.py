@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine
 
 from services.county.ingest import consumer as consumer_module
-from services.county.ingest.backoff import WarningBackoff
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
 from shared.transport import connect
+from shared.warning_backoff import WarningBackoff
 
 
 def free_port() -> int:

@@ -113,7 +113,7 @@ def test_every_json_route_declares_what_it_returns_and_files_their_media_types(c
             schema = resolve(spec, content["application/json"]["schema"])
             assert schema.get("type") == "object" and schema.get("properties"), f"{path}: {schema}"
             assert operation["responses"]["200"]["description"], path
-    assert json_routes == 27  # with sign-in, who-am-I, the refused claims, a reveal, the reveals, the units
+    assert json_routes == 28  # with sign-in, who-am-I, the refused claims, a reveal, the reveals, the units, /ready
 
 
 def test_the_422_declared_is_the_one_the_app_sends(county_engine: Engine) -> None:
@@ -258,6 +258,10 @@ def test_real_answers_of_every_json_route_conform_to_their_schemas(county: Count
     route = "/api/v1/members/{member_id}/reveal"
     assert problems(spec, response.json(), declared(spec, route, "200", "post")) == []
     answered.add(route)
+    not_ready = county.client.get("/ready")  # no ingest in this app: the 503 is the one declared
+    assert not_ready.status_code == 503
+    assert problems(spec, not_ready.json(), declared(spec, "/ready", "503")) == []
+    answered.add("/ready")
     json_routes = {path for path in spec["paths"] if path not in FILES}
     assert answered == json_routes
     assert county.get("/api/v1/quarantine/claims")["total"] == 1  # the schema was held to an item

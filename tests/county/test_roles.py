@@ -39,7 +39,7 @@ ROLES_OF = {
 exports) are the analyst's and the township officer's. Written out here, apart from the code, so
 that a route moved to another role shows up."""
 READERS = {Role.ANALYST, Role.TOWNSHIP_OFFICER}
-OPEN = {("/health", "get"), ("/api/v1/session", "post")}
+OPEN = {("/health", "get"), ("/ready", "get"), ("/api/v1/session", "post")}
 ASSETS = {"/", "/docs", "/docs/init.js", "/docs/assets", "/static", "/openapi.json", "/login"}
 """Routes outside the OpenAPI, all without data: the dashboard's and /docs' pages and files."""
 VALUES = {"member_id": M[1], "org_id": "dongguan", "node_id": "dongguan"}

@@ -47,7 +47,16 @@ def test_debug_flag_or_env_shows_the_traceback(how: str) -> None:
     assert "error: database unreachable" not in run.stderr
 
 
-def test_version_is_the_package_metadata() -> None:
-    run = tongxin("--version")
+@pytest.mark.parametrize(
+    "group", [(), ("county",), ("node",), ("audit",)], ids=["tongxin", "county", "node", "audit"]
+)
+def test_version_is_the_package_metadata(group: tuple[str, ...]) -> None:
+    run = tongxin(*group, "--version")
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == f"tongxin {version('tongxin')}"
+
+
+@pytest.mark.parametrize("group", ["county", "node", "audit"])
+def test_each_group_lists_version_in_its_help(group: str) -> None:
+    run = tongxin(group, "--help")
+    assert run.returncode == 0 and "--version" in run.stdout, run.stdout

@@ -69,6 +69,8 @@ def test_without_a_session_nothing_is_read_or_written(served: tuple[TestClient, 
     unauthorized(client.get("/api/v1/members"))
     assert node.log.last_seq() == 0
     assert client.get("/health").json() == {"status": "ok"}  # liveness stays open
+    ready = client.get("/ready")  # so does readiness, with nothing of the log in it
+    assert ready.status_code == 200 and set(ready.json()) == {"status", "log", "nats", "not_ready"}
     assert client.get("/api/v1/session").json()["signed_in"] is False
 
 

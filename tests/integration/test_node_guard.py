@@ -134,6 +134,7 @@ def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
         "refused": outside.get("/api/v1/status"),
         "host": client.get("/api/v1/status", headers={"host": "evil.example"}),
         "health": client.get("/health"),
+        "ready": client.get("/ready"),
     }
     for name, r in answers.items():
         assert r.headers["content-security-policy"] == CSP, name

@@ -1,32 +1,29 @@
-"""The county's FastAPI app: every query router, /health, /metrics, and errors that name the field."""
+"""The county's FastAPI app: every query router, /health and /ready (`probes`), /metrics, and errors
+that name the field."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from services.county import web
 from services.county.accounts.roles import Role
 from services.county.accounts.store import Accounts
-from services.county.api.auth import install_auth, public, require
+from services.county.api.auth import install_auth, require
 from services.county.api.errors import declare_refusals, handle_refusals
 from services.county.api.expensive import Gate
 from services.county.api.headers import SecurityHeaders
 from services.county.api.metrics import ScrapeCollector
-from services.county.api.models.ops import Health
-from services.county.api.responses import Json, file, ok
+from services.county.api.probes import IngestState, mount_probes
+from services.county.api.responses import Json, file
 from services.county.api.routes import ROUTERS, session
 from services.county.personal.store import KeyStore
 from services.county.personal.view import PersonalView
-from services.county.queries.common import ping
 from shared.api_docs import serve_docs
 
 DESCRIPTION = """The county's view of its mobile Party members (流动党员) and of its outstations'
@@ -38,20 +35,19 @@ integer fen (分). A refused request gets a 4xx whose `detail` items name the `f
 
 Heavy jobs — verify, the exports, replays and every query with a past `known_at` — run one at a
 time per caller and at most two at once in all; past that, a 429 with `Retry-After`."""
-HEALTH_THREADS = 2
-"""/health pings the database on threads of its own, never queued behind slow queries that fill
-the default threadpool."""
 
 
 def create_app(
     engine: Engine,
     *,
     health: Callable[[], dict[str, Any]] | None = None,
+    ingest: Callable[[], IngestState] | None = None,
     metrics_registry: CollectorRegistry | None = None,
     personal: KeyStore | None = None,
 ) -> FastAPI:
-    """The query API over `engine` (which the caller owns); `health` adds to /health and
-    `metrics_registry` (e.g. the ingest loop's) to /metrics."""
+    """The query API over `engine` (which the caller owns); `health` adds to /health, `ingest`
+    (the ingest loop's state) makes /ready, and `metrics_registry` (e.g. the ingest loop's) adds
+    to /metrics."""
     app = FastAPI(
         title="Tongxin county",
         version="1",
@@ -67,32 +63,13 @@ def create_app(
     """Opens members' sealed personal data at read time (None: no key store, every name reads
     `（密钥未到）`)."""
     app.state.heavy_jobs = Gate()
-    health_threads = anyio.CapacityLimiter(HEALTH_THREADS)
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(ScrapeCollector(engine))
     handle_refusals(app)
     declare_refusals(app)
     install_auth(app, Accounts(engine))
 
-    @app.get(
-        "/health",
-        tags=["ops"],
-        summary="Database reachable (and the caller's own checks)",
-        openapi_extra=public("liveness for load balancers and systemd; no data"),
-        responses={**ok(Health), 503: {"model": Health, "description": "The database did not answer"}},
-    )
-    async def health_check() -> JSONResponse:
-        return await anyio.to_thread.run_sync(check_health, limiter=health_threads)
-
-    def check_health() -> JSONResponse:
-        extra = health() if health is not None else {}
-        try:
-            with engine.connect() as conn:
-                ping(conn)
-        except SQLAlchemyError as exc:
-            body = {**extra, "status": "unavailable", "database": f"unreachable ({type(exc).__name__})"}
-            return JSONResponse(status_code=503, content=body)
-        return JSONResponse(content={**extra, "status": "ok", "database": "ok"})
+    mount_probes(app, engine, health, ingest)
 
     @app.get(
         "/metrics",

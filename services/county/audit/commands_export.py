@@ -15,12 +15,13 @@ from services.county.audit.commands_integrity import (
     Db,
     Nodes,
     _fail,
-    _on_command_line,
     _open,
     _progress,
     out,
 )
 from services.county.audit.export import BrokenArchiveError, Selection, SelectionError, write_export
+from services.county.cli_db import on_command_line as _on_command_line
+from services.county.cli_options import DbFile
 from services.county.keys import DEFAULT_COUNTY_KEY
 from shared.signing import Signer
 
@@ -48,6 +49,7 @@ def export(
     ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="The zip to write (must not exist).")],
     db: Db = None,
+    db_file: DbFile = None,
     nodes: Nodes = None,
     from_seq: Annotated[int | None, typer.Option(help="First seq (each node).")] = None,
     to_seq: Annotated[int | None, typer.Option(help="Last seq (each node).")] = None,

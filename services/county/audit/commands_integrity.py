@@ -26,10 +26,13 @@ from services.county.audit.history import Kind, history
 from services.county.audit.node_receipts import NodeReceiptsError, node_receipts
 from services.county.audit.report import Claim, Report
 from services.county.audit.report_table import print_report
+from services.county.cli_db import on_command_line as _on_command_line
+from services.county.cli_options import DbFile, OptionalDb
 from services.county.db import tables as t
 from services.county.db.engine import make_engine
 from services.county.keys import DEFAULT_COUNTY_KEY
 from shared.catalog.base import CHINA_STANDARD_TIME
+from shared.cli_tables import print_table
 from shared.errors import FieldError
 from shared.signing import Signer, Verifier
 
@@ -39,10 +42,7 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 PROGRESS_FROM = 10_000
 """Show a progress bar from this many envelopes on."""
 
-Db = Annotated[
-    str | None,
-    typer.Option("--db", envvar="TONGXIN_COUNTY_DB", help="County database URL (SQLite or PostgreSQL)."),
-]
+Db = OptionalDb
 Nodes = Annotated[list[str] | None, typer.Option("--node", help="Only this node (repeatable).")]
 CountyKey = Annotated[
     Path,
@@ -89,11 +89,6 @@ def _open(db: str | None) -> Engine:
     return engine
 
 
-def _on_command_line(ctx: typer.Context, param: str) -> bool:
-    source = ctx.get_parameter_source(param)
-    return source is not None and source.name == "COMMANDLINE"
-
-
 def county_verifier(ctx: typer.Context, path: Path, public_hex: str | None) -> Verifier | None:
     """The county's public key: given in hex, or the public half of its key file (which must
     exist if named on the command line; the default or TONGXIN_COUNTY_KEY's may be absent)."""
@@ -118,6 +113,7 @@ def _progress(total: int | None, what: str) -> Iterator[Callable[[int], None]]:
 def verify(
     ctx: typer.Context,
     db: Db = None,
+    db_file: DbFile = None,
     export_file: Annotated[
         Path | None, typer.Option("--export", help="An export zip to verify instead.")
     ] = None,
@@ -214,6 +210,7 @@ def show_history(
     kind: Annotated[Kind, typer.Argument(help="member or org.")],
     entity_id: Annotated[str, typer.Argument(metavar="ID", help="A member id (32 hex) or an org id.")],
     db: Db = None,
+    db_file: DbFile = None,
     as_json: AsJson = False,
 ) -> None:
     """Every archived event about a member or an organisation in business order, with its origin,
@@ -238,7 +235,7 @@ def show_history(
             _cst(i.occurred_at), i.node_id, str(i.seq), i.type, i.hash[:16], _cst(i.recorded_at),
             _cst(i.received_at), "yes" if i.receipted else "no", i.via,
         )  # fmt: skip
-    out.print(table)
+    print_table(out, table)
 
 
 def _cst(text: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from services.county.audit.replay import Bounds, Replayed, build
+from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL, make_engine
 from services.county.projections.digest import digest as projection_digest
 from services.county.queries.archive import holds_archive
@@ -24,10 +25,6 @@ from shared.errors import FieldError
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-Db = Annotated[
-    str,
-    typer.Option("--db", envvar="TONGXIN_COUNTY_DB", help="The county database URL (SQLite or PostgreSQL)."),
-]
 AsOfOpt = Annotated[
     str | None,
     typer.Option(
@@ -114,6 +111,7 @@ def register(app: typer.Typer) -> None:
     )
     def replay(
         db: Db = DEFAULT_DB_URL,
+        db_file: DbFile = None,
         as_of: AsOfOpt = None,
         known_at: KnownAtOpt = None,
         into: Annotated[
@@ -151,7 +149,9 @@ def register(app: typer.Typer) -> None:
         "digest",
         epilog="Example: tongxin audit digest --db postgresql://county@db/tongxin --as-of 2026-03-04",
     )
-    def digest(db: Db = DEFAULT_DB_URL, as_of: AsOfOpt = None, as_json: Json = False) -> None:
+    def digest(
+        db: Db = DEFAULT_DB_URL, db_file: DbFile = None, as_of: AsOfOpt = None, as_json: Json = False
+    ) -> None:
         """Print the live projection digest (with --as-of, also the as-of digest read from the timeline)."""
         moment = _bounds(as_of, None).as_of
         source = _source(db)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.county.audit.report import Report
+from shared.cli_tables import print_table
 
 
 def print_report(report: Report, as_json: bool, out: Console) -> None:
@@ -22,7 +23,7 @@ def print_report(report: Report, as_json: bool, out: Console) -> None:
             s.node_id, str(s.checked), str(s.head_seq), s.head_hash[:16] + "…", str(len(s.keys)),
             str(s.receipts), str(s.faults),
         )  # fmt: skip
-    out.print(table)
+    print_table(out, table)
     for note in report.notes:
         out.print(f"note: {note}", markup=False)
     for fault in report.faults:

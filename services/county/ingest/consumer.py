@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.county.ingest import position, quarantine
-from services.county.ingest.backoff import WarningBackoff
 from services.county.ingest.checks import RefusedError
 from services.county.ingest.durable import consumer_name, ensure_consumer
 from services.county.ingest.incoming import Incoming
@@ -27,6 +26,7 @@ from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
 from shared.transport import connect
+from shared.warning_backoff import WarningBackoff
 from shared.wire import RECEIPTS_STREAM, STREAM, receipts_subject
 
 log = logging.getLogger("tongxin.county.ingest")
@@ -44,6 +44,8 @@ forever (it is never dropped)."""
 @dataclass
 class ConsumerState:
     connected: bool = False
+    consuming: bool = False
+    """Connected, streams and consumer checked, pulling: what `GET /ready` asks of the ingest."""
     batches: int = 0
     messages: int = 0
     last_batch_at: float = 0.0
@@ -159,6 +161,7 @@ class Consumer:
         puller = Puller(nc, STREAM, name, batch=self.batch)
         await puller.start()
         handling: asyncio.Future[None] | None = None  # the batch being committed, then acked
+        self.state.consuming = True
         try:
             while not stop.is_set():
                 msgs = await puller.take(timeout=0.5)
@@ -178,6 +181,7 @@ class Consumer:
                     await handling
                 handling = asyncio.ensure_future(self.handle(msgs, items))
         finally:
+            self.state.consuming = False
             ended.set()
             if watching is not None:
                 await watching

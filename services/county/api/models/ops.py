@@ -147,6 +147,17 @@ class Digest(Model):
     rows: dict[str, int]
 
 
+class Readiness(Model):
+    """`status` `ready` (200) or `not_ready` (503): the database answers, and the ingest of this
+    process is connected to NATS and consuming; `not_ready` names what is not."""
+
+    status: str
+    database: str
+    nats: str
+    ingest: str
+    not_ready: list[str]
+
+
 class Health(Model):
     """`status` `ok` (200) or `unavailable` (503, with why in `database`); `county serve` adds the
     ingest's state."""
