@@ -113,7 +113,7 @@ def test_every_json_route_declares_what_it_returns_and_files_their_media_types(c
             schema = resolve(spec, content["application/json"]["schema"])
             assert schema.get("type") == "object" and schema.get("properties"), f"{path}: {schema}"
             assert operation["responses"]["200"]["description"], path
-    assert json_routes == 28  # with sign-in, who-am-I, the refused claims, a reveal, the reveals, the units, /ready
+    assert json_routes == 28  # with sign-in, who-am-I, refused claims, a reveal, reveals, units, /ready
 
 
 def test_the_422_declared_is_the_one_the_app_sends(county_engine: Engine) -> None:
