@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import threading
 import urllib.error
 import urllib.request
@@ -37,7 +35,6 @@ from tongxin.natsd import EmbeddedNats, ensure_stream
 pytest.importorskip("playwright")
 from playwright.sync_api import Page, expect
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 COUNTY_KEY = Signer.generate()
 HEADER = ["姓名", "身份证号", "手机号", "所属支部", "流入地", "外出日期"]
 
@@ -193,11 +190,7 @@ def test_roster_import_previews_errors_by_line_then_appends_a_clean_file(
     fill_registration(page, "王五", "431126196001010001")
     expect(page.locator('[data-error-for="personal.id_number"]')).to_contain_text("校验位")
     page.evaluate("document.activeElement.blur()")
-    shot = tmp_path / "outstation.png"
-    page.screenshot(path=str(shot), full_page=True)
-    if os.environ.get("TONGXIN_SCREENSHOTS"):
-        DOCS.mkdir(exist_ok=True)
-        shutil.copyfile(shot, DOCS / "outstation.png")
+    page.screenshot(path=str(tmp_path / "outstation.png"), full_page=True)  # renders whole
     watch.assert_clean()
 
 

@@ -5,6 +5,7 @@ selects attendees with search and select-all — all offline."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from tongxin.natsd import EmbeddedNats, ensure_stream
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Page, expect
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def cached_then_offline(tmp_path: Path) -> County:
@@ -101,6 +104,13 @@ def test_a_village_is_picked_by_its_chinese_name_while_the_node_is_offline(
         "dg-host",
         "dongguan",
     )
+    record = page.locator('#records-list li[data-seq="1"]')
+    expect(record).to_contain_text("所属村支部 上塘村党支部")  # the list reads names too, not codes
+    expect(record).to_contain_text("流入地党组织 东莞市长安镇党委")
+    if os.environ.get("TONGXIN_SCREENSHOTS"):  # the README's picture: a node with the county's tree
+        page.click("#f-home_branch")
+        page.keyboard.type("村")
+        page.screenshot(path=str(DOCS / "outstation.png"), full_page=True)
     watch.assert_clean()
 
 

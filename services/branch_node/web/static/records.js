@@ -29,6 +29,7 @@ function shownValue(f, value, names) {
   if (f.kind === "yuan") return `${fenToYuan(value)} 元`;
   if (f.kind === "select") return (f.options.find(([v]) => v === value) || [value, value])[1];
   if (f.kind === "member") return names[value] || value;
+  if (f.kind === "org") return orgName(value); // the county's tree, when the node has it (pickers.js)
   if (f.kind === "members") return `${value.length} 人：${value.slice(0, 5).map((m) => (names[m] || m).replace(/（.*$/, "")).join("、")}${value.length > 5 ? " 等" : ""}`;
   return String(value);
 }
