@@ -47,6 +47,7 @@ const zh = {
   silent_for: "静默 {x}", stale_hint: "超过 {n} 秒未收到该节点的任何消息",
   secs: "{n} 秒", mins: "{n} 分钟", hours: "{n} 小时", days: "{n} 天",
   // charts, units, codes
+  tree_hint: "（未登记）：这些党员所属的村或乡镇不在本县组织树中。运维人员用 tongxin county load-orgs 组织树.xlsx 载入组织树（空白模板：tongxin county load-orgs --template 组织树.xlsx）。",
   person_name: "姓名", list_sep: "、", no_group: "（无）", unregistered: "（未登记）", no_data: "无数据",
   cap_funds_month: "经费（五个一点）按月", cap_funds_mode: "经费按驻外模式", cap_pioneer_month: "先锋作用按月",
   cap_pioneer_mode: "先锋作用按驻外模式", cap_education_month: "教育培训按月", cap_education_mode: "教育培训按驻外模式",
@@ -118,6 +119,7 @@ const en = {
   silent_for: "silent {x}", stale_hint: "Nothing heard from this node for over {n} s",
   secs: "{n} s", mins: "{n} min", hours: "{n} h", days: "{n} d",
   // charts, units, codes
+  tree_hint: "(unregistered): these members' village or township is not in the county's organisation tree. An operator loads it with tongxin county load-orgs tree.xlsx (a blank template: tongxin county load-orgs --template tree.xlsx).",
   person_name: "Name", list_sep: ", ", no_group: "(none)", unregistered: "(unregistered)", no_data: "No data",
   cap_funds_month: "Funds (five sources) by month", cap_funds_mode: "Funds by outstation mode", cap_pioneer_month: "Pioneer work by month",
   cap_pioneer_mode: "Pioneer work by outstation mode", cap_education_month: "Education by month", cap_education_mode: "Education by outstation mode",

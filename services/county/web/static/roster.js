@@ -90,6 +90,11 @@ export async function loadRoster(state) {
     children.replaceChildren();
     children.hidden = true;
   }
+  // members under an organisation the county's register does not know: say how to load the tree
+  const unknown = summary.children.some((c) => c.id === null) || summary.path.some((p) => p.id === null);
+  const hint = document.getElementById("tree-hint");
+  hint.hidden = !unknown;
+  hint.textContent = unknown ? t("tree_hint") : "";
   const params = memberParams(state);
   document.getElementById("roster-exports").replaceChildren(
     h("a", { href: url("api/v1/roster/members.csv", params), download: "", "data-testid": "roster-csv" }, t("export_csv")),
