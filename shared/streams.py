@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -73,12 +74,14 @@ def receipts_config(replicas: int = 1) -> StreamConfig:
 
 
 async def ensure_streams_on(
-    js: Any, replicas: int = 1, timeout: float = 15.0, max_bytes: int = STREAM_MAX_BYTES
+    js: Any, replicas: int | None = None, timeout: float = 15.0, max_bytes: int = STREAM_MAX_BYTES
 ) -> None:
     """Create both streams, or bring existing ones to this config, over a JetStream context;
-    raises RuntimeError if the events stream does not end up with the protections and limits."""
+    raises RuntimeError if the events stream does not end up with the protections and limits.
+    `replicas` None (the county's ingest) keeps an existing stream's replicas — an R3 stream of a
+    cluster stays R3 — and makes a new one with 1."""
     deadline = time.monotonic() + timeout
-    for config in (stream_config(replicas, max_bytes), receipts_config(replicas)):
+    for config in (stream_config(replicas or 1, max_bytes), receipts_config(replicas or 1)):
         while True:
             try:
                 try:
@@ -86,7 +89,9 @@ async def ensure_streams_on(
                 except NotFoundError:
                     after = await js.add_stream(config)
                 else:
-                    after = await js.update_stream(config)
+                    kept = {} if replicas is not None else {"num_replicas": before.config.num_replicas}
+                    wanted = dataclasses.replace(config, **kept)
+                    after = await js.update_stream(wanted)
                     if config.name == STREAM:
                         _changed(before.config, after.config)
                 if config.name == STREAM:
@@ -135,9 +140,10 @@ async def ensure_refs_bucket(js: Any, replicas: int = 1) -> Any:
 
 
 async def ensure_stream(
-    url: str, replicas: int = 1, timeout: float = 15.0, identity: NatsIdentity = ANONYMOUS
+    url: str, replicas: int | None = None, timeout: float = 15.0, identity: NatsIdentity = ANONYMOUS
 ) -> None:
-    """Connect to `url` as `identity` (the operator's or the county's) and ensure both streams."""
+    """Connect to `url` as `identity` (the operator's or the county's) and ensure both streams
+    (with `replicas`, e.g. 3 on a cluster; None keeps what an existing stream has)."""
     nc = await connect(url, identity=identity)
     try:
         await ensure_streams_on(nc.jetstream(), replicas, timeout)
