@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from services.branch_node.cli import app as node_app
+from tongxin.cli_cluster import register as register_cluster
 from tongxin.failures import debug_requested, run_reporting
 from tongxin.natsd import DEFAULT_PORT, EmbeddedNats, NatsServerError, Tls, ensure_stream
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(node_app, name="node")
+register_cluster(app)
 
 
 def _print_version(value: bool) -> None:
