@@ -1,7 +1,8 @@
 """A 3-server JetStream cluster of plain nats-servers, as deploy/nats/county-cluster.conf and
 deploy/compose.yaml run it: `tongxin nats-access` makes the access directory every server includes,
 `tongxin nats-streams --replicas 3` the streams as the operator, and the county's ingest, connecting
-as the county, keeps them R3 (it once brought them down to R1 on every connect)."""
+as the county through a list of servers (the first one down), keeps them R3 (it once brought them
+down to R1 on every connect)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,9 @@ async def test_the_county_keeps_an_r3_stream_r3(
     assert made.returncode == 0, made.stderr
     assert await replicas(urls[1], operator) == {STREAM: 3, RECEIPTS_STREAM: 3}
     county = NatsIdentity.from_file(access.seed_path("county"))
-    consumer = Consumer(Ingestor(county_engine, "jx"), urls[2], identity=county)
-    await consumer.run(asyncio.Event(), once=True)  # connects, ensures its streams, drains nothing
+    dead = free_ports(1)[0]  # a server of the list that is down: the next one is used
+    consumer = Consumer(Ingestor(county_engine, "jx"), f"nats://127.0.0.1:{dead},{urls[2]}", identity=county)
+    # connects, ensures its streams, drains nothing (it retries a failed connection forever)
+    await asyncio.wait_for(consumer.run(asyncio.Event(), once=True), 30)
     assert consumer.state.last_error is None
     assert await replicas(urls[0], operator) == {STREAM: 3, RECEIPTS_STREAM: 3}
