@@ -32,7 +32,19 @@ def names(text: str) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+def exported(scrape: str) -> set[str]:
+    return names(scrape)
+
+
+@pytest.fixture(scope="session")
+def families(scrape: str) -> set[str]:
+    """The metric families the county exports (a counter once, by its name without `_total`)."""
+    return {family.name for family in text_string_to_metric_families(scrape)}
+
+
+@pytest.fixture(scope="session")
+def scrape(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """/metrics as the county answers it."""
     tmp: Path = tmp_path_factory.mktemp("exported")
     engine = make_engine(f"sqlite:///{tmp / 'county.db'}")
     migrate(engine)
@@ -57,4 +69,4 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
 
         text = asyncio.run(scrape())
     engine.dispose()
-    return names(text)
+    return text
