@@ -21,7 +21,7 @@ from typing import Any
 
 import nats
 from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError, ServiceUnavailableError
 
 from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.transport import connect
@@ -42,6 +42,10 @@ log = logging.getLogger("tongxin.streams")
 
 CHECKED = ("deny_delete", "deny_purge", "discard", "max_bytes", "max_age", "max_msg_size", "duplicate_window")
 """The events stream's settings that `ensure_streams_on` checks after creating or updating it."""
+STARTING = (nats.errors.NoRespondersError, nats.errors.TimeoutError, ServiceUnavailableError)
+"""What the JetStream API answers while it starts: no responders yet, or, on a cluster whose meta
+leader is still being elected, a timeout or a 503; tried again until `ensure_streams_on`'s timeout
+(creating and updating a stream are idempotent)."""
 
 
 def stream_config(replicas: int = 1, max_bytes: int = STREAM_MAX_BYTES) -> StreamConfig:
@@ -97,7 +101,7 @@ async def ensure_streams_on(
                 if config.name == STREAM:
                     _check(config, after.config)
                 break
-            except nats.errors.NoRespondersError:  # JetStream still starting
+            except STARTING:  # JetStream still starting (a cluster still electing its leader)
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.1)
