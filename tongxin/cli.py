@@ -66,6 +66,12 @@ def nats(
         raise typer.Exit(2)
     tls = None if tls_cert is None or tls_key is None else Tls(tls_cert, tls_key, tls_ca)
     server = EmbeddedNats(store_dir, host, port, tls=tls)
+
+    def reload(*_: object) -> None:  # `systemctl reload tongxin-nats`: the server reloads its users
+        if server.proc is not None and server.proc.poll() is None:
+            server.proc.send_signal(signal.SIGHUP)
+
+    signal.signal(signal.SIGHUP, reload)  # before the URL is printed: from then on a reload is safe
     try:
         url = server.start()
         asyncio.run(ensure_stream(url, identity=server.identity("operator")))
