@@ -12,7 +12,8 @@ import typer
 
 from shared.nats_access import AccessDir
 from shared.nats_identity import ANONYMOUS, NatsIdentity
-from tongxin.natsd import ensure_stream
+from shared.streams import ensure_refs_bucket, ensure_streams_on
+from shared.transport import connect
 
 
 def nats_access(
@@ -44,10 +45,21 @@ def nats_streams(
     ] = None,
 ) -> None:
     """Create the TONGXIN and TONGXIN_RECEIPTS streams with these replicas, or bring existing ones to
-    them, as the operator (the county's ingest then keeps the replicas it finds)."""
+    them, and the reference bucket TONGXIN_REFS if missing, as the operator (the county then keeps
+    the replicas it finds)."""
     identity = NatsIdentity.from_file(nats_seed, ca_file=nats_ca) if nats_seed else ANONYMOUS
-    asyncio.run(ensure_stream(nats, replicas=replicas, timeout=60, identity=identity))
-    typer.echo(f"streams TONGXIN and TONGXIN_RECEIPTS ready with {replicas} replica(s) on {nats}")
+    asyncio.run(_ensure(nats, replicas, identity))
+    typer.echo(f"streams TONGXIN, TONGXIN_RECEIPTS and bucket TONGXIN_REFS ready with {replicas} replica(s)")
+
+
+async def _ensure(url: str, replicas: int, identity: NatsIdentity) -> None:
+    nc = await connect(url, identity=identity, timeout=5)
+    try:
+        js = nc.jetstream()
+        await ensure_streams_on(js, replicas, timeout=60)
+        await ensure_refs_bucket(js, replicas)
+    finally:
+        await nc.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -21,9 +21,12 @@ from services.county.ingest.processor import Ingestor
 from shared.nats_access import AccessDir
 from shared.nats_identity import NatsIdentity
 from shared.transport import connect
-from shared.wire import RECEIPTS_STREAM, STREAM
+from shared.wire import RECEIPTS_STREAM, REFS_BUCKET, STREAM
 from tests.e2e.conftest import TONGXIN
 from tongxin.natsd import find_binary, free_ports, port_open
+
+REFS = f"KV_{REFS_BUCKET}"
+"""The reference bucket's stream."""
 
 
 @pytest.fixture
@@ -65,7 +68,9 @@ async def replicas(url: str, identity: NatsIdentity) -> dict[str, int]:
     nc = await connect(url, identity=identity, timeout=5)
     try:
         js = nc.jetstream()
-        return {s: int((await js.stream_info(s)).config.num_replicas) for s in (STREAM, RECEIPTS_STREAM)}
+        return {
+            s: int((await js.stream_info(s)).config.num_replicas) for s in (STREAM, RECEIPTS_STREAM, REFS)
+        }
     finally:
         await nc.close()
 
@@ -98,11 +103,11 @@ async def test_the_county_keeps_an_r3_stream_r3(
         text=True,
     )
     assert made.returncode == 0, made.stderr
-    assert await replicas(urls[1], operator) == {STREAM: 3, RECEIPTS_STREAM: 3}
+    assert await replicas(urls[1], operator) == {STREAM: 3, RECEIPTS_STREAM: 3, REFS: 3}
     county = NatsIdentity.from_file(access.seed_path("county"))
     dead = free_ports(1)[0]  # a server of the list that is down: the next one is used
     consumer = Consumer(Ingestor(county_engine, "jx"), f"nats://127.0.0.1:{dead},{urls[2]}", identity=county)
     # connects, ensures its streams, drains nothing (it retries a failed connection forever)
     await asyncio.wait_for(consumer.run(asyncio.Event(), once=True), 30)
     assert consumer.state.last_error is None
-    assert await replicas(urls[0], operator) == {STREAM: 3, RECEIPTS_STREAM: 3}
+    assert await replicas(urls[0], operator) == {STREAM: 3, RECEIPTS_STREAM: 3, REFS: 3}
