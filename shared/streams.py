@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from typing import Any
 
 import nats
 from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError, ServiceUnavailableError
 
 from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.transport import connect
@@ -41,6 +42,10 @@ log = logging.getLogger("tongxin.streams")
 
 CHECKED = ("deny_delete", "deny_purge", "discard", "max_bytes", "max_age", "max_msg_size", "duplicate_window")
 """The events stream's settings that `ensure_streams_on` checks after creating or updating it."""
+STARTING = (nats.errors.NoRespondersError, nats.errors.TimeoutError, ServiceUnavailableError)
+"""What the JetStream API answers while it starts: no responders yet, or, on a cluster whose meta
+leader is still being elected, a timeout or a 503; tried again until `ensure_streams_on`'s timeout
+(creating and updating a stream are idempotent)."""
 
 
 def stream_config(replicas: int = 1, max_bytes: int = STREAM_MAX_BYTES) -> StreamConfig:
@@ -73,12 +78,14 @@ def receipts_config(replicas: int = 1) -> StreamConfig:
 
 
 async def ensure_streams_on(
-    js: Any, replicas: int = 1, timeout: float = 15.0, max_bytes: int = STREAM_MAX_BYTES
+    js: Any, replicas: int | None = None, timeout: float = 15.0, max_bytes: int = STREAM_MAX_BYTES
 ) -> None:
     """Create both streams, or bring existing ones to this config, over a JetStream context;
-    raises RuntimeError if the events stream does not end up with the protections and limits."""
+    raises RuntimeError if the events stream does not end up with the protections and limits.
+    `replicas` None (the county's ingest) keeps an existing stream's replicas — an R3 stream of a
+    cluster stays R3 — and makes a new one with 1."""
     deadline = time.monotonic() + timeout
-    for config in (stream_config(replicas, max_bytes), receipts_config(replicas)):
+    for config in (stream_config(replicas or 1, max_bytes), receipts_config(replicas or 1)):
         while True:
             try:
                 try:
@@ -86,13 +93,15 @@ async def ensure_streams_on(
                 except NotFoundError:
                     after = await js.add_stream(config)
                 else:
-                    after = await js.update_stream(config)
+                    kept = {} if replicas is not None else {"num_replicas": before.config.num_replicas}
+                    wanted = dataclasses.replace(config, **kept)
+                    after = await js.update_stream(wanted)
                     if config.name == STREAM:
                         _changed(before.config, after.config)
                 if config.name == STREAM:
                     _check(config, after.config)
                 break
-            except nats.errors.NoRespondersError:  # JetStream still starting
+            except STARTING:  # JetStream still starting (a cluster still electing its leader)
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.1)
@@ -135,9 +144,10 @@ async def ensure_refs_bucket(js: Any, replicas: int = 1) -> Any:
 
 
 async def ensure_stream(
-    url: str, replicas: int = 1, timeout: float = 15.0, identity: NatsIdentity = ANONYMOUS
+    url: str, replicas: int | None = None, timeout: float = 15.0, identity: NatsIdentity = ANONYMOUS
 ) -> None:
-    """Connect to `url` as `identity` (the operator's or the county's) and ensure both streams."""
+    """Connect to `url` as `identity` (the operator's or the county's) and ensure both streams
+    (with `replicas`, e.g. 3 on a cluster; None keeps what an existing stream has)."""
     nc = await connect(url, identity=identity)
     try:
         await ensure_streams_on(nc.jetstream(), replicas, timeout)

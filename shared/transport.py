@@ -19,9 +19,11 @@ async def _quiet(exc: Exception) -> None:
 async def connect(
     url: str, *, identity: NatsIdentity = ANONYMOUS, timeout: float = 2.0, **options: Any
 ) -> Any:
-    """Connect once as `identity` (no silent reconnect loop); the caller owns retrying and backoff."""
+    """Connect once as `identity` (no silent reconnect loop); the caller owns retrying and backoff.
+    `url` may list several servers of a cluster, comma-separated: the first that answers is used."""
+    servers = [u.strip() for u in url.split(",") if u.strip()]
     return await nats.connect(
-        url,
+        servers if len(servers) > 1 else url,
         connect_timeout=timeout,
         allow_reconnect=False,
         max_reconnect_attempts=1,

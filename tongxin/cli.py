@@ -13,6 +13,7 @@ import typer
 
 from services.branch_node.cli import app as node_app
 from shared.cli_version import VersionOption
+from tongxin.cli_cluster import register as register_cluster
 from tongxin.failures import debug_requested, run_reporting
 from tongxin.natsd import DEFAULT_PORT, EmbeddedNats, NatsServerError, Tls, ensure_stream
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(node_app, name="node")
+register_cluster(app)
 
 
 @app.callback()
@@ -53,6 +55,12 @@ def nats(
         raise typer.Exit(2)
     tls = None if tls_cert is None or tls_key is None else Tls(tls_cert, tls_key, tls_ca)
     server = EmbeddedNats(store_dir, host, port, tls=tls)
+
+    def reload(*_: object) -> None:  # `systemctl reload tongxin-nats`: the server reloads its users
+        if server.proc is not None and server.proc.poll() is None:
+            server.proc.send_signal(signal.SIGHUP)
+
+    signal.signal(signal.SIGHUP, reload)  # before the URL is printed: from then on a reload is safe
     try:
         url = server.start()
         asyncio.run(ensure_stream(url, identity=server.identity("operator")))

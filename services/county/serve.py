@@ -20,6 +20,7 @@ from services.county.api.app import create_app
 from services.county.api.probes import IngestState
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
+from services.county.ingest.stream_watch import StreamCollector, StreamWatch
 from services.county.keys import load_signing
 from services.county.personal.index import index_members
 from services.county.personal.notices import send_notices
@@ -32,12 +33,17 @@ log = logging.getLogger("tongxin.county")
 
 
 def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
+    """The ingest loop's metrics: messages ingested, the NATS connection, and the events stream's
+    size, limits and backlog as the consumer's connection sees them (`ingest/stream_watch.py`)."""
     registry = CollectorRegistry()
     ingested = Counter("tongxin_county_ingested", "Messages ingested (any outcome)", registry=registry)
     consumer.on_batch.append(ingested.inc)
     Gauge("tongxin_county_nats_connected", "1 while connected to NATS", registry=registry).set_function(
         lambda: 1.0 if consumer.state.connected else 0.0
     )
+    watch = StreamWatch(consumer.ingestor.county_id)
+    consumer.responders.append(watch.attach)
+    registry.register(StreamCollector(watch))
     return registry
 
 

@@ -6,6 +6,7 @@ import asyncio
 import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,32 @@ def test_nats_command_refuses_a_taken_port(tmp_path: Path) -> None:
             check=False,
         )
     assert r.returncode == 2 and f"port {port}" in r.stderr and "--port" in r.stderr
+
+
+def test_sighup_reloads_the_servers_users_and_the_command_keeps_running(tmp_path: Path) -> None:
+    """`systemctl reload tongxin-nats` sends SIGHUP to `tongxin nats` (it ended the command, so
+    systemd restarted it and every connection dropped)."""
+    proc = subprocess.Popen(
+        [TONGXIN, "nats", "--port", "0", "--store-dir", str(tmp_path / "store")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),  # noqa: PLW1509 - as systemd starts it
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        log = tmp_path / "store" / "nats-server.log"
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while "Reloaded server configuration" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, "SIGHUP ended tongxin nats"
+            assert time.monotonic() < deadline, "the server never reloaded"
+            time.sleep(0.05)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

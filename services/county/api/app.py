@@ -75,8 +75,9 @@ def create_app(
         "/metrics",
         tags=["ops"],
         summary="Prometheus metrics",
-        description="Open quarantine and per-node lag, silence, held-back envelopes and skew, read "
-        "at scrape time, plus the metrics of the registry the app was given.",
+        description="Open quarantine and per-node lag, silence, held-back envelopes, skew and how far "
+        "the newest receipt is behind, read at scrape time, plus the metrics of the registry the app was "
+        "given (`county serve`: the ingest's, with the events stream's size, limits and backlog).",
         response_class=Response,
         responses=file(CONTENT_TYPE_LATEST, "The Prometheus text format"),
         dependencies=[require(Role.OPERATOR)],
