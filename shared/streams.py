@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -73,12 +74,15 @@ def receipts_config(replicas: int = 1) -> StreamConfig:
 
 
 async def ensure_streams_on(
-    js: Any, replicas: int = 1, timeout: float = 15.0, max_bytes: int = STREAM_MAX_BYTES
+    js: Any, replicas: int | None = None, timeout: float = 15.0, max_bytes: int = STREAM_MAX_BYTES
 ) -> None:
     """Create both streams, or bring existing ones to this config, over a JetStream context;
-    raises RuntimeError if the events stream does not end up with the protections and limits."""
+    raises RuntimeError if the events stream does not end up with the protections and limits.
+
+    `replicas` None (the county at every start) keeps an existing stream's replicas, and makes a
+    missing one with 1: the county never scales down the R3 streams an operator made on a cluster."""
     deadline = time.monotonic() + timeout
-    for config in (stream_config(replicas, max_bytes), receipts_config(replicas)):
+    for config in (stream_config(replicas or 1, max_bytes), receipts_config(replicas or 1)):
         while True:
             try:
                 try:
@@ -86,7 +90,8 @@ async def ensure_streams_on(
                 except NotFoundError:
                     after = await js.add_stream(config)
                 else:
-                    after = await js.update_stream(config)
+                    kept = before.config.num_replicas if replicas is None else config.num_replicas
+                    after = await js.update_stream(dataclasses.replace(config, num_replicas=kept))
                     if config.name == STREAM:
                         _changed(before.config, after.config)
                 if config.name == STREAM:
@@ -126,11 +131,17 @@ def refs_config(replicas: int = 1) -> KeyValueConfig:
     )
 
 
-async def ensure_refs_bucket(js: Any, replicas: int = 1) -> Any:
-    """The reference bucket, created if missing (the county's publisher calls it on connecting)."""
+async def ensure_refs_bucket(js: Any, replicas: int | None = None) -> Any:
+    """The reference bucket, created if missing (the county's publisher calls it on connecting),
+    by default with as many replicas as the events stream has (3 on a cluster)."""
     try:
         return await js.key_value(REFS_BUCKET)
     except BucketNotFoundError:
+        if replicas is None:
+            try:
+                replicas = int((await js.stream_info(STREAM)).config.num_replicas or 1)
+            except NotFoundError:
+                replicas = 1
         return await js.create_key_value(refs_config(replicas))
 
 
