@@ -129,10 +129,15 @@ def county_on_cluster(root: Path) -> Iterator[tuple[EmbeddedCluster, Site, Progr
         engine.dispose()
 
 
+def archived(s: Site) -> int:
+    """How many envelopes the county's archive holds."""
+    return count(s.engine, t.archive)
+
+
 def wait_all_archived(s: Site, total: int, timeout: float = 600.0) -> None:
     """Until the archive holds `total` envelopes and every node's log equals its archive exactly,
     with its receipt covering its head (counted first: one cheap query while ingest runs)."""
-    wait_until(lambda: count(s.engine, t.archive) >= total, timeout, f"{total} envelopes archived")
+    wait_until(lambda: archived(s) >= total, timeout, f"{total} envelopes archived")
     s.wait_converged(timeout=timeout)
 
 

@@ -9,7 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shared.wire import STREAM
-from tests.cluster.county import Recorder, assert_exactly_once, county_on_cluster, wait_all_archived
+from tests.cluster.county import (
+    PER_ROUND,
+    Recorder,
+    archived,
+    assert_exactly_once,
+    county_on_cluster,
+    wait_all_archived,
+)
 from tests.repair.site import wait_until
 
 
@@ -17,14 +24,17 @@ def test_the_stream_leader_killed_mid_ingest_loses_and_doubles_nothing(
     tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     with county_on_cluster(tmp_path) as (c, s, progress):
-        recorder = Recorder(s, rounds=10, hold_at=5).start()
-        wait_until(lambda: recorder.held.is_set() and progress.messages > 0, 300, "ingest under way")
+        recorder = Recorder(s, rounds=12, hold_at=4).start()
+        first_half = 4 * PER_ROUND * len(s.nodes)
+        wait_until(lambda: recorder.held.is_set() and archived(s) == first_half, 300, "the first rounds in")
+        recorder.go.set()
+        wait_until(lambda: archived(s) > first_half, 300, "the next rounds coming in")
         leader = c.leader_of(STREAM)
-        killed_at = time.monotonic()
-        c.kill(leader)
-        recorder.go.set()  # the second half is recorded while the stream elects a new leader
+        killed_at, at_kill = time.monotonic(), archived(s)
+        c.kill(leader)  # while the nodes forward and the county ingests
         recorder.join()
-        wait_all_archived(s, recorder.per_node * len(s.nodes))
+        total = recorder.per_node * len(s.nodes)
+        wait_all_archived(s, total)
         done = time.monotonic()
 
         assert leader not in c.running()
@@ -37,5 +47,6 @@ def test_the_stream_leader_killed_mid_ingest_loses_and_doubles_nothing(
         record_property("first_batch_after_kill_s", round(resumed, 2))
         print(
             f"\nstream leader {leader} killed (-9): first batch ingested {resumed:.1f} s after, "
-            f"longest pause in ingest {pause:.1f} s; {progress.messages} messages ingested"
+            f"longest pause in ingest {pause:.1f} s; {at_kill} of {total} events archived at the kill, "
+            f"{progress.messages} messages ingested in all"
         )
