@@ -1,13 +1,17 @@
 """The cluster harness itself (issue 17): whatever happens inside its `with` block, or while it
-starts, no nats-server is left running."""
+starts, no nats-server is left running; a client given the three servers reaches a live one
+whichever is down."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
 import pytest
 
+from shared.nats_identity import NatsIdentity
+from shared.transport import connect
 from tongxin.natsd import NatsServerError, free_ports, port_open
 from tongxin.natsd_cluster import EmbeddedCluster
 
@@ -32,3 +36,22 @@ def test_a_server_that_cannot_start_leaves_none_running(tmp_path: Path) -> None:
             pass
     assert c.running() == []
     assert not port_open("127.0.0.1", ports[0])
+
+
+def test_a_client_given_the_list_connects_whichever_server_is_down(tmp_path: Path) -> None:
+    with EmbeddedCluster(tmp_path / "nats") as c:
+        for down in c.servers:
+            c.kill(down)
+            # the pool is shuffled on each attempt: ten in a row try the dead server first almost surely
+            reached = asyncio.run(_connected_to(c.url, c.identity("operator"), 10))
+            assert reached and c.servers[down].url not in reached
+            c.start(down)
+
+
+async def _connected_to(servers: str, identity: NatsIdentity, times: int) -> set[str]:
+    reached = set()
+    for _ in range(times):
+        nc = await connect(servers, identity=identity)
+        reached.add(f"nats://{nc.connected_url.hostname}:{nc.connected_url.port}")
+        await nc.close()
+    return reached
