@@ -144,7 +144,7 @@ def _start_cluster(host: str, port: int, store_dir: Path, tls: Tls | None, ca: P
         f"{servers.access.seed_path('operator')}) — nodes once enrolled: tongxin county enrol-node … "
         f"--nats-key U… --nats-access {servers.access.path} (all three reload)"
     )
-    return _Running(lambda: bool(servers.running()), servers.stop)
+    return _Running(lambda: bool(servers.reap()), servers.stop)
 
 
 @dataclass(frozen=True)

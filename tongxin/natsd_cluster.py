@@ -134,6 +134,14 @@ class EmbeddedCluster:
             if self.access is not None:
                 self.access.pid_file_of(n).unlink(missing_ok=True)
 
+    def reap(self) -> list[str]:
+        """The running servers; the pid file of one that died is removed (a reload must never
+        signal a pid the system has given another process since)."""
+        for n in set(NAMES) - set(self.running()):
+            if self.access is not None and self.servers[n].proc is not None:
+                self.access.pid_file_of(n).unlink(missing_ok=True)
+        return self.running()
+
     def kill(self, name: str) -> None:
         """kill -9 of one server."""
         self.servers[name].kill()

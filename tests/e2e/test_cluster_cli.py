@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import TONGXIN, tongxin
+from tests.repair.site import wait_until
 
 
 @pytest.fixture
@@ -73,6 +74,8 @@ def test_a_node_and_the_county_given_the_server_list_go_on_with_a_server_killed(
     ingested = _ok(tongxin(*ingest, "--nats-seed", str(access / "county.seed")))
     assert "ingested 1 message" in ingested
 
+    wait_until(lambda: not n1.exists(), 30, "the dead server's pid file removed")
+    assert {p.name for p in access.glob("nats-server-n*.pid")} == {"nats-server-n2.pid", "nats-server-n3.pid"}
     revoked = _ok(tongxin("county", "revoke-node", "dongguan", "--nats-access", str(access)))
     assert "revoked" in revoked and "no running server" not in revoked
     _ok(tongxin("node", "record", "fund.received", *fund, "--data-dir", node))
