@@ -20,7 +20,8 @@ reference bucket or read another node's entry of it.
 The list lives beside the server, in its *access directory* (mode 0700): `county.seed` and
 `operator.seed` (0600, made on first start), `access.json` (each allowed node's public key and
 county, and when it was revoked), `users.conf` (the server's `authorization` block, rendered from
-it) and `nats-server.pid`. `allow_node` and `revoke_node` rewrite users.conf and send the server
+it) and `nats-server.pid` (`nats-server-<name>.pid` for each server of a cluster sharing the
+directory). `allow_node` and `revoke_node` rewrite users.conf and send the server (each server)
 SIGHUP: a config reload, which applies the new list to new connections and closes the revoked
 user's live ones — no restart.
 """
@@ -122,6 +123,14 @@ class AccessDir:
     def pid_file(self) -> Path:
         return self.path / PID_FILE
 
+    def pid_file_of(self, server: str) -> Path:
+        """The pid file of one server of a cluster sharing this directory (`nats-server-n1.pid`)."""
+        return self.path / PID_FILE.replace(".pid", f"-{server}.pid")
+
+    def pid_files(self) -> list[Path]:
+        """The pid files of every server using this directory: one, or each of a cluster's."""
+        return sorted(self.path.glob(PID_FILE.replace(".pid", "*.pid")))
+
     def seed_path(self, who: str) -> Path:
         """`county` or `operator`: the seed file of that user."""
         return self.path / {"county": COUNTY_SEED, "operator": OPERATOR_SEED}[who]
@@ -201,21 +210,23 @@ class AccessDir:
         tmp.replace(self.users_file)
 
     def apply(self) -> bool:
-        """Render and ask the running server (its pid file) to reload; False if none runs here."""
+        """Render and ask the running server(s) (their pid files) to reload; False if none runs here."""
         self.render()
         return self._signal(signal.SIGHUP)
 
     def running(self) -> bool:
-        """Whether the server of this directory's pid file is running."""
+        """Whether a server of this directory's pid files is running."""
         return self._signal(0)
 
     def _signal(self, sig: int) -> bool:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-            os.kill(pid, sig)
-        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-            return False
-        return True
+        reached = False
+        for pid_file in self.pid_files():
+            try:
+                os.kill(int(pid_file.read_text().strip()), sig)
+            except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+                continue
+            reached = True
+        return reached
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

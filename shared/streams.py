@@ -82,8 +82,9 @@ async def ensure_streams_on(
 ) -> None:
     """Create both streams, or bring existing ones to this config, over a JetStream context;
     raises RuntimeError if the events stream does not end up with the protections and limits.
-    `replicas` None (the county's ingest) keeps an existing stream's replicas — an R3 stream of a
-    cluster stays R3 — and makes a new one with 1."""
+
+    `replicas` None (the county at every start) keeps an existing stream's replicas, and makes a
+    missing one with 1: the county never scales down the R3 streams an operator made on a cluster."""
     deadline = time.monotonic() + timeout
     for config in (stream_config(replicas or 1, max_bytes), receipts_config(replicas or 1)):
         while True:
@@ -93,9 +94,8 @@ async def ensure_streams_on(
                 except NotFoundError:
                     after = await js.add_stream(config)
                 else:
-                    kept = {} if replicas is not None else {"num_replicas": before.config.num_replicas}
-                    wanted = dataclasses.replace(config, **kept)
-                    after = await js.update_stream(wanted)
+                    kept = before.config.num_replicas if replicas is None else config.num_replicas
+                    after = await js.update_stream(dataclasses.replace(config, num_replicas=kept))
                     if config.name == STREAM:
                         _changed(before.config, after.config)
                 if config.name == STREAM:
@@ -135,11 +135,17 @@ def refs_config(replicas: int = 1) -> KeyValueConfig:
     )
 
 
-async def ensure_refs_bucket(js: Any, replicas: int = 1) -> Any:
-    """The reference bucket, created if missing (the county's publisher calls it on connecting)."""
+async def ensure_refs_bucket(js: Any, replicas: int | None = None) -> Any:
+    """The reference bucket, created if missing (the county's publisher calls it on connecting),
+    by default with as many replicas as the events stream has (3 on a cluster)."""
     try:
         return await js.key_value(REFS_BUCKET)
     except BucketNotFoundError:
+        if replicas is None:
+            try:
+                replicas = int((await js.stream_info(STREAM)).config.num_replicas or 1)
+            except NotFoundError:
+                replicas = 1
         return await js.create_key_value(refs_config(replicas))
 
 

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -90,13 +90,20 @@ class EmbeddedNats:
         *,
         open_access: bool = False,
         tls: Tls | None = None,
+        name: str | None = None,
+        access: AccessDir | None = None,
+        more_config: Sequence[str] = (),
     ) -> None:
+        """`name`, `access` (shared) and `more_config` (e.g. a `cluster` block) are how
+        `tongxin.natsd_cluster` makes each server of a cluster."""
         self.store_dir = store_dir
         self.host = host
         self.port = port or free_port(host)
         self.proc: subprocess.Popen[bytes] | None = None
-        self.access = None if open_access else AccessDir(store_dir / "access")
+        self.access = None if open_access else access or AccessDir(store_dir / "access")
         self.tls = tls
+        self.name = name
+        self.more_config = list(more_config)
 
     @property
     def url(self) -> str:
@@ -109,24 +116,32 @@ class EmbeddedNats:
             return ANONYMOUS
         return NatsIdentity.from_file(self.access.seed_path(who))
 
+    @property
+    def pid_file(self) -> Path | None:
+        if self.access is None:
+            return None
+        return self.access.pid_file if self.name is None else self.access.pid_file_of(self.name)
+
     def _command(self) -> list[str]:
-        if self.access is None and self.tls is None:
+        if self.access is None and self.tls is None and self.name is None and not self.more_config:
             return ["-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)]
         conf = self.store_dir / "nats.conf"
         lines = [
             f"listen: {json.dumps(f'{self.host}:{self.port}')}",
             f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}",
         ]
+        if self.name is not None:
+            lines.append(f"server_name: {json.dumps(self.name)}")
         if self.access is not None:
             self.access.ensure()
-            lines.append(f"pid_file: {json.dumps(str(self.access.pid_file))}")
+            lines.append(f"pid_file: {json.dumps(str(self.pid_file))}")
             lines.append(f"include {json.dumps(os.path.relpath(self.access.users_file, self.store_dir))}")
         if self.tls is not None:
             tls: dict[str, Any] = {"cert_file": str(self.tls.cert), "key_file": str(self.tls.key)}
             if self.tls.ca is not None:
                 tls.update(ca_file=str(self.tls.ca), verify=True)
             lines.append(f"tls: {json.dumps(tls)}")
-        conf.write_text("\n".join(lines) + "\n")
+        conf.write_text("\n".join([*lines, *self.more_config]) + "\n")
         os.chmod(conf, 0o600)
         return ["-c", str(conf)]
 
@@ -197,9 +212,12 @@ class EmbeddedNats:
             self.proc.wait()
 
     def kill(self) -> None:
+        """SIGKILL; its pid file is removed (a reload must never signal a pid reused since)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.pid_file is not None:
+            self.pid_file.unlink(missing_ok=True)
 
     def __enter__(self) -> EmbeddedNats:
         self.start()

@@ -54,7 +54,9 @@ def init(
         ),
     ] = None,
     data_dir: DataDir = Path("tongxin-node"),
-    nats_url: Annotated[str, typer.Option(help="The county's NATS URL.")] = DEFAULT_NATS_URL,
+    nats_url: Annotated[
+        str, typer.Option(help="The county's NATS URL; a cluster's URLs comma-separated.")
+    ] = DEFAULT_NATS_URL,
     county_public_key: Annotated[
         str | None,
         typer.Option(help="The county's receipt key (64 hex, from `county key`), to verify receipts."),
@@ -209,7 +211,10 @@ def serve(
             "(repeatable); requests naming another Host are refused.",
         ),
     ] = None,
-    nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
+    nats: Annotated[
+        str | None,
+        typer.Option(help="NATS URL; a cluster's comma-separated (default: the one given at init)."),
+    ] = None,
     repair_grace: Annotated[
         float,
         typer.Option(

@@ -49,7 +49,10 @@ def forward(
             "(exit 1 if it does not). Implies --once.",
         ),
     ] = None,
-    nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
+    nats: Annotated[
+        str | None,
+        typer.Option(help="NATS URL; a cluster's comma-separated (default: the one given at init)."),
+    ] = None,
     data_dir: DataDir = Path("tongxin-node"),
 ) -> None:
     """Forward the node's events to the county's JetStream, with a progress bar.

@@ -22,7 +22,10 @@ def register(app: typer.Typer) -> None:
 
 
 def recover(
-    nats: Annotated[str | None, typer.Option(help="NATS URL (default: the one given at init).")] = None,
+    nats: Annotated[
+        str | None,
+        typer.Option(help="NATS URL; a cluster's comma-separated (default: the one given at init)."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
     ] = False,

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from services.branch_node.erasure import Erasures, as_notice
 from services.branch_node.forwarding_state import Backoff, ForwarderState
 from services.branch_node.repair import Repair
 from services.branch_node.service import NodeService
-from shared.transport import connect
+from shared.transport import connect, shown
 from shared.warning_backoff import WarningBackoff
 from shared.wire import msg_id, rekeyed_msg_id, requests_subject, resend_msg_id
 
@@ -52,7 +52,7 @@ class Forwarder:
     def __init__(
         self,
         node: NodeService,
-        nats_url: str,
+        nats_url: str | Sequence[str],
         *,
         window: int = 4000,
         read_chunk: int = 1000,
@@ -63,7 +63,8 @@ class Forwarder:
         repair_grace: float = REPAIR_GRACE,
     ) -> None:
         self.node = node
-        self.nats_url = nats_url
+        self.nats_url = shown(nats_url)
+        """The county's NATS server, or its servers comma-separated (a cluster)."""
         self.identity = node.dir.nats_identity()
         self.window = window
         self.read_chunk = read_chunk

@@ -49,7 +49,9 @@ MAX_CLOCK_AHEAD_S = MAX_CLOCK_AHEAD.total_seconds()
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-Nats = Annotated[str, typer.Option("--nats", envvar="TONGXIN_NATS_URL", help="NATS URL.")]
+Nats = Annotated[
+    str, typer.Option("--nats", envvar="TONGXIN_NATS_URL", help="NATS URL; a cluster's URLs comma-separated.")
+]
 CountyId = Annotated[
     str, typer.Option("--county-id", envvar="TONGXIN_COUNTY_ID", help="The county's id, e.g. jx.")
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import stat
 import subprocess
@@ -14,9 +15,9 @@ from nats.errors import Error as NatsError
 
 from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.transport import connect
-from shared.wire import DUPLICATE_WINDOW_S, STREAM, STREAM_SUBJECTS
+from shared.wire import DUPLICATE_WINDOW_S, RECEIPTS_STREAM, STREAM, STREAM_SUBJECTS
 from tests.e2e.conftest import TONGXIN
-from tongxin.natsd import ensure_stream
+from tongxin.natsd import ensure_stream, port_open
 
 
 async def stream_config(url: str, identity: NatsIdentity) -> tuple[float, list[str], str]:
@@ -106,3 +107,52 @@ def test_sighup_reloads_the_servers_users_and_the_command_keeps_running(tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_nats_cluster_command_runs_three_servers_with_r3_streams_and_stops_them_all(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    proc = subprocess.Popen(
+        [TONGXIN, "nats", "--cluster", "--port", "0", "--store-dir", str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        urls = re.findall(r"nats://127\.0\.0\.1:\d+", lines[0])
+        assert len(set(urls)) == 3 and "3 replicas" in lines[1]
+        assert f"--nats {','.join(urls)}" in lines[2] and f"--nats-url {','.join(urls)}" in lines[2]
+        access = store / "access"
+        assert str(access) in lines[3]
+        operator = NatsIdentity.from_file(access / "operator.seed")
+
+        async def streams() -> list[tuple[int, int]]:
+            out = []
+            for url in urls:  # every server answers for the cluster's streams
+                nc = await connect(url, identity=operator)
+                try:
+                    for name in (STREAM, RECEIPTS_STREAM):
+                        info = await nc.jetstream().stream_info(name)
+                        assert info.cluster is not None
+                        out.append((info.config.num_replicas or 1, len(info.cluster.replicas or [])))
+                finally:
+                    await nc.close()
+            return out
+
+        assert asyncio.run(streams()) == [(3, 2)] * 6
+        for url in urls:
+            with pytest.raises(NatsError):  # no one anonymous, on any of the three
+                asyncio.run(stream_config(url, ANONYMOUS))
+        assert len(list(access.glob("nats-server-n*.pid"))) == 3
+        assert stat.S_IMODE((store / "routes.secret").stat().st_mode) == 0o600
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert "NATS stopped" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    ports = [int(u.rsplit(":", 1)[1]) for u in urls]
+    assert not any(port_open("127.0.0.1", p) for p in ports), "every server stopped"
+    assert list(access.glob("nats-server-n*.pid")) == []

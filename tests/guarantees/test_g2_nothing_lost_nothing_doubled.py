@@ -40,6 +40,9 @@ PROOFS = (
     "tests/e2e/test_backup_restore.py::test_restored_by_the_commands_a_county_and_a_node_get_back_everything",
     "tests/unit/test_repair.py::test_nothing_is_re_sent_while_the_county_confirms_or_within_the_grace_period",
     "tests/unit/test_repair.py::test_requests_not_from_the_county_just_now_for_this_node_are_refused",
+    "tests/cluster/test_leader_killed.py::test_the_stream_leader_killed_mid_ingest_loses_and_doubles_nothing",
+    "tests/cluster/test_server_lost.py::test_with_one_server_gone_for_good_the_county_goes_on",
+    "tests/cluster/test_rolling_restart.py::test_a_rolling_restart_of_all_three_loses_and_doubles_nothing",
 )
 
 

@@ -18,6 +18,7 @@ from services.branch_node.service import NodeService
 from services.county.db import tables as t
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.processor import Ingestor
+from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.signing import Signer
 from tests.conftest import make_node_dir
 from tests.county.helpers import enrol_nodes, record
@@ -28,9 +29,19 @@ GRACE = 1.0
 
 class Site:
     def __init__(
-        self, root: Path, url: str, engine: Engine, node_ids: tuple[str, ...] = ("dongguan",)
+        self,
+        root: Path,
+        url: str,
+        engine: Engine,
+        node_ids: tuple[str, ...] = ("dongguan",),
+        *,
+        county_identity: NatsIdentity = ANONYMOUS,
+        grace: float = GRACE,
     ) -> None:
+        """`url`: one server, or a cluster's comma-separated; `county_identity`: how the county
+        connects (its seed, on a server with users); `grace`: both sides' repair grace."""
         self.root, self.url, self.engine = root, url, engine
+        self.county_identity, self.grace = county_identity, grace
         self.nodes = {
             n: NodeService(make_node_dir(root / n, n, url, COUNTY_KEY.public_key_hex)) for n in node_ids
         }
@@ -49,7 +60,12 @@ class Site:
 
     def start_county(self) -> Consumer:
         consumer = Consumer(
-            Ingestor(self.engine, "jx", COUNTY_KEY), self.url, batch=200, ack_wait=5.0, repair_grace=GRACE
+            Ingestor(self.engine, "jx", COUNTY_KEY),
+            self.url,
+            batch=200,
+            ack_wait=5.0,
+            repair_grace=self.grace,
+            identity=self.county_identity,
         )
         self.county = (consumer, Loop(consumer.run))
         return consumer
@@ -63,7 +79,7 @@ class Site:
 
     def start_node(self, node_id: str) -> Forwarder:
         fwd = Forwarder(
-            self.nodes[node_id], self.url, backoff=Backoff(base=0.05, cap=0.5), repair_grace=GRACE
+            self.nodes[node_id], self.url, backoff=Backoff(base=0.05, cap=0.5), repair_grace=self.grace
         )
         self.forwarders[node_id] = (fwd, Loop(lambda stop: fwd.run(stop, idle_poll=0.05)))
         return fwd

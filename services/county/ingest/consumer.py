@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from shared import envelope, receipt
 from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
-from shared.transport import connect
+from shared.transport import connect, shown
 from shared.warning_backoff import WarningBackoff
 from shared.wire import RECEIPTS_STREAM, STREAM, receipts_subject
 
@@ -66,7 +66,7 @@ class Consumer:
     def __init__(
         self,
         ingestor: Ingestor,
-        nats_url: str,
+        nats_url: str | Sequence[str],
         *,
         batch: int = BATCH,
         ack_wait: float = 30.0,
@@ -76,7 +76,8 @@ class Consumer:
         identity: NatsIdentity = ANONYMOUS,
     ) -> None:
         self.ingestor = ingestor
-        self.nats_url = nats_url
+        self.nats_url = shown(nats_url)
+        """The NATS server, or the servers of a cluster comma-separated."""
         self.identity = identity
         self.batch = batch
         self.ack_wait = ack_wait
