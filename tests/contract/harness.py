@@ -12,16 +12,27 @@ from schemathesis import checks
 from schemathesis.core.failures import FailureGroup
 
 EXAMPLES = 50
+
+
+def not_an_undeclared_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
+    """No 5xx but a 503 the operation declares: a readiness probe's "not ready" is its answer."""
+    declared = case.operation.definition.raw.get("responses", {})
+    if response.status_code == 503 and "503" in declared:
+        return None
+    result: bool | None = checks.not_a_server_error(ctx, response, case)
+    return result
+
+
 CHECKS = [
-    checks.not_a_server_error,
+    not_an_undeclared_server_error,
     checks.status_code_conformance,
     checks.content_type_conformance,
     checks.response_schema_conformance,
     checks.response_headers_conformance,
 ]
-"""No 5xx; every status, media type, body and header as the OpenAPI declares it. Not the check that
-every schema-valid request is accepted: the API refuses values the schema cannot express (an
-impossible date, an unknown node) with a 4xx that names the field, as it should."""
+"""No 5xx (but a declared 503); every status, media type, body and header as the OpenAPI declares
+it. Not the check that every schema-valid request is accepted: the API refuses values the schema
+cannot express (an impossible date, an unknown node) with a 4xx that names the field, as it should."""
 
 
 def check_every_operation(
