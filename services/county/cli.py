@@ -8,7 +8,6 @@ import json
 import signal
 import sys
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,7 +18,18 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from services.county import cli_backup, cli_keys, cli_nodes, cli_orgs, cli_personal, cli_users
-from services.county.cli_options import Db, DbFile, NatsCa, NatsSeed, PersonalKey
+from services.county.cli_options import (
+    CountyId,
+    CountyKey,
+    Db,
+    DbFile,
+    MaxClockAhead,
+    Nats,
+    NatsCa,
+    NatsSeed,
+    PersonalKey,
+    RepairGrace,
+)
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
 from services.county.ingest.consumer import Consumer, NatsRefusedError
@@ -48,37 +58,6 @@ add_version_option(app)
 MAX_CLOCK_AHEAD_S = MAX_CLOCK_AHEAD.total_seconds()
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-
-Nats = Annotated[
-    str, typer.Option("--nats", envvar="TONGXIN_NATS_URL", help="NATS URL; a cluster's URLs comma-separated.")
-]
-CountyId = Annotated[
-    str, typer.Option("--county-id", envvar="TONGXIN_COUNTY_ID", help="The county's id, e.g. jx.")
-]
-RepairGrace = Annotated[
-    float,
-    typer.Option(
-        "--repair-grace",
-        min=0.1,
-        help="Seconds a gap in a node's chain may stand before the county asks the node to re-send it.",
-    ),
-]
-MaxClockAhead = Annotated[
-    float,
-    typer.Option(
-        "--max-clock-ahead",
-        envvar="TONGXIN_COUNTY_MAX_CLOCK_AHEAD",
-        min=0.0,
-        help="Seconds a node's clock may run ahead of the county's before its envelopes are "
-        "quarantined as clock_skew.",
-    ),
-]
-CountyKey = Annotated[
-    Path,
-    typer.Option(
-        "--county-key", envvar="TONGXIN_COUNTY_KEY", help="The county's receipt key (created if missing)."
-    ),
-]
 
 
 def _engine(db: str) -> Engine:

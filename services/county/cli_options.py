@@ -1,4 +1,5 @@
-"""Options the county's commands share: where the database is, and who the county is to NATS."""
+"""Options the county's commands share: where the database and NATS are, who the county is (its id, its
+receipt key, its NATS identity) and the ingest's settings."""
 
 from __future__ import annotations
 
@@ -9,7 +10,20 @@ import typer
 
 from services.county.cli_db import Db, DbFile, OptionalDb
 
-__all__ = ["Db", "DbFile", "NatsAccess", "NatsCa", "NatsSeed", "OptionalDb", "PersonalKey"]
+__all__ = [
+    "CountyId",
+    "CountyKey",
+    "Db",
+    "DbFile",
+    "MaxClockAhead",
+    "Nats",
+    "NatsAccess",
+    "NatsCa",
+    "NatsSeed",
+    "OptionalDb",
+    "PersonalKey",
+    "RepairGrace",
+]
 NatsSeed = Annotated[
     Path | None,
     typer.Option(
@@ -38,5 +52,36 @@ PersonalKey = Annotated[
         envvar="TONGXIN_COUNTY_PERSONAL_KEY",
         help="The master key of members' personal data (made 0600 on first use; default: "
         "tongxin-county-personal.key beside the county key). Keep it outside the database and its backups.",
+    ),
+]
+
+Nats = Annotated[
+    str, typer.Option("--nats", envvar="TONGXIN_NATS_URL", help="NATS URL; a cluster's URLs comma-separated.")
+]
+CountyId = Annotated[
+    str, typer.Option("--county-id", envvar="TONGXIN_COUNTY_ID", help="The county's id, e.g. jx.")
+]
+RepairGrace = Annotated[
+    float,
+    typer.Option(
+        "--repair-grace",
+        min=0.1,
+        help="Seconds a gap in a node's chain may stand before the county asks the node to re-send it.",
+    ),
+]
+MaxClockAhead = Annotated[
+    float,
+    typer.Option(
+        "--max-clock-ahead",
+        envvar="TONGXIN_COUNTY_MAX_CLOCK_AHEAD",
+        min=0.0,
+        help="Seconds a node's clock may run ahead of the county's before its envelopes are "
+        "quarantined as clock_skew.",
+    ),
+]
+CountyKey = Annotated[
+    Path,
+    typer.Option(
+        "--county-key", envvar="TONGXIN_COUNTY_KEY", help="The county's receipt key (created if missing)."
     ),
 ]

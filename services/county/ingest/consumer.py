@@ -8,20 +8,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from services.county.ingest import position, quarantine
 from services.county.ingest.checks import RefusedError
 from services.county.ingest.durable import consumer_name, ensure_consumer
-from services.county.ingest.incoming import Incoming
+from services.county.ingest.incoming import Incoming, incoming
 from services.county.ingest.node_keys import RevocationWatch
 from services.county.ingest.processor import Ingestor
 from services.county.ingest.pull import Puller
 from services.county.repair.announce import announce
 from services.county.repair.archive_reply import serve_archive
 from services.county.repair.gaps import GapWatcher
-from shared import envelope, receipt
+from shared import receipt
 from shared.nats_identity import ANONYMOUS, NatsIdentity
 from shared.signing import VerifyPool
 from shared.streams import ensure_streams_on
@@ -50,12 +49,6 @@ class ConsumerState:
     messages: int = 0
     last_batch_at: float = 0.0
     last_error: str | None = None
-
-
-def incoming(msgs: list[Any]) -> list[Incoming]:
-    """A fetched batch as `Incoming`s, all stamped with one arrival time (they came together)."""
-    received_at = envelope.format_time(datetime.now(UTC))
-    return [Incoming(m.data, m.subject, received_at, m.metadata.sequence.stream) for m in msgs]
 
 
 class NatsRefusedError(RuntimeError):

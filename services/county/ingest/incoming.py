@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from services.county.ingest.checks import Pre
 from shared import envelope
@@ -26,3 +27,10 @@ class Incoming:
     """Its seq in the events stream (0 when it did not come from the stream)."""
     pre: Pre | None = field(default=None, compare=False, repr=False)
     """Its `precheck`, if `Ingestor.prepare` has worked it out ahead."""
+
+
+def incoming(msgs: list[Any]) -> list[Incoming]:
+    """A fetched batch of JetStream messages as `Incoming`s, all stamped with one arrival time
+    (they came together)."""
+    received_at = envelope.format_time(datetime.now(UTC))
+    return [Incoming(m.data, m.subject, received_at, m.metadata.sequence.stream) for m in msgs]
