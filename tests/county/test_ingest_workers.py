@@ -98,9 +98,11 @@ async def publish(url: str, chains: dict[str, Chain]) -> None:
     nc = await connect(url)
     try:
         js = nc.jetstream()
-        for k in range(PER_NODE):  # the nodes' messages interleaved in the stream
+        longest = max(len(chain.envelopes) for chain in chains.values())
+        for k in range(longest):  # the nodes' messages interleaved in the stream
             for chain in chains.values():
-                await js.publish(events_subject("jx", chain.node_id), chain.envelopes[k])
+                if k < len(chain.envelopes):
+                    await js.publish(events_subject("jx", chain.node_id), chain.envelopes[k])
     finally:
         await nc.close()
 
