@@ -41,7 +41,7 @@ def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
     Gauge("tongxin_county_nats_connected", "1 while connected to NATS", registry=registry).set_function(
         lambda: 1.0 if consumer.state.connected else 0.0
     )
-    watch = StreamWatch(consumer.ingestor.county_id)
+    watch = StreamWatch(consumer.ingestor.county_id, workers=not consumer.ingest)
     consumer.responders.append(watch.attach)
     registry.register(StreamCollector(watch))
     return registry
