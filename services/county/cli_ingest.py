@@ -93,7 +93,8 @@ def register(app: typer.Typer) -> None:
             share=share,
         )
         answer_keys(consumer, engine, settings.county_id, signing, settings.personal_key_path())
-        send_notices(consumer, engine, settings.county_id, signing)
+        if share is None or share.worker == 0:  # the erasure notices: from one worker of W
+            send_notices(consumer, engine, settings.county_id, signing)
         with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
             task = bar.add_task("ingest", total=None)
             consumer.on_batch.append(lambda n: bar.advance(task, n))

@@ -228,7 +228,7 @@ def test_workers_share_the_nodes_and_a_kill_9_loses_nothing(
         members, versions = member_rows(engine, m)
         assert len(members) == 1, "one row for the member, whichever worker derived it last"
         row = dict(zip(roster.members.c.keys(), members[0], strict=True))
-        assert (row["outstation"], row["host_location"]) == (third, third)
+        assert (row["outstation"], row["host_location"]) == (third, "三")
         timeline = [dict(zip(roster.member_timeline.c.keys(), v, strict=True)) for v in versions]
         assert [json.loads(v["cross_posts"]) for v in timeline if v["valid_to"] is None] == [
             [[third, "委员"]]

@@ -78,6 +78,8 @@ class Consumer:
             else None
         )
         """Asks nodes to re-send the gaps held longer than `repair_grace` (None: never asks)."""
+        if self.gaps is not None and share is not None:
+            self.gaps.owns = share.owns  # another worker's backlog is no gap of this one's
         self._js: Any = None
         self.on_batch: list[Any] = []
         self.responders: list[Callable[[Any], Awaitable[Any]]] = []
@@ -218,8 +220,9 @@ class Consumer:
         signing = self.ingestor.signing
         if signing is None:
             return
+        owns = self.share.owns if self.share is not None else (lambda _node_id: True)
         self.ingestor.outbox += await asyncio.to_thread(
-            announce, self.ingestor.engine, signing, self.ingestor.county_id
+            announce, self.ingestor.engine, signing, self.ingestor.county_id, owns
         )
         await self._publish_receipts()
 
