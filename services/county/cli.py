@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 from datetime import timedelta
 from typing import Annotated
@@ -17,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
-from services.county import cli_backup, cli_keys, cli_nodes, cli_orgs, cli_personal, cli_users
+from services.county import cli_backup, cli_ingest, cli_keys, cli_nodes, cli_orgs, cli_personal, cli_users
 from services.county.cli_options import (
     CountyId,
     CountyKey,
@@ -32,11 +31,8 @@ from services.county.cli_options import (
 )
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
-from services.county.ingest.consumer import Consumer, NatsRefusedError
 from services.county.ingest.processor import Ingestor
-from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create, load_signing
-from services.county.personal.notices import send_notices
-from services.county.personal.responder import answer_keys
+from services.county.keys import DEFAULT_COUNTY_KEY, load_or_create
 from services.county.projections.digest import digest as projection_digest
 from services.county.projections.rebuild import rebuild as rebuild_projections
 from services.county.queries.archive import archived_events
@@ -97,6 +93,13 @@ def serve(
     nats_seed: NatsSeed = None,
     nats_ca: NatsCa = None,
     personal_key: PersonalKey = None,
+    ingest: Annotated[
+        bool,
+        typer.Option(
+            envvar="TONGXIN_COUNTY_SERVE_INGEST",
+            help="Run the county's one ingest here; --no-ingest beside `county ingest --workers W`.",
+        ),
+    ] = True,
 ) -> None:
     """Ingest from JetStream and serve the query API until Ctrl-C / SIGTERM."""
     from services.county.serve import serve as run
@@ -114,58 +117,7 @@ def serve(
         nats_ca=nats_ca,
         personal_key=personal_key,
     )
-    asyncio.run(run(_engine(db), settings, host, port))
-
-
-@app.command(epilog="Example: tongxin county ingest --county-id jx --once")
-def ingest(
-    county_id: CountyId,
-    db: Db = DEFAULT_DB_URL,
-    db_file: DbFile = None,
-    nats: Nats = DEFAULT_NATS_URL,
-    once: Annotated[bool, typer.Option(help="Stop when nothing is pending or awaiting its ack.")] = False,
-    ack_wait: Annotated[
-        float, typer.Option(help="Seconds before JetStream redelivers an unacked message.")
-    ] = 30.0,
-    county_key: CountyKey = DEFAULT_COUNTY_KEY,
-    repair_grace: RepairGrace = 15.0,
-    max_clock_ahead: MaxClockAhead = MAX_CLOCK_AHEAD_S,
-    nats_seed: NatsSeed = None,
-    nats_ca: NatsCa = None,
-    personal_key: PersonalKey = None,
-) -> None:
-    """Ingest from JetStream without the API (exactly once: commit, then ack); without --once it
-    also asks nodes to re-send the gaps it holds."""
-    from shared.logs import configure
-
-    configure()
-    engine = _engine(db)
-    signing = load_signing(county_key, engine)
-    ingestor = Ingestor(engine, county_id, signing, max_clock_ahead=timedelta(seconds=max_clock_ahead))
-    settings = CountySettings(
-        county_id, county_key=county_key, nats_seed=nats_seed, nats_ca=nats_ca, personal_key=personal_key
-    )
-    consumer = Consumer(
-        ingestor, nats, ack_wait=ack_wait, repair_grace=repair_grace, identity=settings.nats_identity()
-    )
-    answer_keys(consumer, engine, settings.county_id, signing, settings.personal_key_path())
-    send_notices(consumer, engine, settings.county_id, signing)
-    with Progress(TextColumn("ingested"), MofNCompleteColumn(), console=err, transient=True) as bar:
-        task = bar.add_task("ingest", total=None)
-        consumer.on_batch.append(lambda n: bar.advance(task, n))
-        try:
-            asyncio.run(_until_signal(consumer, once))
-        except NatsRefusedError as exc:
-            raise _fail(str(exc)) from None
-    out.print(f"ingested {consumer.state.messages} message(s): {dict(consumer.ingestor.counts)}")
-
-
-async def _until_signal(consumer: Consumer, once: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await consumer.run(stop, once=once)
+    asyncio.run(run(_engine(db), settings, host, port, ingest=ingest))
 
 
 @app.command(epilog="Example: tongxin county nodes --json")
@@ -272,6 +224,7 @@ def quarantine_retry(
 
 
 cli_backup.register(app)
+cli_ingest.register(app)
 
 cli_nodes.register(app)
 cli_orgs.register(app)

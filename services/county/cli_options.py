@@ -85,3 +85,32 @@ CountyKey = Annotated[
         "--county-key", envvar="TONGXIN_COUNTY_KEY", help="The county's receipt key (created if missing)."
     ),
 ]
+Worker = Annotated[
+    int,
+    typer.Option(
+        "--worker",
+        envvar="TONGXIN_COUNTY_WORKER",
+        min=0,
+        help="This ingest worker's number, 0 to --workers - 1 (docs/operations.md §17.5).",
+    ),
+]
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        envvar="TONGXIN_COUNTY_WORKERS",
+        min=1,
+        help="Ingest workers sharing the county's nodes (PostgreSQL only above 1; the API then runs "
+        "with `county serve --no-ingest`).",
+    ),
+]
+Partitions = Annotated[
+    int,
+    typer.Option(
+        "--partitions",
+        envvar="TONGXIN_COUNTY_PARTITIONS",
+        min=1,
+        max=1024,
+        help="Partitions of the county's nodes: the same on every worker, at least --workers.",
+    ),
+]

@@ -41,7 +41,7 @@ def ingest_metrics(consumer: Consumer) -> CollectorRegistry:
     Gauge("tongxin_county_nats_connected", "1 while connected to NATS", registry=registry).set_function(
         lambda: 1.0 if consumer.state.connected else 0.0
     )
-    watch = StreamWatch(consumer.ingestor.county_id)
+    watch = StreamWatch(consumer.ingestor.county_id, workers=not consumer.ingest)
     consumer.responders.append(watch.attach)
     registry.register(StreamCollector(watch))
     return registry
@@ -68,7 +68,11 @@ async def index_loop(engine: Engine, store: KeyStore, stop: asyncio.Event, every
             await asyncio.wait_for(stop.wait(), every)
 
 
-async def serve(engine: Engine, settings: CountySettings, host: str, port: int) -> None:
+async def serve(
+    engine: Engine, settings: CountySettings, host: str, port: int, *, ingest: bool = True
+) -> None:
+    """The API; with `ingest`, the county's one ingest too (else only the responders, beside
+    separate `county ingest --workers W` processes)."""
     stop = asyncio.Event()
     signing = load_signing(settings.county_key, engine)
     county_key = signing.signer
@@ -76,7 +80,11 @@ async def serve(engine: Engine, settings: CountySettings, host: str, port: int) 
         engine, settings.county_id, signing, max_clock_ahead=timedelta(seconds=settings.max_clock_ahead)
     )
     consumer = Consumer(
-        ingestor, settings.nats_url, repair_grace=settings.repair_grace, identity=settings.nats_identity()
+        ingestor,
+        settings.nats_url,
+        repair_grace=settings.repair_grace,
+        identity=settings.nats_identity(),
+        ingest=ingest,
     )
     store = answer_keys(consumer, engine, settings.county_id, signing, settings.personal_key_path())
     send_notices(consumer, engine, settings.county_id, signing)

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from shared.private_files import private_file
@@ -74,6 +74,8 @@ def migrate(engine: Engine) -> tuple[str | None, str | None]:
     (None before: an empty database)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # ingest workers starting together migrate one at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(7263111001)"))
         before = MigrationContext.configure(conn).get_current_revision()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

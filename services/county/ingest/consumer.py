@@ -7,14 +7,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from services.county.ingest import position, quarantine
-from services.county.ingest.checks import RefusedError
+from services.county.ingest.consumer_state import ConsumerState, NatsRefusedError
 from services.county.ingest.durable import consumer_name, ensure_consumer
 from services.county.ingest.incoming import Incoming, incoming
 from services.county.ingest.node_keys import RevocationWatch
+from services.county.ingest.partitions import Share
+from services.county.ingest.poison import one_by_one
 from services.county.ingest.processor import Ingestor
 from services.county.ingest.pull import Puller
 from services.county.repair.announce import announce
@@ -40,21 +40,6 @@ MAX_FAILURES = 10
 forever (it is never dropped)."""
 
 
-@dataclass
-class ConsumerState:
-    connected: bool = False
-    consuming: bool = False
-    """Connected, streams and consumer checked, pulling: what `GET /ready` asks of the ingest."""
-    batches: int = 0
-    messages: int = 0
-    last_batch_at: float = 0.0
-    last_error: str | None = None
-
-
-class NatsRefusedError(RuntimeError):
-    """NATS answered but refused who the county said it was: no retry helps (`ingest --once`)."""
-
-
 class Consumer:
     def __init__(
         self,
@@ -67,8 +52,16 @@ class Consumer:
         verify_workers: int = 1,
         repair_grace: float | None = None,
         identity: NatsIdentity = ANONYMOUS,
+        share: Share | None = None,
+        ingest: bool = True,
     ) -> None:
         self.ingestor = ingestor
+        self.share = share
+        """This worker's share of the county's nodes (`partitions`); None: one ingest reads all."""
+        self.ingest = ingest
+        """Off: only the responders (keys, notices, references), beside separate ingest workers."""
+        if share is not None:
+            ingestor.positions = tuple(share.position_keys())
         self.nats_url = shown(nats_url)
         """The NATS server, or the servers of a cluster comma-separated."""
         self.identity = identity
@@ -85,6 +78,8 @@ class Consumer:
             else None
         )
         """Asks nodes to re-send the gaps held longer than `repair_grace` (None: never asks)."""
+        if self.gaps is not None and share is not None:
+            self.gaps.owns = share.owns  # another worker's backlog is no gap of this one's
         self._js: Any = None
         self.on_batch: list[Any] = []
         self.responders: list[Callable[[Any], Awaitable[Any]]] = []
@@ -140,12 +135,27 @@ class Consumer:
         await ensure_streams_on(js)  # the county owns its streams (idempotent)
         self._js = js
         cid = self.ingestor.county_id
-        name = consumer_name(cid)
-        await ensure_consumer(js, self.ingestor.engine, cid, self.ack_wait)
+        share = self.share
+        name = share.consumer_name(cid) if share is not None else consumer_name(cid)
+        idle = not self.ingest or (
+            await ensure_consumer(js, self.ingestor.engine, cid, self.ack_wait, share) == "idle"
+        )
+        nodes = await self._nodes()
         await asyncio.to_thread(self.revocations.seen)
-        await self._announce()
+        if self.ingest:
+            await self._announce()
         archive = await serve_archive(nc, self.ingestor.engine, cid)
         answering = [await respond(nc) for respond in self.responders]
+        try:
+            if idle:
+                return await self._idle(stop, once=once)
+            return await self._pull(nc, name, nodes, stop, once=once)
+        finally:
+            await _unsubscribe(archive, *answering)
+
+    async def _pull(self, nc: Any, name: str, nodes: list[str], stop: asyncio.Event, *, once: bool) -> bool:
+        """Pull, commit and ack until `stop` (or, with once, until drained); False: reconnect."""
+        js = self._js
         ended = asyncio.Event()
         watching = None
         if self.gaps is not None and not once:
@@ -164,6 +174,8 @@ class Consumer:
                         await handling
                         handling = None
                     await self._revoked()
+                    if self.share is not None and await self._nodes() != nodes:
+                        return False  # a node enrolled: the consumer is recreated with it
                     if once and await self._drained(js, name):
                         return True
                     continue
@@ -179,22 +191,38 @@ class Consumer:
             ended.set()
             if watching is not None:
                 await watching
-            for sub in (archive, *answering):
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
             await puller.stop()
             if handling is not None:
                 with contextlib.suppress(Exception):  # unacked messages are redelivered
                     await handling
         return False
 
+    async def _idle(self, stop: asyncio.Event, *, once: bool) -> bool:
+        """Nothing to consume (`ingest` off, or a worker owning no enrolled node yet): answer the
+        responders until `stop`, or until a node of this worker's is enrolled."""
+        self.state.consuming = True
+        try:
+            while not once and not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                if await self._nodes():
+                    return False
+            return True
+        finally:
+            self.state.consuming = False
+
+    async def _nodes(self) -> list[str]:
+        share = self.share
+        return [] if share is None else await asyncio.to_thread(share.nodes, self.ingestor.engine)
+
     async def _announce(self) -> None:
         """Fresh receipts at every archived head (after a restore, lower than the old ones)."""
         signing = self.ingestor.signing
         if signing is None:
             return
+        owns = self.share.owns if self.share is not None else (lambda _node_id: True)
         self.ingestor.outbox += await asyncio.to_thread(
-            announce, self.ingestor.engine, signing, self.ingestor.county_id
+            announce, self.ingestor.engine, signing, self.ingestor.county_id, owns
         )
         await self._publish_receipts()
 
@@ -228,7 +256,7 @@ class Consumer:
         try:
             await asyncio.to_thread(self.ingestor.process, items)
         except Exception as exc:
-            await self._one_by_one(msgs, items, exc)
+            await one_by_one(self.ingestor, msgs, items, exc, self.max_failures)
             return
         for m in msgs:
             await m.ack()
@@ -251,44 +279,8 @@ class Consumer:
             except Exception as exc:
                 log.warning("receipt not published", extra={"node_id": r.node_id, "error": repr(exc)})
 
-    async def _one_by_one(self, msgs: list[Any], items: list[Incoming], error: Exception) -> None:
-        """Each message of a failed batch in a transaction of its own: what fails again alone is
-        left for redelivery, and quarantined (`processing_error`) at its `max_failures`th delivery.
-        Every check that can foresee a bad message runs before the transaction (`checks`), so only
-        the unforeseen comes here: one log line per failed batch says what became of it, with no
-        traceback (the same error on every redelivery would bury the log)."""
-        failed: list[str] = []
-        poisoned = 0
-        for m, item in zip(msgs, items, strict=True):
-            try:
-                await asyncio.to_thread(self.ingestor.process, [item])
-            except Exception as exc:
-                delivered = m.metadata.num_delivered
-                failed.append(f"stream seq {item.stream_seq} (delivery {delivered}): {_brief(exc)}")
-                if delivered < self.max_failures:
-                    continue  # not acked: JetStream redelivers after ack_wait
-                await asyncio.to_thread(self._quarantine_poison, item, repr(exc))
-                poisoned += 1
-            await m.ack()
-        log.warning(
-            "batch failed; its messages were processed one by one",
-            extra={
-                "error": _brief(error),
-                "messages": len(msgs),
-                "failed_again": len(failed),
-                "quarantined": poisoned,
-                "first_failures": "; ".join(failed[:3]),
-            },
-        )
 
-    def _quarantine_poison(self, item: Incoming, error: str) -> None:
-        err = RefusedError("processing_error", f"failed {self.max_failures} deliveries: {error}")
-        with self.ingestor.engine.begin() as conn:
-            quarantine.keep(conn, item, err)
-            position.advance(conn, STREAM, item.stream_seq)
-
-
-def _brief(exc: BaseException, limit: int = 300) -> str:
-    """An error for a log line: its repr, cut (a database error's repr can carry a whole batch)."""
-    text = repr(exc)
-    return text if len(text) <= limit else text[:limit] + "…"
+async def _unsubscribe(*subs: Any) -> None:
+    for sub in subs:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()

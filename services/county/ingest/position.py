@@ -5,6 +5,10 @@ consumer is created to resume after it (a deleted consumer does not re-read the 
 and a consumer whose ack floor is past it — the database was restored from a backup, or someone
 else acknowledged on the county's durable — is recreated to re-read from it: what the stream
 still holds comes back from there, idempotently, and what it no longer holds the nodes re-send.
+
+Keyed by a name: the stream's (`TONGXIN`) for the one ingest, or one per partition
+(`TONGXIN.p<n>`) for W ingest workers, each batch advancing its worker's partitions
+(`partitions.Share`).
 """
 
 from __future__ import annotations

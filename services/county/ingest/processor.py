@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from services.county.db import tables as t
 from services.county.db.bulk import insert_all
-from services.county.ingest import position, quarantine, receipts
+from services.county.ingest import entity_locks, position, quarantine, receipts
 from services.county.ingest.checks import MAX_CLOCK_AHEAD, Checked, precheck
 from services.county.ingest.incoming import Incoming, Outcome
 from services.county.ingest.node_keys import KeyRegistry
@@ -68,6 +68,8 @@ class Ingestor:
         """Members erased by the transaction under way (`personal.erasure`): scrubbed after it."""
         self.statistics = Statistics(engine) if engine.dialect.name == "postgresql" else None
         """PostgreSQL's statistics on the archive, refreshed beside the ingest."""
+        self.positions: tuple[str, ...] = (STREAM,)
+        """The ingest positions a batch advances: the stream's, or a worker's partitions'."""
 
     def prepare(
         self, batch: list[Incoming], verify: Callable[[list[Job]], list[bool]] = verify_all
@@ -92,7 +94,9 @@ class Ingestor:
                     chains.preload(nodes)
                     outcomes = [chains.admit(item) for item in batch]
                     issued = self._archive_and_project(conn, chains, self.signing)
-                    position.advance(conn, STREAM, max((item.stream_seq for item in batch), default=0))
+                    last = max((item.stream_seq for item in batch), default=0)
+                    for key in self.positions:
+                        position.advance(conn, key, last)
                     if not self.keys.current(conn):
                         raise _KeysChanged
             except _KeysChanged:
@@ -135,6 +139,7 @@ class Ingestor:
         issue the receipts: the caller's transaction commits all of it at once."""
         facts, subjects, loose = _archive(conn, chains.accepted)
         if facts:
+            entity_locks.hold(conn, subjects)  # several workers: one derives an entity at a time
             project(conn, facts, subjects, loose)
             erased = [f.body.member_id for f in facts if isinstance(f.body, MemberErased)]
             self._erased += erasure.apply(conn, erased) if erased else 0

@@ -40,17 +40,25 @@ class StreamStats:
     ack_pending: int
 
 
-async def stream_stats(js: Any, county_id: str) -> StreamStats:
-    """The events stream's state and limits, and the county's durable consumer's backlog."""
+async def stream_stats(js: Any, county_id: str, *, workers: bool = False) -> StreamStats:
+    """The events stream's state and limits, and the county's durable consumer's backlog — with
+    `workers`, the backlog of every ingest worker's consumer (`county-<county>-w…`) added up."""
     stream = await js.stream_info(STREAM)
-    consumer = await js.consumer_info(STREAM, consumer_name(county_id))
+    if workers:
+        prefix = f"{consumer_name(county_id)}-w"
+        found = [c for c in await js.consumers_info(STREAM) if c.name.startswith(prefix)]
+        pending = sum(int(c.num_pending or 0) for c in found)
+        ack_pending = sum(int(c.num_ack_pending or 0) for c in found)
+    else:
+        consumer = await js.consumer_info(STREAM, consumer_name(county_id))
+        pending, ack_pending = int(consumer.num_pending or 0), int(consumer.num_ack_pending or 0)
     return StreamStats(
         bytes=int(stream.state.bytes or 0),
         messages=int(stream.state.messages or 0),
         max_bytes=int(stream.config.max_bytes if stream.config.max_bytes is not None else -1),
         max_messages=int(stream.config.max_msgs if stream.config.max_msgs is not None else -1),
-        pending=int(consumer.num_pending or 0),
-        ack_pending=int(consumer.num_ack_pending or 0),
+        pending=pending,
+        ack_pending=ack_pending,
     )
 
 
@@ -59,8 +67,10 @@ class StreamWatch:
     responder of the `Consumer` (called on each connection; what it returns is unsubscribed when
     the connection ends), so `latest` is None whenever there is no connection."""
 
-    def __init__(self, county_id: str, every: float = POLL_EVERY) -> None:
+    def __init__(self, county_id: str, every: float = POLL_EVERY, *, workers: bool = False) -> None:
         self.county_id = county_id
+        self.workers = workers
+        """The backlog of W ingest workers' consumers (beside `county serve --no-ingest`)."""
         self.every = every
         self.latest: StreamStats | None = None
 
@@ -70,7 +80,7 @@ class StreamWatch:
     async def _poll(self, js: Any) -> None:
         while True:
             try:
-                self.latest = await stream_stats(js, self.county_id)
+                self.latest = await stream_stats(js, self.county_id, workers=self.workers)
             except Exception as exc:  # e.g. the durable being recreated: the next look tries again
                 self.latest = None
                 log.debug("stream stats not read", extra={"error": repr(exc)})

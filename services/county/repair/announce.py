@@ -8,6 +8,8 @@ same goes after a revocation took a node's envelopes from a seq on out of its ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine, and_, select
 
 from services.county.db import tables as t
@@ -18,8 +20,14 @@ from shared.receipt import Receipt
 from shared.signing import Signer
 
 
-def announce(engine: Engine, signer: Signer | CountySigning, county_id: str) -> list[Receipt]:
-    """A receipt, issued now, for the archived head of every node (stored, to be published)."""
+def announce(
+    engine: Engine,
+    signer: Signer | CountySigning,
+    county_id: str,
+    owns: Callable[[str], bool] = lambda _node_id: True,
+) -> list[Receipt]:
+    """A receipt, issued now, for the archived head of every node — or of those `owns` says, an
+    ingest worker's (stored, to be published)."""
     h, a = t.node_heads.c, t.archive.c
     query = select(h.node_id, h.last_seq, h.last_hash, a.received_at).join(
         t.archive, and_(a.node_id == h.node_id, a.seq == h.last_seq)
@@ -28,5 +36,6 @@ def announce(engine: Engine, signer: Signer | CountySigning, county_id: str) -> 
         heads = {
             row.node_id: Head(int(row.last_seq), row.last_hash, received_at=row.received_at)
             for row in conn.execute(query)
+            if owns(row.node_id)
         }
         return receipts.issue(conn, signer, county_id, heads)

@@ -59,6 +59,9 @@ class GapWatcher:
         """Re-send requests published so far."""
         self._rows: dict[str, int] | None = None
         """Gaps left open in `repairs` by an earlier run, by node (read at the first round)."""
+        self.owns: Callable[[str], bool] = lambda _node_id: True
+        """The nodes this watcher asks for (an ingest worker: those of its share, whose heads
+        it alone moves; another worker's backlog is no gap)."""
 
     async def run(
         self, stop: asyncio.Event, publish: Publish, js: Any, drained: Callable[[], Awaitable[bool]]
@@ -101,7 +104,7 @@ class GapWatcher:
             heads = dict(conn.execute(select(t.node_heads.c.node_id, t.node_heads.c.last_seq)).all())
             first_held = dict(conn.execute(select(h.node_id, func.min(h.seq)).group_by(h.node_id)).all())
         out: dict[str, tuple[int, int]] = {}
-        for node_id in set(first_held) | set(tails):
+        for node_id in {n for n in set(first_held) | set(tails) if self.owns(n)}:
             head = int(heads.get(node_id, 0))
             upto = int(first_held[node_id]) - 1 if node_id in first_held else int(tails[node_id])
             if upto > head:
@@ -111,7 +114,7 @@ class GapWatcher:
     async def _tails(self, js: Any) -> dict[str, int]:
         """The seq of each enrolled node's last envelope still in the stream."""
         with self.engine.connect() as conn:
-            nodes = list(conn.execute(select(t.nodes.c.node_id)).scalars())
+            nodes = [n for n in conn.execute(select(t.nodes.c.node_id)).scalars() if self.owns(n)]
         tails: dict[str, int] = {}
         for node_id in nodes:
             try:
@@ -165,7 +168,7 @@ class GapWatcher:
             rows = conn.execute(
                 select(r.node_id, func.max(r.id)).where(r.resolved_at.is_(None)).group_by(r.node_id)
             )
-            return {node_id: int(row_id) for node_id, row_id in rows}
+            return {node_id: int(row_id) for node_id, row_id in rows if self.owns(node_id)}
 
     def _closed(self, node_id: str, gap: _Gap) -> None:
         if gap.row_id is None:
