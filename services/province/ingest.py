@@ -1,0 +1,135 @@
+"""The province's ingest: a durable pull consumer on TONGXIN_PROVINCE, each message handed to
+its county's receipt-less `Ingestor` (`store.ProvinceStore`), acknowledged after the commit.
+
+A batch is split by the county in each message's subject; each county's part commits in its own
+database and is acknowledged after that commit. What fails is not acknowledged and JetStream
+delivers it again: the county's ingest is idempotent on (node, seq, hash), so a message
+delivered twice — or copied twice into the stream — is archived once (`duplicate`). A message
+whose subject names no county of this province is left unacknowledged and said in the log (the
+stream's sources only copy the province's counties, so none should come). The province asks no
+node for anything: a gap waits for its county to repair it (docs/province.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from services.county.ingest.incoming import Incoming, incoming
+from services.county.ingest.pull import Puller
+from services.province.store import ProvinceStore
+from services.province.stream import PROVINCE_MAX_BYTES, PROVINCE_STREAM, ensure_province_stream
+from shared.nats_identity import ANONYMOUS, NatsIdentity
+from shared.transport import connect, shown
+from shared.warning_backoff import WarningBackoff
+from shared.wire import parse_subject
+
+log = logging.getLogger("tongxin.province.ingest")
+
+DURABLE = "province"
+
+
+def consumer_config(ack_wait: float) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=DURABLE,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait,
+        max_deliver=-1,
+        max_ack_pending=20_000,
+    )
+
+
+class ProvinceIngest:
+    def __init__(
+        self,
+        store: ProvinceStore,
+        nats_url: str | Sequence[str],
+        *,
+        identity: NatsIdentity = ANONYMOUS,
+        batch: int = 1000,
+        ack_wait: float = 30.0,
+        max_bytes: int = PROVINCE_MAX_BYTES,
+    ) -> None:
+        self.store, self.nats_url, self.identity = store, shown(nats_url), identity
+        self.batch, self.ack_wait, self.max_bytes = batch, ack_wait, max_bytes
+        self.counts: Counter[str] = Counter()
+        """Outcomes so far (archived, duplicate, held, quarantined), all counties together."""
+        self.consuming = False
+
+    async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
+        """Consume until `stop` (with `once`: until nothing is pending); reconnects on failure."""
+        unreachable = WarningBackoff(log, "NATS")
+        while not stop.is_set():
+            try:
+                nc = await connect(self.nats_url, identity=self.identity)
+            except Exception as exc:
+                unreachable.failed(exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                continue
+            unreachable.succeeded()
+            try:
+                if await self._consume(nc, stop, once=once):
+                    return
+            except Exception as exc:
+                log.warning("province ingest interrupted", extra={"error": repr(exc)})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+            finally:
+                self.consuming = False
+                with contextlib.suppress(Exception):
+                    await nc.close()
+
+    async def _consume(self, nc: Any, stop: asyncio.Event, *, once: bool) -> bool:
+        js = nc.jetstream()
+        await ensure_province_stream(js, self.store.county_ids, max_bytes=self.max_bytes)
+        try:
+            await js.consumer_info(PROVINCE_STREAM, DURABLE)
+        except NotFoundError:
+            await js.add_consumer(PROVINCE_STREAM, config=consumer_config(self.ack_wait))
+        puller = Puller(nc, PROVINCE_STREAM, DURABLE, batch=self.batch)
+        await puller.start()
+        self.consuming = True
+        try:
+            while not stop.is_set():
+                msgs = await puller.take(timeout=0.5)
+                if msgs:
+                    await self.handle(msgs)
+                elif once and await self._drained(js):
+                    return True
+        finally:
+            await puller.stop()
+        return False
+
+    @staticmethod
+    async def _drained(js: Any) -> bool:
+        info = await js.consumer_info(PROVINCE_STREAM, DURABLE)
+        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+
+    async def handle(self, msgs: list[Any]) -> None:
+        """Each county's part of the batch in its own transaction; then the acks."""
+        parts: dict[str, list[tuple[Any, Incoming]]] = defaultdict(list)
+        for m, item in zip(msgs, incoming(msgs), strict=True):
+            parsed = parse_subject(item.subject)
+            parts[parsed.county_id if parsed is not None else ""].append((m, item))
+        for county_id, part in parts.items():
+            ingestor = self.store.ingestor(county_id)
+            if ingestor is None:
+                log.warning("a message of no county of this province", extra={"subject": part[0][1].subject})
+                continue
+            items = [item for _, item in part]
+            try:
+                outcomes = await asyncio.to_thread(ingestor.process, items)
+            except Exception as exc:  # nothing of this county's part committed: delivered again
+                log.warning("county part failed", extra={"county_id": county_id, "error": repr(exc)[:300]})
+                continue
+            self.counts.update(outcomes)
+            for m, _ in part:
+                await m.ack()

@@ -1,0 +1,102 @@
+"""Issue 17: three counties of three nodes each, sourced into a province over leafnodes; one
+county's link cut and restored; the province's figures equal the sum of the counties'."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.county.queries.figures import funds, pioneer
+from services.county.queries.roster import roster_summary
+from services.province.figures import province_figures, province_roster
+from tests.province.site import Province
+from tests.repair.site import wait_until
+from tests.samples import fund, id_number, registration
+
+COUNTIES = ("anhua", "baojing", "cili")
+NODES = ("dongguan", "huadu", "wenzhou")
+
+
+@pytest.fixture
+def province(tmp_path: Path) -> Iterator[Province]:
+    p = Province(tmp_path, COUNTIES, NODES)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def items(county: int, node: int, start: int, n: int, org: str) -> list[dict[str, object]]:
+    """n events of a node: registrations of members numbered per county and node, and funds."""
+    out: list[dict[str, object]] = []
+    for k in range(start, start + n):
+        i = county * 10_000 + node * 1_000 + k
+        out.append(registration(i, outstation=org) if k % 2 == 0 else fund(i, org=org))
+    return out
+
+
+def record_round(province: Province, start: int, n: int) -> None:
+    for c, county in enumerate(province.counties.values()):
+        for j, node_id in enumerate(NODES):
+            county.record(node_id, items(c + 1, j, start, n + c, node_id))
+
+
+def county_caught_up(province: Province, county_id: str) -> bool:
+    county = province.counties[county_id]
+    logged = sum(node.log.last_seq() for node in county.nodes.values())
+    return len(county.archive()) == logged
+
+
+def province_caught_up(province: Province, county_id: str) -> bool:
+    return province.archive(county_id) == province.counties[county_id].archive()
+
+
+def test_a_cut_link_loses_and_doubles_nothing_and_the_province_adds_up(province: Province) -> None:
+    ingest = province.start()
+    record_round(province, 0, 6)
+    wait_until(lambda: all(county_caught_up(province, c) for c in COUNTIES), 60, "the counties")
+    wait_until(lambda: all(province_caught_up(province, c) for c in COUNTIES), 60, "the province")
+
+    cut = province.counties["baojing"]
+    cut.link.cut()
+    record_round(province, 100, 5)
+    wait_until(lambda: all(county_caught_up(province, c) for c in COUNTIES), 60, "the counties while cut")
+    wait_until(lambda: all(province_caught_up(province, c) for c in ("anhua", "cili")), 60, "the linked ones")
+    assert len(province.archive("baojing")) < len(cut.archive()), "the cut county's new events wait"
+
+    cut.link.restore()
+    wait_until(lambda: province_caught_up(province, "baojing"), 90, "the restored county")
+
+    # nothing lost, nothing doubled: each county's archive at the province is the county's own
+    for cid, county in province.counties.items():
+        assert province.archive(cid) == county.archive()
+    assert ingest.counts["quarantined"] == 0
+
+    figures, roster = province_figures(province.store), province_roster(province.store)
+    by_county = {c["county_id"]: c for c in figures["counties"]}
+    rosters = {c["county_id"]: c for c in roster["counties"]}
+    sums: dict[str, int] = {"received_total": 0, "balance": 0, "members": 0}
+    for cid, county in province.counties.items():
+        with county.engine.connect() as conn:
+            own_funds, own_pioneer = funds(conn)["total"], pioneer(conn)["total"]
+            own_roster = roster_summary(conn)
+        assert by_county[cid]["funds"] == own_funds
+        assert by_county[cid]["pioneer"] == own_pioneer
+        assert rosters[cid]["by_status"] == own_roster["by_status"]
+        assert rosters[cid]["total"] == own_roster["total"] > 0
+        sums["received_total"] += own_funds["received_total"]
+        sums["balance"] += own_funds["balance"]
+        sums["members"] += own_roster["total"]
+    assert figures["province"]["funds"]["received_total"] == sums["received_total"] > 0
+    assert figures["province"]["funds"]["balance"] == sums["balance"]
+    assert roster["province"]["total"] == sums["members"]
+
+    # no personal data in clear at the province: its databases hold sealed boxes only
+    files = [f for f in (province.root / "province").iterdir() if f.is_file()]
+    held = b"".join(f.read_bytes() for f in files)
+    for c in range(1, 4):
+        i = c * 10_000
+        assert id_number(i).encode() not in held and f"138{i:08d}".encode() not in held
+    assert b"sealed" in held
