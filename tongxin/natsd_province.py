@@ -23,6 +23,31 @@ PROVINCE_DOMAIN = "province"
 LOCAL_ONLY = ["tongxin.>"]
 """What never crosses a county's link to the province."""
 
+READ_ONLY = (
+    "STREAM.CREATE.>",
+    "STREAM.UPDATE.>",
+    "STREAM.DELETE.>",
+    "STREAM.PURGE.>",
+    "STREAM.MSG.DELETE.>",
+    "STREAM.MSG.GET.>",
+    "STREAM.SNAPSHOT.>",
+    "STREAM.RESTORE.>",
+    "STREAM.PEER.REMOVE.>",
+    "STREAM.LEADER.STEPDOWN.>",
+    "DIRECT.GET.>",
+    "CONSUMER.DURABLE.CREATE.>",
+    "CONSUMER.CREATE.TONGXIN_RECEIPTS",
+    "CONSUMER.CREATE.TONGXIN_RECEIPTS.>",
+    "CONSUMER.CREATE.KV_TONGXIN_REFS",
+    "CONSUMER.CREATE.KV_TONGXIN_REFS.>",
+    "ACCOUNT.PURGE.>",
+    "META.LEADER.STEPDOWN",
+    "SERVER.REMOVE",
+)
+"""The county's JetStream API calls the province may not make over the link (`$JS.<county
+domain>.API.` + each): it may read stream and consumer info and make the ephemeral consumers its
+sources need on the events stream, never change, delete or read anything else of the county."""
+
 
 def county_domain(county_id: str) -> str:
     """The JetStream domain of a county's server: `county-<id>`."""
@@ -34,12 +59,13 @@ def province_config(leaf_port: int, host: str = "127.0.0.1") -> list[str]:
     return [f"leafnodes {{ listen: {json.dumps(f'{host}:{leaf_port}')} }}"]
 
 
-def county_config(province_leaf_url: str) -> list[str]:
+def county_config(county_id: str, province_leaf_url: str) -> list[str]:
     """A county server's `leafnodes` block: its one remote, the province, with Tongxin's own
-    subjects kept local."""
+    subjects kept local and the county's JetStream API read-only to the province (`READ_ONLY`)."""
+    api = f"$JS.{county_domain(county_id)}.API."
     remote = {
         "url": province_leaf_url,
-        "deny_imports": LOCAL_ONLY,
+        "deny_imports": [*LOCAL_ONLY, *(api + call for call in READ_ONLY)],
         "deny_exports": LOCAL_ONLY,
     }
     return [f"leafnodes {{ reconnect: '250ms', remotes: [{json.dumps(remote)}] }}"]
@@ -76,7 +102,7 @@ class ProvinceServers:
             self.root / f"county-{county_id}",
             open_access=True,
             domain=county_domain(county_id),
-            more_config=county_config(leaf_url or self.leaf_url),
+            more_config=county_config(county_id, leaf_url or self.leaf_url),
         )
         self.counties[county_id] = server
         return server

@@ -3,10 +3,15 @@ county's link cut and restored; the province's figures equal the sum of the coun
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import pytest
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig
+from nats.js.errors import ServiceUnavailableError
 
 from services.county.queries.figures import funds, pioneer
 from services.county.queries.roster import roster_summary
@@ -100,3 +105,46 @@ def test_a_cut_link_loses_and_doubles_nothing_and_the_province_adds_up(province:
         i = c * 10_000
         assert id_number(i).encode() not in held and f"138{i:08d}".encode() not in held
     assert b"sealed" in held
+
+
+def test_the_province_cannot_change_or_read_beyond_a_countys_events(tmp_path: Path) -> None:
+    """Over the link the province reads the events stream's info and sources it; deleting or
+    purging the county's stream, reading its receipts or a message by seq are refused (no
+    responder on the province's side), and the county's own subjects do not cross."""
+    p = Province(tmp_path, ("anhua",), ("dongguan",))
+    try:
+        p.start()
+        p.counties["anhua"].record("dongguan", items(1, 0, 0, 2, "dongguan"))
+        wait_until(lambda: len(p.archive("anhua")) == 2, 60, "the province")
+        asyncio.run(_refused(p))
+    finally:
+        p.close()
+
+
+async def _refused(p: Province) -> None:
+    nc = await nats.connect(p.servers.province.url)
+    try:
+        county = nc.jetstream(domain="county-anhua", timeout=1.0)
+        assert (await county.stream_info("TONGXIN")).state.messages == 2
+        for call in (
+            county.delete_stream("TONGXIN"),
+            county.purge_stream("TONGXIN"),
+            county.get_msg("TONGXIN", 1),
+            county.add_consumer("TONGXIN_RECEIPTS", ConsumerConfig()),
+            county.add_consumer("TONGXIN", ConsumerConfig(durable_name="taken")),
+        ):
+            with pytest.raises(ServiceUnavailableError):
+                await call
+        got: list[str] = []
+
+        async def heard(msg: Msg) -> None:
+            got.append(msg.subject)
+
+        sub = await nc.subscribe("tongxin.>", cb=heard)
+        await nc.flush()
+        p.counties["anhua"].record("dongguan", items(1, 0, 2, 1, "dongguan"))
+        wait_until(lambda: len(p.archive("anhua")) == 3, 60, "the next event")
+        await sub.unsubscribe()
+        assert got == [], "no county subject reaches the province's server"
+    finally:
+        await nc.close()
