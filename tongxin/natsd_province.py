@@ -36,6 +36,11 @@ READ_ONLY = (
     "STREAM.LEADER.STEPDOWN.>",
     "DIRECT.GET.>",
     "CONSUMER.DURABLE.CREATE.>",
+    "CONSUMER.DELETE.>",
+    "CONSUMER.MSG.NEXT.>",
+    "CONSUMER.PAUSE.>",
+    "CONSUMER.UNPIN.>",
+    "CONSUMER.LEADER.STEPDOWN.>",
     "CONSUMER.CREATE.TONGXIN_RECEIPTS",
     "CONSUMER.CREATE.TONGXIN_RECEIPTS.>",
     "CONSUMER.CREATE.KV_TONGXIN_REFS",
@@ -45,8 +50,9 @@ READ_ONLY = (
     "SERVER.REMOVE",
 )
 """The county's JetStream API calls the province may not make over the link (`$JS.<county
-domain>.API.` + each): it may read stream and consumer info and make the ephemeral consumers its
-sources need on the events stream, never change, delete or read anything else of the county."""
+domain>.API.` + each): it may read stream and consumer info and make the ephemeral push
+consumers its sources need on the events stream, never change, delete or read anything else of the
+county — nor pull from, or delete, the county's own durable consumer."""
 
 
 def county_domain(county_id: str) -> str:

@@ -132,9 +132,13 @@ async def _refused(p: Province) -> None:
             county.get_msg("TONGXIN", 1),
             county.add_consumer("TONGXIN_RECEIPTS", ConsumerConfig()),
             county.add_consumer("TONGXIN", ConsumerConfig(durable_name="taken")),
+            county.delete_consumer("TONGXIN", "county-anhua"),
         ):
             with pytest.raises(ServiceUnavailableError):
                 await call
+        with pytest.raises(nats.errors.NoRespondersError):  # nor take from the county's own durable
+            pull = b'{"batch": 1, "no_wait": true}'
+            await nc.request("$JS.county-anhua.API.CONSUMER.MSG.NEXT.TONGXIN.county-anhua", pull, timeout=1.0)
         got: list[str] = []
 
         async def heard(msg: Msg) -> None:
