@@ -1,11 +1,13 @@
 """TONGXIN_PROVINCE: the province's stream, one JetStream source per county's events stream.
 
 It has no subjects of its own — nothing publishes to it; JetStream copies each county's events
-into it from the county's own domain (`$JS.<county domain>.API`), filtered to that county's
-subjects (`tongxin.<county>.events.*`), so a message keeps its subject and with it the county
-and node it came from. A source resumes after the last message it copied when its link comes
-back: that, and the province's idempotent ingest (on node, seq, hash), is why a cut link loses
-and doubles nothing. Like the county's stream it refuses deletes and purges.
+into it from the county's own domain (`$JS.<county domain>.API`, delivering on
+`province.deliver.<county>`: what the county's account on the province's server exports),
+filtered to that county's subjects (`tongxin.<county>.events.*`), so a message keeps its
+subject and with it the county and node it came from. A source resumes after the last message
+it copied when its link comes back: that, and the province's idempotent ingest (on node, seq,
+hash), is why a cut link loses and doubles nothing. Like the county's stream it refuses deletes
+and purges.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from nats.js.errors import NotFoundError
 
 from shared.streams import STARTING
 from shared.wire import DUPLICATE_WINDOW_S, MAX_ENVELOPE_BYTES, STREAM, STREAM_MAX_AGE_S, events_filter
-from tongxin.natsd_province import county_domain
+from tongxin.natsd_province import county_domain, deliver_prefix
 
 PROVINCE_STREAM = "TONGXIN_PROVINCE"
 PROVINCE_MAX_BYTES = 16 * 1024**3
@@ -38,9 +40,8 @@ keeps in its own databases, so the stream needs to hold only what it has not rea
 def county_source(county_id: str, domain: str | None = None) -> StreamSource:
     """The source of one county: its TONGXIN stream in its domain, its events only."""
     api = f"$JS.{domain or county_domain(county_id)}.API"
-    return StreamSource(
-        name=STREAM, filter_subject=events_filter(county_id), external=ExternalStream(api=api)
-    )
+    external = ExternalStream(api=api, deliver=deliver_prefix(county_id))
+    return StreamSource(name=STREAM, filter_subject=events_filter(county_id), external=external)
 
 
 def province_config(

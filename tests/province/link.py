@@ -21,10 +21,6 @@ class Link:
         self._lock = threading.Lock()
         self.restore()
 
-    @property
-    def url(self) -> str:
-        return f"nats-leaf://{self.host}:{self.port}"
-
     def restore(self) -> None:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

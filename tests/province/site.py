@@ -103,7 +103,7 @@ class Province:
         self.ingest: Loop | None = None
         for cid in county_ids:
             link = Link(self.servers.leaf_port)
-            server = self.servers.add_county(cid, link.url)
+            server = self.servers.add_county(cid, link.port)
             server.start()
             county = County(root / cid, cid, server, link, node_ids)
             self.counties[cid] = county
@@ -114,7 +114,12 @@ class Province:
         for county in self.counties.values():
             county.start()
         ingest = ProvinceIngest(
-            self.store, self.servers.province.url, batch=300, ack_wait=5.0, max_bytes=TEST_STREAM_BYTES
+            self.store,
+            self.servers.province.url,
+            identity=self.servers.identity,
+            batch=300,
+            ack_wait=5.0,
+            max_bytes=TEST_STREAM_BYTES,
         )
         self.ingest = Loop(ingest.run)
         return ingest

@@ -4,7 +4,7 @@ county's link cut and restored; the province's figures equal the sum of the coun
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import nats
@@ -16,9 +16,12 @@ from nats.js.errors import ServiceUnavailableError
 from services.county.queries.figures import funds, pioneer
 from services.county.queries.roster import roster_summary
 from services.province.figures import province_figures, province_roster
+from shared.streams import ensure_streams_on
 from tests.province.site import Province
 from tests.repair.site import wait_until
 from tests.samples import fund, id_number, registration
+from tongxin.natsd import EmbeddedNats
+from tongxin.natsd_province import county_config
 
 COUNTIES = ("anhua", "baojing", "cili")
 NODES = ("dongguan", "huadu", "wenzhou")
@@ -109,20 +112,59 @@ def test_a_cut_link_loses_and_doubles_nothing_and_the_province_adds_up(province:
 
 def test_the_province_cannot_change_or_read_beyond_a_countys_events(tmp_path: Path) -> None:
     """Over the link the province reads the events stream's info and sources it; deleting or
-    purging the county's stream, reading its receipts or a message by seq are refused (no
-    responder on the province's side), and the county's own subjects do not cross."""
-    p = Province(tmp_path, ("anhua",), ("dongguan",))
+    purging the county's stream, reading a message by seq, a consumer on its receipts or a
+    durable one, deleting or pulling from the county's own durable are refused (no responder on
+    the province's side), and the county's own subjects do not cross. A county reaches neither
+    the province's JetStream nor another county's; a county with a wrong password is not let in."""
+    p = Province(tmp_path, ("anhua", "baojing"), ("dongguan",))
     try:
         p.start()
         p.counties["anhua"].record("dongguan", items(1, 0, 0, 2, "dongguan"))
         wait_until(lambda: len(p.archive("anhua")) == 2, 60, "the province")
         asyncio.run(_refused(p))
+        asyncio.run(_kept_apart(p))
+        p.counties["baojing"].link.cut()  # an impostor dials as baojing with a wrong password
+        wrong = f"nats-leaf://baojing:not-the-password@127.0.0.1:{p.servers.leaf_port}"
+        config = county_config("baojing", wrong)
+        impostor = EmbeddedNats(
+            tmp_path / "impostor", open_access=True, domain="county-baojing", more_config=config
+        )
+        impostor.start()
+        asyncio.run(_publish(impostor.url, "tongxin.baojing.events.dongguan", b'{"forged": true}'))
+        wait_until(
+            lambda: _refreshed(p, lambda log: 'authentication error - user "baojing"' in log), 30, "refusal"
+        )
+        impostor.stop()
+        assert asyncio.run(_province_subjects(p)) == {"tongxin.anhua.events.dongguan"}, "nothing of baojing's"
+        assert p.archive("baojing") == []
     finally:
         p.close()
 
 
+async def _publish(url: str, subject: str, data: bytes) -> None:
+    nc = await nats.connect(url)
+    try:
+        await ensure_streams_on(nc.jetstream())
+        await nc.jetstream().publish(subject, data)
+    finally:
+        await nc.close()
+
+
+async def _province_subjects(p: Province) -> set[str]:
+    nc = await nats.connect(p.servers.province.url, **p.servers.identity.options())
+    try:
+        info = await nc.jetstream().stream_info("TONGXIN_PROVINCE", subjects_filter=">")
+        return set(info.state.subjects or {})
+    finally:
+        await nc.close()
+
+
+def _refreshed(p: Province, check: Callable[[str], bool]) -> bool:
+    return check((p.servers.province.store_dir / "nats-server.log").read_text().lower())
+
+
 async def _refused(p: Province) -> None:
-    nc = await nats.connect(p.servers.province.url)
+    nc = await nats.connect(p.servers.province.url, **p.servers.identity.options())
     try:
         county = nc.jetstream(domain="county-anhua", timeout=1.0)
         assert (await county.stream_info("TONGXIN")).state.messages == 2
@@ -150,5 +192,21 @@ async def _refused(p: Province) -> None:
         wait_until(lambda: len(p.archive("anhua")) == 3, 60, "the next event")
         await sub.unsubscribe()
         assert got == [], "no county subject reaches the province's server"
+    finally:
+        await nc.close()
+
+
+async def _kept_apart(p: Province) -> None:
+    """From a client on anhua's server: the province's JetStream and baojing's are out of reach
+    (anhua's own answers, as a local server's always do)."""
+    nc = await nats.connect(p.counties["anhua"].server.url)
+    try:
+        for subject in (
+            "$JS.province.API.STREAM.INFO.TONGXIN_PROVINCE",
+            "$JS.county-baojing.API.STREAM.INFO.TONGXIN",
+        ):
+            with pytest.raises((nats.errors.NoRespondersError, nats.errors.TimeoutError)):
+                await nc.request(subject, b"", timeout=1.0)
+        assert (await nc.jetstream().stream_info("TONGXIN")).state.messages >= 3  # re-sends count too
     finally:
         await nc.close()
