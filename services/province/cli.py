@@ -14,6 +14,8 @@ import uvicorn
 from services.county.db.engine import make_engine
 from services.province.access import ProvinceRole, Tokens
 from services.province.api import create_app
+from services.province.cli_keys import register as register_keys
+from services.province.cli_options import DEFAULT_META, Counties, Meta, Template
 from services.province.ingest import ProvinceIngest
 from services.province.store import DEFAULT_DB_TEMPLATE, ProvinceStore
 from services.province.stream import PROVINCE_MAX_BYTES
@@ -21,24 +23,7 @@ from shared.errors import FieldError
 from shared.nats_identity import ANONYMOUS, NatsIdentity
 
 app = typer.Typer(help="The province above its counties: sources their streams, checks every chain.")
-
-Counties = Annotated[
-    list[str],
-    typer.Option("--county", help="A county of the province (repeatable): its id, as its nodes have it."),
-]
-Template = Annotated[
-    str,
-    typer.Option(
-        "--db-template", envvar="TONGXIN_PROVINCE_DB", help="Each county's database URL, with {county} in it."
-    ),
-]
-Meta = Annotated[
-    str,
-    typer.Option(
-        "--province-db", envvar="TONGXIN_PROVINCE_META_DB", help="The province's own database (tokens)."
-    ),
-]
-DEFAULT_META = "sqlite:///province-data/province.db"
+register_keys(app)
 
 
 def _store(counties: list[str], template: str) -> ProvinceStore:
@@ -113,11 +98,18 @@ def enrol_node(
     db_template: Template = DEFAULT_DB_TEMPLATE,
     org: Annotated[list[str] | None, typer.Option("--org", help="An organisation it speaks for.")] = None,
     office: Annotated[bool, typer.Option("--office", help="The county office's node.")] = False,
+    from_seq: Annotated[
+        int | None,
+        typer.Option("--from-seq", min=1, help="After `province revoke-key`: its new key from this seq."),
+    ] = None,
 ) -> None:
     """Enrol a county's node at the province: the key its envelopes are checked against here."""
     store = _store([county_id], db_template)
     try:
-        key_id = store.enrol(county_id, node_id, public_key, org_ids=org, office=office or None)
+        if from_seq is None:
+            key_id = store.enrol(county_id, node_id, public_key, org_ids=org, office=office or None)
+        else:
+            key_id = store.reenrol(county_id, node_id, public_key, from_seq)
     except FieldError as exc:
         typer.echo(f"error: {exc.field}: {exc}", err=True)
         raise typer.Exit(2) from None

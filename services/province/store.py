@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from services.county.db.engine import make_engine, migrate
 from services.county.ingest.processor import Ingestor
+from services.county.reenrolment import reenrol
 from services.county.registry import enrol as county_enrol
 from shared.errors import FieldError
 from shared.ids import is_slug
@@ -84,6 +85,15 @@ class ProvinceStore:
         if ingestor is not None:
             ingestor.keys.refresh()
         return key_id
+
+    def reenrol(self, county_id: str, node_id: str, public_key_hex: str, from_seq: int) -> str:
+        """The node's new key from `from_seq`, after the province revoked its keys from there
+        (`services.county.reenrolment.reenrol`)."""
+        engine = self.engines.get(county_id)
+        if engine is None:
+            raise FieldError("county", f"{county_id} is not a county of this province")
+        with engine.begin() as conn:
+            return reenrol(conn, node_id, public_key_hex, from_seq)
 
     def close(self) -> None:
         for engine in self.engines.values():

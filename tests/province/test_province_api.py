@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from services.county.accounts.roles import Role
 from services.county.accounts.store import Accounts, TokenKind
 from services.county.db.engine import make_engine, migrate
 from services.county.ingest.incoming import Incoming
+from services.county.queries.figures import funds
 from services.province.access import ProvinceRole, Tokens
 from services.province.api import create_app
+from services.province.cli import app
 from services.province.store import ProvinceStore
 from shared import envelope
 from shared.signing import Signer
@@ -140,3 +143,46 @@ def test_the_province_checks_each_envelope_against_its_own_enrolment(
     http = TestClient(create_app(store, tokens))
     state = http.get(ROUTES[2], headers=bearer(tokens.add("li", ProvinceRole.OPERATOR))).json()
     assert state["counties"][0] == {"county_id": "anhua", "archived": 3, "quarantined": 2}
+
+
+def test_the_province_revokes_a_key_itself_and_takes_the_new_one(
+    store: ProvinceStore, tmp_path: Path
+) -> None:
+    """A key the county revoked is revoked at the province by the province's operator: what it
+    signed from the seq leaves the province's chain and figures; the new key is enrolled from it."""
+    fill(store, tmp_path / "nodes")
+    template = str(store.engines["anhua"].url).replace("anhua", "{county}")
+    cli = CliRunner()
+    args = [
+        "revoke-key",
+        "anhua",
+        "dongguan",
+        "--from-seq",
+        "3",
+        "--reason",
+        "stolen",
+        "--db-template",
+        template,
+    ]
+    done = cli.invoke(app, args)  # the prompt, declined
+    assert done.exit_code == 1
+    done = cli.invoke(app, [*args, "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "1 envelope(s) kept aside" in done.output
+    with store.engines["anhua"].connect() as conn:
+        assert funds(conn)["total"]["received_total"] == fund(101)["payload"]["amount_fen"]
+    new = Signer.generate()
+    again = [
+        "enrol-node",
+        "anhua",
+        "dongguan",
+        new.public_key_hex,
+        "--from-seq",
+        "3",
+        "--db-template",
+        template,
+    ]
+    done = cli.invoke(app, again)
+    assert done.exit_code == 0 and "enrolled anhua/dongguan" in done.output, done.output
+    taken = cli.invoke(app, ["revoke-key", "anhua", "dongguan", "--from-seq", "0", "--reason", "x", "--yes"])
+    assert taken.exit_code == 2 and "--from-seq" in taken.output
