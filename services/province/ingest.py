@@ -4,7 +4,8 @@ its county's receipt-less `Ingestor` (`store.ProvinceStore`), acknowledged after
 A batch is split by the county in each message's subject; each county's part commits in its own
 database and is acknowledged after that commit. What fails is not acknowledged and JetStream
 delivers it again: the county's ingest is idempotent on (node, seq, hash), so a message
-delivered twice — or copied twice into the stream — is archived once (`duplicate`). A message
+delivered twice — or copied twice into the stream — is archived once (`duplicate`); a message
+that fails alone `max_failures` times is quarantined (`processing_error`), as at the county. A message
 whose subject names no county of this province is left unacknowledged and said in the log (the
 stream's sources only copy the province's counties, so none should come). The province asks no
 node for anything: a gap waits for its county to repair it (docs/province.md)."""
@@ -21,7 +22,11 @@ from typing import Any
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from services.county.ingest import quarantine
+from services.county.ingest.checks import RefusedError
+from services.county.ingest.consumer import MAX_FAILURES
 from services.county.ingest.incoming import Incoming, incoming
+from services.county.ingest.processor import Ingestor
 from services.county.ingest.pull import Puller
 from services.province.store import ProvinceStore
 from services.province.stream import PROVINCE_MAX_BYTES, PROVINCE_STREAM, ensure_province_stream
@@ -56,9 +61,11 @@ class ProvinceIngest:
         batch: int = 1000,
         ack_wait: float = 30.0,
         max_bytes: int = PROVINCE_MAX_BYTES,
+        max_failures: int = MAX_FAILURES,
     ) -> None:
         self.store, self.nats_url, self.identity = store, shown(nats_url), identity
         self.batch, self.ack_wait, self.max_bytes = batch, ack_wait, max_bytes
+        self.max_failures = max_failures
         self.counts: Counter[str] = Counter()
         """Outcomes so far (archived, duplicate, held, quarantined), all counties together."""
         self.consuming = False
@@ -127,9 +134,32 @@ class ProvinceIngest:
             items = [item for _, item in part]
             try:
                 outcomes = await asyncio.to_thread(ingestor.process, items)
-            except Exception as exc:  # nothing of this county's part committed: delivered again
+            except Exception as exc:  # nothing of this part committed: each message alone
                 log.warning("county part failed", extra={"county_id": county_id, "error": repr(exc)[:300]})
+                await self._one_by_one(ingestor, part)
                 continue
             self.counts.update(outcomes)
             for m, _ in part:
                 await m.ack()
+
+    async def _one_by_one(self, ingestor: Ingestor, part: list[tuple[Any, Incoming]]) -> None:
+        """Each message of a failed part in a transaction of its own: one that fails again is left
+        for redelivery, and at its `max_failures`th delivery quarantined (`processing_error`) in
+        its county's database, as the county's ingest does (never dropped)."""
+        for m, item in part:
+            try:
+                self.counts.update(await asyncio.to_thread(ingestor.process, [item]))
+            except Exception as exc:
+                if m.metadata.num_delivered < self.max_failures:
+                    continue  # not acked: JetStream delivers it again after ack_wait
+                err = RefusedError(
+                    "processing_error", f"failed {self.max_failures} deliveries: {exc!r}"[:2000]
+                )
+                await asyncio.to_thread(_keep, ingestor, item, err)
+                self.counts["quarantined"] += 1
+            await m.ack()
+
+
+def _keep(ingestor: Ingestor, item: Incoming, err: RefusedError) -> None:
+    with ingestor.engine.begin() as conn:
+        quarantine.keep(conn, item, err)
