@@ -15,12 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
-
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from services.county.ingest import quarantine
 from services.county.ingest.checks import RefusedError
@@ -28,6 +26,7 @@ from services.county.ingest.consumer import MAX_FAILURES
 from services.county.ingest.incoming import Incoming, incoming
 from services.county.ingest.processor import Ingestor
 from services.county.ingest.pull import Puller
+from services.province.durable import DURABLE, SETTLE_EVERY, ensure_durable, settle
 from services.province.store import ProvinceStore
 from services.province.stream import PROVINCE_MAX_BYTES, PROVINCE_STREAM, ensure_province_stream
 from shared.nats_identity import ANONYMOUS, NatsIdentity
@@ -36,19 +35,6 @@ from shared.warning_backoff import WarningBackoff
 from shared.wire import parse_subject
 
 log = logging.getLogger("tongxin.province.ingest")
-
-DURABLE = "province"
-
-
-def consumer_config(ack_wait: float) -> ConsumerConfig:
-    return ConsumerConfig(
-        durable_name=DURABLE,
-        ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
-        ack_wait=ack_wait,
-        max_deliver=-1,
-        max_ack_pending=20_000,
-    )
 
 
 class ProvinceIngest:
@@ -69,6 +55,8 @@ class ProvinceIngest:
         self.counts: Counter[str] = Counter()
         """Outcomes so far (archived, duplicate, held, quarantined), all counties together."""
         self.consuming = False
+        self.durable = ""
+        """What the last connection did to the durable: kept, created, recreated."""
 
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
         """Consume until `stop` (with `once`: until nothing is pending); reconnects on failure."""
@@ -97,23 +85,31 @@ class ProvinceIngest:
     async def _consume(self, nc: Any, stop: asyncio.Event, *, once: bool) -> bool:
         js = nc.jetstream()
         await ensure_province_stream(js, self.store.county_ids, max_bytes=self.max_bytes)
-        try:
-            await js.consumer_info(PROVINCE_STREAM, DURABLE)
-        except NotFoundError:
-            await js.add_consumer(PROVINCE_STREAM, config=consumer_config(self.ack_wait))
+        self.durable = await ensure_durable(js, self.store, self.ack_wait)
         puller = Puller(nc, PROVINCE_STREAM, DURABLE, batch=self.batch)
         await puller.start()
         self.consuming = True
+        settled, due = -1, 0.0
         try:
             while not stop.is_set():
                 msgs = await puller.take(timeout=0.5)
                 if msgs:
                     await self.handle(msgs)
-                elif once and await self._drained(js):
+                if not msgs or time.monotonic() > due:  # idle, or a while since: positions up
+                    due = time.monotonic() + SETTLE_EVERY
+                    settled = await self._settle(js, settled)
+                if not msgs and once and await self._drained(js):
                     return True
         finally:
             await puller.stop()
         return False
+
+    async def _settle(self, js: Any, settled: int) -> int:
+        info = await js.consumer_info(PROVINCE_STREAM, DURABLE)
+        floor = int(info.ack_floor.stream_seq or 0) if info.ack_floor else 0
+        if floor > settled:
+            await asyncio.to_thread(settle, self.store, floor)
+        return max(floor, settled)
 
     @staticmethod
     async def _drained(js: Any) -> bool:

@@ -113,6 +113,9 @@ class Province:
     def start(self) -> ProvinceIngest:
         for county in self.counties.values():
             county.start()
+        return self.start_ingest()
+
+    def start_ingest(self) -> ProvinceIngest:
         ingest = ProvinceIngest(
             self.store,
             self.servers.province.url,
@@ -124,12 +127,16 @@ class Province:
         self.ingest = Loop(ingest.run)
         return ingest
 
+    def stop_ingest(self) -> None:
+        if self.ingest is not None:
+            self.ingest.close()
+            self.ingest = None
+
     def archive(self, county_id: str) -> list[tuple[str, int, str]]:
         return archive_of(self.store.engines[county_id])
 
     def close(self) -> None:
-        if self.ingest is not None:
-            self.ingest.close()
+        self.stop_ingest()
         for county in self.counties.values():
             county.close()
             county.link.cut()
