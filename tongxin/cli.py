@@ -205,4 +205,13 @@ def main() -> None:
         app.add_typer(audit_app, name="audit")
     else:
         app.add_typer(typer.Typer(help="Auditing (run `tongxin audit --help`)."), name="audit")
+    if "province" in sys.argv[1:2]:
+        from services.province.cli import app as province_app
+
+        app.add_typer(province_app, name="province")
+    else:
+        app.add_typer(
+            typer.Typer(help="The province above its counties (run `tongxin province --help`)."),
+            name="province",
+        )
     run_reporting(app, debug)
