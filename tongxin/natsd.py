@@ -93,9 +93,11 @@ class EmbeddedNats:
         name: str | None = None,
         access: AccessDir | None = None,
         more_config: Sequence[str] = (),
+        jetstream: bool = True,
     ) -> None:
         """`name`, `access` (shared) and `more_config` (e.g. a `cluster` block) are how
-        `tongxin.natsd_cluster` makes each server of a cluster."""
+        `tongxin.natsd_cluster` makes each server of a cluster; `jetstream=False` with a
+        `leafnodes` block is an outstation's leaf server (`tests/leaf`)."""
         self.store_dir = store_dir
         self.host = host
         self.port = port or free_port(host)
@@ -104,6 +106,7 @@ class EmbeddedNats:
         self.tls = tls
         self.name = name
         self.more_config = list(more_config)
+        self.jetstream = jetstream
 
     @property
     def url(self) -> str:
@@ -123,13 +126,13 @@ class EmbeddedNats:
         return self.access.pid_file if self.name is None else self.access.pid_file_of(self.name)
 
     def _command(self) -> list[str]:
-        if self.access is None and self.tls is None and self.name is None and not self.more_config:
+        plain = self.access is None and self.tls is None and self.name is None and not self.more_config
+        if plain and self.jetstream:
             return ["-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)]
         conf = self.store_dir / "nats.conf"
-        lines = [
-            f"listen: {json.dumps(f'{self.host}:{self.port}')}",
-            f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}",
-        ]
+        lines = [f"listen: {json.dumps(f'{self.host}:{self.port}')}"]
+        if self.jetstream:
+            lines.append(f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}")
         if self.name is not None:
             lines.append(f"server_name: {json.dumps(self.name)}")
         if self.access is not None:
