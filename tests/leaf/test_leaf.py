@@ -154,13 +154,22 @@ def test_a_stranger_on_the_leaf_cannot_act_as_another_node_at_the_county(
         finally:
             await nc.close()
 
+    async def stranger_with_its_own_inbox() -> bool:
+        nc = await connect(leaf.url)
+        try:
+            await nc.jetstream(timeout=1).publish(events_subject("jx", "dongguan"), b"stored, no ack back")
+            return True
+        except NatsError:
+            return False
+        finally:
+            await nc.close()
+
     refused = asyncio.run(stranger())
     assert refused == ["publish as huadu", "delete the stream", "read huadu's receipt"]
+    assert not asyncio.run(stranger_with_its_own_inbox()), "replies come down under dongguan's inbox only"
     url = county.server.url
     wait_until(
-        lambda: asyncio.run(_count(url, operator, events_subject("jx", "dongguan"))) == 2,
-        10,
-        "both to dongguan",
+        lambda: asyncio.run(_count(url, operator, events_subject("jx", "dongguan"))) == 3, 10, "3 to dongguan"
     )
     assert not asyncio.run(_stream_holds(url, operator, events_subject("jx", "huadu"))), "nothing as huadu"
 
