@@ -181,3 +181,39 @@ async def _count(url: str, operator: object, subject: str) -> int:
         return int((info.state.subjects or {}).get(subject, 0))
     finally:
         await nc.close()
+
+
+def test_a_revocation_reaches_a_live_leaf_uplink_only_with_a_restart(
+    outstation: Site, county: County, leaf: Leaf
+) -> None:
+    """The uplink is the node's user, but nats-server (2.15.1) does not close a live leafnode
+    connection when a reload removes its user, as it does a client's: the leaf keeps carrying the
+    revoked node's publishes until the county's server restarts (operations §17.5). If a
+    nats-server release starts closing it, the first assertion fails: then say so there."""
+    operator, url = county.server.identity("operator"), county.server.url
+    subject = events_subject("jx", "dongguan")
+
+    async def publish(attempts: int) -> bool:
+        nc = await connect(leaf.url, inbox_prefix=node_inbox("dongguan"))
+        try:
+            js = nc.jetstream(timeout=1)
+            for _ in range(attempts):
+                try:
+                    await js.publish(subject, b"through the leaf")
+                    return True
+                except NatsError:
+                    await asyncio.sleep(0.1)
+            return False
+        finally:
+            await nc.close()
+
+    assert asyncio.run(publish(100)), "before: the leaf carries dongguan's publishes"
+    county.server.revoke_node("dongguan")  # returns once the server has reloaded
+    assert asyncio.run(publish(1)), "after the reload alone the live uplink still passes (the gap)"
+    county.server.stop()
+    county.server.start()
+    before = asyncio.run(_count(url, operator, subject))
+    assert not asyncio.run(publish(30)), "after a restart the leaf's reconnects are refused"
+    assert asyncio.run(_count(url, operator, subject)) == before
+    log = (county.server.store_dir / "nats-server.log").read_text()
+    assert "Leafnode connection closed: Authentication Failure" in log
