@@ -94,10 +94,12 @@ class EmbeddedNats:
         access: AccessDir | None = None,
         more_config: Sequence[str] = (),
         domain: str | None = None,
+        jetstream: bool = True,
     ) -> None:
         """`name`, `access` (shared) and `more_config` (e.g. a `cluster` block) are how
         `tongxin.natsd_cluster` makes each server of a cluster; `domain` is its JetStream domain
-        (a county's or the province's, `tongxin.natsd_province`)."""
+        (a county's or the province's, `tongxin.natsd_province`); `jetstream=False` with a
+        `leafnodes` block is an outstation's leaf server (`tests/leaf`)."""
         self.store_dir = store_dir
         self.host = host
         self.port = port or free_port(host)
@@ -107,6 +109,7 @@ class EmbeddedNats:
         self.name = name
         self.more_config = list(more_config)
         self.domain = domain
+        self.jetstream = jetstream
 
     @property
     def url(self) -> str:
@@ -127,14 +130,13 @@ class EmbeddedNats:
 
     def _command(self) -> list[str]:
         plain = self.access is None and self.tls is None and self.name is None and self.domain is None
-        if plain and not self.more_config:
+        if plain and not self.more_config and self.jetstream:
             return ["-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)]
         conf = self.store_dir / "nats.conf"
         domain = "" if self.domain is None else f", domain: {json.dumps(self.domain)}"
-        lines = [
-            f"listen: {json.dumps(f'{self.host}:{self.port}')}",
-            f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))}{domain} }}",
-        ]
+        lines = [f"listen: {json.dumps(f'{self.host}:{self.port}')}"]
+        if self.jetstream:
+            lines.append(f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))}{domain} }}")
         if self.name is not None:
             lines.append(f"server_name: {json.dumps(self.name)}")
         if self.access is not None:

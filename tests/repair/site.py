@@ -37,13 +37,17 @@ class Site:
         *,
         county_identity: NatsIdentity = ANONYMOUS,
         grace: float = GRACE,
+        node_url: str | None = None,
     ) -> None:
         """`url`: one server, or a cluster's comma-separated; `county_identity`: how the county
-        connects (its seed, on a server with users); `grace`: both sides' repair grace."""
+        connects (its seed, on a server with users); `grace`: both sides' repair grace;
+        `node_url`: where the nodes connect, when not to `url` (an outstation's leaf server)."""
         self.root, self.url, self.engine = root, url, engine
+        self.node_url = node_url or url
         self.county_identity, self.grace = county_identity, grace
         self.nodes = {
-            n: NodeService(make_node_dir(root / n, n, url, COUNTY_KEY.public_key_hex)) for n in node_ids
+            n: NodeService(make_node_dir(root / n, n, self.node_url, COUNTY_KEY.public_key_hex))
+            for n in node_ids
         }
         enrol_nodes(engine, *self.nodes.values())
         self.forwarders: dict[str, tuple[Forwarder, Loop]] = {}
@@ -79,7 +83,7 @@ class Site:
 
     def start_node(self, node_id: str) -> Forwarder:
         fwd = Forwarder(
-            self.nodes[node_id], self.url, backoff=Backoff(base=0.05, cap=0.5), repair_grace=self.grace
+            self.nodes[node_id], self.node_url, backoff=Backoff(base=0.05, cap=0.5), repair_grace=self.grace
         )
         self.forwarders[node_id] = (fwd, Loop(lambda stop: fwd.run(stop, idle_poll=0.05)))
         return fwd
