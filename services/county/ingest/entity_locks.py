@@ -6,9 +6,16 @@ entity it re-derives, before it reads the entity's archive to derive it, in asce
 next batch about the same entity — from a node another worker owns — derives it after this one
 committed, and its read (READ COMMITTED: a fresh snapshot per statement) sees both nodes'
 events: the same rows as one worker deriving them in either order (projections do not depend on
-arrival order: the convergence guarantee). Events about no entity (figures' rows, attendance)
-are rows of their own event, keyed by (node, seq), which no other worker writes; corrections
-target their own node's events, which the same worker owns. SQLite has one ingest process only.
+arrival order: the convergence guarantee). Events about no entity (figures' rows) are rows of
+their own event, keyed by (node, seq), which no other worker writes; corrections target their own
+node's events, which the same worker owns. Attendance is the exception: an organisational life or
+a lesson at one node moves the `activity` and `trained` rows of attendees another worker may be
+deriving, and a correction of one re-derives those rows (delete, then insert). Live attendance is
+a commutative upsert, but not beside that re-derivation: every batch with attendance or a
+correction of an event about no entity also takes the one lock `ATTENDANCE` (in the same sorted
+acquisition) — such batches of different workers run one at a time
+(tests/county/test_convergence_workers.py found it: duplicate `activity` rows). SQLite has one
+ingest process only.
 """
 
 from __future__ import annotations
@@ -17,6 +24,12 @@ import hashlib
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
+
+from services.county.projections.attendance import PROJECTION as ATTENDANCE_PROJECTION
+from services.county.projections.fact import Fact
+
+ATTENDANCE = "attendance:rows"
+"""The lock of the members' `activity` and `trained` rows as a whole."""
 
 _LOCK = text(
     "SELECT count(pg_advisory_xact_lock(k))"
@@ -38,3 +51,11 @@ def hold(conn: Connection, subjects: Iterable[str]) -> None:
     keys = sorted({lock_key(s) for s in subjects})
     if keys:
         conn.execute(_LOCK, {"keys": keys})
+
+
+def subjects_to_hold(facts: Iterable[Fact], subjects: set[str], loose: list[Fact]) -> set[str]:
+    """What a batch locks: the entities it re-derives, and `ATTENDANCE` when it folds attendance
+    or corrects an event about no entity (whose re-derivation rewrites attendance rows)."""
+    if loose or any(f.type in ATTENDANCE_PROJECTION.claims for f in facts):
+        return subjects | {ATTENDANCE}
+    return subjects

@@ -139,7 +139,8 @@ class Ingestor:
         issue the receipts: the caller's transaction commits all of it at once."""
         facts, subjects, loose = _archive(conn, chains.accepted)
         if facts:
-            entity_locks.hold(conn, subjects)  # several workers: one derives an entity at a time
+            held = entity_locks.subjects_to_hold(facts, subjects, loose)
+            entity_locks.hold(conn, held)  # several workers: one derives an entity at a time
             project(conn, facts, subjects, loose)
             erased = [f.body.member_id for f in facts if isinstance(f.body, MemberErased)]
             self._erased += erasure.apply(conn, erased) if erased else 0
