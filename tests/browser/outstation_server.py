@@ -7,12 +7,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
 from services.branch_node.api import create_app
 from services.branch_node.service import NodeService
 from tests.clerk import PASSWORD, with_password
+from tests.conftest import make_node_dir
 
 
 @contextmanager
@@ -42,3 +44,14 @@ def serve_node(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def fresh_node(path: Path) -> Iterator[tuple[str, NodeService]]:
+    """A new node (as `make_node_dir` makes one) at `path`, served: its URL and the node; closed after."""
+    node = NodeService(make_node_dir(path))
+    try:
+        with serve_node(node) as url:
+            yield url, node
+    finally:
+        node.close()

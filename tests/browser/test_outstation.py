@@ -23,7 +23,7 @@ from shared.transport import connect
 from shared.wire import receipts_subject
 from tests.browser.conftest import Watch
 from tests.browser.outstation_form import fill_registration, sign_in
-from tests.browser.outstation_server import serve_node
+from tests.browser.outstation_server import fresh_node, serve_node
 from tests.clerk import with_password
 from tests.conftest import make_node_dir
 from tests.county_receipts import COUNTY_KEY as RECEIPT_KEY
@@ -41,12 +41,8 @@ HEADER = ["姓名", "身份证号", "手机号", "所属支部", "流入地", "�
 
 @pytest.fixture
 def outstation(tmp_path: Path) -> Iterator[tuple[str, NodeService]]:
-    node = NodeService(make_node_dir(tmp_path / "node"))
-    try:
-        with serve_node(node) as url:
-            yield url, node
-    finally:
-        node.close()
+    with fresh_node(tmp_path / "node") as served:
+        yield served
 
 
 def open_page(page: Page, url: str) -> None:

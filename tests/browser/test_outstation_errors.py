@@ -13,8 +13,7 @@ import pytest
 from services.branch_node.service import NodeService
 from tests.browser.conftest import Watch
 from tests.browser.outstation_form import fill_registration, sign_in
-from tests.browser.outstation_server import serve_node
-from tests.conftest import make_node_dir
+from tests.browser.outstation_server import fresh_node
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Page, expect
@@ -22,12 +21,8 @@ from playwright.sync_api import Page, expect
 
 @pytest.fixture
 def outstation(tmp_path: Path) -> Iterator[tuple[str, NodeService]]:
-    node = NodeService(make_node_dir(tmp_path / "node"))
-    try:
-        with serve_node(node) as url:
-            yield url, node
-    finally:
-        node.close()
+    with fresh_node(tmp_path / "node") as served:
+        yield served
 
 
 def error_for(page: Page, path: str) -> Any:

@@ -14,14 +14,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from services.branch_node.service import NodeService
 from shared.catalog import EVENT_TYPES
 from shared.catalog.base import Personal
 from shared.catalog.correction import CORRECTABLE
 from tests.browser.conftest import Watch
 from tests.browser.outstation_form import sign_in
-from tests.browser.outstation_server import serve_node
-from tests.conftest import make_node_dir
+from tests.browser.outstation_server import fresh_node
 from tests.samples import id_number
 
 pytest.importorskip("playwright")
@@ -53,12 +51,8 @@ CHOSEN = {
 
 @pytest.fixture
 def outstation(tmp_path: Path) -> Iterator[str]:
-    node = NodeService(make_node_dir(tmp_path / "node"))
-    try:
-        with serve_node(node) as url:
-            yield url
-    finally:
-        node.close()
+    with fresh_node(tmp_path / "node") as (url, _):
+        yield url
 
 
 def enum_values(annotation: Any) -> set[str] | None:
