@@ -9,15 +9,86 @@ import msgspec
 
 from shared.bounds import EARLIEST, EARLIEST_DATE, LATEST
 from shared.catalog.base import CHINA_STANDARD_TIME, EventBody, Personal
-from shared.catalog.correction import RecordCorrected, RecordVoided, Replacement
+from shared.catalog.chamber import ChamberFundsRaised, ChamberMemberJoined, ChamberProjectLaunched
+from shared.catalog.correction import RecordCorrected, RecordVoided
 from shared.catalog.every_error import struct_errors
-from shared.catalog.member import MemberErased
+from shared.catalog.funds import FundReceived, FundSpent
+from shared.catalog.mechanism import (
+    LiaisonBriefing,
+    OrglifeHeld,
+    PostCrossAssigned,
+    RecruitmentReviewed,
+    TrainingHeld,
+)
+from shared.catalog.member import (
+    MemberContactLost,
+    MemberContactRestored,
+    MemberDetailsUpdated,
+    MemberErased,
+    MemberMoved,
+    MemberRegistered,
+    MemberReturned,
+    MemberStudyAccountOpened,
+    MemberTransferredOut,
+)
 from shared.catalog.node import NodeKeyRotated, NodeRecovered
+from shared.catalog.org import (
+    OrgLiaisonAssigned,
+    OrgRegistered,
+    OrgSecretaryAppointed,
+    OrgVenueOpened,
+)
+from shared.catalog.pioneer import (
+    DisputeMediated,
+    DonationMade,
+    EnterpriseFounded,
+    InvestmentLead,
+    JobsPlaced,
+    JobsPosted,
+    LegalConsulted,
+    ReturneeInvested,
+    ServiceProvided,
+)
 from shared.errors import FieldError, from_msgspec, refuse
 
-Event = Replacement | MemberErased | NodeKeyRotated | NodeRecovered | RecordCorrected | RecordVoided
-"""Every event of the catalog: what a clerk records (and a correction may carry), the county's
-erasure, the node's own events and the corrections."""
+Event = (
+    OrgRegistered
+    | OrgSecretaryAppointed
+    | OrgLiaisonAssigned
+    | OrgVenueOpened
+    | MemberRegistered
+    | MemberMoved
+    | MemberReturned
+    | MemberContactLost
+    | MemberContactRestored
+    | MemberTransferredOut
+    | MemberDetailsUpdated
+    | MemberErased
+    | MemberStudyAccountOpened
+    | PostCrossAssigned
+    | RecruitmentReviewed
+    | OrglifeHeld
+    | LiaisonBriefing
+    | TrainingHeld
+    | FundReceived
+    | FundSpent
+    | ReturneeInvested
+    | InvestmentLead
+    | JobsPosted
+    | JobsPlaced
+    | DonationMade
+    | DisputeMediated
+    | LegalConsulted
+    | ServiceProvided
+    | EnterpriseFounded
+    | ChamberMemberJoined
+    | ChamberFundsRaised
+    | ChamberProjectLaunched
+    | NodeKeyRotated
+    | NodeRecovered
+    | RecordCorrected
+    | RecordVoided
+)
 
 EVENT_TYPES: dict[str, type[EventBody]] = {cls.__struct_config__.tag: cls for cls in Event.__args__}
 
