@@ -104,24 +104,6 @@ def register(app: typer.Typer) -> None:
                 raise _fail(str(exc)) from None
         out.print(f"ingested {consumer.state.messages} message(s): {dict(consumer.ingestor.counts)}")
 
-    def _share(engine: Engine, worker: int, workers: int, partitions: int) -> Share | None:
-        """None: the one ingest, reading every node; else this worker's share (PostgreSQL only)."""
-        if workers == 1 and worker == 0 and partitions == PARTITIONS:
-            return None
-        if workers > 1 and engine.dialect.name != "postgresql":
-            raise _fail("--workers: several ingest workers need PostgreSQL; SQLite has one ingest process")
-        try:
-            return Share(worker, workers, partitions)
-        except ShareError as exc:
-            raise _fail(f"--{exc}") from None
-
-    async def _until_signal(consumer: Consumer, once: bool) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await consumer.run(stop, once=once)
-
 
 def _engine(db: str) -> Engine:
     engine = make_engine(db)
