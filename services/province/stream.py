@@ -13,22 +13,20 @@ and purges.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from nats.js.api import (
-    DiscardPolicy,
     ExternalStream,
-    RetentionPolicy,
-    StorageType,
     StreamConfig,
     StreamSource,
 )
 from nats.js.errors import NotFoundError
 
-from shared.streams import STARTING
-from shared.wire import DUPLICATE_WINDOW_S, MAX_ENVELOPE_BYTES, STREAM, STREAM_MAX_AGE_S, events_filter
+from shared.streams import STARTING, stream_config
+from shared.wire import STREAM, events_filter
 from tongxin.natsd_province import county_domain, deliver_prefix
 
 PROVINCE_STREAM = "TONGXIN_PROVINCE"
@@ -47,20 +45,13 @@ def county_source(county_id: str, domain: str | None = None) -> StreamSource:
 def province_config(
     county_ids: Iterable[str], replicas: int = 1, max_bytes: int = PROVINCE_MAX_BYTES
 ) -> StreamConfig:
-    return StreamConfig(
+    """A county's events stream's limits and protections, with no subjects of its own: one source
+    per county."""
+    return dataclasses.replace(
+        stream_config(replicas, max_bytes),
         name=PROVINCE_STREAM,
         subjects=[],
         sources=[county_source(c) for c in sorted(set(county_ids))],
-        storage=StorageType.FILE,
-        retention=RetentionPolicy.LIMITS,
-        discard=DiscardPolicy.NEW,
-        max_bytes=max_bytes,
-        max_age=STREAM_MAX_AGE_S,
-        max_msg_size=MAX_ENVELOPE_BYTES,
-        duplicate_window=DUPLICATE_WINDOW_S,
-        deny_delete=True,
-        deny_purge=True,
-        num_replicas=replicas,
     )
 
 
