@@ -103,9 +103,14 @@ def dongguan_events() -> list[dict[str, Any]]:
 def build_charts_county(root: Path) -> Engine:
     """A new SQLite county under `root` with the history above, recorded at real nodes and
     ingested; the caller disposes of the engine."""
+    return build_county(root, {"county": office_events(), "dongguan": dongguan_events()})
+
+
+def build_county(root: Path, histories: dict[str, list[dict[str, Any]]]) -> Engine:
+    """A new SQLite county under `root` from each node's `histories` (the county office's node
+    `county` among them), recorded at real nodes and ingested; the caller disposes of the engine."""
     engine = make_engine(f"sqlite:///{root / 'county.db'}")
     migrate(engine)
-    histories = {"county": office_events(), "dongguan": dongguan_events()}
     nodes = {node_id: open_node(root / "nodes", node_id) for node_id in histories}
     try:
         signed = {node_id: record(nodes[node_id], items) for node_id, items in histories.items()}

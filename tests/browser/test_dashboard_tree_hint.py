@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from services.county.db.engine import make_engine, migrate
-from services.county.ingest.processor import Ingestor
-from shared.signing import Signer
-from tests.browser.charts_county import office_events, registration
+from tests.browser.charts_county import build_county, office_events, registration
 from tests.browser.conftest import Watch
 from tests.browser.dashboard_server import serve
 from tests.browser.test_dashboard import County, open_dashboard
-from tests.county.helpers import deliver_keys, enrol_nodes, feed, open_node, record
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Page, expect
@@ -29,19 +25,7 @@ def county(tmp_path: Path) -> Iterator[County]:
     unknown = registration(2, date(2019, 11, 6))
     unknown["payload"]["home_branch"] = "t9v9"
     histories = {"county": office_events()[:4], "dongguan": [registration(1, date(2019, 11, 6)), unknown]}
-    engine = make_engine(f"sqlite:///{tmp_path / 'county.db'}")
-    migrate(engine)
-    nodes = {node_id: open_node(tmp_path / "nodes", node_id) for node_id in histories}
-    try:
-        signed = {node_id: record(nodes[node_id], items) for node_id, items in histories.items()}
-        deliver_keys(engine, *nodes.values())
-        enrol_nodes(engine, *nodes.values(), office="county", orgs={"county": ["county", "t1", "t1v1"]})
-    finally:
-        for node in nodes.values():
-            node.close()
-    ingestor = Ingestor(engine, "jx", Signer.generate())
-    for datas in signed.values():
-        feed(ingestor, datas)
+    engine = build_county(tmp_path, histories)
     try:
         with serve(engine) as base:
             yield County(base, engine)
