@@ -155,9 +155,9 @@ def result(r: Row) -> dict[str, Any]:
     return {**asdict(r), "result": None if r.ok is None else "PASS" if r.ok else "MISS"}
 
 
-def show(rows: list[Row], info: dict[str, str], console: Console) -> None:
+def show(rows: list[Row], info: dict[str, str], console: Console, title: str = "Tongxin county") -> None:
     caption = " · ".join(f"{k} {v}" for k, v in info.items())
-    table = Table(title="Tongxin county", caption=caption)
+    table = Table(title=title, caption=caption)
     console.width = max(console.width, 170)  # not squeezed into 80 columns when piped
     for col in ("db", "measurement", "value", "unit", "target", "result", "note"):
         table.add_column(col, justify="right" if col == "value" else "left")

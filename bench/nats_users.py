@@ -18,13 +18,21 @@ from services.branch_node.config import NodeDir
 from shared.nats_identity import NatsIdentity
 from shared.transport import connect
 from tongxin.natsd import EmbeddedNats, ensure_stream
+from tongxin.natsd_cluster import EmbeddedCluster
 
 OPEN_HELP = "NATS without users, everyone anonymous (the before half of a before/after pair)"
 
 
 class BenchNats:
-    def __init__(self, store: Path, *, open_access: bool = False, county_id: str = "jx") -> None:
-        self.server = EmbeddedNats(store, open_access=open_access)
+    def __init__(
+        self, store: Path, *, open_access: bool = False, county_id: str = "jx", cluster: bool = False
+    ) -> None:
+        """One server, or with `cluster` three (`EmbeddedCluster`, both streams at 3 replicas)."""
+        self.server: EmbeddedNats | EmbeddedCluster = (
+            EmbeddedCluster(store, open_access=open_access)
+            if cluster
+            else EmbeddedNats(store, open_access=open_access)
+        )
         self.county_id = county_id
 
     @property
@@ -36,10 +44,20 @@ class BenchNats:
         return self.server.access is not None
 
     def start(self) -> str:
-        """Start the server and make sure both streams exist (as the operator)."""
+        """Start the server (servers) and make sure both streams exist (as the operator)."""
+        if isinstance(self.server, EmbeddedCluster):
+            self.server.start()
+            self.server.ensure_streams()
+            return self.server.url
         url = self.server.start()
         asyncio.run(ensure_stream(url, identity=self.operator))
         return url
+
+    @property
+    def pids(self) -> list[int]:
+        """The running nats-servers' process ids."""
+        servers = self.server.servers.values() if isinstance(self.server, EmbeddedCluster) else [self.server]
+        return [s.proc.pid for s in servers if s.proc is not None and s.proc.poll() is None]
 
     def stop(self) -> None:
         self.server.stop()
@@ -47,6 +65,8 @@ class BenchNats:
     def lose_store(self) -> None:
         """Stop the server, delete its JetStream store (streams, consumers, the duplicate window;
         not its users) and start it again."""
+        if isinstance(self.server, EmbeddedCluster):
+            raise TypeError("lose_store is a single server's")
         self.server.stop()
         shutil.rmtree(self.server.store_dir / "jetstream", ignore_errors=True)
         self.server.start()
