@@ -65,6 +65,8 @@ class Run:
     """What the PostgreSQL database grew by (archive, projections, indexes)."""
     stream_bytes: int = 0
     """The events stream's bytes afterwards (one replica's)."""
+    machine: str = ""
+    """How the machine's cores spent the run: busy, waiting on I/O, idle."""
 
     @property
     def rate(self) -> float:
@@ -82,7 +84,7 @@ class Run:
     def cpu_note(self) -> str:
         parts = ", ".join(f"{k} {self.cpu_per_event(k):,.0f}" for k, v in self.cpu.items())
         busy = sum(self.cpu.values()) / self.seconds
-        return f"CPU µs/event: {parts}; {busy:.2f} of the machine's cores busy on average"
+        return f"CPU µs/event: {parts}; these {busy:.2f} cores busy on average; machine: {self.machine}"
 
 
 def postgres_pids() -> list[int]:
@@ -116,6 +118,7 @@ class Meter:
 
     def read(self) -> dict[str, dict[int, float]]:
         reading = {
+            "machine": machine_times(),
             "ingest": cpu_of([p.pid for p in self.workers]),
             "nats-server": cpu_of(self.bus.pids),
             "nodes (bench process)": {0: time.process_time()},
@@ -125,8 +128,25 @@ class Meter:
         return reading
 
     @staticmethod
-    def between(a: dict[str, dict[int, float]], b: dict[str, dict[int, float]]) -> dict[str, float]:
-        return {part: spent(a[part], b[part]) for part in b}
+    def between(
+        a: dict[str, dict[int, float]], b: dict[str, dict[int, float]]
+    ) -> tuple[dict[str, float], str]:
+        """CPU seconds by part, and how the machine's time went (busy, waiting on I/O, idle)."""
+        parts = {part: spent(a[part], b[part]) for part in b if part != "machine"}
+        d = {k: b["machine"][k] - a["machine"][k] for k in b["machine"]}
+        total = sum(d.values()) or 1.0
+        machine = ", ".join(
+            f"{name} {d[k] / total:.0%}" for k, name in ((0, "busy"), (1, "I/O wait"), (2, "idle"))
+        )
+        return parts, machine
+
+
+def machine_times() -> dict[int, float]:
+    """The machine's CPU time so far (/proc/stat, all cores): 0 busy, 1 waiting on I/O, 2 idle."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        float(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]
+    )
+    return {0: user + nice + system + irq + softirq + steal, 1: iowait, 2: idle}
 
 
 def worker_args(workers: int) -> list[list[str]]:
@@ -199,7 +219,7 @@ def e2e_run(ctx: Ctx, label: str, bus: BenchNats, url: str, workers: int) -> Run
             first, t0 = meter.read(), time.time()
             fwd.start()
             wait_all(lambda: archived_by_heads(engine) >= expected, procs, logs, ctx.args.timeout)
-            t1, cpu = time.time(), Meter.between(first, meter.read())
+            t1, (cpu, machine) = time.time(), Meter.between(first, meter.read())
             fwd.join(ctx.args.timeout)
             if fwd.error is not None:
                 raise fwd.error
@@ -223,6 +243,7 @@ def e2e_run(ctx: Ctx, label: str, bus: BenchNats, url: str, workers: int) -> Run
             [len(Share(w, workers).nodes(engine)) for w in range(workers)] if workers > 1 else [],
             database_bytes(engine) - empty,
             asyncio.run(stream_bytes(bus)),
+            machine,
         )
     finally:
         engine.dispose()
