@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import trustme
 from nats.errors import Error as NatsError
 
 from shared.nats_identity import ANONYMOUS, NatsIdentity
@@ -156,3 +157,53 @@ def test_nats_cluster_command_runs_three_servers_with_r3_streams_and_stops_them_
     ports = [int(u.rsplit(":", 1)[1]) for u in urls]
     assert not any(port_open("127.0.0.1", p) for p in ports), "every server stopped"
     assert list(access.glob("nats-server-n*.pid")) == []
+
+
+@pytest.mark.parametrize("client_certs", [False, True], ids=["server-tls", "client-certs"])
+def test_nats_command_over_tls_with_a_private_ca_makes_its_streams(
+    tmp_path: Path, client_certs: bool
+) -> None:
+    """`tongxin nats --tls-cert/--tls-key` (and `--tls-ca`) with certificates of a county's own CA:
+    the command's own operator connection trusts the certificate it gave the server (no system
+    store has that CA) and, when clients must present one, presents it, so the streams are made."""
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert, key = tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server-key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    store = tmp_path / "store"
+    tls = [
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+        *(["--tls-ca", str(ca_file)] if client_certs else []),
+    ]
+    proc = subprocess.Popen(
+        [TONGXIN, "nats", "--port", "0", "--store-dir", str(store), *tls],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        line = proc.stdout.readline()
+        assert "streams TONGXIN and TONGXIN_RECEIPTS ready" in line, proc.stderr.read()
+        url = line.split(" listening on ")[1].split()[0]
+        assert url.startswith("tls://")
+        assert "access:" in proc.stdout.readline()  # printed once SIGTERM stops it cleanly
+        seed = store / "access" / "operator.seed"
+        if client_certs:  # only a client with a certificate of the CA gets in
+            with pytest.raises((NatsError, OSError, asyncio.TimeoutError)):
+                asyncio.run(stream_config(url, NatsIdentity.from_file(seed, ca_file=ca_file)))
+            operator = NatsIdentity(seed.read_text().strip(), server_cert=cert, client_key=key)
+        else:  # a client given the CA (the county's --nats-ca) finds the stream
+            operator = NatsIdentity.from_file(seed, ca_file=ca_file)
+        assert asyncio.run(stream_config(url, operator))[1] == STREAM_SUBJECTS
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
