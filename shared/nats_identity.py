@@ -70,11 +70,18 @@ def node_inbox(node_id: str) -> str:
 @dataclass(frozen=True)
 class NatsIdentity:
     """The options `nats.connect` needs to connect as someone: a seed, an inbox prefix, and the CA
-    that signed the server's TLS certificate (when the server's is not in the system's store)."""
+    that signed the server's TLS certificate (when the server's is not in the system's store).
+
+    `server_cert` is for the process that started the server itself (`tongxin nats`,
+    `EmbeddedNats.identity`): it trusts exactly the certificate it gave the server (the file's
+    first, whatever CA signed it; the names in it unchecked, the server may listen on 0.0.0.0) and,
+    with `client_key`, presents it when the server requires client certificates (`--tls-ca`)."""
 
     seed: str | None = None
     inbox_prefix: str | None = None
     ca_file: Path | None = None
+    server_cert: Path | None = None
+    client_key: Path | None = None
 
     @classmethod
     def from_file(
@@ -91,9 +98,24 @@ class NatsIdentity:
             out["nkeys_seed_str"] = self.seed
         if self.inbox_prefix is not None:
             out["inbox_prefix"] = self.inbox_prefix
-        if self.ca_file is not None:
+        if self.server_cert is not None:
+            out["tls"] = self._pinned(self.server_cert, self.client_key)
+        elif self.ca_file is not None:
             out["tls"] = ssl.create_default_context(cafile=str(self.ca_file))
         return out
+
+    @staticmethod
+    def _pinned(cert: Path, key: Path | None) -> ssl.SSLContext:
+        """A context trusting the one certificate first in `cert` (a leaf as its own anchor)."""
+        text = cert.read_text()
+        end = "-----END CERTIFICATE-----"
+        first = text[text.index("-----BEGIN CERTIFICATE-----") : text.index(end) + len(end)]
+        context = ssl.create_default_context(cadata=first)
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        context.check_hostname = False
+        if key is not None:
+            context.load_cert_chain(str(cert), str(key))
+        return context
 
 
 ANONYMOUS = NatsIdentity()

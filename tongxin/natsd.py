@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -117,10 +117,14 @@ class EmbeddedNats:
         return f"{scheme}://{self.host}:{self.port}"
 
     def identity(self, who: str = "operator") -> NatsIdentity:
-        """How `county` or `operator` connects (anonymous on an open server)."""
-        if self.access is None:
-            return ANONYMOUS
-        return NatsIdentity.from_file(self.access.seed_path(who))
+        """How `county` or `operator` connects (anonymous on an open server); over TLS trusting
+        the certificate this server was given, presented too when clients must show one (`Tls.ca`):
+        a private CA is in no system store, and `tongxin nats` is given none to trust."""
+        found = ANONYMOUS if self.access is None else NatsIdentity.from_file(self.access.seed_path(who))
+        if self.tls is None:
+            return found
+        key = self.tls.key if self.tls.ca is not None else None
+        return replace(found, server_cert=self.tls.cert, client_key=key)
 
     @property
     def pid_file(self) -> Path | None:

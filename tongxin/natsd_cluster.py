@@ -24,7 +24,7 @@ from typing import Any
 from nats.errors import Error as NatsError
 
 from shared.nats_access import AccessDir
-from shared.nats_identity import ANONYMOUS, NatsIdentity
+from shared.nats_identity import NatsIdentity
 from shared.private_files import write_private
 from shared.streams import ensure_streams_on
 from shared.transport import connect, shown
@@ -83,11 +83,10 @@ class EmbeddedCluster:
         return [n for n, s in self.servers.items() if s.proc is not None and s.proc.poll() is None]
 
     def identity(self, who: str = "operator") -> NatsIdentity:
-        """How `county` or `operator` connects (trusting the route CA over TLS)."""
-        ca = self.route_ca if self.tls is not None else None
-        if self.access is None:
-            return ANONYMOUS if ca is None else NatsIdentity(ca_file=ca)
-        return NatsIdentity.from_file(self.access.seed_path(who), ca_file=ca)
+        """How `county` or `operator` connects: as a server's own (`EmbeddedNats.identity`: over
+        TLS trusting the one certificate all three were given, and presenting it where clients
+        must show one)."""
+        return self.servers[NAMES[0]].identity(who)
 
     def _secret(self) -> str:
         path = self.root / SECRET_FILE

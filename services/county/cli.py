@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
 from services.county import cli_backup, cli_ingest, cli_keys, cli_nodes, cli_orgs, cli_personal, cli_users
+from services.county.cli_base import open_engine
 from services.county.cli_options import (
     CountyId,
     CountyKey,
@@ -54,17 +54,6 @@ add_version_option(app)
 MAX_CLOCK_AHEAD_S = MAX_CLOCK_AHEAD.total_seconds()
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-
-
-def _engine(db: str) -> Engine:
-    engine = make_engine(db)
-    migrate(engine)
-    return engine
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
 
 
 @app.command("migrate", epilog="Example: tongxin county migrate --db postgresql://county@db/tongxin")
@@ -117,7 +106,7 @@ def serve(
         nats_ca=nats_ca,
         personal_key=personal_key,
     )
-    asyncio.run(run(_engine(db), settings, host, port, ingest=ingest))
+    asyncio.run(run(open_engine(db), settings, host, port, ingest=ingest))
 
 
 @app.command(epilog="Example: tongxin county nodes --json")
@@ -125,7 +114,7 @@ def nodes(
     db: Db = DEFAULT_DB_URL, db_file: DbFile = None, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """The enrolled nodes and their keys."""
-    with _engine(db).connect() as conn:
+    with open_engine(db).connect() as conn:
         rows = list_nodes(conn)
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
@@ -140,7 +129,7 @@ def nodes(
 @app.command(epilog="Example: tongxin county rebuild --db postgresql://county@db/tongxin")
 def rebuild(db: Db = DEFAULT_DB_URL, db_file: DbFile = None) -> None:
     """Drop every projection and rebuild it from the archive (one transaction), with progress."""
-    engine = _engine(db)
+    engine = open_engine(db)
     with engine.connect() as conn:
         total = archived_events(conn)
     with Progress(TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
@@ -162,7 +151,7 @@ def key(county_key: CountyKey = DEFAULT_COUNTY_KEY) -> None:
 @app.command(epilog="Example: tongxin county digest")
 def digest(db: Db = DEFAULT_DB_URL, db_file: DbFile = None) -> None:
     """Print the live projection digest."""
-    with _engine(db).connect() as conn:
+    with open_engine(db).connect() as conn:
         out.print(projection_digest(conn))
 
 
@@ -174,7 +163,7 @@ def quarantine_list(
 ) -> None:
     """Quarantined messages with their reasons."""
     table = Table("id", "received", "node", "seq", "reason", "detail", "resolved")
-    with _engine(db).connect() as conn:
+    with open_engine(db).connect() as conn:
         for r in quarantine(conn, include_resolved=show_all, limit=None)["items"]:
             table.add_row(
                 str(r["id"]),
@@ -198,7 +187,7 @@ def quarantine_claims(
     """Refused claims: archived events their node was not entitled to make (docs/authority.md).
     Archived and acknowledged, not projected; nothing to retry."""
     table = Table("node", "seq", "type", "occurred", "reason", "detail")
-    with _engine(db).connect() as conn:
+    with open_engine(db).connect() as conn:
         found = claims(conn, node_id=node, reason=reason, limit=None)
     for r in found["items"]:
         table.add_row(
@@ -218,7 +207,7 @@ def quarantine_retry(
 ) -> None:
     """Re-process open quarantine rows after a fix (e.g. after enrol-node, or with a larger
     --max-clock-ahead for a node whose clock ran ahead)."""
-    ingestor = Ingestor(_engine(db), county_id, max_clock_ahead=timedelta(seconds=max_clock_ahead))
+    ingestor = Ingestor(open_engine(db), county_id, max_clock_ahead=timedelta(seconds=max_clock_ahead))
     resolved, still = ingestor.retry_quarantine(ids)
     out.print(f"resolved {resolved}; still quarantined {still}")
 

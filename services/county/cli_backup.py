@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from services.county import backup as county_backup
+from services.county.cli_base import fail
 from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL
 from services.county.keys import DEFAULT_COUNTY_KEY
@@ -35,11 +36,6 @@ def register(app: typer.Typer) -> None:
         "\n\ntongxin county restore --from /srv/backup/county-20261127 --db postgresql://county@db/tongxin "
         "--county-key /etc/tongxin/county.key"
     )(restore)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 def _shown(db: str) -> str:
@@ -80,7 +76,7 @@ def backup(
     try:
         m = county_backup.backup(db, to, county_key, county_id)
     except BackupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"backed up the county's {m.db_kind} database to {to}", highlight=False)
     out.print(
         f"archive: {m.archive_rows} envelope(s), {len(m.heads)} node(s); revision {m.alembic_revision}",
@@ -126,7 +122,7 @@ def restore(
     try:
         done = county_backup.restore(source, db, county_key, force=force)
     except BackupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     m = done.manifest
     out.print(
         f"restored the county's {m.db_kind} database (backup of {m.created_at}): "

@@ -14,10 +14,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import Engine
 
+from services.county.cli_base import fail, open_engine
 from services.county.cli_options import (
     CountyId,
     CountyKey,
@@ -33,7 +33,7 @@ from services.county.cli_options import (
     Worker,
     Workers,
 )
-from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
+from services.county.db.engine import DEFAULT_DB_URL
 from services.county.ingest.checks import MAX_CLOCK_AHEAD
 from services.county.ingest.consumer import Consumer
 from services.county.ingest.consumer_state import NatsRefusedError
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
         from shared.logs import configure
 
         configure()
-        engine = _engine(db)
+        engine = open_engine(db)
         share = _share(engine, worker, workers, partitions)
         signing = load_signing(county_key, engine)
         ingestor = Ingestor(engine, county_id, signing, max_clock_ahead=timedelta(seconds=max_clock_ahead))
@@ -101,19 +101,8 @@ def register(app: typer.Typer) -> None:
             try:
                 asyncio.run(_until_signal(consumer, once))
             except NatsRefusedError as exc:
-                raise _fail(str(exc)) from None
+                raise fail(str(exc)) from None
         out.print(f"ingested {consumer.state.messages} message(s): {dict(consumer.ingestor.counts)}")
-
-
-def _engine(db: str) -> Engine:
-    engine = make_engine(db)
-    migrate(engine)
-    return engine
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
 
 
 def _share(engine: Engine, worker: int, workers: int, partitions: int) -> Share | None:
@@ -121,11 +110,11 @@ def _share(engine: Engine, worker: int, workers: int, partitions: int) -> Share 
     if workers == 1 and worker == 0 and partitions == PARTITIONS:
         return None
     if workers > 1 and engine.dialect.name != "postgresql":
-        raise _fail("--workers: several ingest workers need PostgreSQL; SQLite has one ingest process")
+        raise fail("--workers: several ingest workers need PostgreSQL; SQLite has one ingest process")
     try:
         return Share(worker, workers, partitions)
     except ShareError as exc:
-        raise _fail(f"--{exc}") from None
+        raise fail(f"--{exc}") from None
 
 
 async def _until_signal(consumer: Consumer, once: bool) -> None:

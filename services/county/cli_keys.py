@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from services.county.cli_base import fail
 from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.key_rotation import rotate
@@ -34,11 +35,6 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 CountyId = Annotated[
     str, typer.Option("--county-id", envvar="TONGXIN_COUNTY_ID", help="The county's id, e.g. jx.")
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(code)
 
 
 def _describe(r: Revocation) -> None:
@@ -92,7 +88,7 @@ def revoke_key(
         with engine.begin() as conn:
             done = revoke(conn, county_id, node_id, from_seq, reason)
     except FieldError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         engine.dispose()
     out.print(
@@ -164,7 +160,7 @@ def rotate_key(
             )
         done.install(county_key)
     except FieldError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         engine.dispose()
     h = done.handover

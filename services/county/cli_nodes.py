@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from services.county.cli_base import fail
 from services.county.cli_options import Db, DbFile, NatsAccess
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from services.county.reenrolment import reenrol
@@ -27,15 +28,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 def _access(path: Path | None) -> AccessDir:
     if path is None:
-        raise _fail("--nats-access: the NATS server's access directory is needed (or TONGXIN_NATS_ACCESS)")
+        raise fail("--nats-access: the NATS server's access directory is needed (or TONGXIN_NATS_ACCESS)")
     if not (path / "access.json").exists():
-        raise _fail(f"--nats-access: {path} is no NATS access directory (start `tongxin nats` once)")
+        raise fail(f"--nats-access: {path} is no NATS access directory (start `tongxin nats` once)")
     return AccessDir(path)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"error: {message}", highlight=False)
-    return typer.Exit(2)
 
 
 def register(app: typer.Typer) -> None:
@@ -97,7 +93,7 @@ def register(app: typer.Typer) -> None:
         access = None
         if nats_key is not None:
             if county_id is None:
-                raise _fail("--county-id: needed with --nats-key (the node's subjects name the county)")
+                raise fail("--county-id: needed with --nats-key (the node's subjects name the county)")
             access = _access(nats_access)
         engine = make_engine(db)
         try:
@@ -110,7 +106,7 @@ def register(app: typer.Typer) -> None:
             if access is not None and nats_key is not None and county_id is not None:
                 access.allow_node(county_id, node_id, nats_key)
         except FieldError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         finally:
             engine.dispose()
         since = "" if from_seq is None else f" from seq {from_seq}"
@@ -133,7 +129,7 @@ def register(app: typer.Typer) -> None:
         try:
             revoked = access.revoke_node(node_id)
         except FieldError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         reloaded = access.running()
         out.print(f"node {node_id}: NATS access revoked at {revoked.revoked_at}")
         if not reloaded:

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from services.county.accounts.roles import ROLE_NAMES, Role
 from services.county.accounts.store import TOKEN_DAYS, AccountError, Accounts, TokenKind
+from services.county.cli_base import fail
 from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL, make_engine, migrate
 from shared.cli_tables import print_table
@@ -41,26 +42,21 @@ def _accounts(db: str) -> Accounts:
     return Accounts(engine)
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"error: {message}", highlight=False, markup=False)
-    return typer.Exit(2)
-
-
 def _password(path: Path | None) -> str:
     if path is not None:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise _fail(f"--password-file: {exc.strerror or exc}") from None
+            raise fail(f"--password-file: {exc.strerror or exc}") from None
         password = lines[0] if lines else ""
     else:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
-            raise _fail("the two passwords differ")
+            raise fail("the two passwords differ")
     try:
         check_password_rules(password)
     except WeakPasswordError as exc:
-        raise _fail(f"password: {exc}") from None
+        raise fail(f"password: {exc}") from None
     return password
 
 
@@ -78,7 +74,7 @@ def add(
     try:
         accounts.add(username, role, _password(password_file), township)
     except AccountError as exc:
-        raise _fail(f"{exc.field}: {exc}") from None
+        raise fail(f"{exc.field}: {exc}") from None
     scope = f" of township {township}" if township else ""
     out.print(f"account {username} added: {role.value} ({ROLE_NAMES[role]}){scope}", markup=False)
 
@@ -92,7 +88,7 @@ def passwd(
     try:
         accounts.set_password(username, _password(password_file))
     except AccountError as exc:
-        raise _fail(f"{exc.field}: {exc}") from None
+        raise fail(f"{exc.field}: {exc}") from None
     out.print(f"password of {username} changed; its sessions and tokens ended", markup=False)
 
 
@@ -112,7 +108,7 @@ def _switch(username: str, db: str, *, disabled: bool) -> None:
     try:
         _accounts(db).set_disabled(username, disabled)
     except AccountError as exc:
-        raise _fail(f"{exc.field}: {exc}") from None
+        raise fail(f"{exc.field}: {exc}") from None
     out.print(f"account {username} {'disabled' if disabled else 'enabled'}", markup=False)
 
 
@@ -145,7 +141,7 @@ def token(
     try:
         issued = _accounts(db).issue(username, TokenKind.BEARER, label, days)
     except AccountError as exc:
-        raise _fail(f"{exc.field}: {exc}") from None
+        raise fail(f"{exc.field}: {exc}") from None
     err.print(f"bearer token for {username} (expires {issued.expires_at[:10]}); shown once:", markup=False)
     out.print(issued.token, markup=False)
 
@@ -160,7 +156,7 @@ def revoke_token(
     """Revoke the account's bearer tokens with that label."""
     gone = _accounts(db).revoke_label(username, label)
     if not gone:
-        raise _fail(f"--label: {username} has no token labelled {label!r}")
+        raise fail(f"--label: {username} has no token labelled {label!r}")
     out.print(f"{gone} token(s) of {username} revoked", markup=False)
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Query
 from sqlalchemy import func, select
 
-from services.county.api.auth import AuthError, public
-from services.county.api.errors import handle_refusals
+from services.county.api.auth import answer_auth_errors, declare_auth_responses, public
+from services.county.api.errors import declare_refusals, handle_refusals
 from services.county.api.headers import SecurityHeaders
 from services.county.db import tables as t
 from services.province.access import ProvinceRole, Tokens, require
@@ -33,12 +32,9 @@ def create_app(store: ProvinceStore, tokens: Tokens) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.state.tokens = tokens
     handle_refusals(app)
-
-    @app.exception_handler(AuthError)
-    async def auth_error(_: Request, exc: AuthError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        body = {"detail": [{"field": exc.field, "message": exc.message}]}
-        return JSONResponse(status_code=exc.status, content=body, headers=headers)
+    declare_refusals(app)
+    answer_auth_errors(app)
+    declare_auth_responses(app)
 
     @app.get("/health", openapi_extra=public("liveness only: no data"))
     def health() -> dict[str, Any]:

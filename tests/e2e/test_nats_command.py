@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import trustme
 from nats.errors import Error as NatsError
 
 from shared.nats_identity import ANONYMOUS, NatsIdentity
@@ -156,3 +157,55 @@ def test_nats_cluster_command_runs_three_servers_with_r3_streams_and_stops_them_
     ports = [int(u.rsplit(":", 1)[1]) for u in urls]
     assert not any(port_open("127.0.0.1", p) for p in ports), "every server stopped"
     assert list(access.glob("nats-server-n*.pid")) == []
+
+
+@pytest.mark.parametrize(
+    ("cluster", "client_certs"),
+    [(False, False), (False, True), (True, False), (True, True)],
+    ids=["server-tls", "client-certs", "cluster-tls", "cluster-client-certs"],
+)
+def test_nats_command_over_tls_with_a_private_ca_makes_its_streams(
+    tmp_path: Path, cluster: bool, client_certs: bool
+) -> None:
+    """`tongxin nats [--cluster] --tls-cert/--tls-key` (and `--tls-ca`) with certificates of a
+    county's own CA: the command's own operator connection trusts the certificate it gave the
+    server(s) (no system store has that CA) and, when clients must present one, presents it, so
+    the streams are made (with --cluster, on all three)."""
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert, key = tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server-key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    store = tmp_path / "store"
+    tls = ["--tls-cert", str(cert), "--tls-key", str(key)]
+    tls += ["--tls-ca", str(ca_file)] if client_certs else []
+    tls += ["--cluster", "--route-ca", str(ca_file)] if cluster else []
+    proc = subprocess.Popen(
+        [TONGXIN, "nats", "--port", "0", "--store-dir", str(store), *tls],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        urls = re.findall(r"tls://127\.0\.0\.1:\d+", first)
+        assert len(urls) == (3 if cluster else 1), first + proc.stderr.read()
+        ready = proc.stdout.readline() if cluster else first
+        assert "streams TONGXIN and TONGXIN_RECEIPTS ready" in ready, proc.stderr.read()
+        seed = store / "access" / "operator.seed"
+        for url in urls:
+            if client_certs:  # only a client with a certificate of the CA gets in
+                with pytest.raises((NatsError, OSError, asyncio.TimeoutError)):
+                    asyncio.run(stream_config(url, NatsIdentity.from_file(seed, ca_file=ca_file)))
+                operator = NatsIdentity(seed.read_text().strip(), server_cert=cert, client_key=key)
+            else:  # a client given the CA (the county's --nats-ca) finds the stream
+                operator = NatsIdentity.from_file(seed, ca_file=ca_file)
+            assert asyncio.run(stream_config(url, operator))[1] == STREAM_SUBJECTS
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -42,11 +42,13 @@ def test_clients_connect_over_tls_only(tmp_path: Path, pki: tuple[Path, Path, Pa
         operator = server.identity("operator")
         trusted = NatsIdentity(operator.seed, ca_file=ca_file)
         asyncio.run(ensure_stream(server.url, identity=trusted))
+        untrusting = NatsIdentity(operator.seed)
         with pytest.raises((NatsError, OSError, asyncio.TimeoutError)):  # the system store lacks the CA
-            asyncio.run(_ping(server.url, operator))
+            asyncio.run(_ping(server.url, untrusting))
+        asyncio.run(_ping(server.url, operator))  # the server's starter trusts the certificate it gave it
         plain = server.url.replace("tls://", "nats://")
         with pytest.raises((NatsError, OSError, asyncio.TimeoutError)):
-            asyncio.run(_plain(plain, operator))
+            asyncio.run(_plain(plain, untrusting))
     finally:
         server.stop()
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from services.county.accounts.roles import Role
 from services.county.accounts.store import Accounts, TokenKind
+from services.county.api.auth import PUBLIC
 from services.county.db.engine import make_engine, migrate
 from services.county.ingest.incoming import Incoming
 from services.county.queries.figures import funds
@@ -88,6 +89,31 @@ def test_every_route_admits_only_its_role(client: tuple[TestClient, Tokens], tmp
     guarded = [r for r in http.app.routes if getattr(r, "path", "").startswith("/api/")]  # type: ignore[attr-defined]
     assert {r.path for r in guarded} == set(ROUTES)
     assert all(r.dependencies for r in guarded), "every /api route declares its roles"
+
+
+def test_the_openapi_declares_401_and_403_on_every_route_but_health(
+    client: tuple[TestClient, Tokens],
+) -> None:
+    """What the test above sees the app send, its OpenAPI says: 401/403 (`Refused`) on each
+    guarded route, `/health` the one public route, and the 422 the body the app sends."""
+    http, _ = client
+    spec = http.app.openapi()  # type: ignore[attr-defined]
+    public = set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if not operation.get("security"):
+                assert operation[PUBLIC], path
+                public.add(path)
+                continue
+            for code in ("401", "403"):
+                schema = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Refused"}, (method, path, code)
+    assert public == {"/health"}
+    assert {p for p in spec["paths"] if p != "/health"} == set(ROUTES)
+    schemas = spec["components"]["schemas"]
+    assert "Refused" in schemas and "HTTPValidationError" not in schemas
+    refused_422 = spec["paths"][ROUTES[0]]["get"]["responses"]["422"]["content"]["application/json"]
+    assert refused_422["schema"] == {"$ref": "#/components/schemas/RequestRefused"}
 
 
 def test_figures_are_the_counties_summed_and_inputs_are_bounded(client: tuple[TestClient, Tokens]) -> None:

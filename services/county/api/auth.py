@@ -134,6 +134,12 @@ def install_auth(app: FastAPI, accounts: Accounts) -> None:
     """Put `accounts` on the app, answer AuthError, and declare 401/403 on every guarded operation."""
     app.state.accounts = accounts
     app.state.sign_in = SignInLimiter()
+    answer_auth_errors(app)
+    declare_auth_responses(app)
+
+
+def answer_auth_errors(app: FastAPI) -> None:
+    """Answer AuthError as its 401 (with `WWW-Authenticate: Bearer`) or 403, naming the field."""
 
     @app.exception_handler(AuthError)
     async def auth_error(_: Request, exc: AuthError) -> JSONResponse:
@@ -141,6 +147,10 @@ def install_auth(app: FastAPI, accounts: Accounts) -> None:
         body = {"detail": [{"field": exc.field, "message": exc.message}]}
         return JSONResponse(status_code=exc.status, content=body, headers=headers)
 
+
+def declare_auth_responses(app: FastAPI) -> None:
+    """Make the OpenAPI declare 401 and 403 (`Refused`) on every operation that has `security`
+    (the county's and the province's: both guard their routes with a `Security` dependency)."""
     build: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -148,15 +158,23 @@ def install_auth(app: FastAPI, accounts: Accounts) -> None:
             return app.openapi_schema
         spec = build()
         ref = {"application/json": {"schema": {"$ref": f"#/components/schemas/{Refused.__name__}"}}}
+        guarded = False
         for operations in spec.get("paths", {}).values():
             for operation in operations.values():
                 if operation.get("security"):
+                    guarded = True
                     operation["responses"].setdefault(
                         "401", {"description": "Not signed in, or the token is unknown", "content": ref}
                     )
                     operation["responses"].setdefault(
                         "403", {"description": "The caller's role may not use this route", "content": ref}
                     )
+        if guarded:
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            if Refused.__name__ not in schemas:
+                found = Refused.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(found.pop("$defs", {}))
+                schemas[Refused.__name__] = found
         app.openapi_schema = spec
         return spec
 

@@ -14,12 +14,12 @@ from services.county.audit.commands_integrity import (
     CountyId,
     Db,
     Nodes,
-    _fail,
     _open,
     _progress,
     out,
 )
 from services.county.audit.export import BrokenArchiveError, Selection, SelectionError, write_export
+from services.county.cli_base import fail
 from services.county.cli_db import on_command_line as _on_command_line
 from services.county.cli_options import DbFile
 from services.county.keys import DEFAULT_COUNTY_KEY
@@ -42,7 +42,7 @@ def county_signer(ctx: typer.Context, path: Path) -> Signer | None:
     try:
         return Signer.load(path)
     except (OSError, ValueError) as exc:
-        raise _fail(f"county key: {exc}") from None
+        raise fail(f"county key: {exc}") from None
 
 
 def export(
@@ -70,7 +70,7 @@ def export(
     carries its anchor in the manifest. A county id or key the archive's receipts were not
     issued under is refused."""
     if out_file.exists():
-        raise _fail(f"{out_file} exists: remove it or choose another --out")
+        raise fail(f"{out_file} exists: remove it or choose another --out")
     key = county_signer(ctx, county_key)
     sel = Selection(nodes, from_seq, to_seq, date_from and date_from.date(), date_to and date_to.date())
     engine = _open(db)
@@ -84,9 +84,9 @@ def export(
                     conn, sel, out_file, county_id=county_id, county_key=key, progress=advance
                 )
     except SelectionError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except BrokenArchiveError as exc:
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
     for node, m in manifest["nodes"].items():
         out.print(f"{node}: seq {m['first_seq']}–{m['last_seq']} ({m['count']}), head {m['head_hash']}")
     totals = manifest["totals"]

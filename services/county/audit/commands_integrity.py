@@ -26,6 +26,7 @@ from services.county.audit.history import Kind, history
 from services.county.audit.node_receipts import NodeReceiptsError, node_receipts
 from services.county.audit.report import Claim, Report
 from services.county.audit.report_table import print_report
+from services.county.cli_base import fail
 from services.county.cli_db import on_command_line as _on_command_line
 from services.county.cli_options import DbFile, OptionalDb
 from services.county.db import tables as t
@@ -67,25 +68,20 @@ def register(app: typer.Typer) -> None:
     app.command("history", epilog="Example: tongxin audit history org dongguan --json")(show_history)
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
 def _open(db: str | None) -> Engine:
     """The county database as it is: never created, never migrated by an audit."""
     if db is None:
-        raise _fail("give --db URL (or TONGXIN_COUNTY_DB)")
+        raise fail("give --db URL (or TONGXIN_COUNTY_DB)")
     url = make_url(db.replace("postgresql://", "postgresql+psycopg://", 1))
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        raise _fail(f"no database file {url.database}")
+        raise fail(f"no database file {url.database}")
     engine = make_engine(db)
     try:
         present = set(inspect(engine).get_table_names())
     except SQLAlchemyError as exc:
-        raise _fail(f"cannot open {url.render_as_string(hide_password=True)}: {exc}") from None
+        raise fail(f"cannot open {url.render_as_string(hide_password=True)}: {exc}") from None
     if missing := {"archive", "nodes", "node_keys", "receipts"} - present:
-        raise _fail(f"not a county database at the current schema (no {', '.join(sorted(missing))})")
+        raise fail(f"not a county database at the current schema (no {', '.join(sorted(missing))})")
     return engine
 
 
@@ -99,7 +95,7 @@ def county_verifier(ctx: typer.Context, path: Path, public_hex: str | None) -> V
             return None
         return Verifier(Signer.load(path).public_key)
     except (OSError, ValueError) as exc:
-        raise _fail(f"county key: {exc}") from None
+        raise fail(f"county key: {exc}") from None
 
 
 @contextmanager
@@ -144,12 +140,12 @@ def verify(
     """Verify every node's chain (from its first enrolled key, following rotations), the archive's
     key rows, and county and node receipts. Exit 0 when all verifies, 1 on any fault."""
     if export_file is not None and (_on_command_line(ctx, "db") or nodes):
-        raise _fail("--export verifies the whole file: give it without --db and --node")
+        raise fail("--export verifies the whole file: give it without --db and --node")
     key = county_verifier(ctx, county_key, county_public_key)
     try:
         claims = [c for path in node_receipt_paths or () for c in node_receipts(path)]
     except NodeReceiptsError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     county_ids = {c.receipt.county_id for c in claims}
     county_id = county_id or (county_ids.pop() if len(county_ids) == 1 else None)
     if export_file is not None:
@@ -170,7 +166,7 @@ def _verify_export(path: Path, key: Verifier | None, claims: list[Claim], worker
         with _progress(total, "verifying") as advance:
             return verify_export(path, county_key=key, node_claims=claims, workers=workers, progress=advance)
     except ExportFormatError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _verify_db(
@@ -187,13 +183,13 @@ def _verify_db(
             conn.execution_options(isolation_level="REPEATABLE READ")
         known = archive_nodes(conn)
         if unknown := sorted(set(nodes or ()) - set(known)):
-            raise _fail(f"unknown node(s): {', '.join(unknown)}")
+            raise fail(f"unknown node(s): {', '.join(unknown)}")
         chosen = nodes or known
         has_receipts = conn.execute(select(t.receipts.c.seq).limit(1)).first() is not None
         if has_receipts and county_id is None:
-            raise _fail("the county's receipts name its id: give --county-id (or TONGXIN_COUNTY_ID)")
+            raise fail("the county's receipts name its id: give --county-id (or TONGXIN_COUNTY_ID)")
         if (has_receipts or claims) and key is None:
-            raise _fail("receipts need the county key: give --county-key PATH or --county-public-key HEX")
+            raise fail("receipts need the county key: give --county-key PATH or --county-public-key HEX")
         with _progress(archive_count(conn, chosen), "verifying") as advance:
             return verify_archive(
                 conn,
@@ -220,7 +216,7 @@ def show_history(
         with engine.connect() as conn:
             items = history(conn, kind, entity_id)
     except FieldError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         sys.stdout.write(json.dumps([i.to_dict() for i in items], ensure_ascii=False) + "\n")
         return

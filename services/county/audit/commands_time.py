@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from services.county.audit.replay import Bounds, Replayed, build
+from services.county.cli_base import fail
 from services.county.cli_options import Db, DbFile
 from services.county.db.engine import DEFAULT_DB_URL, make_engine
 from services.county.projections.digest import digest as projection_digest
@@ -44,24 +45,19 @@ KnownAtOpt = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(2)
-
-
 def _source(db: str) -> Engine:
     """The audited database, opened read-only in spirit: never migrated, never created."""
     if db.startswith("sqlite:///") and not Path(db.removeprefix("sqlite:///")).exists():
-        raise _fail(f"no database at {db}")
+        raise fail(f"no database at {db}")
     engine = make_engine(db)
     try:
         has_archive = holds_archive(engine)
     except OperationalError as exc:
         engine.dispose()
-        raise _fail(f"cannot open {db}: {exc.orig}") from None
+        raise fail(f"cannot open {db}: {exc.orig}") from None
     if not has_archive:
         engine.dispose()
-        raise _fail(f"{engine.url.render_as_string(hide_password=True)} holds no county archive")
+        raise fail(f"{engine.url.render_as_string(hide_password=True)} holds no county archive")
     return engine
 
 
@@ -72,7 +68,7 @@ def _bounds(as_of: str | None, known_at: str | None) -> Bounds:
             as_of=parse_point(as_of, "as_of").moment if as_of is not None else None,
         )
     except FieldError as exc:
-        raise _fail(f"--{exc.field.replace('_', '-')}: {exc.message}") from None
+        raise fail(f"--{exc.field.replace('_', '-')}: {exc.message}") from None
 
 
 def _print(result: Replayed, into: str | None) -> None:
@@ -135,7 +131,7 @@ def register(app: typer.Typer) -> None:
                     source, bounds, into, progress=lambda n, total: bar.update(task, completed=n, total=total)
                 )
         except FieldError as exc:
-            raise _fail(f"--{exc.field}: {exc.message}") from None
+            raise fail(f"--{exc.field}: {exc.message}") from None
         finally:
             source.dispose()
         result = scratch.result

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from services.county.ingest.consumer_state import ConsumerState, NatsRefusedError
-from services.county.ingest.durable import consumer_name, ensure_consumer
+from services.county.ingest.durable import consumer_name, ensure_consumer, prune_consumers
 from services.county.ingest.incoming import Incoming, incoming
 from services.county.ingest.node_keys import RevocationWatch
 from services.county.ingest.partitions import Share
@@ -86,6 +86,8 @@ class Consumer:
         """Subscribed on each connection beside the archive's (e.g. the key responder); each
         returns its subscription, unsubscribed when the connection ends."""
         self.revocations = RevocationWatch(ingestor.engine)
+        self._pruned = False
+        """Whether the consumers of another ingest layout were deleted (once a process)."""
 
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
         """Consume until `stop` (or, with once, until nothing is pending); reconnects on failure."""
@@ -137,6 +139,9 @@ class Consumer:
         cid = self.ingestor.county_id
         share = self.share
         name = share.consumer_name(cid) if share is not None else consumer_name(cid)
+        if self.ingest and not self._pruned:
+            await prune_consumers(js, cid, share)
+            self._pruned = True
         idle = not self.ingest or (
             await ensure_consumer(js, self.ingestor.engine, cid, self.ack_wait, share) == "idle"
         )

@@ -3,11 +3,17 @@
 Created to start after the ingest position (not from the stream's first message), and
 recreated from there when its ack floor is past what the archive holds: after a restore of the
 county database, or when another client acknowledged messages on the county's durable.
+
+A consumer holds no position of its own (the database does, per partition), so the durables of
+another layout of the ingest — `county-<county>-w<w>of<V>` for another V, or the one ingest's
+`county-<county>` beside workers — are deleted when the ingest starts (`prune_consumers`): an
+old one would otherwise keep its state and show as a backlog nobody reads.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -114,3 +120,31 @@ async def _first_seq(js: Any, subject: str) -> int:
         return int((await js.get_msg(STREAM, seq=1, subject=subject, next=True)).seq)
     except NotFoundError:
         return int((await js.stream_info(STREAM)).state.last_seq or 0) + 1
+
+
+async def prune_consumers(js: Any, county_id: str, share: Share | None) -> list[str]:
+    """Delete the county's durables of another layout than `share`'s (worker 0 of W does it; the
+    one ingest, `share` None, deletes every worker's); returns their names. Safe: the positions
+    are in the database, and a process of the old layout still running (against docs/operations.md
+    §17.5) makes its consumer again from them when its next pull fails, re-reading at worst
+    messages already archived (duplicates, ignored)."""
+    if share is not None and share.worker != 0:
+        return []
+    one = consumer_name(county_id)
+    layout = re.compile(rf"{re.escape(one)}-w(\d+)of(\d+)")
+    gone = []
+    for info in await js.consumers_info(STREAM):
+        found = layout.fullmatch(info.name)
+        if share is None:
+            stale = found is not None
+        else:
+            stale = info.name == one or (found is not None and int(found[2]) != share.workers)
+        if not stale:
+            continue
+        try:
+            await js.delete_consumer(STREAM, info.name)
+        except NotFoundError:  # another process deleted it first
+            continue
+        log.info("a consumer of another ingest layout deleted", extra={"consumer": info.name})
+        gone.append(info.name)
+    return gone
