@@ -55,8 +55,11 @@ def test_events_cross_the_tls_leaf_link_and_only_a_county_trusting_the_province_
         for c, (cid, county) in enumerate(p.counties.items()):
             assert p.servers.leaf_url_of(cid).startswith("tls://")
             county.record("dongguan", items(c + 1, 0, 0, 3, "dongguan"))
-        caught_up = lambda c: len(p.archive(c)) == 3 and province_caught_up(p, c)  # noqa: E731
-        wait_until(lambda: all(caught_up(c) for c in COUNTIES), 60, "the province and the counties")
+        wait_until(
+            lambda: all(len(p.archive(c)) == 3 and province_caught_up(p, c) for c in COUNTIES),
+            60,
+            "the province and the counties",
+        )
         assert _linked(monitor) == {province_account(c) for c in COUNTIES}
         for cid, county in p.counties.items():  # what the county's side sent is TLS records only
             line = b"".join(county.link.sent)
