@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from services.branch_node.config import NodeConfig, NodeDir
 from services.branch_node.service import NodeService
 from tests.guarantees.proofs import proofs_of, proves
+from tests.pki import issue
 from tongxin.natsd import EmbeddedNats, ensure_stream
 
 COUNTY_SECRET = "5e" * 32
@@ -44,6 +45,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def county_secret() -> str:
     return COUNTY_SECRET
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a server certificate it signs for 127.0.0.1 and localhost (tests/pki.py):
+    (CA file, certificate file, key file) in `tmp_path`."""
+    return issue(tmp_path)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -201,6 +202,13 @@ class EmbeddedNats:
         access = self.access
         assert access is not None, "a server without users has nobody to revoke"
         self._reloaded(lambda: access.revoke_node(node_id), timeout)
+
+    def reload(self, timeout: float = 15.0) -> None:
+        """SIGHUP, as `systemctl reload` sends (its configuration and certificate files read
+        again), then wait until the server has reloaded."""
+        proc = self.proc
+        assert proc is not None and proc.poll() is None, "the server is not running"
+        self._reloaded(lambda: proc.send_signal(signal.SIGHUP), timeout)
 
     def _reloaded(self, change: Callable[[], object], timeout: float) -> None:
         before = self.reloads()

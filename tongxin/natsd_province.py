@@ -9,6 +9,11 @@ Tongxin's own subjects (`tongxin.>`: events, receipts, requests, keys, archive) 
 link in either direction (`deny_imports` and `deny_exports` on the county's side), so the
 province can neither read a county's nodes' traffic nor publish into it, and the county's API is
 read-only to the province (`READ_ONLY`).
+
+Across a WAN the link runs over TLS: given a certificate, the province's leafnode listener takes
+TLS only (`province_config(tls=…)`), and a county given the CA that signed it (`county_config(ca=…)`)
+dials with TLS, verifying that certificate and the name it dials; its password then travels inside
+TLS. Without them the link is plain text, for servers on one machine (loopback tests) only.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.nats_identity import NatsIdentity, new_seed, public_key
-from tongxin.natsd import EmbeddedNats, free_port
+from tongxin.natsd import EmbeddedNats, Tls, free_port
 
 PROVINCE_DOMAIN = "province"
 """The province server's JetStream domain."""
@@ -79,13 +84,23 @@ def deliver_prefix(county_id: str) -> str:
 
 
 def province_config(
-    leaf_port: int, leaf_passwords: dict[str, str], province_key: str, host: str = "127.0.0.1"
+    leaf_port: int,
+    leaf_passwords: dict[str, str],
+    province_key: str,
+    host: str = "127.0.0.1",
+    tls: Tls | None = None,
 ) -> list[str]:
     """The province's server: the account PROVINCE (JetStream; the province's own user, nkey
     `province_key`) and one account per county, which its leafnode user is bound to and which
     exports to PROVINCE only the county's JetStream API, the subject the county delivers on and
     the flow control replies. So no county reaches the province's JetStream or another county,
-    and the province reaches a county's JetStream only (read-only again, on the county's side)."""
+    and the province reaches a county's JetStream only (read-only again, on the county's side).
+
+    With `tls` (its certificate and key) the leafnode listener takes TLS connections only. A
+    county proves itself by its password, inside TLS, not by a certificate: `tls.ca` (client
+    certificates) is refused here."""
+    if tls is not None and tls.ca is not None:
+        raise ValueError("a county's leafnode dials with its password, not a client certificate")
     accounts: dict[str, Any] = {
         PROVINCE_ACCOUNT: {"jetstream": "enabled", "users": [{"nkey": province_key}], "imports": []}
     }
@@ -103,22 +118,28 @@ def province_config(
         users.append({"user": cid, "password": password, "account": name})
     # no_advertise: a county dials the address it was given, never one the province's server
     # gossips (which bypassed the test's cuttable link, and in production names inner addresses)
-    listen, auth = json.dumps(f"{host}:{leaf_port}"), json.dumps({"users": users})
-    return [
-        f"accounts: {json.dumps(accounts)}",
-        f"leafnodes {{ listen: {listen}, no_advertise: true, authorization: {auth} }}",
-    ]
+    leafnodes: dict[str, Any] = {"listen": f"{host}:{leaf_port}", "no_advertise": True}
+    if tls is not None:
+        leafnodes["tls"] = {"cert_file": str(tls.cert), "key_file": str(tls.key)}
+    leafnodes["authorization"] = {"users": users}
+    return [f"accounts: {json.dumps(accounts)}", f"leafnodes: {json.dumps(leafnodes)}"]
 
 
-def county_config(county_id: str, province_leaf_url: str) -> list[str]:
+def county_config(county_id: str, province_leaf_url: str, ca: Path | None = None) -> list[str]:
     """A county server's `leafnodes` block: its one remote, the province, with Tongxin's own
-    subjects kept local and the county's JetStream API read-only to the province (`READ_ONLY`)."""
+    subjects kept local and the county's JetStream API read-only to the province (`READ_ONLY`).
+
+    With `ca` the county dials with TLS and trusts only a province certificate that CA signed, for
+    the host in `province_leaf_url` (`tls://…`); without, it dials in plain text, unless the
+    province's listener asks for TLS, and then it trusts the system's CAs only."""
     api = f"$JS.{county_domain(county_id)}.API."
-    remote = {
+    remote: dict[str, Any] = {
         "url": province_leaf_url,
         "deny_imports": [*LOCAL_ONLY, *(api + call for call in READ_ONLY)],
         "deny_exports": LOCAL_ONLY,
     }
+    if ca is not None:
+        remote["tls"] = {"ca_file": str(ca)}
     return [f"leafnodes {{ reconnect: '250ms', remotes: [{json.dumps(remote)}] }}"]
 
 
@@ -128,23 +149,30 @@ class ProvinceServers:
 
     Every county's leafnode user gets a password of its own (`leaf_url_of` carries it; a test puts a
     cuttable link in between, tests/province/link.py) and the province's ingest its nkey
-    (`identity`). The county servers themselves are open here: their own NATS users are the
-    county's business (docs/operations.md §9)."""
+    (`identity`). With `tls` (the province's certificate and key) and `ca` (what signed it, which
+    every county trusts) the leaf links run over TLS; without, in plain text. The county servers
+    themselves are open here: their own NATS users are the county's business (docs/operations.md
+    §9). `http_port`, if given, is the province's server's monitoring port (`/leafz`: who is linked)."""
 
     root: Path
     county_ids: tuple[str, ...]
     leaf_port: int = 0
     passwords: dict[str, str] = field(default_factory=dict)
+    tls: Tls | None = None
+    ca: Path | None = None
+    http_port: int = 0
 
     def __post_init__(self) -> None:
         self.leaf_port = self.leaf_port or free_port()
         self.passwords = self.passwords or {c: secrets.token_urlsafe(24) for c in self.county_ids}
+        if (self.tls is None) != (self.ca is None):
+            raise ValueError("a TLS link needs both the province's certificate and the CA counties trust")
         self.seed = new_seed()
+        config = province_config(self.leaf_port, self.passwords, public_key(self.seed), tls=self.tls)
+        if self.http_port:
+            config.append(f"http: {json.dumps(f'127.0.0.1:{self.http_port}')}")
         self.province = EmbeddedNats(
-            self.root / "province",
-            open_access=True,
-            domain=PROVINCE_DOMAIN,
-            more_config=province_config(self.leaf_port, self.passwords, public_key(self.seed)),
+            self.root / "province", open_access=True, domain=PROVINCE_DOMAIN, more_config=config
         )
         self.counties: dict[str, EmbeddedNats] = {}
 
@@ -156,15 +184,15 @@ class ProvinceServers:
     def leaf_url_of(self, county_id: str, port: int | None = None) -> str:
         """Where county `county_id`'s server dials the province (via `port` if given), its
         password in the URL."""
-        secret = quote(self.passwords[county_id], safe="")
-        return f"nats-leaf://{county_id}:{secret}@127.0.0.1:{port or self.leaf_port}"
+        secret, scheme = quote(self.passwords[county_id], safe=""), "nats-leaf" if self.tls is None else "tls"
+        return f"{scheme}://{county_id}:{secret}@127.0.0.1:{port or self.leaf_port}"
 
     def add_county(self, county_id: str, port: int | None = None) -> EmbeddedNats:
         server = EmbeddedNats(
             self.root / f"county-{county_id}",
             open_access=True,
             domain=county_domain(county_id),
-            more_config=county_config(county_id, self.leaf_url_of(county_id, port)),
+            more_config=county_config(county_id, self.leaf_url_of(county_id, port), self.ca),
         )
         self.counties[county_id] = server
         return server

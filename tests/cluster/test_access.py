@@ -13,7 +13,6 @@ from pathlib import Path
 
 import nats
 import pytest
-import trustme
 from nats.errors import Error as NatsError
 
 from shared.nats_identity import NatsIdentity, new_seed, node_inbox, public_key
@@ -96,17 +95,6 @@ def test_the_routes_take_no_server_without_the_cluster_password(nats_cluster: Em
                     break
                 answer += chunk
         assert answer.startswith(b"-ERR 'Authorization Violation'"), answer
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> tuple[Path, Path, Path]:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server-key.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    cert.cert_chain_pems[0].write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
-    return ca_file, cert_file, key_file
 
 
 def test_over_tls_the_cluster_makes_r3_streams_and_refuses_plain_text(

@@ -14,23 +14,11 @@ from pathlib import Path
 
 import nats
 import pytest
-import trustme
 from nats.errors import Error as NatsError
 
 from shared.nats_identity import NatsIdentity
 from shared.transport import connect
 from tongxin.natsd import EmbeddedNats, Tls, ensure_stream, find_binary, free_ports, port_open
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> tuple[Path, Path, Path]:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server-key.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    cert.cert_chain_pems[0].write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
-    return ca_file, cert_file, key_file
 
 
 def test_clients_connect_over_tls_only(tmp_path: Path, pki: tuple[Path, Path, Path]) -> None:

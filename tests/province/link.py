@@ -1,7 +1,8 @@
 """A TCP link between a county's nats-server and the province's leafnode port that a test cuts
 and restores: the county's side of a WAN line. It carries bytes only (no NATS in it); cutting
 closes its listener and every connection through it, so the county's server finds the province
-unreachable until `restore` listens on the same port again."""
+unreachable until `restore` listens on the same port again. What the county's side sends it keeps
+(`sent`), so a test can look at what the line carries."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class Link:
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self.sent: list[bytes] = []
+        """Every chunk the county's side sent through the link, in order."""
         self.restore()
 
     def restore(self) -> None:
@@ -56,13 +59,15 @@ class Link:
                     far.close()
                     return
                 self._open |= {near, far}
-            for a, b in ((near, far), (far, near)):
-                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+            for a, b, kept in ((near, far, self.sent), (far, near, None)):
+                threading.Thread(target=_pump, args=(a, b, kept), daemon=True).start()
 
 
-def _pump(src: socket.socket, dst: socket.socket) -> None:
+def _pump(src: socket.socket, dst: socket.socket, kept: list[bytes] | None) -> None:
     try:
         while data := src.recv(65536):
+            if kept is not None:
+                kept.append(data)
             dst.sendall(data)
     except OSError:
         pass

@@ -29,7 +29,7 @@ from shared.signing import Signer
 from shared.streams import ensure_stream
 from tests.county.helpers import record
 from tests.province.link import Link
-from tongxin.natsd import EmbeddedNats
+from tongxin.natsd import EmbeddedNats, Tls
 from tongxin.natsd_province import ProvinceServers
 
 TEST_STREAM_BYTES = 256 * 1024**2
@@ -92,11 +92,22 @@ def archive_of(engine: Engine) -> list[tuple[str, int, str]]:
 
 
 class Province:
-    """`counties` × `nodes` under one province, every process and file under `root`."""
+    """`counties` × `nodes` under one province, every process and file under `root`; the leaf
+    links over TLS given the province's certificate (`tls`) and its CA (`ca`), the province's
+    server's monitoring on `http_port` if given (`ProvinceServers`)."""
 
-    def __init__(self, root: Path, county_ids: tuple[str, ...], node_ids: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        county_ids: tuple[str, ...],
+        node_ids: tuple[str, ...],
+        *,
+        tls: Tls | None = None,
+        ca: Path | None = None,
+        http_port: int = 0,
+    ) -> None:
         self.root = root
-        self.servers = ProvinceServers(root / "nats", county_ids)
+        self.servers = ProvinceServers(root / "nats", county_ids, tls=tls, ca=ca, http_port=http_port)
         self.servers.province.start()
         self.counties: dict[str, County] = {}
         self.store = ProvinceStore(f"sqlite:///{root / 'province'}/{{county}}.db", county_ids)
