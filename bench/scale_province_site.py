@@ -94,6 +94,7 @@ class Site:
         return asyncio.run(self._sourcing())
 
     async def _sourcing(self) -> Row:
+        stalls = self.fc_stalls()
         nc = await connect(self.servers.province.url, identity=self.servers.identity, timeout=5.0)
         try:
             js = nc.jetstream(timeout=10.0)
@@ -114,6 +115,8 @@ class Site:
         rate = n / max(t1 - t0, 1e-9)
         note = f"{len(self.counties)} sources: {n:,} in {t1 - t0:.1f}s (the first after "
         note += f"{(first or t1) - t0:.1f}s); {after:,} 3 s later"
+        if stalls := self.fc_stalls() - stalls:
+            note += f"; the province's server warned {stalls:,} times of a source stalled on flow control"
         if n < self.expected:
             note = f"STALLED at {n:,} of {self.expected:,} (nothing new for {STALL:.0f}s); " + note
         target = f"= {self.expected:,}"
@@ -126,6 +129,11 @@ class Site:
             after == self.expected,
             note,
         )
+
+    def fc_stalls(self) -> int:
+        """How often the province's server has said a source is stalled on flow control."""
+        log = self.servers.province.store_dir / "nats-server.log"
+        return log.read_text(errors="replace").count("stalled on flow control") if log.exists() else 0
 
     def ingest(self, baseline: float | None) -> list[Row]:
         seed = self.root / "province.seed"
