@@ -113,16 +113,21 @@ def serve(
 def nodes(
     db: Db = DEFAULT_DB_URL, db_file: DbFile = None, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
-    """The enrolled nodes and their keys."""
+    """The enrolled nodes, their slots and keys.
+
+    A node's slot, its place in the order of enrolment, gives its ingest worker: worker
+    (slot mod P) mod W of W, P the workers' --partitions (16)."""
     with open_engine(db).connect() as conn:
         rows = list_nodes(conn)
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
-    table = Table("node", "speaks for", "key id", "public key", "enrolled")
+    table = Table("node", "slot", "speaks for", "key id", "public key", "enrolled")
     for r in rows:
         speaks = ("county office; " if r["office"] else "") + ", ".join(r["org_ids"])
-        table.add_row(r["node_id"], speaks, r["key_id"] or "-", r["public_key"] or "-", r["enrolled_at"])
+        table.add_row(
+            r["node_id"], str(r["slot"]), speaks, r["key_id"] or "-", r["public_key"] or "-", r["enrolled_at"]
+        )
     print_table(out, table)
 
 

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from services.county.authority import speakers
 from services.county.authority.rules import Speaker
 from services.county.db import tables as t
+from services.county.ingest import entity_locks
 from services.county.projections.rebuild import rebuild
 from shared.envelope import format_time
 from shared.errors import FieldError
@@ -31,7 +32,8 @@ def enrol(
     key id. Later keys arrive inside the node's chain (`node.key_rotated`), never by enrolment.
 
     `org_ids` (default: the node's own id) and `office` say whom the node speaks for
-    (`services.county.authority`), fixed from its first enrolment on; see `_speaks_for`."""
+    (`services.county.authority`), fixed from its first enrolment on; see `_speaks_for`. A new
+    node takes the next slot (`_next_slot`), which gives it its ingest worker."""
     if not is_slug(node_id):
         raise FieldError(
             "node_id",
@@ -48,8 +50,10 @@ def enrol(
     speaker = speakers.authority(node_id, org_ids, bool(office))
     enrolled = conn.execute(select(t.nodes).where(t.nodes.c.node_id == node_id)).mappings().first()
     if enrolled is None:
+        columns = speakers.columns(speaker)
+        slot = _next_slot(conn)
         conn.execute(
-            t.nodes.insert().values(node_id=node_id, enrolled_at=now, note=note, **speakers.columns(speaker))
+            t.nodes.insert().values(node_id=node_id, enrolled_at=now, note=note, slot=slot, **columns)
         )
     owner = conn.execute(
         select(t.node_keys.c.node_id).where(t.node_keys.c.key_id == key_id).limit(1)
@@ -72,6 +76,19 @@ def enrol(
     if enrolled is not None and (org_ids is not None or office is not None):
         _speaks_for(conn, enrolled, speaker)
     return key_id
+
+
+SLOTS = "nodes:slot"
+"""The advisory lock enrolments take their slots under (`entity_locks.hold`)."""
+
+
+def _next_slot(conn: Connection) -> int:
+    """The slot of a node enrolled now: one past the highest (0 for the first). On PostgreSQL
+    enrolments take theirs one at a time, under a lock held until the commit, so two at once both
+    succeed, the second after the first; SQLite has one writer at a time. The unique index on
+    `nodes.slot` would refuse a slot given twice regardless."""
+    entity_locks.hold(conn, [SLOTS])
+    return int(conn.execute(select(func.coalesce(func.max(t.nodes.c.slot), -1))).scalar_one()) + 1
 
 
 def _speaks_for(conn: Connection, enrolled: Any, speaker: Speaker) -> None:
@@ -98,7 +115,7 @@ def _speaks_for(conn: Connection, enrolled: Any, speaker: Speaker) -> None:
 def list_nodes(conn: Connection) -> list[dict[str, Any]]:
     n, k = t.nodes.c, t.node_keys.c
     rows = conn.execute(
-        select(n.node_id, n.enrolled_at, n.org_ids, n.office, k.key_id, k.public_key)
+        select(n.node_id, n.enrolled_at, n.slot, n.org_ids, n.office, k.key_id, k.public_key)
         .join(t.node_keys, k.node_id == n.node_id, isouter=True)
         .order_by(n.node_id)
     ).mappings()

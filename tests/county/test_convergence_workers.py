@@ -69,7 +69,8 @@ def test_w_workers_converge_to_one_ingest(
     datas, nodes = envelopes
     enrol_nodes(pg_engine, *nodes)
     reference = digest_after(pg_engine, datas, 1000)  # one ingest, in recording order
-    owners = {n: w for w in range(workers) for n in NODES if Share(w, workers).owns(n)}
+    owners = {n: w for w in range(workers) for n in Share(w, workers).nodes(pg_engine)}
+    assert set(owners) == set(NODES)
     assert len(set(owners.values())) == min(workers, 3), "the nodes are spread over the workers"
 
     @settings(max_examples=6, deadline=None)

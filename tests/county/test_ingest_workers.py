@@ -42,15 +42,15 @@ from tongxin.natsd import EmbeddedNats
 PER_NODE = 5_000
 
 
-def three_nodes(workers: int) -> list[str]:
-    """Three node ids owned by as many different workers as there are (two of them with 2)."""
-    ids = [f"node{i}" for i in range(200)]
-    chosen: list[str] = []
-    for node_id in ids:
-        if partition_of(node_id) % workers not in {partition_of(n) % workers for n in chosen}:
-            chosen.append(node_id)
-    chosen = chosen[:3]
-    return chosen + [n for n in ids if n not in chosen][: 3 - len(chosen)]
+def three_nodes() -> list[str]:
+    """Three node ids which, enrolled in this order into a county with no node yet, take the slots
+    0, 1 and 2: owned by as many different workers as there are (two of them with 2)."""
+    return ["node0", "node1", "node2"]
+
+
+def owners(engine: Engine, workers: int) -> dict[str, int]:
+    """Each enrolled node's worker of `workers`, as the workers read it from the database."""
+    return {n: w for w in range(workers) for n in Share(w, workers).nodes(engine)}
 
 
 MOVERS = 40
@@ -166,12 +166,12 @@ def test_workers_share_the_nodes_and_a_kill_9_loses_nothing(
     workers: int, two_databases: tuple[Engine, Engine], nats_server: EmbeddedNats, tmp_path: Path
 ) -> None:
     engine, single = two_databases
-    node_ids = three_nodes(workers)
-    owner = {n: partition_of(n) % workers for n in node_ids}
-    assert len(set(owner.values())) == min(3, workers)
+    node_ids = three_nodes()
     chains, movers = stories(node_ids)
     for db in (engine, single):
         enrol_all(db, chains)
+    owner = owners(engine, workers)
+    assert len(set(owner.values())) == min(3, workers)
     load_or_create(Path(os.environ["TONGXIN_COUNTY_KEY"]))  # the receipt key, before the workers start
     asyncio.run(publish(nats_server.url, chains))
     url = engine.url.render_as_string(hide_password=False)
@@ -245,13 +245,15 @@ def test_workers_share_the_nodes_and_a_kill_9_loses_nothing(
 
 
 def test_a_share_owns_its_partitions_and_nothing_else() -> None:
-    for workers in (1, 2, 4, PARTITIONS):
-        shares = [Share(w, workers) for w in range(workers)]
+    slots = {f"n{i}": i for i in range(50)}
+    for workers in (1, 2, 3, 4, PARTITIONS):
+        shares = [Share(w, workers, slots=slots) for w in range(workers)]
         owned = sorted(p for s in shares for p in s.owned())
         assert owned == list(range(PARTITIONS))
         for i in range(50):
             assert sum(s.owns(f"n{i}") for s in shares) == 1
-    assert partition_of("dongguan") == partition_of("dongguan") < PARTITIONS
+        assert not any(s.owns("not-enrolled") for s in shares), "a node with no slot is no worker's"
+    assert [partition_of(s) for s in (0, 15, 16, 37)] == [0, 15, 0, 5]
     assert Share(1, 2).consumer_name("jx") == "county-jx-w1of2"
     for bad in ((2, 2), (-1, 2), (0, PARTITIONS + 1), (0, 0)):
         with pytest.raises(ShareError):

@@ -15,13 +15,13 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from services.county.db import tables as t
-from services.county.ingest.partitions import partition_of
 from services.county.keys import load_or_create
 from tests.county.authority_scenario import Chain, fund
 from tests.county.helpers import count
 from tests.county.test_ingest_workers import (
     archived_of,
     enrol_all,
+    owners,
     publish,
     three_nodes,
     two_databases,
@@ -47,14 +47,14 @@ def test_a_node_enrolled_while_the_workers_run_is_ingested_from_its_first_messag
     two_databases: tuple[Engine, Engine], nats_server: EmbeddedNats
 ) -> None:
     engine, _ = two_databases
-    first, second, lonely = three_nodes(WORKERS)  # on three workers: `lonely`'s owns no other node
-    owner = partition_of(first) % WORKERS
-    neighbour = next(f"node{i}" for i in range(1000, 2000) if partition_of(f"node{i}") % WORKERS == owner)
-    chains = {n: Chain(n) for n in (first, second, lonely, neighbour)}
+    early = three_nodes()  # slots 0, 1, 2: workers 0, 1 and 2; worker 3 owns no node yet
+    lonely, neighbour = "node3", "node4"  # slots 3 and 4 when enrolled: workers 3 and 0
+    chains = {n: Chain(n) for n in (*early, lonely, neighbour)}
     for chain in chains.values():
         for i in range(EACH):
             fund(chain, 1 + i % 20, chain.node_id, 100 + i)
-    enrol_all(engine, {n: chains[n] for n in (first, second)})
+    enrol_all(engine, {n: chains[n] for n in early})
+    assert set(owners(engine, WORKERS).values()) == {0, 1, 2}
     load_or_create(Path(os.environ["TONGXIN_COUNTY_KEY"]))
     asyncio.run(publish(nats_server.url, chains))  # the late nodes' messages among the others'
     url = engine.url.render_as_string(hide_password=False)
@@ -63,15 +63,17 @@ def test_a_node_enrolled_while_the_workers_run_is_ingested_from_its_first_messag
         for w in range(WORKERS)
     ]
     try:
-        wait_for(engine, {first: EACH, second: EACH}, procs)
+        wait_for(engine, dict.fromkeys(early, EACH), procs)
         assert archived_of(engine, lonely) == archived_of(engine, neighbour) == 0, "not enrolled: not read"
         enrol_all(engine, {n: chains[n] for n in (lonely, neighbour)})
+        owner = owners(engine, WORKERS)
+        assert owner[lonely] == 3 and owner[neighbour] == owner[early[0]] == 0
         wait_for(engine, dict.fromkeys(chains, EACH), procs)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
         for p in procs:
             p.wait(timeout=60)
-    assert count(engine, t.archive) == 4 * EACH
+    assert count(engine, t.archive) == 5 * EACH
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.quarantine)).scalar_one() == 0

@@ -28,7 +28,7 @@ from tongxin.natsd import EmbeddedNats
 async def test_the_api_without_ingest_reads_nothing_and_sums_the_workers_backlog(
     nats_server: EmbeddedNats, county_engine: Engine
 ) -> None:
-    nodes = three_nodes(2)
+    nodes = three_nodes()
     with county_engine.begin() as conn:
         for n in nodes:
             enrol(conn, n, Signer.generate().public_key_hex)

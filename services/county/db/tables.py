@@ -33,10 +33,14 @@ nodes = Table(
     Column("note", Text, nullable=False, default=""),
     Column("org_ids", Text),
     Column("office", Boolean),
+    Column("slot", Integer, nullable=False),
+    Index("ux_nodes_slot", "slot", unique=True),
 )
 """The enrolled nodes. `org_ids` (a JSON array of organisation ids) and `office` say whom the node
 speaks for (`services.county.authority`), fixed at enrolment; both NULL for a node enrolled before
-they existed, which speaks for the organisation of its own id until they are declared once."""
+they existed, which speaks for the organisation of its own id until they are declared once.
+`slot` is the node's place in the order of enrolment (0, 1, 2 …): its ingest worker's
+(`ingest/partitions.py`)."""
 
 node_keys = Table(
     "node_keys",

@@ -217,6 +217,8 @@ class Consumer:
             self.state.consuming = False
 
     async def _nodes(self) -> list[str]:
+        """This worker's enrolled nodes, their slots read afresh: from then on `share.owns` (the
+        gap watcher's and the announcement's) knows a node enrolled since (`Share.nodes`)."""
         share = self.share
         return [] if share is None else await asyncio.to_thread(share.nodes, self.ingestor.engine)
 
