@@ -139,7 +139,8 @@ def capacity(runs: dict[str, Run], rows: list[Row], args: argparse.Namespace) ->
             "servers",
             3 + 1 + 1,
             "machines",
-            "3 NATS (R3) + 1 province ingest and API + 1 PostgreSQL; plus the counties' own",
+            "3 NATS (R3) + 1 province ingest and API + 1 PostgreSQL, plus the counties' own; "
+            "one ingest process is one core: past it, the catch-up takes the hours above",
         ),
         (
             "province",

@@ -169,7 +169,11 @@ class Site:
             f"CPU {cpu / self.expected * 1e6:,.0f} µs/event; peak RSS {usage.ru_maxrss / MiB:,.0f} MiB; "
             f"said: {said[-1] if said else '-'}"
         )
-        rows = [Row(DB, "province ingest: sourced → verified, archived", rate, "events/s", note=note)]
+        per_event = cpu / self.expected * 1e6
+        rows = [
+            Row(DB, "province ingest: sourced → verified, archived", rate, "events/s", note=note),
+            Row(DB, "  province ingest CPU", per_event, "µs/event", note="user + system, the child's rusage"),
+        ]
         if baseline:
             note = f"county e2e {baseline:,.0f} events/s in this run"
             rows.append(
