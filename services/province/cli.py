@@ -17,7 +17,7 @@ from services.province.api import create_app
 from services.province.cli_keys import register as register_keys
 from services.province.cli_options import DEFAULT_META, Counties, Meta, Template
 from services.province.ingest import ProvinceIngest
-from services.province.store import DEFAULT_DB_TEMPLATE, ProvinceStore
+from services.province.store import COUNTY_CACHE_KIB, DEFAULT_DB_TEMPLATE, ProvinceStore
 from services.province.stream import PROVINCE_MAX_BYTES
 from shared.errors import FieldError
 from shared.nats_identity import ANONYMOUS, NatsIdentity
@@ -26,9 +26,9 @@ app = typer.Typer(help="The province above its counties: sources their streams, 
 register_keys(app)
 
 
-def _store(counties: list[str], template: str) -> ProvinceStore:
+def _store(counties: list[str], template: str, cache_kib: int = COUNTY_CACHE_KIB) -> ProvinceStore:
     try:
-        return ProvinceStore(template, counties)
+        return ProvinceStore(template, counties, cache_kib)
     except FieldError as exc:
         typer.echo(f"error: --{exc.field.replace('_', '-')}: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -47,10 +47,16 @@ def ingest(
     max_bytes: Annotated[
         int, typer.Option(min=2**20, help="TONGXIN_PROVINCE's size limit.")
     ] = PROVINCE_MAX_BYTES,
+    cache_mib: Annotated[
+        int,
+        typer.Option(
+            min=1, max=4096, help="Each county's SQLite page cache (MiB); every county's is open at once."
+        ),
+    ] = COUNTY_CACHE_KIB // 1024,
 ) -> None:
     """Make TONGXIN_PROVINCE source each county's stream, and ingest it: every signature and chain
     checked against the province's own enrolment, one database per county, no receipts."""
-    store = _store(county, db_template)
+    store = _store(county, db_template, cache_mib * 1024)
     identity = ANONYMOUS if nats_seed is None else NatsIdentity.from_file(nats_seed)
     consumer = ProvinceIngest(store, nats, identity=identity, max_bytes=max_bytes)
 

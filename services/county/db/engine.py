@@ -18,7 +18,7 @@ CACHE_KIB = 64 * 1024
 WAL_CHECKPOINT_PAGES = 10_000
 
 
-def make_engine(url: str, *, durable: bool = True) -> Engine:
+def make_engine(url: str, *, durable: bool = True, cache_kib: int = CACHE_KIB) -> Engine:
     """An engine; a SQLite file it makes is created 0600 (so are the -wal, -shm and -journal
     SQLite makes beside it), in a directory made 0700 if missing. SQLite files run in WAL mode
     with synchronous=FULL (no journal and no syncs when not `durable`: a scratch file thrown
@@ -43,7 +43,7 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA journal_mode={journal}")
             cur.execute(f"PRAGMA synchronous={synchronous}")
-            cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            cur.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
             cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             cur.execute("PRAGMA secure_delete=FAST")  # a destroyed member key is zeroed in its page
             cur.close()
