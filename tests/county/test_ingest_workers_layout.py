@@ -57,7 +57,7 @@ def test_a_new_number_of_workers_leaves_only_its_own_consumers(
     two_databases: tuple[Engine, Engine], nats_server: EmbeddedNats
 ) -> None:
     engine, _ = two_databases
-    nodes = three_nodes(4)
+    nodes = three_nodes()
     first = {n: Chain(n) for n in nodes}
     later = {n: Chain(f"{n}x") for n in nodes}  # published between the two runs
     for chains in (first, later):

@@ -64,7 +64,7 @@ def test_piped_a_table_is_as_wide_as_its_rows(county_db: tuple[str, Signer]) -> 
     db, key = county_db
     run = tongxin("county", "nodes", "--db", db, COLUMNS="60")  # ignored: this is no terminal
     assert run.returncode == 0, run.stderr
-    assert cells(run.stdout, 3) == [key.public_key_hex], run.stdout
+    assert cells(run.stdout, 4) == [key.public_key_hex], run.stdout
     assert max(len(line) for line in run.stdout.splitlines()) > 80
     assert "…" not in run.stdout
 
@@ -73,12 +73,12 @@ def test_on_a_terminal_the_widest_column_folds_and_the_rest_stay_whole(county_db
     db, key = county_db
     shown = on_terminal("county", "nodes", "--db", db, columns=100)
     assert max(len(line) for line in shown.splitlines()) == 100, shown
-    key_lines = cells(shown, 3)
+    key_lines = cells(shown, 4)
     assert len(key_lines) > 1 and "".join(key_lines) == key.public_key_hex, shown
-    assert cells(shown, 2)[0] == key.key_id, "the narrower columns are whole"
+    assert cells(shown, 3)[0] == key.key_id, "the narrower columns are whole"
     assert "…" not in shown
     wide = on_terminal("county", "nodes", "--db", db, columns=200)
-    assert cells(wide, 3) == [key.public_key_hex] and max(len(line) for line in wide.splitlines()) < 200
+    assert cells(wide, 4) == [key.public_key_hex] and max(len(line) for line in wide.splitlines()) < 200
 
 
 def test_too_narrow_for_the_rest_every_column_folds_and_nothing_is_cut(
