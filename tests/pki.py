@@ -19,8 +19,13 @@ def issue(
     directory.mkdir(parents=True, exist_ok=True)
     ca = ca or trustme.CA()
     now = datetime.now(UTC)
-    valid = {"not_before": now - timedelta(days=2), "not_after": now - timedelta(days=1)} if expired else {}
-    cert = ca.issue_cert(*(names or ("127.0.0.1", "localhost")), **valid)
+    identities = names or ("127.0.0.1", "localhost")
+    if expired:
+        cert = ca.issue_cert(
+            *identities, not_before=now - timedelta(days=2), not_after=now - timedelta(days=1)
+        )
+    else:
+        cert = ca.issue_cert(*identities)
     ca_file, cert_file, key_file = (
         directory / "ca.pem",
         directory / "server.pem",
