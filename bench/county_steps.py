@@ -179,6 +179,19 @@ class Forwarding(threading.Thread):
             with contextlib.suppress(RuntimeError):  # the loop has already finished
                 self._loop.call_soon_threadsafe(self._halting.set)
 
+    def finish(self, timeout: float) -> None:
+        """Until every forwarder is done (or `timeout`); what failed in this thread raised here."""
+        self.join(timeout)
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """Halt (if still running), wait for the thread, close the nodes: whatever happened."""
+        self.halt()
+        self.join(30)
+        for node in self.nodes:
+            node.close()
+
 
 def e2e(ctx: Ctx, db: str, url: str, engine: Engine) -> tuple[list[Row], float]:
     run_root, expected = ctx.root / f"e2e-{db}", len(ctx.envelopes)
@@ -205,14 +218,9 @@ def e2e(ctx: Ctx, db: str, url: str, engine: Engine) -> tuple[list[Row], float]:
 
             wait_until(caught_up, proc, ctx.args.timeout, "all envelopes archived", log)
             t1, cpu = samples[-1][0], cpu_seconds(proc.pid)
-            fwd.join(ctx.args.timeout)
-            if fwd.error is not None:
-                raise fwd.error
+            fwd.finish(ctx.args.timeout)
     finally:
-        fwd.halt()
-        fwd.join(30)
-        for node in nodes:
-            node.close()
+        fwd.stop()
     archived = count(engine, t.archive)
     quarantined, held = count(engine, t.quarantine), count(engine, t.held)
     rate = expected / (t1 - t0)

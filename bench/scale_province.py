@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
-from bench.county import failed, machine, result
+from bench.county import failed, machine, result, show
 from bench.county_steps import Row
 from bench.scale_province_feed import smallest_events
 from bench.scale_province_site import DB, Site
@@ -80,18 +79,6 @@ def province_rows(
     return rows
 
 
-def show(rows: list[Row], info: dict[str, str], console: Console) -> None:
-    table = Table(title="Tongxin province", caption=" · ".join(f"{k} {v}" for k, v in info.items()))
-    console.width = max(console.width, 170)
-    for col in ("measurement", "value", "unit", "target", "result", "note"):
-        table.add_column(col, justify="right" if col == "value" else "left")
-    for r in rows:
-        value = "—" if r.value is None else f"{r.value:,.{2 if abs(r.value) < 100 else 0}f}"
-        res = "" if r.ok is None else "[green]PASS[/]" if r.ok else "[red]MISS[/]"
-        table.add_row(r.name, value, r.unit, r.target, res, r.note)
-    console.print(table)
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.scale_province", description=__doc__.split("\n\n")[0])
     add_options(ap)
@@ -104,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="tongxin-bench-province-") as tmp:
         rows = province_rows(Path(tmp), args, lambda s: err.print(s, highlight=False), None)
     info["load at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    show(rows, info, err if args.json else Console())
+    show(rows, info, err if args.json else Console(), "Tongxin province")
     if args.json:
         out: dict[str, Any] = {"machine": info, "params": vars(args), "results": [result(r) for r in rows]}
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")

@@ -220,14 +220,9 @@ def e2e_run(ctx: Ctx, label: str, bus: BenchNats, url: str, workers: int) -> Run
             fwd.start()
             wait_all(lambda: archived_by_heads(engine) >= expected, procs, logs, ctx.args.timeout)
             t1, (cpu, machine) = time.time(), Meter.between(first, meter.read())
-            fwd.join(ctx.args.timeout)
-            if fwd.error is not None:
-                raise fwd.error
+            fwd.finish(ctx.args.timeout)
     finally:
-        fwd.halt()
-        fwd.join(30)
-        for node in nodes:
-            node.close()
+        fwd.stop()
     try:
         with engine.connect() as conn:
             done = digest(conn)
